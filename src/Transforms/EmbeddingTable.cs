@@ -1,0 +1,297 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Embeddings.Kernels;
+using Embeddings.Search;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// An immutable table of keyed float32 vectors of one dimension: trained embeddings, or embeddings loaded from a
+    /// word2vec text or binary file. Keys are the items' string values (never ML.NET key indices).
+    /// </summary>
+    /// <remarks>
+    /// Vectors are stored in chunks of whole rows, so a table may hold more than 2^31 floats. All members are safe to
+    /// call from several threads at once.
+    /// </remarks>
+    public sealed class EmbeddingTable
+    {
+        private readonly string[] _keys;
+        private readonly Dictionary<string, int> _index;
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIndex;
+        private readonly RowStore _rows;
+        private float[]? _inverseNorms;
+
+        /// <summary>
+        /// Creates a table from keys and a row-major copy of their vectors (<c>vectors.Length == keys.Count * dimension</c>).
+        /// </summary>
+        /// <param name="keys">Distinct, non-empty keys; row <c>i</c> of <paramref name="vectors"/> belongs to <c>keys[i]</c>.</param>
+        /// <param name="vectors">Row-major vectors; every value must be finite. The values are copied.</param>
+        /// <param name="dimension">Length of each vector, at least 1.</param>
+        /// <exception cref="ArgumentException">A key is null, empty or repeated, the lengths disagree, or a value is not finite.</exception>
+        public EmbeddingTable(IReadOnlyList<string> keys, ReadOnlySpan<float> vectors, int dimension)
+            : this(CopyKeys(keys), CopyRows(keys, vectors, dimension))
+        {
+        }
+
+        /// <summary>Takes ownership of <paramref name="keys"/> and <paramref name="rows"/> (no copy); validates both.</summary>
+        internal EmbeddingTable(string[] keys, RowStore rows)
+        {
+            if (keys.Length != rows.RowCount)
+                throw new ArgumentException($"The table has {keys.Length} keys but {rows.RowCount} vectors.");
+            _keys = keys;
+            _rows = rows;
+            _index = new Dictionary<string, int>(keys.Length, StringComparer.Ordinal);
+            for (int i = 0; i < keys.Length; i++)
+            {
+                string key = keys[i];
+                if (string.IsNullOrEmpty(key))
+                    throw new ArgumentException($"Key {i} is {(key is null ? "null" : "empty")}; every key must be a non-empty string (an empty text value means 'missing' in ML.NET).", nameof(keys));
+                if (!_index.TryAdd(key, i))
+                    throw new ArgumentException($"Key '{key}' appears twice (rows {_index[key]} and {i}); keys must be distinct.", nameof(keys));
+                if (!VectorMath.AllFinite(rows.Row(i)))
+                    throw new ArgumentException($"The vector of key '{key}' (row {i}) contains NaN or infinity; every value must be finite.", nameof(rows));
+            }
+            _spanIndex = _index.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
+        /// <summary>Number of keys (rows).</summary>
+        public int Count => _keys.Length;
+
+        /// <summary>Length of every vector.</summary>
+        public int Dimension => _rows.Dimension;
+
+        /// <summary>The keys, in row order.</summary>
+        public IReadOnlyList<string> Keys => _keys;
+
+        internal RowStore Rows => _rows;
+
+        internal string[] KeyArray => _keys;
+
+        /// <summary>True when the table has a vector for <paramref name="key"/>.</summary>
+        public bool Contains(string key) => key is not null && _index.ContainsKey(key);
+
+        /// <summary>Copies the vector of <paramref name="key"/> into <paramref name="destination"/>.</summary>
+        /// <param name="key">The item's key.</param>
+        /// <param name="destination">At least <see cref="Dimension"/> long; its first <see cref="Dimension"/> values are written.</param>
+        /// <returns>False (and nothing written) when the key is not in the table.</returns>
+        /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="Dimension"/>.</exception>
+        public bool TryGetVector(string key, Span<float> destination)
+        {
+            if (destination.Length < Dimension)
+                throw new ArgumentException($"The destination has {destination.Length} elements; it needs at least Dimension = {Dimension}.", nameof(destination));
+            if (key is null || !_index.TryGetValue(key, out int row))
+                return false;
+            _rows.Row(row).CopyTo(destination);
+            return true;
+        }
+
+        /// <summary>Returns a copy of the vector of <paramref name="key"/>.</summary>
+        /// <exception cref="KeyNotFoundException">The key is not in the table.</exception>
+        public float[] GetVector(string key)
+        {
+            var vector = new float[Dimension];
+            if (!TryGetVector(key, vector))
+                throw new KeyNotFoundException($"Key '{key}' is not in the embedding table ({Count} keys).");
+            return vector;
+        }
+
+        /// <summary>Row index of <paramref name="key"/>, or -1.</summary>
+        internal int IndexOf(ReadOnlySpan<char> key) => _spanIndex.TryGetValue(key, out int row) ? row : -1;
+
+        /// <summary>Row index of <paramref name="key"/>, or -1.</summary>
+        internal int IndexOf(string key) => _index.TryGetValue(key, out int row) ? row : -1;
+
+        /// <summary>The vector of row <paramref name="row"/>, read-only.</summary>
+        internal ReadOnlySpan<float> Row(int row) => _rows.Row(row);
+
+        /// <summary>
+        /// The <paramref name="count"/> keys most similar to <paramref name="key"/> by cosine similarity, best first,
+        /// the key itself excluded. Equal similarities are ordered by key (ordinal).
+        /// </summary>
+        /// <param name="key">A key of the table.</param>
+        /// <param name="count">How many neighbours, at least 1; fewer are returned when the table has fewer other keys.</param>
+        /// <exception cref="KeyNotFoundException">The key is not in the table.</exception>
+        public IReadOnlyList<Neighbor> MostSimilar(string key, int count)
+        {
+            CheckCount(count);
+            int row = key is null ? -1 : IndexOf(key);
+            if (row < 0)
+                throw new KeyNotFoundException($"Key '{key}' is not in the embedding table ({Count} keys); MostSimilar(vector, count) accepts any vector.");
+            return ExactCosineSearch.Search(_rows, InverseNorms, _keys, _rows.Row(row), count, row);
+        }
+
+        /// <summary>
+        /// The <paramref name="count"/> keys most similar to <paramref name="vector"/> by cosine similarity, best first.
+        /// Equal similarities are ordered by key (ordinal).
+        /// </summary>
+        /// <param name="vector">A query of length <see cref="Dimension"/>.</param>
+        /// <param name="count">How many neighbours, at least 1; at most <see cref="Count"/> are returned.</param>
+        /// <exception cref="ArgumentException">The vector's length is not <see cref="Dimension"/>, or it contains NaN or infinity.</exception>
+        public IReadOnlyList<Neighbor> MostSimilar(ReadOnlySpan<float> vector, int count)
+        {
+            CheckCount(count);
+            if (vector.Length != Dimension)
+                throw new ArgumentException($"The query vector has {vector.Length} values; this table's Dimension is {Dimension}.", nameof(vector));
+            if (!VectorMath.AllFinite(vector))
+                throw new ArgumentException("The query vector contains NaN or infinity.", nameof(vector));
+            return ExactCosineSearch.Search(_rows, InverseNorms, _keys, vector, count, excludedRow: -1);
+        }
+
+        /// <summary>Cosine similarity of the vectors of two keys, in [-1, 1]; 0 when either vector is all zeros.</summary>
+        /// <exception cref="KeyNotFoundException">Either key is not in the table.</exception>
+        public float Similarity(string a, string b)
+        {
+            int rowA = RequireRow(a, nameof(a));
+            int rowB = RequireRow(b, nameof(b));
+            float[] inverse = InverseNorms;
+            return VectorMath.Dot(_rows.Row(rowA), _rows.Row(rowB)) * inverse[rowA] * inverse[rowB];
+        }
+
+        /// <summary>
+        /// Writes the table in the word2vec text format (<paramref name="binary"/> false) or binary format (true), as
+        /// gensim's <c>KeyedVectors.save_word2vec_format</c> and the word2vec tool read them. The file is written to a
+        /// temporary name and moved into place, so a failed save leaves no partial file.
+        /// </summary>
+        /// <param name="path">Destination file; replaced if it exists.</param>
+        /// <param name="binary">False (default) for text, true for binary.</param>
+        /// <exception cref="InvalidOperationException">A key contains white space, which neither format can represent.</exception>
+        public void SaveWord2VecFormat(string path, bool binary = false) => Word2VecFormat.Save(this, path, binary);
+
+        /// <summary>
+        /// Reads a word2vec text or binary file (the format is detected from the first record), as written by gensim's
+        /// <c>save_word2vec_format</c> or the word2vec tool. Nothing is returned unless the whole file is valid.
+        /// </summary>
+        /// <exception cref="FormatException">The file is malformed; the message names the line (text) or byte offset (binary).</exception>
+        public static EmbeddingTable LoadWord2VecFormat(string path) => Word2VecFormat.Load(path, Word2VecFileFormat.Detect);
+
+        /// <summary>Reads a word2vec file in the given <paramref name="format"/>; see <see cref="LoadWord2VecFormat(string)"/>.</summary>
+        public static EmbeddingTable LoadWord2VecFormat(string path, Word2VecFileFormat format) => Word2VecFormat.Load(path, format);
+
+        /// <summary>
+        /// Writes the table to <paramref name="stream"/> in this library's compact binary form (keys, then raw
+        /// little-endian float32 rows), as used inside saved ML.NET models. Read it back with <see cref="Load(Stream)"/>.
+        /// </summary>
+        public void Save(Stream stream)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            Write(writer);
+        }
+
+        /// <summary>Reads a table written by <see cref="Save(Stream)"/>.</summary>
+        /// <exception cref="FormatException">The stream does not hold a table in this form, or ends early.</exception>
+        public static EmbeddingTable Load(Stream stream)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            return Read(reader);
+        }
+
+        private const int NativeFormatMagic = 0x54424D45; // "EMBT"
+        private const int NativeFormatVersion = 1;
+
+        internal void Write(BinaryWriter writer)
+        {
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
+            writer.Write(NativeFormatMagic);
+            writer.Write(NativeFormatVersion);
+            writer.Write(Count);
+            writer.Write(Dimension);
+            foreach (string key in _keys)
+                writer.Write(key);
+            for (int c = 0; c < _rows.ChunkCount; c++)
+                writer.Write(MemoryMarshal.AsBytes<float>(_rows.Chunk(c)));
+        }
+
+        internal static EmbeddingTable Read(BinaryReader reader)
+        {
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
+            try
+            {
+                int magic = reader.ReadInt32();
+                if (magic != NativeFormatMagic)
+                    throw new FormatException($"Not an embedding table: expected the marker 0x{NativeFormatMagic:X8}, found 0x{magic:X8}.");
+                int version = reader.ReadInt32();
+                if (version != NativeFormatVersion)
+                    throw new FormatException($"Embedding table format version {version} is not supported; this library reads version {NativeFormatVersion}.");
+                int count = reader.ReadInt32();
+                int dimension = reader.ReadInt32();
+                if (count < 0 || dimension <= 0)
+                    throw new FormatException($"Invalid embedding table header: count {count}, dimension {dimension}.");
+                var keys = new string[count];
+                for (int i = 0; i < count; i++)
+                    keys[i] = reader.ReadString();
+                var rows = new RowStore(count, dimension);
+                for (int c = 0; c < rows.ChunkCount; c++)
+                {
+                    Span<byte> bytes = MemoryMarshal.AsBytes(rows.Chunk(c));
+                    reader.BaseStream.ReadExactly(bytes);
+                }
+                return new EmbeddingTable(keys, rows);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new FormatException("The embedding table ends early: the stream is truncated.", e);
+            }
+        }
+
+        private float[] InverseNorms
+        {
+            get
+            {
+                float[]? norms = Volatile.Read(ref _inverseNorms);
+                if (norms is null)
+                {
+                    norms = new float[Count];
+                    for (int i = 0; i < norms.Length; i++)
+                    {
+                        float n = VectorMath.Norm(_rows.Row(i));
+                        norms[i] = n > 0 ? 1f / n : 0f;
+                    }
+                    norms = Interlocked.CompareExchange(ref _inverseNorms, norms, null) ?? norms;
+                }
+                return norms;
+            }
+        }
+
+        private int RequireRow(string key, string parameterName)
+        {
+            int row = key is null ? -1 : IndexOf(key);
+            if (row < 0)
+                throw new KeyNotFoundException($"Key '{key}' ({parameterName}) is not in the embedding table ({Count} keys).");
+            return row;
+        }
+
+        private static void CheckCount(int count)
+        {
+            if (count < 1)
+                throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1.");
+        }
+
+        private static string[] CopyKeys(IReadOnlyList<string> keys)
+        {
+            ArgumentNullException.ThrowIfNull(keys);
+            var copy = new string[keys.Count];
+            for (int i = 0; i < copy.Length; i++)
+                copy[i] = keys[i];
+            return copy;
+        }
+
+        private static RowStore CopyRows(IReadOnlyList<string> keys, ReadOnlySpan<float> vectors, int dimension)
+        {
+            if (dimension <= 0)
+                throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "dimension must be at least 1.");
+            if ((long)keys.Count * dimension != vectors.Length)
+                throw new ArgumentException($"{keys.Count} keys x dimension {dimension} = {(long)keys.Count * dimension} values expected; got {vectors.Length}.", nameof(vectors));
+            var rows = new RowStore(keys.Count, dimension);
+            for (int i = 0; i < keys.Count; i++)
+                vectors.Slice(i * dimension, dimension).CopyTo(rows.Row(i));
+            return rows;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System;
+using Embeddings;
+
+namespace Microsoft.ML
+{
+    /// <summary>Adds <see cref="EmbeddingsCatalog"/> to <see cref="MLContext"/>.</summary>
+    public static class EmbeddingsCatalogExtensions
+    {
+        /// <summary>The catalog of embedding components: <c>mlContext.Embeddings().ApplyEmbedding(...)</c> and the trainers.</summary>
+        public static EmbeddingsCatalog Embeddings(this MLContext mlContext)
+        {
+            ArgumentNullException.ThrowIfNull(mlContext);
+            return new EmbeddingsCatalog(mlContext);
+        }
+    }
+}
+
+namespace Embeddings
+{
+    using Microsoft.ML;
+
+    /// <summary>
+    /// Entry point of the library's ML.NET components, reached through <c>mlContext.Embeddings()</c>. Trainers
+    /// (skip-gram, graph walks, ...) are added to it by extension methods of <c>Embeddings.Estimators</c>.
+    /// </summary>
+    public sealed class EmbeddingsCatalog
+    {
+        internal EmbeddingsCatalog(MLContext context)
+        {
+            Context = context;
+        }
+
+        /// <summary>The context the catalog was taken from (its seed and log are used by the trainers).</summary>
+        internal MLContext Context { get; }
+
+        /// <summary>
+        /// Applies <paramref name="table"/> to <paramref name="inputColumnName"/>, producing a known-size vector column.
+        /// </summary>
+        /// <param name="table">The embeddings to apply.</param>
+        /// <param name="outputColumnName">Name of the output vector column.</param>
+        /// <param name="inputColumnName">Item column: Text, Key&lt;UInt32&gt; with key values, or a vector of either. Null means <paramref name="outputColumnName"/>.</param>
+        /// <param name="pooling">How a sequence is pooled. Default <see cref="EmbeddingPooling.Mean"/>.</param>
+        public EmbeddingLookupEstimator ApplyEmbedding(EmbeddingTable table, string outputColumnName, string? inputColumnName = null, EmbeddingPooling pooling = EmbeddingPooling.Mean) =>
+            new(new EmbeddingLookupEstimator.Options
+            {
+                Table = table,
+                Columns = new[] { new InputOutputColumnPair(outputColumnName, inputColumnName ?? outputColumnName) },
+                Pooling = pooling,
+            });
+
+        /// <summary>Applies a table to one or more columns, with all settings in <paramref name="options"/>.</summary>
+        public EmbeddingLookupEstimator ApplyEmbedding(EmbeddingLookupEstimator.Options options) => new(options);
+    }
+}

@@ -1,0 +1,40 @@
+using System;
+using System.IO;
+
+namespace Embeddings.Infrastructure
+{
+    /// <summary>Writes a file under a temporary name in the same folder and moves it into place only when complete.</summary>
+    internal static class AtomicFile
+    {
+        public static void Write(string path, Action<Stream> write)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(path);
+            string fullPath = Path.GetFullPath(path);
+            string directory = Path.GetDirectoryName(fullPath) ?? ".";
+            if (!Directory.Exists(directory))
+                throw new DirectoryNotFoundException($"Cannot write '{path}': the folder '{directory}' does not exist.");
+            string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+            try
+            {
+                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                {
+                    write(stream);
+                    stream.Flush(flushToDisk: false);
+                }
+                File.Move(temporary, fullPath, overwrite: true);
+            }
+            catch
+            {
+                try
+                {
+                    File.Delete(temporary);
+                }
+                catch (IOException)
+                {
+                    // The original error is the one worth reporting.
+                }
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// Dense float32 rows of one width, kept in chunks of whole rows so that a table may hold more than 2^31 floats
+    /// (one .NET array cannot). Row <c>i</c> lives in chunk <c>i / RowsPerChunk</c>; offsets are computed in
+    /// <see cref="long"/>. Rows are mutable here; <see cref="EmbeddingTable"/> exposes them read-only.
+    /// </summary>
+    internal sealed class RowStore
+    {
+        /// <summary>Largest chunk, in floats (1 GiB); tests pass smaller values to exercise several chunks.</summary>
+        public const int DefaultMaxChunkFloats = 1 << 28;
+
+        private readonly float[][] _chunks;
+
+        public RowStore(int rowCount, int dimension, int maxChunkFloats = DefaultMaxChunkFloats)
+        {
+            if (rowCount < 0)
+                throw new ArgumentOutOfRangeException(nameof(rowCount), rowCount, "Row count must be zero or more.");
+            if (dimension <= 0)
+                throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Dimension must be at least 1.");
+            if (maxChunkFloats < dimension)
+                throw new ArgumentOutOfRangeException(nameof(maxChunkFloats), maxChunkFloats, $"A chunk must hold at least one row of {dimension} floats.");
+
+            RowCount = rowCount;
+            Dimension = dimension;
+            RowsPerChunk = maxChunkFloats / dimension;
+            int chunkCount = rowCount == 0 ? 0 : (int)(((long)rowCount + RowsPerChunk - 1) / RowsPerChunk);
+            _chunks = new float[chunkCount][];
+            for (int c = 0; c < chunkCount; c++)
+            {
+                long rowsHere = Math.Min(RowsPerChunk, (long)rowCount - (long)c * RowsPerChunk);
+                _chunks[c] = new float[rowsHere * dimension];
+            }
+        }
+
+        public int RowCount { get; }
+
+        public int Dimension { get; }
+
+        public int RowsPerChunk { get; }
+
+        public long FloatCount => (long)RowCount * Dimension;
+
+        public Span<float> Row(int index)
+        {
+            if ((uint)index >= (uint)RowCount)
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Row index must be in [0, {RowCount}).");
+            int chunk = index / RowsPerChunk;
+            int offset = (index - chunk * RowsPerChunk) * Dimension;
+            return _chunks[chunk].AsSpan(offset, Dimension);
+        }
+
+        /// <summary>The chunk that holds rows <c>[chunk * RowsPerChunk, ...)</c>, as one span.</summary>
+        public Span<float> Chunk(int chunk) => _chunks[chunk];
+
+        public int ChunkCount => _chunks.Length;
+    }
+}
