@@ -50,5 +50,18 @@ namespace Embeddings
 
         /// <summary>Applies a table to one or more columns, with all settings in <paramref name="options"/>.</summary>
         public EmbeddingLookupEstimator ApplyEmbedding(EmbeddingLookupEstimator.Options options) => new(options);
+
+        /// <summary>
+        /// Applies <paramref name="table"/> to a single-item text column using only ML.NET's built-in transforms
+        /// (MapValueToKey, MapKeyToValue, MapValue, DropColumns), so that a saved model loads where this library is not
+        /// installed. The output is the same known-size vector as <see cref="ApplyEmbedding(EmbeddingTable, string, string?, EmbeddingPooling)"/>
+        /// gives (zeros for unknown items); sequences are not supported by this form.
+        /// </summary>
+        /// <remarks>The table is copied into the model's lookup; prefer <c>ApplyEmbedding</c> for large tables and sequences.</remarks>
+        /// <param name="table">The embeddings to apply.</param>
+        /// <param name="outputColumnName">Name of the output vector column.</param>
+        /// <param name="inputColumnName">A Text column of single items. Null means <paramref name="outputColumnName"/>.</param>
+        public IEstimator<ITransformer> ApplyEmbeddingWithBuiltInTransforms(EmbeddingTable table, string outputColumnName, string? inputColumnName = null) =>
+            BuiltInLookupExport.Create(Context, table, outputColumnName, inputColumnName ?? outputColumnName);
     }
 }

@@ -1,0 +1,20 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Embeddings.Benchmarks;
+
+var benchmarks = new Dictionary<string, (string Description, Action<string[]> Run)>(StringComparer.OrdinalIgnoreCase)
+{
+    ["most-similar"] = ("EmbeddingTable.MostSimilar top-10 latency on a generated table (default 1,000,000 x 100)", MostSimilarBenchmark.Run),
+};
+
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
+{
+    Console.WriteLine("usage: dotnet run -c Release --project tests/Embeddings.Benchmarks -- BENCHMARK [options]");
+    foreach (var (name, (description, _)) in benchmarks)
+        Console.WriteLine($"  {name,-14} {description}");
+    return args.Length == 0 ? 0 : 2;
+}
+
+benchmark.Run(args.Skip(1).ToArray());
+return 0;
