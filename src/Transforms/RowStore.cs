@@ -4,8 +4,8 @@ namespace Embeddings
 {
     /// <summary>
     /// Dense float32 rows of one width, kept in chunks of whole rows so that a table may hold more than 2^31 floats
-    /// (one .NET array cannot). Row <c>i</c> lives in chunk <c>i / RowsPerChunk</c>; offsets are computed in
-    /// <see cref="long"/>. Rows are mutable here; <see cref="EmbeddingTable"/> exposes them read-only.
+    /// (one .NET array cannot). A chunk holds a power of two of rows, so row <c>i</c> is found by a shift and a mask
+    /// (this is on the training hot path). Rows are mutable here; <see cref="EmbeddingTable"/> exposes them read-only.
     /// </summary>
     internal sealed class RowStore
     {
@@ -13,6 +13,8 @@ namespace Embeddings
         public const int DefaultMaxChunkFloats = 1 << 28;
 
         private readonly float[][] _chunks;
+        private readonly int _chunkShift;
+        private readonly int _rowMask;
 
         public RowStore(int rowCount, int dimension, int maxChunkFloats = DefaultMaxChunkFloats)
         {
@@ -25,7 +27,9 @@ namespace Embeddings
 
             RowCount = rowCount;
             Dimension = dimension;
-            RowsPerChunk = maxChunkFloats / dimension;
+            _chunkShift = 31 - int.LeadingZeroCount(maxChunkFloats / dimension);
+            _rowMask = (1 << _chunkShift) - 1;
+            RowsPerChunk = 1 << _chunkShift;
             int chunkCount = rowCount == 0 ? 0 : (int)(((long)rowCount + RowsPerChunk - 1) / RowsPerChunk);
             _chunks = new float[chunkCount][];
             for (int c = 0; c < chunkCount; c++)
@@ -47,9 +51,7 @@ namespace Embeddings
         {
             if ((uint)index >= (uint)RowCount)
                 throw new ArgumentOutOfRangeException(nameof(index), index, $"Row index must be in [0, {RowCount}).");
-            int chunk = index / RowsPerChunk;
-            int offset = (index - chunk * RowsPerChunk) * Dimension;
-            return _chunks[chunk].AsSpan(offset, Dimension);
+            return _chunks[index >> _chunkShift].AsSpan((index & _rowMask) * Dimension, Dimension);
         }
 
         /// <summary>The chunk that holds rows <c>[chunk * RowsPerChunk, ...)</c>, as one span.</summary>

@@ -118,6 +118,10 @@ namespace Embeddings.Infrastructure
             return map;
         }
 
+        /// <summary>The text of each key value of a key column (index k - 1 for key k).</summary>
+        public static string[] KeyValueTexts(DataViewSchema.Column column) =>
+            ReadKeyValues(column, column.Annotations.Schema[KeyValuesKind].Type);
+
         private static string[] ReadKeyValues(DataViewSchema.Column column, DataViewType valuesType)
         {
             DataViewType item = valuesType is VectorDataViewType v ? v.ItemType : valuesType;

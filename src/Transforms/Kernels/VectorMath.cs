@@ -1,5 +1,8 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Embeddings.Kernels
 {
@@ -50,6 +53,49 @@ namespace Embeddings.Kernels
 
         /// <summary><paramref name="destination"/> *= <paramref name="scale"/>.</summary>
         public static void Scale(float scale, Span<float> destination) => TensorPrimitives.Multiply(destination, scale, destination);
+
+        /// <summary>
+        /// The word2vec update of one (input, output) pair with gradient scale <paramref name="g"/>, fused in one pass:
+        /// <paramref name="inputGradient"/> += g * <paramref name="output"/> (with the old output), then
+        /// <paramref name="output"/> += g * <paramref name="input"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void AccumulateAndUpdate(ReadOnlySpan<float> input, Span<float> output, Span<float> inputGradient, float g)
+        {
+            int n = input.Length;
+            if (output.Length != n || inputGradient.Length != n)
+                throw new ArgumentException($"Vector lengths differ: {n}, {output.Length} and {inputGradient.Length}.");
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float y = ref MemoryMarshal.GetReference(output);
+            ref float e = ref MemoryMarshal.GetReference(inputGradient);
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var gv = Vector256.Create(g);
+                for (; i <= n - 8; i += 8)
+                {
+                    var yv = Vector256.LoadUnsafe(ref y, (nuint)i);
+                    Vector256.MultiplyAddEstimate(gv, yv, Vector256.LoadUnsafe(ref e, (nuint)i)).StoreUnsafe(ref e, (nuint)i);
+                    Vector256.MultiplyAddEstimate(gv, Vector256.LoadUnsafe(ref x, (nuint)i), yv).StoreUnsafe(ref y, (nuint)i);
+                }
+            }
+            if (Vector128.IsHardwareAccelerated)
+            {
+                var gv = Vector128.Create(g);
+                for (; i <= n - 4; i += 4)
+                {
+                    var yv = Vector128.LoadUnsafe(ref y, (nuint)i);
+                    Vector128.MultiplyAddEstimate(gv, yv, Vector128.LoadUnsafe(ref e, (nuint)i)).StoreUnsafe(ref e, (nuint)i);
+                    Vector128.MultiplyAddEstimate(gv, Vector128.LoadUnsafe(ref x, (nuint)i), yv).StoreUnsafe(ref y, (nuint)i);
+                }
+            }
+            for (; i < n; i++)
+            {
+                float yi = Unsafe.Add(ref y, i);
+                Unsafe.Add(ref e, i) = MathF.FusedMultiplyAdd(g, yi, Unsafe.Add(ref e, i));
+                Unsafe.Add(ref y, i) = MathF.FusedMultiplyAdd(g, Unsafe.Add(ref x, i), yi);
+            }
+        }
 
         /// <summary>True when every element is finite (no NaN, no infinity).</summary>
         public static bool AllFinite(ReadOnlySpan<float> x)

@@ -100,9 +100,11 @@ namespace Embeddings.Tests.Transforms
         [Test]
         public void RowsSpanSeveralChunksWhenTheTableIsLarge()
         {
-            // A chunk size of 10 floats forces 3-float rows into chunks of 3 rows: the storage path of >2^31-float tables.
+            // A chunk size of 10 floats forces 3-float rows into chunks of 2 rows (a power of two): the storage path of
+            // tables of more than 2^31 floats.
             var rows = new RowStore(10, 3, maxChunkFloats: 10);
-            Assert.That(rows.ChunkCount, Is.EqualTo(4));
+            Assert.That(rows.RowsPerChunk, Is.EqualTo(2));
+            Assert.That(rows.ChunkCount, Is.EqualTo(5));
             var keys = new string[10];
             for (int i = 0; i < 10; i++)
             {

@@ -1,0 +1,98 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace Embeddings.SkipGram
+{
+    /// <summary>
+    /// Draws from a fixed discrete distribution in O(1) (Walker/Vose alias method), with memory linear in the number of
+    /// outcomes: used for the unigram^exponent negative-sampling distribution, in place of word2vec's 10^8-entry table.
+    /// </summary>
+    internal sealed class AliasSampler
+    {
+        private readonly uint[] _threshold;
+        private readonly int[] _alias;
+
+        public AliasSampler(ReadOnlySpan<double> weights)
+        {
+            int n = weights.Length;
+            if (n == 0)
+                throw new ArgumentException("An alias sampler needs at least one outcome.", nameof(weights));
+            double total = 0;
+            foreach (double w in weights)
+            {
+                if (!(w >= 0) || double.IsInfinity(w))
+                    throw new ArgumentException($"Weights must be finite and non-negative; found {w}.", nameof(weights));
+                total += w;
+            }
+            if (total <= 0)
+                throw new ArgumentException("At least one weight must be positive.", nameof(weights));
+
+            _threshold = new uint[n];
+            _alias = new int[n];
+            var scaled = new double[n];
+            var small = new int[n];
+            var large = new int[n];
+            int smallCount = 0, largeCount = 0;
+            for (int i = 0; i < n; i++)
+            {
+                scaled[i] = weights[i] * n / total;
+                if (scaled[i] < 1)
+                    small[smallCount++] = i;
+                else
+                    large[largeCount++] = i;
+            }
+            while (smallCount > 0 && largeCount > 0)
+            {
+                int s = small[--smallCount];
+                int l = large[--largeCount];
+                _threshold[s] = ToThreshold(scaled[s]);
+                _alias[s] = l;
+                scaled[l] = scaled[l] + scaled[s] - 1;
+                if (scaled[l] < 1)
+                    small[smallCount++] = l;
+                else
+                    large[largeCount++] = l;
+            }
+            while (largeCount > 0)
+            {
+                int l = large[--largeCount];
+                _threshold[l] = uint.MaxValue;
+                _alias[l] = l;
+            }
+            while (smallCount > 0)
+            {
+                // Only reached through rounding: the remaining mass is (numerically) 1.
+                int s = small[--smallCount];
+                _threshold[s] = uint.MaxValue;
+                _alias[s] = s;
+            }
+        }
+
+        public int Count => _alias.Length;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Sample(ref TrainingRandom random)
+        {
+            int bucket = random.Next(_alias.Length);
+            return random.NextUInt32() < _threshold[bucket] ? bucket : _alias[bucket];
+        }
+
+        /// <summary>The probability of <paramref name="outcome"/> implied by the tables (for tests).</summary>
+        public double Probability(int outcome)
+        {
+            double p = 0;
+            for (int b = 0; b < _alias.Length; b++)
+            {
+                double keep = _threshold[b] == uint.MaxValue ? 1.0 : _threshold[b] / 4294967296.0;
+                if (b == outcome)
+                    p += keep;
+                if (_alias[b] == outcome)
+                    p += 1 - keep;
+            }
+            return p / _alias.Length;
+        }
+
+        private static uint ToThreshold(double probability) =>
+            probability >= 1 ? uint.MaxValue : (uint)Math.Round(probability * 4294967296.0);
+    }
+}

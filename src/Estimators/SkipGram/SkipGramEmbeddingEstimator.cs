@@ -1,0 +1,305 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
+using Embeddings.Infrastructure;
+using Embeddings.SkipGram;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// Trains word2vec embeddings (skip-gram or CBOW, negative sampling and/or hierarchical softmax) on a sequence
+    /// column: sentences, user sessions, baskets, random walks. <c>mlContext.Embeddings().SkipGram(...)</c>.
+    /// </summary>
+    /// <remarks>
+    /// <para>The input column is a vector of Text (tokenize text with <c>TokenizeIntoWords</c> first) or of
+    /// <c>Key&lt;UInt32&gt;</c> with key values; vectors are keyed by the items' text. Short sequences train with a
+    /// clipped window; sequences with fewer than two known items are skipped and counted in
+    /// <see cref="SkipGramEmbeddingTransformer.TrainingSummary"/>.</para>
+    /// <para>Training is Hogwild over shared tables with <see cref="Options.ThreadCount"/> threads. With one thread and
+    /// a seed, two fits give bit-identical tables; with several, results vary slightly from run to run (as in gensim and
+    /// the word2vec tool), while random streams stay tied to work items, not threads.</para>
+    /// </remarks>
+    public sealed class SkipGramEmbeddingEstimator : IEstimator<SkipGramEmbeddingTransformer>
+    {
+        private readonly MLContext _context;
+        private readonly Options _options;
+
+        /// <summary>Default values of <see cref="Options"/>, shared with the catalog methods.</summary>
+        internal static class Defaults
+        {
+            public const int EmbeddingDimension = 100;
+            public const int WindowSize = 5;
+            public const int NegativeSampleCount = 5;
+            public const double NegativeSamplingExponent = 0.75;
+            public const double SamplingThreshold = 1e-3;
+            public const int MinCount = 5;
+            public const int Epochs = 5;
+            public const float SkipGramLearningRate = 0.025f;
+            public const float CbowLearningRate = 0.05f;
+        }
+
+        /// <summary>Settings of <see cref="SkipGramEmbeddingEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>Name of the output vector column. Required.</summary>
+            public string OutputColumnName { get; set; } = "";
+
+            /// <summary>Name of the input sequence column (vector of Text or Key&lt;UInt32&gt;). Null means <see cref="OutputColumnName"/>.</summary>
+            public string? InputColumnName { get; set; }
+
+            /// <summary>Length of each vector. Default 100; at least 1 (typical 32-300).</summary>
+            public int EmbeddingDimension { get; set; } = Defaults.EmbeddingDimension;
+
+            /// <summary>
+            /// Maximum distance between an item and its context items. Default 5; at least 1. As in the word2vec tool, the
+            /// effective window of each position is drawn uniformly from 1..WindowSize. Ignored when
+            /// <see cref="WholeSequenceContext"/> is set.
+            /// </summary>
+            public int WindowSize { get; set; } = Defaults.WindowSize;
+
+            /// <summary>
+            /// When true, every other item of the sequence is context (item2vec: every pair in a basket or session),
+            /// instead of a window. Default false. Cost grows with the square of the sequence length.
+            /// </summary>
+            public bool WholeSequenceContext { get; set; }
+
+            /// <summary>Skip-gram (default) or CBOW.</summary>
+            public SkipGramModel Model { get; set; } = SkipGramModel.SkipGram;
+
+            /// <summary>
+            /// Negative samples per (item, context) pair. Default 5; 0 turns negative sampling off (then
+            /// <see cref="HierarchicalSoftmax"/> must be on). Useful range 2-25 (5-20 for small corpora).
+            /// </summary>
+            public int NegativeSampleCount { get; set; } = Defaults.NegativeSampleCount;
+
+            /// <summary>Also (or instead) train with hierarchical softmax over a Huffman tree. Default false.</summary>
+            public bool HierarchicalSoftmax { get; set; }
+
+            /// <summary>
+            /// Exponent of the negative-sampling distribution count^exponent. Default 0.75 (word2vec). 0 samples uniformly,
+            /// 1 by frequency, negative values favour rare items; other values than 0.75 can help recommendation
+            /// (Caselles-Dupré et al., arXiv:1804.04212). Any finite value.
+            /// </summary>
+            public double NegativeSamplingExponent { get; set; } = Defaults.NegativeSamplingExponent;
+
+            /// <summary>
+            /// Frequent-item subsampling threshold: occurrences of items more frequent than this share of the corpus are
+            /// randomly dropped. Default 1e-3 (gensim); the classic text8 run uses 1e-4. 0 turns subsampling off; range [0, 1).
+            /// </summary>
+            public double SamplingThreshold { get; set; } = Defaults.SamplingThreshold;
+
+            /// <summary>Items that occur fewer times are ignored. Default 5; at least 1.</summary>
+            public int MinCount { get; set; } = Defaults.MinCount;
+
+            /// <summary>Keep at most this many of the most frequent items. Default null (no limit); at least 1.</summary>
+            public int? MaxVocabularySize { get; set; }
+
+            /// <summary>Passes over the data. Default 5; at least 1.</summary>
+            public int Epochs { get; set; } = Defaults.Epochs;
+
+            /// <summary>
+            /// Starting learning rate, decayed linearly over all epochs to 1e-4 of itself. Default null: 0.025 for
+            /// skip-gram, 0.05 for CBOW. Range (0, 1].
+            /// </summary>
+            public float? LearningRate { get; set; }
+
+            /// <summary>Training threads. Default null: all cores. At least 1; use 1 for bit-identical runs.</summary>
+            public int? ThreadCount { get; set; }
+
+            /// <summary>Random seed. Default null: drawn from the MLContext (repeatable when the MLContext has a seed).</summary>
+            public int? Seed { get; set; }
+
+            /// <summary>
+            /// Keep the output (context) vectors as <see cref="SkipGramEmbeddingTransformer.ContextEmbeddings"/>. Default
+            /// false. Needs negative sampling (<see cref="NegativeSampleCount"/> &gt; 0).
+            /// </summary>
+            public bool KeepContextVectors { get; set; }
+
+            /// <summary>How the transformer pools a sequence into one vector. Default <see cref="EmbeddingPooling.Mean"/>.</summary>
+            public EmbeddingPooling Pooling { get; set; } = EmbeddingPooling.Mean;
+
+            /// <summary>Receives progress about once a second (epoch, tokens/s, learning rate, loss). Default null.</summary>
+            public IProgress<SkipGramProgress>? Progress { get; set; }
+
+            /// <summary>Cancels training; <see cref="Fit"/> then throws <see cref="OperationCanceledException"/>.</summary>
+            public CancellationToken CancellationToken { get; set; }
+        }
+
+        internal SkipGramEmbeddingEstimator(MLContext context, Options options)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            ArgumentNullException.ThrowIfNull(options);
+            Validate(options);
+            _options = options;
+        }
+
+        private string InputColumn => _options.InputColumnName ?? _options.OutputColumnName;
+
+        internal static void Validate(Options o)
+        {
+            const string c = SkipGramEmbeddingTransformer.ComponentName;
+            if (string.IsNullOrWhiteSpace(o.OutputColumnName))
+                throw new ArgumentException($"{c}: OutputColumnName is empty; name the output vector column.", nameof(o.OutputColumnName));
+            if (o.InputColumnName is not null && string.IsNullOrWhiteSpace(o.InputColumnName))
+                throw new ArgumentException($"{c}: InputColumnName is blank; give the sequence column's name, or null to use OutputColumnName.", nameof(o.InputColumnName));
+            Check(o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use a value from 1 to 100,000 (typically 32-300)");
+            Check(o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (5 is usual; set WholeSequenceContext for item2vec baskets)");
+            Check(Enum.IsDefined(o.Model), nameof(o.Model), o.Model, "use SkipGramModel.SkipGram or SkipGramModel.Cbow");
+            Check(o.NegativeSampleCount >= 0 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 0 to 1000 (5-20 is usual)");
+            if (o.NegativeSampleCount == 0 && !o.HierarchicalSoftmax)
+                throw new ArgumentOutOfRangeException(nameof(o.NegativeSampleCount), o.NegativeSampleCount, $"{c}: NegativeSampleCount = 0 with HierarchicalSoftmax = false leaves nothing to train; use NegativeSampleCount > 0 (5 is usual) or HierarchicalSoftmax = true.");
+            Check(double.IsFinite(o.NegativeSamplingExponent), nameof(o.NegativeSamplingExponent), o.NegativeSamplingExponent, "use a finite value (0.75 is usual)");
+            Check(o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1): 1e-3 to 1e-5 is usual, 0 turns subsampling off");
+            Check(o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
+            Check(o.MaxVocabularySize is null || o.MaxVocabularySize >= 1, nameof(o.MaxVocabularySize), o.MaxVocabularySize, "use null (no limit) or 1 or more");
+            Check(o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more (5 is usual)");
+            Check(o.LearningRate is null || (o.LearningRate > 0 && o.LearningRate <= 1), nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1]: 0.025 for skip-gram and 0.05 for CBOW are usual");
+            Check(o.ThreadCount is null || o.ThreadCount >= 1, nameof(o.ThreadCount), o.ThreadCount, "use null (all cores) or 1 or more");
+            Check(Enum.IsDefined(o.Pooling), nameof(o.Pooling), o.Pooling, "use Mean, Sum or Max");
+            if (o.KeepContextVectors && o.NegativeSampleCount == 0)
+                throw new ArgumentOutOfRangeException(nameof(o.KeepContextVectors), true, $"{c}: KeepContextVectors = true needs negative sampling (the hierarchical-softmax outputs belong to tree nodes, not items); set NegativeSampleCount > 0.");
+        }
+
+        private static void Check(bool valid, string option, object? value, string fix)
+        {
+            if (!valid)
+                throw new ArgumentOutOfRangeException(option, value, $"{SkipGramEmbeddingTransformer.ComponentName}: {option} = {Format(value)} is invalid; {fix}.");
+        }
+
+        private static string Format(object? value) => value switch
+        {
+            null => "null",
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => value.ToString() ?? "",
+        };
+
+        /// <summary>Reads the sequences, builds the vocabulary, trains, and returns the transformer.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled.</exception>
+        public SkipGramEmbeddingTransformer Fit(IDataView input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            var column = CheckSequenceColumn(input.Schema, InputColumn);
+            var host = ((IHostEnvironment)_context).Register(nameof(SkipGramEmbeddingEstimator));
+            int seed = _options.Seed ?? host.Rand.Next();
+            var builder = new TokenCorpusBuilder();
+            ReadSequences(input, column, builder);
+            using var channel = host.Start("Training");
+            var (embeddings, context, summary) = SkipGramTraining.Run(builder, _options, seed, message => channel.Info(MessageSensitivity.None, message), $"column '{InputColumn}'");
+            return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
+        }
+
+        /// <summary>The output shape: the input's columns and a known-size float vector column.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            ArgumentNullException.ThrowIfNull(inputSchema);
+            var column = SchemaChecks.FindColumn(inputSchema, InputColumn, SkipGramEmbeddingTransformer.ComponentName);
+            if (column.Kind == SchemaShape.Column.VectorKind.Scalar)
+                throw NotASequence(InputColumn, SchemaChecks.Describe(column), column.ItemType is TextDataViewType);
+            SchemaChecks.RequireItemColumn(inputSchema, InputColumn, SkipGramEmbeddingTransformer.ComponentName, EmbeddingColumnMapper.Advice);
+            return SchemaChecks.Append(inputSchema, new[] { (_options.OutputColumnName, (DataViewType)new VectorDataViewType(NumberDataViewType.Single, _options.EmbeddingDimension)) });
+        }
+
+        private static ItemColumn CheckSequenceColumn(DataViewSchema schema, string name)
+        {
+            var column = SchemaChecks.FindColumn(schema, name, SkipGramEmbeddingTransformer.ComponentName);
+            if (column.Type is not VectorDataViewType)
+                throw NotASequence(name, column.Type.ToString() ?? column.Type.RawType.Name, column.Type is TextDataViewType);
+            return SchemaChecks.RequireItemColumn(schema, name, SkipGramEmbeddingTransformer.ComponentName, EmbeddingColumnMapper.Advice);
+        }
+
+        private static Exception NotASequence(string column, string actual, bool isText) =>
+            SchemaChecks.TypeMismatch(SkipGramEmbeddingTransformer.ComponentName, column, "a sequence: a vector of Text or of Key<UInt32> with key values", actual,
+                isText ? "Split the text into words first with mlContext.Transforms.Text.TokenizeIntoWords." : "Gather each sequence's items into one vector column (for example with TokenizeIntoWords, or Item2Vec for interaction rows).");
+
+        private static void ReadSequences(IDataView input, ItemColumn item, TokenCorpusBuilder builder)
+        {
+            var column = input.Schema[item.Index];
+            using var cursor = input.GetRowCursor(new[] { column });
+            if (item.Kind == ItemColumnKind.Text)
+            {
+                var getter = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(column);
+                VBuffer<ReadOnlyMemory<char>> sequence = default;
+                while (cursor.MoveNext())
+                {
+                    getter(ref sequence);
+                    foreach (var token in sequence.GetValues())
+                        builder.Add(token.Span);
+                    builder.EndSequence();
+                }
+            }
+            else
+            {
+                var keyValues = SchemaChecks.KeyValueTexts(column);
+                var candidate = new int[keyValues.Length + 1];
+                Array.Fill(candidate, -1);
+                var getter = cursor.GetGetter<VBuffer<uint>>(column);
+                VBuffer<uint> sequence = default;
+                while (cursor.MoveNext())
+                {
+                    getter(ref sequence);
+                    foreach (uint key in sequence.GetValues())
+                    {
+                        if (key == 0 || key > keyValues.Length)
+                            continue;
+                        int id = candidate[key];
+                        if (id < 0)
+                            id = candidate[key] = builder.Candidate(keyValues[key - 1]);
+                        builder.AddId(id);
+                    }
+                    builder.EndSequence();
+                }
+            }
+        }
+    }
+
+    /// <summary>Vocabulary selection and training shared by the estimator and the command-line tool.</summary>
+    internal static class SkipGramTraining
+    {
+        public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
+            TokenCorpusBuilder builder, SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source)
+        {
+            const string c = SkipGramEmbeddingTransformer.ComponentName;
+            long seen = builder.SequencesSeen;
+            var (vocabulary, corpus) = builder.Build(options.MinCount, options.MaxVocabularySize, out long skipped);
+            if (vocabulary.Count == 0)
+                throw new InvalidOperationException($"{c}: no item of {source} occurs at least MinCount = {options.MinCount} times ({seen:N0} sequences read). Lower MinCount.");
+            if (corpus.SequenceCount == 0)
+                throw new InvalidOperationException($"{c}: none of the {seen:N0} sequences of {source} has two or more items in the vocabulary ({vocabulary.Count:N0} items with MinCount = {options.MinCount}); there is no context to learn from.");
+            if (options.HierarchicalSoftmax && vocabulary.Count < 2)
+                throw new InvalidOperationException($"{c}: HierarchicalSoftmax needs at least 2 items in the vocabulary; {source} has {vocabulary.Count}. Lower MinCount or use negative sampling.");
+            bool cbow = options.Model == SkipGramModel.Cbow;
+            var settings = new SkipGramTrainingSettings
+            {
+                Dimension = options.EmbeddingDimension,
+                WindowSize = options.WindowSize,
+                WholeSequenceContext = options.WholeSequenceContext,
+                Cbow = cbow,
+                NegativeSampleCount = options.NegativeSampleCount,
+                HierarchicalSoftmax = options.HierarchicalSoftmax,
+                NegativeSamplingExponent = options.NegativeSamplingExponent,
+                SamplingThreshold = options.SamplingThreshold,
+                Epochs = options.Epochs,
+                LearningRate = options.LearningRate ?? (cbow ? SkipGramEmbeddingEstimator.Defaults.CbowLearningRate : SkipGramEmbeddingEstimator.Defaults.SkipGramLearningRate),
+                ThreadCount = options.ThreadCount ?? Environment.ProcessorCount,
+                Seed = seed,
+                Progress = options.Progress,
+                Log = log,
+                CancellationToken = options.CancellationToken,
+            };
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({skipped:N0} skipped: fewer than two known items)"));
+            var result = SkipGramTrainer.Train(vocabulary, corpus, settings);
+            var embeddings = new EmbeddingTable(vocabulary.Keys, result.InputVectors);
+            EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null
+                ? new EmbeddingTable((string[])vocabulary.Keys.Clone(), result.OutputVectors)
+                : null;
+            var summary = new SkipGramTrainingSummary(vocabulary.Count, seen, skipped, corpus.TokenCount, options.Epochs, result.FinalLoss, result.TokensPerSecond, result.Elapsed);
+            return (embeddings, context, summary);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Embeddings.Infrastructure;
+using Microsoft.ML;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// The result of <see cref="SkipGramEmbeddingEstimator"/>: trained item vectors, applied to the input column (an item,
+    /// or a sequence pooled by mean, sum or max) as a known-size <c>Vector&lt;Single, EmbeddingDimension&gt;</c>.
+    /// </summary>
+    public sealed class SkipGramEmbeddingTransformer : RowMappingTransformer, ILoadableTransformer<SkipGramEmbeddingTransformer>
+    {
+        internal const string ComponentName = "SkipGram";
+        private const int StateVersion = 1;
+        private readonly InputOutputColumnPair[] _columns;
+
+        internal SkipGramEmbeddingTransformer(EmbeddingTable embeddings, EmbeddingTable? contextEmbeddings, InputOutputColumnPair column, EmbeddingPooling pooling, SkipGramTrainingSummary summary)
+        {
+            Embeddings = embeddings;
+            ContextEmbeddings = contextEmbeddings;
+            _columns = new[] { column };
+            Pooling = pooling;
+            TrainingSummary = summary;
+        }
+
+        /// <summary>The trained input vectors of the vocabulary: the item embeddings.</summary>
+        public EmbeddingTable Embeddings { get; }
+
+        /// <summary>
+        /// The trained output (context) vectors, when <see cref="SkipGramEmbeddingEstimator.Options.KeepContextVectors"/>
+        /// was set; otherwise null. For recommendation, score a candidate by the dot product of a user's pooled input
+        /// vectors and the candidate's context vector.
+        /// </summary>
+        public EmbeddingTable? ContextEmbeddings { get; }
+
+        /// <summary>Statistics of the training run.</summary>
+        public SkipGramTrainingSummary TrainingSummary { get; }
+
+        /// <summary>Name of the output vector column.</summary>
+        public string OutputColumnName => _columns[0].OutputColumnName;
+
+        /// <summary>Name of the input item or sequence column.</summary>
+        public string InputColumnName => _columns[0].InputColumnName;
+
+        /// <summary>How sequences are pooled.</summary>
+        public EmbeddingPooling Pooling { get; }
+
+        /// <inheritdoc/>
+        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
+            EmbeddingColumnMapper.Bind(inputSchema, _columns, Embeddings, Pooling, ComponentName);
+
+        /// <inheritdoc/>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.Write(StateVersion);
+            writer.Write((int)Pooling);
+            ColumnPairs.Write(writer, _columns);
+            var s = TrainingSummary;
+            writer.Write(s.VocabularySize);
+            writer.Write(s.SequencesSeen);
+            writer.Write(s.SequencesSkipped);
+            writer.Write(s.CorpusTokens);
+            writer.Write(s.Epochs);
+            writer.Write(s.FinalLoss);
+            writer.Write(s.TokensPerSecond);
+            writer.Write(s.TrainingTime.Ticks);
+            Embeddings.Write(writer);
+            writer.Write(ContextEmbeddings is not null);
+            ContextEmbeddings?.Write(writer);
+        }
+
+        static SkipGramEmbeddingTransformer ILoadableTransformer<SkipGramEmbeddingTransformer>.Load(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != StateVersion)
+                throw new FormatException($"{nameof(SkipGramEmbeddingTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            var pooling = (EmbeddingPooling)reader.ReadInt32();
+            if (!Enum.IsDefined(pooling))
+                throw new FormatException($"{nameof(SkipGramEmbeddingTransformer)}: unknown pooling {(int)pooling} in the saved model.");
+            var columns = ColumnPairs.Read(reader);
+            var summary = new SkipGramTrainingSummary(
+                VocabularySize: reader.ReadInt32(),
+                SequencesSeen: reader.ReadInt64(),
+                SequencesSkipped: reader.ReadInt64(),
+                CorpusTokens: reader.ReadInt64(),
+                Epochs: reader.ReadInt32(),
+                FinalLoss: reader.ReadDouble(),
+                TokensPerSecond: reader.ReadDouble(),
+                TrainingTime: TimeSpan.FromTicks(reader.ReadInt64()));
+            var embeddings = EmbeddingTable.Read(reader);
+            var context = reader.ReadBoolean() ? EmbeddingTable.Read(reader) : null;
+            return new SkipGramEmbeddingTransformer(embeddings, context, columns[0], pooling, summary);
+        }
+    }
+}

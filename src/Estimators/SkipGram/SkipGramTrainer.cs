@@ -1,0 +1,443 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using Embeddings.Kernels;
+
+namespace Embeddings.SkipGram
+{
+    /// <summary>Settings of one training run (validated by the estimator).</summary>
+    internal sealed record SkipGramTrainingSettings
+    {
+        public required int Dimension { get; init; }
+        public required int WindowSize { get; init; }
+        public required bool WholeSequenceContext { get; init; }
+        public required bool Cbow { get; init; }
+        public required int NegativeSampleCount { get; init; }
+        public required bool HierarchicalSoftmax { get; init; }
+        public required double NegativeSamplingExponent { get; init; }
+        public required double SamplingThreshold { get; init; }
+        public required int Epochs { get; init; }
+        public required float LearningRate { get; init; }
+        public required int ThreadCount { get; init; }
+        public required int Seed { get; init; }
+        public IProgress<SkipGramProgress>? Progress { get; init; }
+        public Action<string>? Log { get; init; }
+        public CancellationToken CancellationToken { get; init; }
+    }
+
+    /// <summary>What training produced: the input vectors, optionally the output (context) vectors, and statistics.</summary>
+    internal sealed record SkipGramTrainingResult(RowStore InputVectors, RowStore? OutputVectors, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
+
+    /// <summary>
+    /// Hogwild skip-gram / CBOW training over shared float32 tables, as in the word2vec tool: negative sampling and/or
+    /// hierarchical softmax, frequent-item subsampling, dynamic window (or whole-sequence context), and a learning
+    /// rate decayed linearly over all epochs to 1e-4 of its start.
+    /// </summary>
+    /// <remarks>
+    /// Work is split into work items of whole sequences (<see cref="TokenCorpus.TargetWorkItemTokens"/> tokens);
+    /// threads take (epoch, item) pairs in order. Each item's random stream and learning rate come from the item
+    /// alone, so with one thread a run is exactly repeatable, and with several only the Hogwild interleaving varies.
+    /// No allocation happens per sequence or per training pair.
+    /// </remarks>
+    internal sealed class SkipGramTrainer
+    {
+        private const float MinLearningRateFraction = 1e-4f;
+        private const int LearningRateUpdateInterval = 1024;
+
+        private readonly Vocabulary _vocabulary;
+        private readonly TokenCorpus _corpus;
+        private readonly SkipGramTrainingSettings _settings;
+        private readonly RowStore _input;
+        private readonly RowStore? _outputNegative;
+        private readonly RowStore? _outputHierarchical;
+        private readonly HuffmanTree? _tree;
+        private readonly AliasSampler? _negativeSampler;
+        private readonly uint[] _keepThreshold;
+        private readonly long _totalTokens;
+
+        private long _nextWorkItem;
+        private long _processedTokens;
+        private double _lossSum;
+        private long _lossCount;
+        private volatile bool _stop;
+        private Exception? _failure;
+        private readonly object _statsLock = new();
+
+        private SkipGramTrainer(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings)
+        {
+            _vocabulary = vocabulary;
+            _corpus = corpus;
+            _settings = settings;
+            _input = new RowStore(vocabulary.Count, settings.Dimension);
+            if (settings.NegativeSampleCount > 0)
+            {
+                _outputNegative = new RowStore(vocabulary.Count, settings.Dimension);
+                _negativeSampler = vocabulary.NegativeSampler(settings.NegativeSamplingExponent);
+            }
+            if (settings.HierarchicalSoftmax)
+            {
+                _tree = new HuffmanTree(vocabulary.Counts);
+                _outputHierarchical = new RowStore(_tree.InnerNodeCount, settings.Dimension);
+            }
+            _keepThreshold = vocabulary.SubsamplingThresholds(settings.SamplingThreshold);
+            _totalTokens = corpus.TokenCount * settings.Epochs;
+        }
+
+        public static SkipGramTrainingResult Train(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings)
+        {
+            var trainer = new SkipGramTrainer(vocabulary, corpus, settings);
+            return trainer.Run();
+        }
+
+        private SkipGramTrainingResult Run()
+        {
+            var watch = Stopwatch.StartNew();
+            InitializeInputVectors();
+            int threadCount = Math.Max(1, _settings.ThreadCount);
+            var threads = new Thread[threadCount];
+            for (int t = 0; t < threadCount; t++)
+            {
+                threads[t] = new Thread(Worker) { IsBackground = true, Name = $"SkipGram worker {t}" };
+                threads[t].Start();
+            }
+
+            var lastReport = Stopwatch.StartNew();
+            foreach (var thread in threads)
+            {
+                while (!thread.Join(TimeSpan.FromMilliseconds(250)))
+                {
+                    if (_settings.CancellationToken.IsCancellationRequested)
+                        _stop = true;
+                    if (lastReport.Elapsed >= TimeSpan.FromSeconds(1))
+                    {
+                        Report(watch.Elapsed, final: false);
+                        lastReport.Restart();
+                    }
+                }
+            }
+            watch.Stop();
+            if (_failure is not null)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_failure).Throw();
+            _settings.CancellationToken.ThrowIfCancellationRequested();
+            CheckFinite(_input, "input");
+            if (_outputNegative is not null)
+                CheckFinite(_outputNegative, "output");
+            var progress = Report(watch.Elapsed, final: true);
+            return new SkipGramTrainingResult(_input, _outputNegative, progress.Loss, progress.TokensPerSecond, watch.Elapsed);
+        }
+
+        private SkipGramProgress Report(TimeSpan elapsed, bool final)
+        {
+            long processed = Interlocked.Read(ref _processedTokens);
+            double loss;
+            lock (_statsLock)
+                loss = _lossCount == 0 ? double.NaN : _lossSum / _lossCount;
+            int epoch = _corpus.TokenCount == 0 ? _settings.Epochs : (int)Math.Min(_settings.Epochs, processed / Math.Max(1, _corpus.TokenCount) + (final ? 0 : 1));
+            var progress = new SkipGramProgress(
+                Epoch: Math.Max(1, epoch),
+                Epochs: _settings.Epochs,
+                TokensProcessed: processed,
+                TotalTokens: _totalTokens,
+                TokensPerSecond: elapsed.TotalSeconds > 0 ? processed / elapsed.TotalSeconds : 0,
+                LearningRate: LearningRateAt(processed),
+                Loss: loss);
+            _settings.Progress?.Report(progress);
+            _settings.Log?.Invoke(progress.ToString());
+            return progress;
+        }
+
+        private float LearningRateAt(long processedTokens)
+        {
+            float fraction = _totalTokens == 0 ? 1f : 1f - (float)((double)processedTokens / _totalTokens);
+            return _settings.LearningRate * Math.Max(fraction, MinLearningRateFraction);
+        }
+
+        private void InitializeInputVectors()
+        {
+            // Row r depends only on (seed, r): the same with any number of threads. Values uniform in (-0.5, 0.5) / dimension.
+            int rows = _input.RowCount;
+            int threads = Math.Max(1, Math.Min(_settings.ThreadCount, rows / 4096 + 1));
+            float scale = 1f / _settings.Dimension;
+            System.Threading.Tasks.Parallel.For(0, threads, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                for (int r = t; r < rows; r += threads)
+                {
+                    var random = new TrainingRandom((ulong)_settings.Seed, 0x1_0000_0000UL + (ulong)r);
+                    var row = _input.Row(r);
+                    for (int j = 0; j < row.Length; j++)
+                        row[j] = (random.NextFloat() - 0.5f) * scale;
+                }
+            });
+        }
+
+        private void Worker()
+        {
+            try
+            {
+                var state = new WorkerState(_settings.Dimension, _corpus.MaxSequenceLength);
+                long workItems = (long)_corpus.WorkItemCount * _settings.Epochs;
+                while (!_stop)
+                {
+                    long next = Interlocked.Increment(ref _nextWorkItem) - 1;
+                    if (next >= workItems)
+                        break;
+                    int epoch = (int)(next / _corpus.WorkItemCount);
+                    int item = (int)(next % _corpus.WorkItemCount);
+                    TrainWorkItem(epoch, item, state);
+                    if (state.Diverged)
+                    {
+                        throw new InvalidOperationException(
+                            $"Training diverged (a score became NaN) in epoch {epoch + 1}. Lower LearningRate (now {_settings.LearningRate}), " +
+                            "or reduce EmbeddingDimension or the number of context items per pair (WindowSize, WholeSequenceContext).");
+                    }
+                    if (_settings.CancellationToken.IsCancellationRequested)
+                        _stop = true;
+                }
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, e, null);
+                _stop = true;
+            }
+        }
+
+        private void TrainWorkItem(int epoch, int item, WorkerState state)
+        {
+            var random = new TrainingRandom((ulong)_settings.Seed, (ulong)epoch * (ulong)_corpus.WorkItemCount + (ulong)item);
+            var (first, end) = _corpus.WorkItem(item);
+            long offset = (long)epoch * _corpus.TokenCount + _corpus.WorkItemTokenOffset(item);
+            long consumed = 0;
+            state.LossSum = 0;
+            state.LossCount = 0;
+            Span<int> kept = state.Sentence;
+            for (int s = first; s < end; s++)
+            {
+                ReadOnlySpan<int> sequence = _corpus.Sequence(s);
+                int n = 0;
+                if (_settings.SamplingThreshold > 0)
+                {
+                    foreach (int token in sequence)
+                    {
+                        uint threshold = _keepThreshold[token];
+                        if (threshold == uint.MaxValue || random.NextUInt32() < threshold)
+                            kept[n++] = token;
+                    }
+                }
+                else
+                {
+                    sequence.CopyTo(kept);
+                    n = sequence.Length;
+                }
+                if (n >= 2)
+                {
+                    if (_settings.Cbow)
+                        TrainCbow(kept.Slice(0, n), ref random, state, offset + consumed, sequence.Length);
+                    else
+                        TrainSkipGram(kept.Slice(0, n), ref random, state, offset + consumed, sequence.Length);
+                    if (state.Diverged)
+                        return;
+                }
+                consumed += sequence.Length;
+            }
+            Interlocked.Add(ref _processedTokens, consumed);
+            lock (_statsLock)
+            {
+                _lossSum += state.LossSum;
+                _lossCount += state.LossCount;
+            }
+        }
+
+        private float LearningRate(long tokensBefore, int position, int keptLength, int rawLength)
+        {
+            long progress = tokensBefore + (long)position * rawLength / keptLength;
+            return LearningRateAt(progress);
+        }
+
+        private void TrainSkipGram(ReadOnlySpan<int> sentence, ref TrainingRandom random, WorkerState state, long tokensBefore, int rawLength)
+        {
+            int n = sentence.Length;
+            int window = _settings.WindowSize;
+            bool whole = _settings.WholeSequenceContext;
+            Span<float> gradient = state.Gradient;
+            float alpha = LearningRate(tokensBefore, 0, n, rawLength);
+            for (int pos = 0; pos < n; pos++)
+            {
+                if ((pos & (LearningRateUpdateInterval - 1)) == 0 && pos > 0)
+                    alpha = LearningRate(tokensBefore, pos, n, rawLength);
+                int word = sentence[pos];
+                int lo, hi;
+                if (whole)
+                {
+                    lo = 0;
+                    hi = n;
+                }
+                else
+                {
+                    int reduce = random.Next(window);
+                    lo = Math.Max(0, pos - window + reduce);
+                    hi = Math.Min(n, pos + window + 1 - reduce);
+                }
+                for (int c = lo; c < hi; c++)
+                {
+                    if (c == pos)
+                        continue;
+                    Span<float> l1 = _input.Row(sentence[c]);
+                    gradient.Clear();
+                    TrainTargets(l1, word, gradient, alpha, ref random, state);
+                    VectorMath.Add(gradient, l1);
+                }
+                if (state.Diverged)
+                    return;
+            }
+        }
+
+        private void TrainCbow(ReadOnlySpan<int> sentence, ref TrainingRandom random, WorkerState state, long tokensBefore, int rawLength)
+        {
+            int n = sentence.Length;
+            int window = _settings.WindowSize;
+            bool whole = _settings.WholeSequenceContext;
+            Span<float> gradient = state.Gradient;
+            Span<float> hidden = state.Hidden;
+            float alpha = LearningRate(tokensBefore, 0, n, rawLength);
+            for (int pos = 0; pos < n; pos++)
+            {
+                if ((pos & (LearningRateUpdateInterval - 1)) == 0 && pos > 0)
+                    alpha = LearningRate(tokensBefore, pos, n, rawLength);
+                int word = sentence[pos];
+                int lo, hi;
+                if (whole)
+                {
+                    lo = 0;
+                    hi = n;
+                }
+                else
+                {
+                    int reduce = random.Next(window);
+                    lo = Math.Max(0, pos - window + reduce);
+                    hi = Math.Min(n, pos + window + 1 - reduce);
+                }
+                hidden.Clear();
+                int contextCount = 0;
+                for (int c = lo; c < hi; c++)
+                {
+                    if (c == pos)
+                        continue;
+                    VectorMath.Add(_input.Row(sentence[c]), hidden);
+                    contextCount++;
+                }
+                if (contextCount == 0)
+                    continue;
+                VectorMath.Scale(1f / contextCount, hidden);
+                gradient.Clear();
+                TrainTargets(hidden, word, gradient, alpha, ref random, state);
+                for (int c = lo; c < hi; c++)
+                {
+                    if (c != pos)
+                        VectorMath.Add(gradient, _input.Row(sentence[c]));
+                }
+                if (state.Diverged)
+                    return;
+            }
+        }
+
+        /// <summary>The output-side updates for one (hidden vector, target item) pair: hierarchical softmax and/or negatives.</summary>
+        private void TrainTargets(ReadOnlySpan<float> l1, int word, Span<float> gradient, float alpha, ref TrainingRandom random, WorkerState state)
+        {
+            if (_tree is not null)
+            {
+                ReadOnlySpan<int> points = _tree.Points(word);
+                ReadOnlySpan<byte> codes = _tree.Codes(word);
+                for (int d = 0; d < points.Length; d++)
+                {
+                    Span<float> l2 = _outputHierarchical!.Row(points[d]);
+                    float f = VectorMath.Dot(l1, l2);
+                    if (float.IsNaN(f))
+                    {
+                        state.Diverged = true;
+                        return;
+                    }
+                    state.LossSum += SigmoidTable.LogLoss(f, codes[d] == 0);
+                    state.LossCount++;
+                    if (f <= -SigmoidTable.MaxExp || f >= SigmoidTable.MaxExp)
+                        continue;
+                    float g = (1 - codes[d] - SigmoidTable.Sigmoid(f)) * alpha;
+                    VectorMath.AccumulateAndUpdate(l1, l2, gradient, g);
+                }
+            }
+            int negatives = _settings.NegativeSampleCount;
+            if (negatives > 0)
+            {
+                for (int d = 0; d <= negatives; d++)
+                {
+                    int target;
+                    float label;
+                    if (d == 0)
+                    {
+                        target = word;
+                        label = 1;
+                    }
+                    else
+                    {
+                        target = _negativeSampler!.Sample(ref random);
+                        if (target == word)
+                            continue;
+                        label = 0;
+                    }
+                    Span<float> l2 = _outputNegative!.Row(target);
+                    float f = VectorMath.Dot(l1, l2);
+                    float g;
+                    if (f > SigmoidTable.MaxExp)
+                        g = (label - 1) * alpha;
+                    else if (f < -SigmoidTable.MaxExp)
+                        g = label * alpha;
+                    else if (float.IsNaN(f))
+                    {
+                        state.Diverged = true;
+                        return;
+                    }
+                    else
+                        g = (label - SigmoidTable.Sigmoid(f)) * alpha;
+                    state.LossSum += SigmoidTable.LogLoss(f, d == 0);
+                    state.LossCount++;
+                    VectorMath.AccumulateAndUpdate(l1, l2, gradient, g);
+                }
+            }
+        }
+
+        private void CheckFinite(RowStore rows, string which)
+        {
+            for (int r = 0; r < rows.RowCount; r++)
+            {
+                if (!VectorMath.AllFinite(rows.Row(r)))
+                {
+                    throw new InvalidOperationException(
+                        $"Training diverged: the {which} vector of '{_vocabulary.Keys[r]}' contains NaN or infinity. Lower LearningRate (now {_settings.LearningRate}), " +
+                        "or reduce the number of context items per pair (WindowSize, WholeSequenceContext).");
+                }
+            }
+        }
+
+        /// <summary>Buffers owned by one worker thread, reused for every sequence.</summary>
+        private sealed class WorkerState
+        {
+            public WorkerState(int dimension, int maxSequenceLength)
+            {
+                Gradient = new float[dimension];
+                Hidden = new float[dimension];
+                Sentence = new int[Math.Max(1, maxSequenceLength)];
+            }
+
+            public float[] Gradient { get; }
+
+            public float[] Hidden { get; }
+
+            public int[] Sentence { get; }
+
+            public double LossSum { get; set; }
+
+            public long LossCount { get; set; }
+
+            public bool Diverged { get; set; }
+        }
+    }
+}

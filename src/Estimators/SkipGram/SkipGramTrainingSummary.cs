@@ -1,0 +1,15 @@
+using System;
+
+namespace Embeddings
+{
+    /// <summary>Statistics of a finished skip-gram training run.</summary>
+    /// <param name="VocabularySize">Items that received a vector.</param>
+    /// <param name="SequencesSeen">Input rows read.</param>
+    /// <param name="SequencesSkipped">Rows skipped because fewer than two of their items are in the vocabulary.</param>
+    /// <param name="CorpusTokens">Tokens of the vocabulary in the trained sequences (one epoch).</param>
+    /// <param name="Epochs">Epochs trained.</param>
+    /// <param name="FinalLoss">Mean log-loss per (item, target) pair over the whole run.</param>
+    /// <param name="TokensPerSecond">Corpus tokens x epochs / training time.</param>
+    /// <param name="TrainingTime">Wall time of the training passes (after the corpus was read).</param>
+    public sealed record SkipGramTrainingSummary(int VocabularySize, long SequencesSeen, long SequencesSkipped, long CorpusTokens, int Epochs, double FinalLoss, double TokensPerSecond, TimeSpan TrainingTime);
+}
