@@ -177,7 +177,7 @@ namespace Embeddings
             _ => value.ToString() ?? "",
         };
 
-        /// <summary>Reads the sequences, builds the vocabulary, trains, and returns the transformer.</summary>
+        /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
         /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled.</exception>
@@ -187,10 +187,18 @@ namespace Embeddings
             var column = CheckSequenceColumn(input.Schema, InputColumn);
             var host = ((IHostEnvironment)_context).Register(nameof(SkipGramEmbeddingEstimator));
             int seed = _options.Seed ?? host.Rand.Next();
-            var builder = new TokenCorpusBuilder();
-            ReadSequences(input, column, builder);
+            string source = $"column '{InputColumn}'";
+
+            var counter = new ItemCounter();
+            ReadSequences(input, column, new CountingSink(counter));
+            var vocabulary = SkipGramTraining.SelectVocabulary(counter, _options, source);
+            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
+            ReadSequences(input, column, new WritingSink(writer));
+            var corpus = writer.Build();
+
             using var channel = host.Start("Training");
-            var (embeddings, context, summary) = SkipGramTraining.Run(builder, _options, seed, message => channel.Info(MessageSensitivity.None, message), $"column '{InputColumn}'");
+            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, counter.SequencesSeen, writer.SkippedSequences, _options, seed,
+                message => channel.Info(MessageSensitivity.None, message), source);
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
         }
 
@@ -217,7 +225,37 @@ namespace Embeddings
             SchemaChecks.TypeMismatch(SkipGramEmbeddingTransformer.ComponentName, column, "a sequence: a vector of Text or of Key<UInt32> with key values", actual,
                 isText ? "Split the text into words first with mlContext.Transforms.Text.TokenizeIntoWords." : "Gather each sequence's items into one vector column (for example with TokenizeIntoWords, or Item2Vec for interaction rows).");
 
-        private static void ReadSequences(IDataView input, ItemColumn item, TokenCorpusBuilder builder)
+        /// <summary>Receives the items of each sequence, one pass over the input.</summary>
+        private interface ISequenceSink
+        {
+            void Add(ReadOnlySpan<char> item);
+
+            void EndSequence();
+        }
+
+        private sealed class CountingSink : ISequenceSink
+        {
+            private readonly ItemCounter _counter;
+
+            public CountingSink(ItemCounter counter) => _counter = counter;
+
+            public void Add(ReadOnlySpan<char> item) => _counter.Add(item);
+
+            public void EndSequence() => _counter.EndSequence();
+        }
+
+        private sealed class WritingSink : ISequenceSink
+        {
+            private readonly TokenCorpusWriter _writer;
+
+            public WritingSink(TokenCorpusWriter writer) => _writer = writer;
+
+            public void Add(ReadOnlySpan<char> item) => _writer.Add(item);
+
+            public void EndSequence() => _writer.EndSequence();
+        }
+
+        private static void ReadSequences(IDataView input, ItemColumn item, ISequenceSink sink)
         {
             var column = input.Schema[item.Index];
             using var cursor = input.GetRowCursor(new[] { column });
@@ -229,15 +267,14 @@ namespace Embeddings
                 {
                     getter(ref sequence);
                     foreach (var token in sequence.GetValues())
-                        builder.Add(token.Span);
-                    builder.EndSequence();
+                        sink.Add(token.Span);
+                    sink.EndSequence();
                 }
             }
             else
             {
+                // Keys are read through their key values: the table is keyed by the items' text, never by key index.
                 var keyValues = SchemaChecks.KeyValueTexts(column);
-                var candidate = new int[keyValues.Length + 1];
-                Array.Fill(candidate, -1);
                 var getter = cursor.GetGetter<VBuffer<uint>>(column);
                 VBuffer<uint> sequence = default;
                 while (cursor.MoveNext())
@@ -245,14 +282,10 @@ namespace Embeddings
                     getter(ref sequence);
                     foreach (uint key in sequence.GetValues())
                     {
-                        if (key == 0 || key > keyValues.Length)
-                            continue;
-                        int id = candidate[key];
-                        if (id < 0)
-                            id = candidate[key] = builder.Candidate(keyValues[key - 1]);
-                        builder.AddId(id);
+                        if (key != 0 && key <= keyValues.Length)
+                            sink.Add(keyValues[key - 1]);
                     }
-                    builder.EndSequence();
+                    sink.EndSequence();
                 }
             }
         }
@@ -261,18 +294,25 @@ namespace Embeddings
     /// <summary>Vocabulary selection and training shared by the estimator and the command-line tool.</summary>
     internal static class SkipGramTraining
     {
-        public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
-            TokenCorpusBuilder builder, SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source)
+        /// <summary>The vocabulary of a finished count pass; throws with advice when it is empty.</summary>
+        public static Vocabulary SelectVocabulary(ItemCounter counter, SkipGramEmbeddingEstimator.Options options, string source)
         {
             const string c = SkipGramEmbeddingTransformer.ComponentName;
-            long seen = builder.SequencesSeen;
-            var (vocabulary, corpus) = builder.Build(options.MinCount, options.MaxVocabularySize, out long skipped);
+            var vocabulary = counter.Select(options.MinCount, options.MaxVocabularySize);
             if (vocabulary.Count == 0)
-                throw new InvalidOperationException($"{c}: no item of {source} occurs at least MinCount = {options.MinCount} times ({seen:N0} sequences read). Lower MinCount.");
-            if (corpus.SequenceCount == 0)
-                throw new InvalidOperationException($"{c}: none of the {seen:N0} sequences of {source} has two or more items in the vocabulary ({vocabulary.Count:N0} items with MinCount = {options.MinCount}); there is no context to learn from.");
+                throw new InvalidOperationException($"{c}: no item of {source} occurs at least MinCount = {options.MinCount} times ({counter.SequencesSeen:N0} sequences, {counter.DistinctItems:N0} distinct items read). Lower MinCount.");
             if (options.HierarchicalSoftmax && vocabulary.Count < 2)
                 throw new InvalidOperationException($"{c}: HierarchicalSoftmax needs at least 2 items in the vocabulary; {source} has {vocabulary.Count}. Lower MinCount or use negative sampling.");
+            return vocabulary;
+        }
+
+        public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
+            Vocabulary vocabulary, TokenCorpus corpus, long sequencesSeen, long sequencesSkipped,
+            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source)
+        {
+            const string c = SkipGramEmbeddingTransformer.ComponentName;
+            if (corpus.SequenceCount == 0)
+                throw new InvalidOperationException($"{c}: none of the {sequencesSeen:N0} sequences of {source} has two or more items in the vocabulary ({vocabulary.Count:N0} items with MinCount = {options.MinCount}); there is no context to learn from.");
             bool cbow = options.Model == SkipGramModel.Cbow;
             var settings = new SkipGramTrainingSettings
             {
@@ -292,13 +332,13 @@ namespace Embeddings
                 Log = log,
                 CancellationToken = options.CancellationToken,
             };
-            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({skipped:N0} skipped: fewer than two known items)"));
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
             var result = SkipGramTrainer.Train(vocabulary, corpus, settings);
             var embeddings = new EmbeddingTable(vocabulary.Keys, result.InputVectors);
             EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null
                 ? new EmbeddingTable((string[])vocabulary.Keys.Clone(), result.OutputVectors)
                 : null;
-            var summary = new SkipGramTrainingSummary(vocabulary.Count, seen, skipped, corpus.TokenCount, options.Epochs, result.FinalLoss, result.TokensPerSecond, result.Elapsed);
+            var summary = new SkipGramTrainingSummary(vocabulary.Count, sequencesSeen, sequencesSkipped, corpus.TokenCount, options.Epochs, result.FinalLoss, result.TokensPerSecond, result.Elapsed);
             return (embeddings, context, summary);
         }
     }

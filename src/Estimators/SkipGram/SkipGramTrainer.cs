@@ -174,7 +174,8 @@ namespace Embeddings.SkipGram
         {
             try
             {
-                var state = new WorkerState(_settings.Dimension, _corpus.MaxSequenceLength);
+                int maxContexts = _settings.WholeSequenceContext ? Math.Max(1, _corpus.MaxSequenceLength - 1) : 2 * _settings.WindowSize;
+                var state = new WorkerState(_settings.Dimension, _corpus.MaxSequenceLength, maxContexts, _settings.NegativeSampleCount + 1);
                 long workItems = (long)_corpus.WorkItemCount * _settings.Epochs;
                 while (!_stop)
                 {
@@ -232,6 +233,8 @@ namespace Embeddings.SkipGram
                 {
                     if (_settings.Cbow)
                         TrainCbow(kept.Slice(0, n), ref random, state, offset + consumed, sequence.Length);
+                    else if (_tree is null)
+                        TrainSkipGramSharedNegatives(kept.Slice(0, n), ref random, state, offset + consumed, sequence.Length);
                     else
                         TrainSkipGram(kept.Slice(0, n), ref random, state, offset + consumed, sequence.Length);
                     if (state.Diverged)
@@ -288,6 +291,105 @@ namespace Embeddings.SkipGram
                 }
                 if (state.Diverged)
                     return;
+            }
+        }
+
+        /// <summary>
+        /// Skip-gram with negative sampling, batched per centre item (Ji et al., 2016): the negatives are drawn once per
+        /// centre and shared by its context items, the (context x target) scores are computed from one snapshot, and the
+        /// accumulated gradients are applied once per row. The same arithmetic as pair-by-pair training, with the rows
+        /// of a centre's context and targets kept in cache and K instead of K x contexts random draws.
+        /// </summary>
+        private void TrainSkipGramSharedNegatives(ReadOnlySpan<int> sentence, ref TrainingRandom random, WorkerState state, long tokensBefore, int rawLength)
+        {
+            int n = sentence.Length;
+            int d = _settings.Dimension;
+            int window = _settings.WindowSize;
+            bool whole = _settings.WholeSequenceContext;
+            int negatives = _settings.NegativeSampleCount;
+            Span<int> contexts = state.Contexts;
+            Span<int> targets = state.Targets;
+            Span<float> inputGradients = state.InputGradients;
+            Span<float> outputGradients = state.OutputGradients;
+            Span<float> scores = state.Scores;
+            float alpha = LearningRate(tokensBefore, 0, n, rawLength);
+            for (int pos = 0; pos < n; pos++)
+            {
+                if ((pos & (LearningRateUpdateInterval - 1)) == 0 && pos > 0)
+                    alpha = LearningRate(tokensBefore, pos, n, rawLength);
+                int word = sentence[pos];
+                int lo, hi;
+                if (whole)
+                {
+                    lo = 0;
+                    hi = n;
+                }
+                else
+                {
+                    int reduce = random.Next(window);
+                    lo = Math.Max(0, pos - window + reduce);
+                    hi = Math.Min(n, pos + window + 1 - reduce);
+                }
+                int m = 0;
+                for (int c = lo; c < hi; c++)
+                {
+                    if (c != pos)
+                        contexts[m++] = sentence[c];
+                }
+                if (m == 0)
+                    continue;
+                int t = 0;
+                targets[t++] = word;
+                for (int k = 0; k < negatives; k++)
+                {
+                    int sample = _negativeSampler!.Sample(ref random);
+                    if (sample != word)
+                        targets[t++] = sample;
+                }
+
+                // Scores and gradient scales from one snapshot of the rows.
+                for (int i = 0; i < m; i++)
+                {
+                    ReadOnlySpan<float> l1 = _input.Row(contexts[i]);
+                    for (int j = 0; j < t; j++)
+                    {
+                        float f = VectorMath.Dot(l1, _outputNegative!.Row(targets[j]));
+                        float label = j == 0 ? 1 : 0;
+                        float g;
+                        if (f > SigmoidTable.MaxExp)
+                            g = (label - 1) * alpha;
+                        else if (f < -SigmoidTable.MaxExp)
+                            g = label * alpha;
+                        else if (float.IsNaN(f))
+                        {
+                            state.Diverged = true;
+                            return;
+                        }
+                        else
+                            g = (label - SigmoidTable.Sigmoid(f)) * alpha;
+                        state.LossSum += SigmoidTable.LogLoss(f, j == 0);
+                        scores[i * t + j] = g;
+                    }
+                }
+                state.LossCount += m * t;
+
+                inputGradients.Slice(0, m * d).Clear();
+                outputGradients.Slice(0, t * d).Clear();
+                for (int i = 0; i < m; i++)
+                {
+                    ReadOnlySpan<float> l1 = _input.Row(contexts[i]);
+                    Span<float> e1 = inputGradients.Slice(i * d, d);
+                    for (int j = 0; j < t; j++)
+                    {
+                        float g = scores[i * t + j];
+                        if (g != 0)
+                            VectorMath.AccumulateBoth(l1, _outputNegative!.Row(targets[j]), e1, outputGradients.Slice(j * d, d), g);
+                    }
+                }
+                for (int i = 0; i < m; i++)
+                    VectorMath.Add(inputGradients.Slice(i * d, d), _input.Row(contexts[i]));
+                for (int j = 0; j < t; j++)
+                    VectorMath.Add(outputGradients.Slice(j * d, d), _outputNegative!.Row(targets[j]));
             }
         }
 
@@ -420,12 +522,27 @@ namespace Embeddings.SkipGram
         /// <summary>Buffers owned by one worker thread, reused for every sequence.</summary>
         private sealed class WorkerState
         {
-            public WorkerState(int dimension, int maxSequenceLength)
+            public WorkerState(int dimension, int maxSequenceLength, int maxContexts, int maxTargets)
             {
                 Gradient = new float[dimension];
                 Hidden = new float[dimension];
                 Sentence = new int[Math.Max(1, maxSequenceLength)];
+                Contexts = new int[maxContexts];
+                Targets = new int[maxTargets];
+                Scores = new float[maxContexts * maxTargets];
+                InputGradients = new float[(long)maxContexts * dimension];
+                OutputGradients = new float[maxTargets * dimension];
             }
+
+            public int[] Contexts { get; }
+
+            public int[] Targets { get; }
+
+            public float[] Scores { get; }
+
+            public float[] InputGradients { get; }
+
+            public float[] OutputGradients { get; }
 
             public float[] Gradient { get; }
 

@@ -26,6 +26,7 @@ namespace Embeddings.SkipGram
             for (int s = 0; s < SequenceCount; s++)
             {
                 tokensInItem += SequenceLength(s);
+                MaxSequenceLength = Math.Max(MaxSequenceLength, SequenceLength(s));
                 if (tokensInItem >= TargetWorkItemTokens && s + 1 < SequenceCount)
                 {
                     items.Add(s + 1);
@@ -34,9 +35,6 @@ namespace Embeddings.SkipGram
             }
             items.Add(SequenceCount);
             _workItemFirstSequence = items.ToArray();
-            MaxSequenceLength = 0;
-            for (int s = 0; s < SequenceCount; s++)
-                MaxSequenceLength = Math.Max(MaxSequenceLength, SequenceLength(s));
         }
 
         public int SequenceCount { get; }
@@ -58,22 +56,17 @@ namespace Embeddings.SkipGram
     }
 
     /// <summary>
-    /// Collects sequences of item keys into candidate ids and counts (one pass), then keeps the frequent ones and
-    /// builds the <see cref="TokenCorpus"/> of vocabulary indices.
+    /// First pass over the sequences: counts every distinct item. <see cref="Select"/> then keeps the frequent ones.
+    /// Only keys and counts are held, never the tokens, so memory stays proportional to the distinct items.
     /// </summary>
-    internal sealed class TokenCorpusBuilder
+    internal sealed class ItemCounter
     {
         private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
-        private readonly List<string> _candidates = new();
+        private readonly List<string> _keys = new();
         private long[] _counts = new long[1024];
-        private const int BlockShift = 20;
-        private const int BlockMask = (1 << BlockShift) - 1;
-        private readonly List<int[]> _blocks = new();
-        private long _tokenCount;
-        private readonly List<long> _starts = new() { 0 };
 
-        public TokenCorpusBuilder()
+        public ItemCounter()
         {
             _spanIds = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         }
@@ -81,94 +74,108 @@ namespace Embeddings.SkipGram
         /// <summary>Sequences seen, whatever their length.</summary>
         public long SequencesSeen { get; private set; }
 
-        /// <summary>Adds one occurrence of <paramref name="key"/> to the current sequence; empty keys (missing values) are skipped.</summary>
+        /// <summary>Tokens seen (empty keys, which are missing values, excluded).</summary>
+        public long TokensSeen { get; private set; }
+
+        public int DistinctItems => _keys.Count;
+
+        /// <summary>Counts one occurrence of <paramref name="key"/>; empty keys (missing values) are skipped.</summary>
         public void Add(ReadOnlySpan<char> key)
         {
             if (key.IsEmpty)
                 return;
             if (!_spanIds.TryGetValue(key, out int id))
-            {
-                id = _candidates.Count;
-                string text = key.ToString();
-                _ids.Add(text, id);
-                _candidates.Add(text);
-                if (id == _counts.Length)
-                    Array.Resize(ref _counts, _counts.Length * 2);
-            }
-            AddId(id);
+                id = Register(key.ToString());
+            _counts[id]++;
+            TokensSeen++;
         }
 
-        /// <summary>Adds an occurrence of a candidate created by <see cref="Candidate"/>.</summary>
+        /// <summary>Counts one occurrence of an item registered with <see cref="Register"/>.</summary>
         public void AddId(int id)
         {
             _counts[id]++;
-            if ((_tokenCount & BlockMask) == 0 && (_tokenCount >> BlockShift) == _blocks.Count)
-            {
-                if (_tokenCount >= Array.MaxLength)
-                    throw new NotSupportedException($"The training corpus has more than {Array.MaxLength:N0} tokens, more than this in-memory trainer holds. Train on a sample of the sequences, or split them.");
-                _blocks.Add(new int[1 << BlockShift]);
-            }
-            _blocks[(int)(_tokenCount >> BlockShift)][_tokenCount & BlockMask] = id;
-            _tokenCount++;
+            TokensSeen++;
         }
 
-        /// <summary>Registers a candidate key up front (for key columns, whose values are known) and returns its id.</summary>
-        public int Candidate(string key)
+        /// <summary>Registers <paramref name="key"/> (if new) and returns its id.</summary>
+        public int Register(string key)
         {
             if (_ids.TryGetValue(key, out int id))
                 return id;
-            id = _candidates.Count;
+            id = _keys.Count;
             _ids.Add(key, id);
-            _candidates.Add(key);
+            _keys.Add(key);
             if (id == _counts.Length)
                 Array.Resize(ref _counts, _counts.Length * 2);
             return id;
         }
 
-        public void EndSequence()
+        public void EndSequence() => SequencesSeen++;
+
+        /// <summary>The vocabulary: items with at least <paramref name="minCount"/> occurrences, at most <paramref name="maxSize"/>, most frequent first.</summary>
+        public Vocabulary Select(int minCount, int? maxSize) => Vocabulary.Select(_keys, _counts, minCount, maxSize, out _);
+    }
+
+    /// <summary>
+    /// Second pass over the sequences: writes the vocabulary index of each known token into one exactly sized array;
+    /// sequences left with fewer than two known tokens are dropped and counted.
+    /// </summary>
+    internal sealed class TokenCorpusWriter
+    {
+        private readonly Dictionary<string, int> _index;
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIndex;
+        private readonly List<long> _starts = new() { 0 };
+        private int[] _tokens;
+        private long _count;
+        private long _sequenceStart;
+
+        public TokenCorpusWriter(Vocabulary vocabulary, long expectedTokens)
         {
-            SequencesSeen++;
-            _starts.Add(_tokenCount);
+            _index = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+            for (int i = 0; i < vocabulary.Count; i++)
+                _index.Add(vocabulary.Keys[i], i);
+            _spanIndex = _index.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (expectedTokens > Array.MaxLength)
+                throw new NotSupportedException($"The training corpus has {expectedTokens:N0} known tokens, more than the {Array.MaxLength:N0} this in-memory trainer holds. Train on a sample of the sequences, or raise MinCount.");
+            _tokens = new int[expectedTokens];
         }
 
-        /// <summary>
-        /// Keeps items with at least <paramref name="minCount"/> occurrences (at most <paramref name="maxSize"/>), drops
-        /// the other tokens, and drops sequences left with fewer than two tokens (counted in <paramref name="skippedSequences"/>).
-        /// </summary>
-        public (Vocabulary Vocabulary, TokenCorpus Corpus) Build(int minCount, int? maxSize, out long skippedSequences)
+        /// <summary>Sequences dropped because fewer than two of their tokens are in the vocabulary.</summary>
+        public long SkippedSequences { get; private set; }
+
+        /// <summary>The vocabulary index of <paramref name="key"/>, or -1.</summary>
+        public int IndexOf(ReadOnlySpan<char> key) => _spanIndex.TryGetValue(key, out int index) ? index : -1;
+
+        public void Add(ReadOnlySpan<char> key)
         {
-            var vocabulary = Vocabulary.Select(_candidates, _counts, minCount, maxSize, out int[] remap);
-            long kept = 0;
-            for (int i = 0; i < remap.Length; i++)
+            if (_spanIndex.TryGetValue(key, out int index))
+                AddIndex(index);
+        }
+
+        public void AddIndex(int index)
+        {
+            if (_count == _tokens.Length)
+                throw new InvalidOperationException("The second pass over the sequences read more tokens than the first: the input changed between passes.");
+            _tokens[_count++] = index;
+        }
+
+        public void EndSequence()
+        {
+            if (_count - _sequenceStart < 2)
             {
-                if (remap[i] >= 0)
-                    kept += _counts[i];
+                _count = _sequenceStart;
+                SkippedSequences++;
+                return;
             }
-            var tokens = new int[kept];
-            var starts = new List<long> { 0 };
-            long write = 0;
-            skippedSequences = 0;
-            for (int s = 0; s + 1 < _starts.Count; s++)
-            {
-                long sequenceStart = write;
-                for (long t = _starts[s]; t < _starts[s + 1]; t++)
-                {
-                    int id = remap[_blocks[(int)(t >> BlockShift)][t & BlockMask]];
-                    if (id >= 0)
-                        tokens[write++] = id;
-                }
-                if (write - sequenceStart < 2)
-                {
-                    write = sequenceStart;
-                    skippedSequences++;
-                    continue;
-                }
-                starts.Add(write);
-            }
-            _blocks.Clear();
-            if (write < tokens.Length)
-                Array.Resize(ref tokens, (int)write);
-            return (vocabulary, new TokenCorpus(tokens, starts.ToArray()));
+            _starts.Add(_count);
+            _sequenceStart = _count;
+        }
+
+        public TokenCorpus Build()
+        {
+            if (_count < _tokens.Length)
+                Array.Resize(ref _tokens, (int)_count);
+            return new TokenCorpus(_tokens, _starts.ToArray());
         }
     }
 }

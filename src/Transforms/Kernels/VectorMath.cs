@@ -97,6 +97,46 @@ namespace Embeddings.Kernels
             }
         }
 
+        /// <summary>
+        /// The gradients of one (input, output) pair of a batch, accumulated without touching the vectors themselves:
+        /// <paramref name="inputGradient"/> += g * <paramref name="output"/> and <paramref name="outputGradient"/> += g * <paramref name="input"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void AccumulateBoth(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> inputGradient, Span<float> outputGradient, float g)
+        {
+            int n = input.Length;
+            if (output.Length != n || inputGradient.Length != n || outputGradient.Length != n)
+                throw new ArgumentException($"Vector lengths differ: {n}, {output.Length}, {inputGradient.Length} and {outputGradient.Length}.");
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float y = ref MemoryMarshal.GetReference(output);
+            ref float ex = ref MemoryMarshal.GetReference(inputGradient);
+            ref float ey = ref MemoryMarshal.GetReference(outputGradient);
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var gv = Vector256.Create(g);
+                for (; i <= n - 8; i += 8)
+                {
+                    Vector256.MultiplyAddEstimate(gv, Vector256.LoadUnsafe(ref y, (nuint)i), Vector256.LoadUnsafe(ref ex, (nuint)i)).StoreUnsafe(ref ex, (nuint)i);
+                    Vector256.MultiplyAddEstimate(gv, Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref ey, (nuint)i)).StoreUnsafe(ref ey, (nuint)i);
+                }
+            }
+            if (Vector128.IsHardwareAccelerated)
+            {
+                var gv = Vector128.Create(g);
+                for (; i <= n - 4; i += 4)
+                {
+                    Vector128.MultiplyAddEstimate(gv, Vector128.LoadUnsafe(ref y, (nuint)i), Vector128.LoadUnsafe(ref ex, (nuint)i)).StoreUnsafe(ref ex, (nuint)i);
+                    Vector128.MultiplyAddEstimate(gv, Vector128.LoadUnsafe(ref x, (nuint)i), Vector128.LoadUnsafe(ref ey, (nuint)i)).StoreUnsafe(ref ey, (nuint)i);
+                }
+            }
+            for (; i < n; i++)
+            {
+                Unsafe.Add(ref ex, i) = MathF.FusedMultiplyAdd(g, Unsafe.Add(ref y, i), Unsafe.Add(ref ex, i));
+                Unsafe.Add(ref ey, i) = MathF.FusedMultiplyAdd(g, Unsafe.Add(ref x, i), Unsafe.Add(ref ey, i));
+            }
+        }
+
         /// <summary>True when every element is finite (no NaN, no infinity).</summary>
         public static bool AllFinite(ReadOnlySpan<float> x)
         {
