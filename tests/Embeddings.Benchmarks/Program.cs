@@ -6,6 +6,7 @@ using Embeddings.Benchmarks;
 var benchmarks = new Dictionary<string, (string Description, Action<string[]> Run)>(StringComparer.OrdinalIgnoreCase)
 {
     ["most-similar"] = ("EmbeddingTable.MostSimilar top-10 latency on a generated table (default 1,000,000 x 100)", MostSimilarBenchmark.Run),
+    ["word2vec"] = ("our word2vec against gensim on the text8-like corpus: analogy accuracy, words/s, peak memory (about 12 minutes)", Word2VecBenchmark.Run),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
