@@ -45,6 +45,7 @@ namespace Embeddings
                     (ItemColumnKind.Key, false) => row => KeyGetter(row.GetGetter<uint>(inputColumn), table, keyMap!),
                     (ItemColumnKind.Text, true) => row => TextSequenceGetter(row.GetGetter<VBuffer<ReadOnlyMemory<char>>>(inputColumn), table, pooling),
                     (ItemColumnKind.Key, true) => row => KeySequenceGetter(row.GetGetter<VBuffer<uint>>(inputColumn), table, keyMap!, pooling),
+                    (ItemColumnKind.Integer, false) => row => IntegerGetter(row, inputColumn, table),
                     _ => throw new InvalidOperationException($"Unhandled item column kind {item.Kind}."),
                 };
                 appended.Add(new AppendedColumn(pair.OutputColumnName, outputType, new[] { item.Index }, factory));
@@ -59,6 +60,31 @@ namespace Embeddings
             {
                 source(ref text);
                 WriteRow(table, table.IndexOf(text.Span), ref destination);
+            };
+        }
+
+        private static Delegate IntegerGetter(DataViewRow row, DataViewSchema.Column column, EmbeddingTable table)
+        {
+            Type raw = column.Type.RawType;
+            if (raw == typeof(int))
+                return IntegerGetter<int>(row.GetGetter<int>(column), table);
+            if (raw == typeof(uint))
+                return IntegerGetter<uint>(row.GetGetter<uint>(column), table);
+            if (raw == typeof(long))
+                return IntegerGetter<long>(row.GetGetter<long>(column), table);
+            return IntegerGetter<ulong>(row.GetGetter<ulong>(column), table);
+        }
+
+        private static ValueGetter<VBuffer<float>> IntegerGetter<T>(ValueGetter<T> source, EmbeddingTable table)
+            where T : ISpanFormattable
+        {
+            T id = default!;
+            var text = new char[24];
+            return (ref VBuffer<float> destination) =>
+            {
+                source(ref id);
+                int row = id.TryFormat(text, out int written, default, System.Globalization.CultureInfo.InvariantCulture) ? table.IndexOf(text.AsSpan(0, written)) : -1;
+                WriteRow(table, row, ref destination);
             };
         }
 

@@ -29,9 +29,18 @@ namespace Embeddings.SkipGram
 
             _threshold = new uint[n];
             _alias = new int[n];
-            var scaled = new double[n];
-            var small = new int[n];
-            var large = new int[n];
+            Build(weights, total, _threshold, _alias, new double[n], new int[n], new int[n]);
+        }
+
+        /// <summary>
+        /// Fills the alias table of <paramref name="weights"/> (summing to <paramref name="total"/> &gt; 0) into
+        /// <paramref name="threshold"/> and <paramref name="alias"/>, using the three scratch spans (each as long as the weights).
+        /// Outcome i is drawn by picking a bucket b uniformly and keeping b when a uniform 32-bit value is below
+        /// threshold[b], else taking alias[b].
+        /// </summary>
+        public static void Build(ReadOnlySpan<double> weights, double total, Span<uint> threshold, Span<int> alias, Span<double> scaled, Span<int> small, Span<int> large)
+        {
+            int n = weights.Length;
             int smallCount = 0, largeCount = 0;
             for (int i = 0; i < n; i++)
             {
@@ -45,8 +54,8 @@ namespace Embeddings.SkipGram
             {
                 int s = small[--smallCount];
                 int l = large[--largeCount];
-                _threshold[s] = ToThreshold(scaled[s]);
-                _alias[s] = l;
+                threshold[s] = ToThreshold(scaled[s]);
+                alias[s] = l;
                 scaled[l] = scaled[l] + scaled[s] - 1;
                 if (scaled[l] < 1)
                     small[smallCount++] = l;
@@ -56,16 +65,24 @@ namespace Embeddings.SkipGram
             while (largeCount > 0)
             {
                 int l = large[--largeCount];
-                _threshold[l] = uint.MaxValue;
-                _alias[l] = l;
+                threshold[l] = uint.MaxValue;
+                alias[l] = l;
             }
             while (smallCount > 0)
             {
                 // Only reached through rounding: the remaining mass is (numerically) 1.
                 int s = small[--smallCount];
-                _threshold[s] = uint.MaxValue;
-                _alias[s] = s;
+                threshold[s] = uint.MaxValue;
+                alias[s] = s;
             }
+        }
+
+        /// <summary>Draws from a table built by <see cref="Build"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int Sample(ReadOnlySpan<uint> threshold, ReadOnlySpan<int> alias, ref TrainingRandom random)
+        {
+            int bucket = random.Next(threshold.Length);
+            return random.NextUInt32() < threshold[bucket] ? bucket : alias[bucket];
         }
 
         public int Count => _alias.Length;

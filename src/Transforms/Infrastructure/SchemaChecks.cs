@@ -14,6 +14,9 @@ namespace Embeddings.Infrastructure
 
         /// <summary><c>Key&lt;UInt32&gt;</c> values whose key values (annotation) give the item's key.</summary>
         Key,
+
+        /// <summary>Integer ids (Int32, UInt32, Int64, UInt64), matched through their invariant text; scalar only.</summary>
+        Integer,
     }
 
     /// <summary>An input column accepted as items: scalar or vector, of text or keys.</summary>
@@ -25,7 +28,11 @@ namespace Embeddings.Infrastructure
         /// <summary>The annotation that holds a key column's values (ML.NET's AnnotationUtils.Kinds.KeyValues, internal there).</summary>
         public const string KeyValuesKind = "KeyValues";
 
-        public const string ItemTypesExpected = "Text, Key<UInt32> with key values, or a vector of either";
+        public const string ItemTypesExpected = "Text, Key<UInt32> with key values, an integer id (Int32, UInt32, Int64, UInt64), or a vector of Text or keys";
+
+        /// <summary>True for the integer types accepted as ids.</summary>
+        public static bool IsIntegerId(Type rawType) =>
+            rawType == typeof(int) || rawType == typeof(uint) || rawType == typeof(long) || rawType == typeof(ulong);
 
         public static DataViewSchema.Column FindColumn(DataViewSchema schema, string name, string component)
         {
@@ -58,13 +65,16 @@ namespace Embeddings.Infrastructure
                     throw TypeMismatch(component, name, "a key column with key values (the KeyValues annotation that MapValueToKey adds)", $"{type} without key values", advice);
                 return new ItemColumn(column.Index, ItemColumnKind.Key, isVector);
             }
+            if (!isVector && type is NumberDataViewType && IsIntegerId(type.RawType))
+                return new ItemColumn(column.Index, ItemColumnKind.Integer, false);
             throw TypeMismatch(component, name, ItemTypesExpected, type.ToString() ?? type.RawType.Name, advice);
         }
 
         public static void RequireItemColumn(SchemaShape schema, string name, string component, string advice)
         {
             var column = FindColumn(schema, name, component);
-            bool itemOk = column.ItemType is TextDataViewType || (column.IsKey && column.ItemType.RawType == typeof(uint));
+            bool itemOk = column.ItemType is TextDataViewType || (column.IsKey && column.ItemType.RawType == typeof(uint))
+                || (!column.IsKey && column.Kind == SchemaShape.Column.VectorKind.Scalar && column.ItemType is NumberDataViewType && IsIntegerId(column.ItemType.RawType));
             if (!itemOk)
                 throw TypeMismatch(component, name, ItemTypesExpected, Describe(column), advice);
             if (column.IsKey && !column.Annotations.Any(a => a.Name == KeyValuesKind))

@@ -1,0 +1,206 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using Embeddings.Graph;
+using Embeddings.Infrastructure;
+using Embeddings.SkipGram;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Embeddings
+{
+    /// <summary>Validation, graph building, walks and skip-gram shared by the node2vec and DeepWalk estimators.</summary>
+    internal static class GraphEmbeddingTraining
+    {
+        public static void Validate(GraphEmbeddingOptions o, string component, double p, double q)
+        {
+            if (string.IsNullOrWhiteSpace(o.SourceColumnName))
+                throw new ArgumentException($"{component}: SourceColumnName is empty; name the column of edge sources.", nameof(o.SourceColumnName));
+            if (string.IsNullOrWhiteSpace(o.TargetColumnName))
+                throw new ArgumentException($"{component}: TargetColumnName is empty; name the column of edge targets.", nameof(o.TargetColumnName));
+            if (o.WeightColumnName is not null && string.IsNullOrWhiteSpace(o.WeightColumnName))
+                throw new ArgumentException($"{component}: WeightColumnName is blank; name the weight column or leave it null.", nameof(o.WeightColumnName));
+            if (o.OutputColumns.Count == 0)
+                throw new ArgumentException($"{component}: OutputColumns is empty; add at least one (output, input) pair, for example (\"{o.SourceColumnName}Vector\", \"{o.SourceColumnName}\").", nameof(o.OutputColumns));
+            var outputs = new HashSet<string>();
+            foreach (var (output, input) in o.OutputColumns)
+            {
+                if (string.IsNullOrWhiteSpace(output) || string.IsNullOrWhiteSpace(input))
+                    throw new ArgumentException($"{component}: OutputColumns has an empty column name in ('{output}', '{input}').", nameof(o.OutputColumns));
+                if (!outputs.Add(output))
+                    throw new ArgumentException($"{component}: output column '{output}' is named twice in OutputColumns.", nameof(o.OutputColumns));
+                if (o.Bipartite && input != o.SourceColumnName && input != o.TargetColumnName)
+                    throw new ArgumentException($"{component}: OutputColumns input '{input}' is neither SourceColumnName '{o.SourceColumnName}' nor TargetColumnName '{o.TargetColumnName}'; in a bipartite graph each input must name one of them, to choose its node domain.", nameof(o.OutputColumns));
+            }
+            if (o.Bipartite && o.SourceColumnName == o.TargetColumnName)
+                throw new ArgumentException($"{component}: Bipartite = true needs two different columns; SourceColumnName and TargetColumnName are both '{o.SourceColumnName}'.", nameof(o.Bipartite));
+            Check(component, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use 1 to 100,000 (128 is the node2vec default)");
+            Check(component, o.WalkLength >= 2, nameof(o.WalkLength), o.WalkLength, "use 2 or more nodes per walk (80 is the node2vec default)");
+            Check(component, o.WalksPerNode >= 1, nameof(o.WalksPerNode), o.WalksPerNode, "use 1 or more (10 is the node2vec default)");
+            Check(component, o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (10 is the node2vec default)");
+            Check(component, o.NegativeSampleCount >= 1 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 1 to 1000 (5 is usual)");
+            Check(component, o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1) (1e-3 is usual)");
+            Check(component, o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more");
+            Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
+            Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
+            Check(component, o.ThreadCount is null || o.ThreadCount >= 1, nameof(o.ThreadCount), o.ThreadCount, "use null (all cores) or 1 or more");
+            Check(component, Enum.IsDefined(o.InvalidWeights), nameof(o.InvalidWeights), o.InvalidWeights, "use Reject or Drop");
+            Check(component, double.IsFinite(p) && p > 0, "ReturnParameter (p)", p, "use p > 0 (p = 1 with q = 1 gives DeepWalk walks)");
+            Check(component, double.IsFinite(q) && q > 0, "InOutParameter (q)", q, "use q > 0 (q = 1 with p = 1 gives DeepWalk walks)");
+        }
+
+        private static void Check(string component, bool valid, string option, object? value, string fix)
+        {
+            if (!valid)
+                throw new ArgumentOutOfRangeException(option, value, $"{component}: {option} = {Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null"} is invalid; {fix}.");
+        }
+
+        public static SchemaShape OutputShape(SchemaShape input, GraphEmbeddingOptions o, string component)
+        {
+            GraphEdgeReader.CheckNodeColumn(input, o.SourceColumnName, component);
+            GraphEdgeReader.CheckNodeColumn(input, o.TargetColumnName, component);
+            if (o.WeightColumnName is not null)
+                GraphEdgeReader.CheckWeightColumn(input, o.WeightColumnName, component);
+            foreach (var (_, inputColumn) in o.OutputColumns)
+                GraphEdgeReader.CheckNodeColumn(input, inputColumn, component);
+            var type = new VectorDataViewType(NumberDataViewType.Single, o.EmbeddingDimension);
+            return SchemaChecks.Append(input, o.OutputColumns.Select(c => (c.OutputColumnName, (DataViewType)type)));
+        }
+
+        public static NodeEmbeddingTransformer Fit(MLContext context, IDataView edges, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, string component)
+        {
+            ArgumentNullException.ThrowIfNull(edges);
+            OutputShape(SchemaShapes.FromSchema(edges.Schema), o, component);
+            var host = ((IHostEnvironment)context).Register(component);
+            int seed = o.Seed ?? host.Rand.Next();
+            var builder = new GraphBuilder(o.Directed, o.Bipartite, o.KeepSelfLoops, o.InvalidWeights);
+            GraphEdgeReader.Read(edges, o.SourceColumnName, o.TargetColumnName, o.WeightColumnName, builder, component);
+            using var channel = host.Start("Training");
+            var (all, sourceTable, targetTable, summary) = Train(builder, o, p, q, sampling, seed, component, message => channel.Info(MessageSensitivity.None, message));
+            var columns = o.OutputColumns.Select(c => new InputOutputColumnPair(c.OutputColumnName, c.InputColumnName)).ToArray();
+            var domains = o.OutputColumns.Select(c => o.Bipartite && c.InputColumnName == o.TargetColumnName ? 1 : 0).ToArray();
+            return o.Bipartite
+                ? new NodeEmbeddingTransformer(component, sourceTable, targetTable, true, columns, domains, summary)
+                : new NodeEmbeddingTransformer(component, all, all, false, columns, domains, summary);
+        }
+
+        /// <summary>
+        /// Freezes the graph of <paramref name="builder"/>, walks it and trains skip-gram on the walks. Returns the table of
+        /// all nodes and, for a bipartite graph, the tables of the source and target domains (else the same table).
+        /// </summary>
+        public static (EmbeddingTable All, EmbeddingTable Source, EmbeddingTable Target, GraphEmbeddingSummary Summary) Train(
+            GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log)
+        {
+            int threads = o.ThreadCount ?? Environment.ProcessorCount;
+            var graph = builder.Build(out long merged);
+            long dropped = builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes;
+            if (graph.EdgeCount == 0)
+                throw new InvalidOperationException($"{component}: the graph has no edges ({builder.RowsRead:N0} rows read, {dropped:N0} dropped); there is nothing to walk.");
+
+            var walker = new RandomWalker(graph, p, q, sampling);
+            var watch = Stopwatch.StartNew();
+            var (tokens, starts, steps) = WalkCorpus.Generate(graph, walker, o.WalksPerNode, o.WalkLength, seed, threads, o.CancellationToken);
+            var walkTime = watch.Elapsed;
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"graph: {graph.NodeCount:N0} nodes, {graph.EdgeCount:N0} stored edges; {starts.Length - 1:N0} walks, {steps:N0} steps in {walkTime.TotalSeconds:F2} s ({steps / Math.Max(1e-9, walkTime.TotalSeconds) / 1e6:F1}M steps/s, {walker.Sampling})"));
+
+            var (vocabulary, nodeToVocabulary) = NodeVocabulary(graph, tokens, o.MinCount);
+            var corpus = Remap(tokens, starts, nodeToVocabulary, out long skipped);
+            var settings = new SkipGramEmbeddingEstimator.Options
+            {
+                OutputColumnName = "walks",
+                EmbeddingDimension = o.EmbeddingDimension,
+                WindowSize = o.WindowSize,
+                NegativeSampleCount = o.NegativeSampleCount,
+                SamplingThreshold = o.SamplingThreshold,
+                Epochs = o.Epochs,
+                LearningRate = o.LearningRate,
+                MinCount = o.MinCount,
+                ThreadCount = threads,
+                Progress = o.Progress,
+                CancellationToken = o.CancellationToken,
+            };
+            var (all, _, training) = SkipGramTraining.Run(vocabulary, corpus, starts.Length - 1, skipped, settings, seed, log,
+                $"the walks over '{o.SourceColumnName}' -> '{o.TargetColumnName}'");
+            var summary = new GraphEmbeddingSummary(graph.NodeCount, graph.EdgeCount, builder.RowsRead, merged, dropped, starts.Length - 1, steps, walker.Sampling, walkTime, training);
+            if (!o.Bipartite)
+                return (all, all, all, summary);
+            var (sourceTable, targetTable) = SplitDomains(all, vocabulary);
+            return (all, sourceTable, targetTable, summary);
+        }
+
+        /// <summary>Nodes visited at least <paramref name="minCount"/> times, most visited first (ties by node index).</summary>
+        private static (Vocabulary Vocabulary, int[] NodeToVocabulary) NodeVocabulary(CsrGraph graph, int[] tokens, int minCount)
+        {
+            var counts = new long[graph.NodeCount];
+            foreach (int node in tokens)
+                counts[node]++;
+            var order = Enumerable.Range(0, graph.NodeCount).Where(v => counts[v] >= minCount)
+                .OrderByDescending(v => counts[v]).ThenBy(v => v).ToArray();
+            var map = new int[graph.NodeCount];
+            Array.Fill(map, -1);
+            var keys = new string[order.Length];
+            var kept = new long[order.Length];
+            for (int i = 0; i < order.Length; i++)
+            {
+                map[order[i]] = i;
+                // Vocabulary keys must be distinct: in a bipartite graph a user and an item may share an id.
+                keys[i] = graph.NodeDomains[order[i]] == 0 ? graph.NodeKeys[order[i]] : "\u0001" + graph.NodeKeys[order[i]];
+                kept[i] = counts[order[i]];
+            }
+            return (new Vocabulary(keys, kept), map);
+        }
+
+        private static TokenCorpus Remap(int[] tokens, long[] starts, int[] map, out long skipped)
+        {
+            var newStarts = new List<long> { 0 };
+            long write = 0;
+            skipped = 0;
+            for (int w = 0; w + 1 < starts.Length; w++)
+            {
+                long begin = write;
+                for (long t = starts[w]; t < starts[w + 1]; t++)
+                {
+                    int id = map[tokens[t]];
+                    if (id >= 0)
+                        tokens[write++] = id;
+                }
+                if (write - begin < 2)
+                {
+                    write = begin;
+                    skipped++;
+                    continue;
+                }
+                newStarts.Add(write);
+            }
+            if (write < tokens.Length)
+                Array.Resize(ref tokens, (int)write);
+            return new TokenCorpus(tokens, newStarts.ToArray());
+        }
+
+        private static (EmbeddingTable Source, EmbeddingTable Target) SplitDomains(EmbeddingTable all, Vocabulary vocabulary)
+        {
+            var sourceRows = new List<int>();
+            var targetRows = new List<int>();
+            for (int i = 0; i < vocabulary.Count; i++)
+                (vocabulary.Keys[i].StartsWith('\u0001') ? targetRows : sourceRows).Add(i);
+            return (Subset(all, sourceRows, strip: false), Subset(all, targetRows, strip: true));
+        }
+
+        private static EmbeddingTable Subset(EmbeddingTable all, List<int> rows, bool strip)
+        {
+            var store = new RowStore(rows.Count, all.Dimension);
+            var keys = new string[rows.Count];
+            for (int i = 0; i < rows.Count; i++)
+            {
+                string key = all.KeyArray[rows[i]];
+                keys[i] = strip ? key.Substring(1) : key;
+                all.Row(rows[i]).CopyTo(store.Row(i));
+            }
+            return new EmbeddingTable(keys, store);
+        }
+    }
+}

@@ -1,0 +1,377 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Embeddings.Graph;
+using Embeddings.Infrastructure;
+using Embeddings.SkipGram;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// Builds a graph from edge rows (<c>mlContext.Embeddings().GraphWalk(...)</c>) and returns a
+    /// <see cref="GraphWalkTransformer"/> that draws DeepWalk or node2vec walks: row to row (a start-node column to a
+    /// walk column), or as a whole corpus with <see cref="GraphWalkTransformer.GenerateWalks"/>.
+    /// </summary>
+    public sealed class GraphWalkEstimator : IEstimator<GraphWalkTransformer>
+    {
+        internal const string ComponentName = "GraphWalk";
+        private readonly MLContext _context;
+        private readonly Options _options;
+
+        /// <summary>Settings of <see cref="GraphWalkEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>Column of edge sources: Text, Key&lt;UInt32&gt; with key values, or integer ids. Required.</summary>
+            public string SourceColumnName { get; set; } = "";
+
+            /// <summary>Column of edge targets. Required.</summary>
+            public string TargetColumnName { get; set; } = "";
+
+            /// <summary>Optional column of positive, finite edge weights. Null: every edge weighs 1.</summary>
+            public string? WeightColumnName { get; set; }
+
+            /// <summary>Edges are one-way when true. Default false.</summary>
+            public bool Directed { get; set; }
+
+            /// <summary>Keep edges from a node to itself. Default true.</summary>
+            public bool KeepSelfLoops { get; set; } = true;
+
+            /// <summary>Edges with invalid weights are rejected (default) or dropped and counted.</summary>
+            public InvalidEdgeWeightHandling InvalidWeights { get; set; } = InvalidEdgeWeightHandling.Reject;
+
+            /// <summary>Name of the output walk column (a variable-length vector of Text: the node ids). Required.</summary>
+            public string OutputColumnName { get; set; } = "";
+
+            /// <summary>Name of the start-node column. Null means <see cref="SourceColumnName"/>.</summary>
+            public string? InputColumnName { get; set; }
+
+            /// <summary>Return parameter p (1/p weighs a step back). Default 1; &gt; 0.</summary>
+            public double ReturnParameter { get; set; } = 1;
+
+            /// <summary>In-out parameter q (1/q weighs a step away from the previous node's neighbourhood). Default 1; &gt; 0.</summary>
+            public double InOutParameter { get; set; } = 1;
+
+            /// <summary>Nodes per walk, the start included. Default 80; at least 2.</summary>
+            public int WalkLength { get; set; } = 80;
+
+            /// <summary>How second-order steps are drawn. Default Auto.</summary>
+            public SecondOrderSampling SecondOrderSampling { get; set; } = SecondOrderSampling.Auto;
+
+            /// <summary>Random seed. Default null: drawn from the MLContext.</summary>
+            public int? Seed { get; set; }
+        }
+
+        internal GraphWalkEstimator(MLContext context, Options options)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            ArgumentNullException.ThrowIfNull(options);
+            var check = new DeepWalkEstimator.Options
+            {
+                SourceColumnName = options.SourceColumnName,
+                TargetColumnName = options.TargetColumnName,
+                WeightColumnName = options.WeightColumnName,
+                WalkLength = options.WalkLength,
+                InvalidWeights = options.InvalidWeights,
+            };
+            check.OutputColumns.Add((options.OutputColumnName, options.InputColumnName ?? options.SourceColumnName));
+            GraphEmbeddingTraining.Validate(check, ComponentName, options.ReturnParameter, options.InOutParameter);
+            if (!Enum.IsDefined(options.SecondOrderSampling))
+                throw new ArgumentOutOfRangeException(nameof(options.SecondOrderSampling), options.SecondOrderSampling, $"{ComponentName}: SecondOrderSampling = {(int)options.SecondOrderSampling} is invalid; use Auto, Precomputed or Rejection.");
+            _options = options;
+        }
+
+        private string InputColumn => _options.InputColumnName ?? _options.SourceColumnName;
+
+        /// <summary>Builds the graph from the edge rows of <paramref name="input"/>.</summary>
+        public GraphWalkTransformer Fit(IDataView input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+            var host = ((IHostEnvironment)_context).Register(ComponentName);
+            int seed = _options.Seed ?? host.Rand.Next();
+            var builder = new GraphBuilder(_options.Directed, bipartite: false, _options.KeepSelfLoops, _options.InvalidWeights);
+            GraphEdgeReader.Read(input, _options.SourceColumnName, _options.TargetColumnName, _options.WeightColumnName, builder, ComponentName);
+            var graph = builder.Build(out _);
+            return new GraphWalkTransformer(graph, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.ReturnParameter, _options.InOutParameter,
+                _options.WalkLength, _options.SecondOrderSampling, seed);
+        }
+
+        /// <summary>The input's columns and the walk column (a vector of Text).</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            ArgumentNullException.ThrowIfNull(inputSchema);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.SourceColumnName, ComponentName);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.TargetColumnName, ComponentName);
+            if (_options.WeightColumnName is not null)
+                GraphEdgeReader.CheckWeightColumn(inputSchema, _options.WeightColumnName, ComponentName);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, InputColumn, ComponentName);
+            return SchemaChecks.Append(inputSchema, new[] { (_options.OutputColumnName, (DataViewType)new VectorDataViewType(TextDataViewType.Instance)) });
+        }
+    }
+
+    /// <summary>
+    /// Random walks over a fitted graph. As a transformer it maps a start-node column to a walk column (a variable-length
+    /// vector of node ids as Text; empty for a node not in the graph), the walk of row r drawn from the stream (seed, r).
+    /// <see cref="GenerateWalks"/> streams the whole walk corpus for <see cref="SkipGramEmbeddingEstimator"/>.
+    /// </summary>
+    public sealed class GraphWalkTransformer : RowMappingTransformer, ILoadableTransformer<GraphWalkTransformer>
+    {
+        private const int StateVersion = 1;
+        private readonly CsrGraph _graph;
+        private readonly InputOutputColumnPair _column;
+        private readonly RandomWalker _walker;
+        private readonly Dictionary<string, int> _nodeIndex;
+        private readonly SecondOrderSampling _sampling;
+
+        internal GraphWalkTransformer(CsrGraph graph, InputOutputColumnPair column, double p, double q, int walkLength, SecondOrderSampling sampling, int seed)
+        {
+            _graph = graph;
+            _column = column;
+            ReturnParameter = p;
+            InOutParameter = q;
+            WalkLength = walkLength;
+            _sampling = sampling;
+            Seed = seed;
+            _walker = new RandomWalker(graph, p, q, sampling);
+            _nodeIndex = new Dictionary<string, int>(graph.NodeCount, StringComparer.Ordinal);
+            for (int i = 0; i < graph.NodeCount; i++)
+                _nodeIndex[graph.NodeKeys[i]] = i;
+        }
+
+        /// <summary>Nodes of the graph.</summary>
+        public int NodeCount => _graph.NodeCount;
+
+        /// <summary>Stored (directed) edges of the graph.</summary>
+        public long EdgeCount => _graph.EdgeCount;
+
+        /// <summary>The node ids, in node order.</summary>
+        public IReadOnlyList<string> Nodes => _graph.NodeKeys;
+
+        /// <summary>Return parameter p.</summary>
+        public double ReturnParameter { get; }
+
+        /// <summary>In-out parameter q.</summary>
+        public double InOutParameter { get; }
+
+        /// <summary>Nodes per walk, the start included (walks end early at nodes without out-edges).</summary>
+        public int WalkLength { get; }
+
+        /// <summary>The seed of every walk's random stream.</summary>
+        public int Seed { get; }
+
+        /// <summary>
+        /// The walk corpus as a streamed <see cref="IDataView"/> with one column <c>Walk</c> (a vector of Text):
+        /// <paramref name="walksPerNode"/> rounds, each starting one walk at every node in a shuffled order. Walks are
+        /// drawn as cursors move, never stored; every cursor sees the same walks.
+        /// </summary>
+        /// <param name="walksPerNode">Walks started at every node; at least 1.</param>
+        public IDataView GenerateWalks(int walksPerNode)
+        {
+            if (walksPerNode < 1)
+                throw new ArgumentOutOfRangeException(nameof(walksPerNode), walksPerNode, $"walksPerNode = {walksPerNode} is invalid; use 1 or more (10 is the node2vec default).");
+            return new WalkDataView(this, walksPerNode);
+        }
+
+        /// <inheritdoc/>
+        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
+        {
+            var item = SchemaChecks.RequireItemColumn(inputSchema, _column.InputColumnName, GraphWalkEstimator.ComponentName, GraphEdgeReader.NodeAdvice);
+            if (item.IsVector)
+                throw SchemaChecks.TypeMismatch(GraphWalkEstimator.ComponentName, _column.InputColumnName, "a single start node", inputSchema[item.Index].Type.ToString() ?? "a vector", GraphEdgeReader.NodeAdvice);
+            var column = inputSchema[item.Index];
+            string[]? keyValues = item.Kind == ItemColumnKind.Key ? SchemaChecks.KeyValueTexts(column) : null;
+            var type = new VectorDataViewType(TextDataViewType.Instance);
+            return new[]
+            {
+                new AppendedColumn(_column.OutputColumnName, type, new[] { item.Index }, row => WalkGetter(row, column, item.Kind, keyValues)),
+            };
+        }
+
+        private ValueGetter<VBuffer<ReadOnlyMemory<char>>> WalkGetter(DataViewRow row, DataViewSchema.Column column, ItemColumnKind kind, string[]? keyValues)
+        {
+            Func<string?> readNode = kind switch
+            {
+                ItemColumnKind.Text => TextReader(row.GetGetter<ReadOnlyMemory<char>>(column)),
+                ItemColumnKind.Key => KeyReader(row.GetGetter<uint>(column), keyValues!),
+                _ => IntegerReader(row, column),
+            };
+            var walk = new int[WalkLength];
+            return (ref VBuffer<ReadOnlyMemory<char>> destination) =>
+            {
+                string? node = readNode();
+                int length = 0;
+                if (node is not null && _nodeIndex.TryGetValue(node, out int start))
+                {
+                    var random = new TrainingRandom((ulong)Seed, WalkCorpus.WalkStreamBase + (ulong)row.Position);
+                    length = _walker.Walk(start, walk, ref random);
+                }
+                WriteWalk(walk.AsSpan(0, length), ref destination);
+            };
+        }
+
+        internal void WriteWalk(ReadOnlySpan<int> walk, ref VBuffer<ReadOnlyMemory<char>> destination)
+        {
+            var editor = VBufferEditor.Create(ref destination, walk.Length);
+            for (int i = 0; i < walk.Length; i++)
+                editor.Values[i] = _graph.NodeKeys[walk[i]].AsMemory();
+            destination = editor.Commit();
+        }
+
+        internal int Walk(long index, int walksPerNode, int[][] orders, Span<int> buffer)
+        {
+            var random = new TrainingRandom((ulong)Seed, WalkCorpus.WalkStreamBase + (ulong)index);
+            int start = orders[index / _graph.NodeCount][index % _graph.NodeCount];
+            return _walker.Walk(start, buffer, ref random);
+        }
+
+        private static Func<string?> TextReader(ValueGetter<ReadOnlyMemory<char>> getter)
+        {
+            ReadOnlyMemory<char> value = default;
+            return () =>
+            {
+                getter(ref value);
+                return value.Length == 0 ? null : value.ToString();
+            };
+        }
+
+        private static Func<string?> KeyReader(ValueGetter<uint> getter, string[] values)
+        {
+            uint key = 0;
+            return () =>
+            {
+                getter(ref key);
+                return key == 0 || key > values.Length ? null : values[key - 1];
+            };
+        }
+
+        private static Func<string?> IntegerReader(DataViewRow row, DataViewSchema.Column column)
+        {
+            Type raw = column.Type.RawType;
+            if (raw == typeof(int))
+                return Format(row.GetGetter<int>(column));
+            if (raw == typeof(uint))
+                return Format(row.GetGetter<uint>(column));
+            if (raw == typeof(long))
+                return Format(row.GetGetter<long>(column));
+            return Format(row.GetGetter<ulong>(column));
+        }
+
+        private static Func<string?> Format<T>(ValueGetter<T> getter)
+            where T : IFormattable
+        {
+            T value = default!;
+            return () =>
+            {
+                getter(ref value);
+                return value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+            };
+        }
+
+        /// <inheritdoc/>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.Write(StateVersion);
+            writer.Write(_column.OutputColumnName);
+            writer.Write(_column.InputColumnName);
+            writer.Write(ReturnParameter);
+            writer.Write(InOutParameter);
+            writer.Write(WalkLength);
+            writer.Write((int)_sampling);
+            writer.Write(Seed);
+            _graph.Write(writer);
+        }
+
+        static GraphWalkTransformer ILoadableTransformer<GraphWalkTransformer>.Load(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != StateVersion)
+                throw new FormatException($"{nameof(GraphWalkTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            var column = new InputOutputColumnPair(reader.ReadString(), reader.ReadString());
+            double p = reader.ReadDouble();
+            double q = reader.ReadDouble();
+            int walkLength = reader.ReadInt32();
+            var sampling = (SecondOrderSampling)reader.ReadInt32();
+            int seed = reader.ReadInt32();
+            var graph = CsrGraph.Read(reader);
+            return new GraphWalkTransformer(graph, column, p, q, walkLength, sampling, seed);
+        }
+
+        /// <summary>The streamed walk corpus of <see cref="GenerateWalks"/>.</summary>
+        private sealed class WalkDataView : IDataView
+        {
+            private readonly GraphWalkTransformer _owner;
+            private readonly int _walksPerNode;
+            private readonly int[][] _orders;
+
+            public WalkDataView(GraphWalkTransformer owner, int walksPerNode)
+            {
+                _owner = owner;
+                _walksPerNode = walksPerNode;
+                _orders = Enumerable.Range(0, walksPerNode).Select(r => WalkCorpus.Permutation(owner.NodeCount, owner.Seed, r)).ToArray();
+                var builder = new DataViewSchema.Builder();
+                builder.AddColumn("Walk", new VectorDataViewType(TextDataViewType.Instance));
+                Schema = builder.ToSchema();
+            }
+
+            public bool CanShuffle => false;
+
+            public DataViewSchema Schema { get; }
+
+            public long? GetRowCount() => (long)_owner.NodeCount * _walksPerNode;
+
+            public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+                new WalkCursor(this, columnsNeeded.Any());
+
+            public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+                new[] { GetRowCursor(columnsNeeded, rand) };
+
+            private sealed class WalkCursor : DataViewRowCursor
+            {
+                private readonly WalkDataView _view;
+                private readonly bool _active;
+                private readonly int[] _walk;
+                private long _position = -1;
+                private int _length;
+
+                public WalkCursor(WalkDataView view, bool active)
+                {
+                    _view = view;
+                    _active = active;
+                    _walk = new int[view._owner.WalkLength];
+                }
+
+                public override DataViewSchema Schema => _view.Schema;
+
+                public override long Position => _position;
+
+                public override long Batch => 0;
+
+                public override bool MoveNext()
+                {
+                    if (_position + 1 >= _view.GetRowCount())
+                        return false;
+                    _position++;
+                    if (_active)
+                        _length = _view._owner.Walk(_position, _view._walksPerNode, _view._orders, _walk);
+                    return true;
+                }
+
+                public override bool IsColumnActive(DataViewSchema.Column column) => _active;
+
+                public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+                {
+                    if (!_active)
+                        throw new InvalidOperationException("The Walk column is not active in this cursor; request it when creating the cursor.");
+                    ValueGetter<VBuffer<ReadOnlyMemory<char>>> getter = (ref VBuffer<ReadOnlyMemory<char>> value) => _view._owner.WriteWalk(_walk.AsSpan(0, _length), ref value);
+                    return getter as ValueGetter<TValue> ?? throw new InvalidOperationException($"The Walk column is a vector of Text; it cannot be read as {typeof(TValue).Name}.");
+                }
+
+                public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = new DataViewRowId((ulong)_position, 0);
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Embeddings.Infrastructure;
+using Microsoft.ML;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// The result of <see cref="Node2VecEstimator"/> and <see cref="DeepWalkEstimator"/>: maps node columns to their
+    /// trained vectors (known-size <c>Vector&lt;Single, EmbeddingDimension&gt;</c>); nodes the graph did not have, or
+    /// that the walks never reached, get zeros.
+    /// </summary>
+    public sealed class NodeEmbeddingTransformer : RowMappingTransformer, ILoadableTransformer<NodeEmbeddingTransformer>
+    {
+        private const int StateVersion = 1;
+        private readonly InputOutputColumnPair[] _columns;
+        private readonly int[] _domains;
+        private readonly string _component;
+
+        internal NodeEmbeddingTransformer(string component, EmbeddingTable sourceEmbeddings, EmbeddingTable targetEmbeddings, bool bipartite,
+            IReadOnlyList<InputOutputColumnPair> columns, IReadOnlyList<int> domains, GraphEmbeddingSummary? summary)
+        {
+            _component = component;
+            SourceEmbeddings = sourceEmbeddings;
+            TargetEmbeddings = targetEmbeddings;
+            Bipartite = bipartite;
+            _columns = columns.ToArray();
+            _domains = domains.ToArray();
+            Summary = summary;
+        }
+
+        /// <summary>Vectors of the source column's nodes; of all nodes when the graph is not bipartite.</summary>
+        public EmbeddingTable SourceEmbeddings { get; }
+
+        /// <summary>Vectors of the target column's nodes; the same table as <see cref="SourceEmbeddings"/> when the graph is not bipartite.</summary>
+        public EmbeddingTable TargetEmbeddings { get; }
+
+        /// <summary>True when source and target nodes are separate domains.</summary>
+        public bool Bipartite { get; }
+
+        /// <summary>The (output, input) node columns.</summary>
+        public IReadOnlyList<InputOutputColumnPair> Columns => _columns;
+
+        /// <summary>Statistics of the fit (null for a transformer loaded from a saved model).</summary>
+        public GraphEmbeddingSummary? Summary { get; }
+
+        /// <inheritdoc/>
+        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
+        {
+            var appended = new List<AppendedColumn>(_columns.Length);
+            for (int i = 0; i < _columns.Length; i++)
+            {
+                var table = _domains[i] == 0 ? SourceEmbeddings : TargetEmbeddings;
+                appended.AddRange(EmbeddingColumnMapper.Bind(inputSchema, new[] { _columns[i] }, table, EmbeddingPooling.Mean, _component));
+            }
+            return appended;
+        }
+
+        /// <inheritdoc/>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.Write(StateVersion);
+            writer.Write(_component);
+            writer.Write(Bipartite);
+            ColumnPairs.Write(writer, _columns);
+            foreach (int domain in _domains)
+                writer.Write(domain);
+            SourceEmbeddings.Write(writer);
+            if (Bipartite)
+                TargetEmbeddings.Write(writer);
+        }
+
+        static NodeEmbeddingTransformer ILoadableTransformer<NodeEmbeddingTransformer>.Load(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != StateVersion)
+                throw new FormatException($"{nameof(NodeEmbeddingTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            string component = reader.ReadString();
+            bool bipartite = reader.ReadBoolean();
+            var columns = ColumnPairs.Read(reader);
+            var domains = new int[columns.Length];
+            for (int i = 0; i < domains.Length; i++)
+            {
+                domains[i] = reader.ReadInt32();
+                if (domains[i] is not (0 or 1))
+                    throw new FormatException($"{nameof(NodeEmbeddingTransformer)}: invalid node domain {domains[i]} in the saved model.");
+            }
+            var source = EmbeddingTable.Read(reader);
+            var target = bipartite ? EmbeddingTable.Read(reader) : source;
+            return new NodeEmbeddingTransformer(component, source, target, bipartite, columns, domains, summary: null);
+        }
+    }
+}
