@@ -135,8 +135,30 @@ namespace Embeddings.Tests.Conformance
                 return data.GetColumn<bool>(column).Select(v => v.ToString()).ToList();
             if (raw == typeof(double))
                 return data.GetColumn<double>(column).Select(v => BitConverter.DoubleToInt64Bits(v).ToString("X16")).ToList();
+            if (raw.IsPrimitive)
+            {
+                // Other scalars (Int32, Int64, ...): compared through their invariant text.
+                var method = typeof(EstimatorConformance).GetMethod(nameof(ScalarValues), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(raw);
+                return (List<string>)method.Invoke(null, new object[] { data, column })!;
+            }
             throw new NotSupportedException($"EstimatorConformance cannot compare column '{name}' of type {type}; add the type here.");
         }
+
+        private static Func<string> ScalarReader<T>(DataViewRow row, DataViewSchema.Column column)
+            where T : IFormattable
+        {
+            var getter = row.GetGetter<T>(column);
+            T value = default!;
+            return () =>
+            {
+                getter(ref value);
+                return value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+            };
+        }
+
+        private static List<string> ScalarValues<T>(IDataView data, DataViewSchema.Column column)
+            where T : IFormattable =>
+            data.GetColumn<T>(column).Select(v => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture)).ToList();
 
         private static void AssertMapperMatchesTransform(ITransformer transformer, IDataView data)
         {
@@ -241,6 +263,11 @@ namespace Embeddings.Tests.Conformance
                     getter(ref value);
                     return string.Join(",", value.DenseValues());
                 };
+            }
+            if (column.Type.RawType.IsPrimitive)
+            {
+                var method = typeof(EstimatorConformance).GetMethod(nameof(ScalarReader), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(column.Type.RawType);
+                return (Func<string>)method.Invoke(null, new object[] { row, column })!;
             }
             throw new NotSupportedException($"EstimatorConformance cannot read column '{column.Name}' of type {column.Type} from a row; add the type here.");
         }
