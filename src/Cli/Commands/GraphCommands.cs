@@ -26,7 +26,7 @@ namespace Embeddings.Cli.Commands
               --workers N         threads (8)
             {1}  --weighted          read the third column as the edge weight (otherwise every edge weighs 1)
               --directed          edges are one-way (otherwise undirected)
-            Extensions: --seed N (1), --negative N (5), --sample X (1e-3), --min-count N (1){2}
+            Extensions: --seed N (1), --negative N (5), --sample X (1e-3), --min-count N (1), --alpha X (starting learning rate){2}
             """;
 
         public static int Node2Vec(string[] args) => Run("node2vec", args, secondOrder: true);
@@ -42,7 +42,7 @@ namespace Embeddings.Cli.Commands
                     secondOrder ? ", --sampling auto|precomputed|rejection (auto)" : ""));
                 return args.Length == 0 ? 2 : 0;
             }
-            var valueFlags = new System.Collections.Generic.List<string> { "--input", "--output", "--dimensions", "--walk-length", "--num-walks", "--window-size", "--iter", "--workers", "--seed", "--negative", "--sample", "--min-count" };
+            var valueFlags = new System.Collections.Generic.List<string> { "--input", "--output", "--dimensions", "--walk-length", "--num-walks", "--window-size", "--iter", "--workers", "--seed", "--negative", "--sample", "--min-count", "--alpha" };
             if (secondOrder)
                 valueFlags.AddRange(new[] { "--p", "--q", "--sampling" });
             var line = new CommandLine(command, args, valueFlags, new[] { "--weighted", "--directed" });
@@ -63,6 +63,7 @@ namespace Embeddings.Cli.Commands
             options.NegativeSampleCount = line.Int("--negative", 5);
             options.SamplingThreshold = line.Double("--sample", 1e-3);
             options.MinCount = line.Int("--min-count", 1);
+            options.LearningRate = (float)line.Double("--alpha", options.LearningRate);
             double p = line.Double("--p", 1), q = line.Double("--q", 1);
             var sampling = (line.Optional("--sampling") ?? "auto") switch
             {
