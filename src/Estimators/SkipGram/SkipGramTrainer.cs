@@ -259,8 +259,6 @@ namespace Embeddings.SkipGram
         private void TrainSkipGram(ReadOnlySpan<int> sentence, ref TrainingRandom random, WorkerState state, long tokensBefore, int rawLength)
         {
             int n = sentence.Length;
-            int window = _settings.WindowSize;
-            bool whole = _settings.WholeSequenceContext;
             Span<float> gradient = state.Gradient;
             float alpha = LearningRate(tokensBefore, 0, n, rawLength);
             for (int pos = 0; pos < n; pos++)
@@ -268,18 +266,7 @@ namespace Embeddings.SkipGram
                 if ((pos & (LearningRateUpdateInterval - 1)) == 0 && pos > 0)
                     alpha = LearningRate(tokensBefore, pos, n, rawLength);
                 int word = sentence[pos];
-                int lo, hi;
-                if (whole)
-                {
-                    lo = 0;
-                    hi = n;
-                }
-                else
-                {
-                    int reduce = random.Next(window);
-                    lo = Math.Max(0, pos - window + reduce);
-                    hi = Math.Min(n, pos + window + 1 - reduce);
-                }
+                var (lo, hi) = ContextRange(pos, n, ref random);
                 for (int c = lo; c < hi; c++)
                 {
                     if (c == pos)
@@ -304,8 +291,6 @@ namespace Embeddings.SkipGram
         {
             int n = sentence.Length;
             int d = _settings.Dimension;
-            int window = _settings.WindowSize;
-            bool whole = _settings.WholeSequenceContext;
             int negatives = _settings.NegativeSampleCount;
             Span<int> contexts = state.Contexts;
             Span<int> targets = state.Targets;
@@ -318,18 +303,7 @@ namespace Embeddings.SkipGram
                 if ((pos & (LearningRateUpdateInterval - 1)) == 0 && pos > 0)
                     alpha = LearningRate(tokensBefore, pos, n, rawLength);
                 int word = sentence[pos];
-                int lo, hi;
-                if (whole)
-                {
-                    lo = 0;
-                    hi = n;
-                }
-                else
-                {
-                    int reduce = random.Next(window);
-                    lo = Math.Max(0, pos - window + reduce);
-                    hi = Math.Min(n, pos + window + 1 - reduce);
-                }
+                var (lo, hi) = ContextRange(pos, n, ref random);
                 int m = 0;
                 for (int c = lo; c < hi; c++)
                 {
@@ -355,18 +329,12 @@ namespace Embeddings.SkipGram
                     {
                         float f = VectorMath.Dot(l1, _outputNegative!.Row(targets[j]));
                         float label = j == 0 ? 1 : 0;
-                        float g;
-                        if (f > SigmoidTable.MaxExp)
-                            g = (label - 1) * alpha;
-                        else if (f < -SigmoidTable.MaxExp)
-                            g = label * alpha;
-                        else if (float.IsNaN(f))
+                        if (float.IsNaN(f))
                         {
                             state.Diverged = true;
                             return;
                         }
-                        else
-                            g = (label - SigmoidTable.Sigmoid(f)) * alpha;
+                        float g = NegativeSamplingGradient(f, label, alpha);
                         state.LossSum += SigmoidTable.LogLoss(f, j == 0);
                         scores[i * t + j] = g;
                     }
@@ -396,8 +364,6 @@ namespace Embeddings.SkipGram
         private void TrainCbow(ReadOnlySpan<int> sentence, ref TrainingRandom random, WorkerState state, long tokensBefore, int rawLength)
         {
             int n = sentence.Length;
-            int window = _settings.WindowSize;
-            bool whole = _settings.WholeSequenceContext;
             Span<float> gradient = state.Gradient;
             Span<float> hidden = state.Hidden;
             float alpha = LearningRate(tokensBefore, 0, n, rawLength);
@@ -406,18 +372,7 @@ namespace Embeddings.SkipGram
                 if ((pos & (LearningRateUpdateInterval - 1)) == 0 && pos > 0)
                     alpha = LearningRate(tokensBefore, pos, n, rawLength);
                 int word = sentence[pos];
-                int lo, hi;
-                if (whole)
-                {
-                    lo = 0;
-                    hi = n;
-                }
-                else
-                {
-                    int reduce = random.Next(window);
-                    lo = Math.Max(0, pos - window + reduce);
-                    hi = Math.Min(n, pos + window + 1 - reduce);
-                }
+                var (lo, hi) = ContextRange(pos, n, ref random);
                 hidden.Clear();
                 int contextCount = 0;
                 for (int c = lo; c < hi; c++)
@@ -440,6 +395,26 @@ namespace Embeddings.SkipGram
                 if (state.Diverged)
                     return;
             }
+        }
+
+        /// <summary>The context positions [lo, hi) of <paramref name="pos"/>: the whole sequence, or a window shrunk by a random amount as in the word2vec tool.</summary>
+        private (int Lo, int Hi) ContextRange(int pos, int n, ref TrainingRandom random)
+        {
+            if (_settings.WholeSequenceContext)
+                return (0, n);
+            int window = _settings.WindowSize;
+            int reduce = random.Next(window);
+            return (Math.Max(0, pos - window + reduce), Math.Min(n, pos + window + 1 - reduce));
+        }
+
+        /// <summary>(label - sigmoid(f)) x alpha, saturated outside [-6, 6] as in the word2vec tool. <paramref name="f"/> is not NaN.</summary>
+        private static float NegativeSamplingGradient(float f, float label, float alpha)
+        {
+            if (f > SigmoidTable.MaxExp)
+                return (label - 1) * alpha;
+            if (f < -SigmoidTable.MaxExp)
+                return label * alpha;
+            return (label - SigmoidTable.Sigmoid(f)) * alpha;
         }
 
         /// <summary>The output-side updates for one (hidden vector, target item) pair: hierarchical softmax and/or negatives.</summary>
@@ -487,18 +462,12 @@ namespace Embeddings.SkipGram
                     }
                     Span<float> l2 = _outputNegative!.Row(target);
                     float f = VectorMath.Dot(l1, l2);
-                    float g;
-                    if (f > SigmoidTable.MaxExp)
-                        g = (label - 1) * alpha;
-                    else if (f < -SigmoidTable.MaxExp)
-                        g = label * alpha;
-                    else if (float.IsNaN(f))
+                    if (float.IsNaN(f))
                     {
                         state.Diverged = true;
                         return;
                     }
-                    else
-                        g = (label - SigmoidTable.Sigmoid(f)) * alpha;
+                    float g = NegativeSamplingGradient(f, label, alpha);
                     state.LossSum += SigmoidTable.LogLoss(f, d == 0);
                     state.LossCount++;
                     VectorMath.AccumulateAndUpdate(l1, l2, gradient, g);
