@@ -22,8 +22,9 @@ namespace Embeddings.Graph
 
         /// <summary>
         /// Rejection sampling (as KnightKing): draw a neighbour by edge weight, accept it with probability
-        /// alpha / max(alpha), where alpha is 1/p (return), 1 (neighbour of the previous node, by binary search of its
-        /// sorted neighbour list) or 1/q. No extra memory. Exact.
+        /// alpha / max(1, 1/q), where alpha is 1 for a neighbour of the previous node (binary search of its sorted
+        /// neighbour list) or 1/q; the return step's extra weight when 1/p is larger is drawn separately.
+        /// Memory: one weight total per node. Exact.
         /// </summary>
         Rejection = 2,
     }
@@ -43,7 +44,9 @@ namespace Embeddings.Graph
         private readonly bool _secondOrder;
         private readonly float _inverseP;
         private readonly float _inverseQ;
-        private readonly float _maxAlpha;
+        private readonly float _envelope;
+        private readonly float _returnExcess;
+        private readonly double[]? _outWeights;
         private readonly uint[]? _firstThreshold;
         private readonly int[]? _firstAlias;
         private readonly long[]? _secondOffsets;
@@ -56,9 +59,18 @@ namespace Embeddings.Graph
             _secondOrder = p != 1 || q != 1;
             _inverseP = (float)(1 / p);
             _inverseQ = (float)(1 / q);
-            _maxAlpha = Math.Max(1f, Math.Max(_inverseP, _inverseQ));
+            _envelope = Math.Max(1f, _inverseQ);
+            _returnExcess = Math.Max(0f, _inverseP - _envelope);
             if (graph.Weighted)
+            {
                 (_firstThreshold, _firstAlias) = BuildFirstOrder(graph);
+                _outWeights = new double[graph.NodeCount];
+                for (int v = 0; v < graph.NodeCount; v++)
+                {
+                    foreach (float w in graph.NeighborWeights(v))
+                        _outWeights[v] += w;
+                }
+            }
             if (_secondOrder)
             {
                 long entries = graph.SecondOrderTableEntries();
@@ -130,15 +142,36 @@ namespace Embeddings.Graph
             return AliasSampler.Sample(_secondThreshold.AsSpan((int)offset, degree), _secondAlias.AsSpan((int)offset, degree), ref random);
         }
 
+        /// <summary>
+        /// Rejection sampling with the return edge folded out (as KnightKing treats outliers): the envelope is
+        /// w(v, x) x A with A = max(1, 1/q), plus a point mass w(v, t) x (1/p - A) at the previous node t when 1/p &gt; A.
+        /// A draw takes that point mass with its share of the envelope, and otherwise a first-order neighbour x accepted
+        /// with probability min(alpha(t, x), A) / A. Exact; with p small and q large the acceptance rate stays high.
+        /// </summary>
         private int Rejection(int previous, int current, ref TrainingRandom random)
         {
             var previousNeighbors = _graph.Neighbors(previous);
+            float envelope = _envelope;
+            int back = -1;
+            double excessShare = 0;
+            if (_returnExcess > 0)
+            {
+                back = _graph.Neighbors(current).BinarySearch(previous);
+                if (back >= 0)
+                {
+                    double excess = (_graph.Weighted ? _graph.NeighborWeights(current)[back] : 1.0) * _returnExcess;
+                    excessShare = excess / (envelope * (_graph.Weighted ? _outWeights![current] : _graph.Degree(current)) + excess);
+                }
+            }
             while (true)
             {
+                // Each round draws from the whole envelope: the return step's excess mass, or a first-order neighbour.
+                if (excessShare > 0 && random.NextFloat() < excessShare)
+                    return back;
                 int local = FirstOrder(current, ref random);
                 int next = _graph.Targets[_graph.Offsets[current] + local];
-                float alpha = next == previous ? _inverseP : previousNeighbors.BinarySearch(next) >= 0 ? 1f : _inverseQ;
-                if (alpha >= _maxAlpha || random.NextFloat() * _maxAlpha < alpha)
+                float alpha = next == previous ? Math.Min(_inverseP, envelope) : previousNeighbors.BinarySearch(next) >= 0 ? 1f : _inverseQ;
+                if (alpha >= envelope || random.NextFloat() * envelope < alpha)
                     return local;
             }
         }
