@@ -23,6 +23,8 @@ namespace Embeddings
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIndex;
         private readonly RowStore _rows;
         private float[]? _inverseNorms;
+        private float[]? _squaredNorms;
+        private ExactSearch? _cosineSearch;
 
         /// <summary>
         /// Creates a table from keys and a row-major copy of their vectors (<c>vectors.Length == keys.Count * dimension</c>).
@@ -120,7 +122,7 @@ namespace Embeddings
             int row = key is null ? -1 : IndexOf(key);
             if (row < 0)
                 throw new KeyNotFoundException($"Key '{key}' is not in the embedding table ({Count} keys); MostSimilar(vector, count) accepts any vector.");
-            return ExactCosineSearch.Search(_rows, InverseNorms, _keys, _rows.Row(row), count, row);
+            return Searcher.Search(_rows.Row(row), count, row);
         }
 
         /// <summary>
@@ -137,7 +139,7 @@ namespace Embeddings
                 throw new ArgumentException($"The query vector has {vector.Length} values; this table's Dimension is {Dimension}.", nameof(vector));
             if (!VectorMath.AllFinite(vector))
                 throw new ArgumentException("The query vector contains NaN or infinity.", nameof(vector));
-            return ExactCosineSearch.Search(_rows, InverseNorms, _keys, vector, count, excludedRow: -1);
+            return Searcher.Search(vector, count, excludedRow: -1);
         }
 
         /// <summary>Cosine similarity of the vectors of two keys, in [-1, 1]; 0 when either vector is all zeros.</summary>
@@ -240,7 +242,28 @@ namespace Embeddings
             }
         }
 
-        private float[] InverseNorms
+        /// <summary>Exact top-k search over this table's rows (created on first use).</summary>
+        internal ExactSearch Searcher => Volatile.Read(ref _cosineSearch) ?? Interlocked.CompareExchange(ref _cosineSearch, new ExactSearch(this, SimilarityMetric.Cosine), null) ?? _cosineSearch!;
+
+        /// <summary>|row|^2 of every row (computed on first use).</summary>
+        internal float[] SquaredNorms
+        {
+            get
+            {
+                float[]? squares = Volatile.Read(ref _squaredNorms);
+                if (squares is null)
+                {
+                    squares = new float[Count];
+                    for (int i = 0; i < squares.Length; i++)
+                        squares[i] = VectorMath.Dot(_rows.Row(i), _rows.Row(i));
+                    squares = Interlocked.CompareExchange(ref _squaredNorms, squares, null) ?? squares;
+                }
+                return squares;
+            }
+        }
+
+        /// <summary>1 / |row| of every row, 0 for zero rows (computed on first use).</summary>
+        internal float[] InverseNorms
         {
             get
             {

@@ -6,6 +6,28 @@ namespace Embeddings.Infrastructure
     /// <summary>Writes a file under a temporary name in the same folder and moves it into place only when complete.</summary>
     internal static class AtomicFile
     {
+        /// <summary>Like <see cref="Write"/>, for writers that take a path (native libraries).</summary>
+        public static void WriteByPath(string path, Action<string> write)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(path);
+            string fullPath = Path.GetFullPath(path);
+            string directory = Path.GetDirectoryName(fullPath) ?? ".";
+            if (!Directory.Exists(directory))
+                throw new DirectoryNotFoundException($"Cannot write '{path}': the folder '{directory}' does not exist.");
+            string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+            try
+            {
+                write(temporary);
+                File.Move(temporary, fullPath, overwrite: true);
+            }
+            catch
+            {
+                if (File.Exists(temporary))
+                    File.Delete(temporary);
+                throw;
+            }
+        }
+
         public static void Write(string path, Action<Stream> write)
         {
             ArgumentException.ThrowIfNullOrEmpty(path);

@@ -1,0 +1,281 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+using Cloud.Unum.USearch;
+using Embeddings.Infrastructure;
+using Embeddings.Kernels;
+using Embeddings.Search;
+
+namespace Embeddings
+{
+    /// <summary>Nearest-neighbour search over the rows of an <see cref="EmbeddingTable"/>.</summary>
+    public interface INearestNeighborIndex
+    {
+        /// <summary>The table whose keys the results name.</summary>
+        EmbeddingTable Table { get; }
+
+        /// <summary>How vectors are compared; <see cref="Neighbor.Similarity"/> is this metric's similarity (larger is closer).</summary>
+        SimilarityMetric Metric { get; }
+
+        /// <summary>The <paramref name="count"/> rows closest to <paramref name="query"/>, best first (fewer when the table is smaller).</summary>
+        /// <exception cref="ArgumentException">The query's length is not the table's dimension, or it holds NaN or infinity.</exception>
+        IReadOnlyList<Neighbor> Search(ReadOnlySpan<float> query, int count);
+
+        /// <summary>The closest rows for each query of <paramref name="queries"/> (row-major, <c>Table.Dimension</c> wide).</summary>
+        IReadOnlyList<Neighbor>[] SearchBatch(ReadOnlySpan<float> queries, int count);
+    }
+
+    /// <summary>
+    /// Exact top-k search: every row is scored (SIMD dot products, precomputed norms), a heap per query keeps the best;
+    /// one query uses every core, a batch splits its queries across cores. Ties are ordered by key.
+    /// </summary>
+    public sealed class ExactNeighborIndex : INearestNeighborIndex
+    {
+        private readonly ExactSearch _search;
+
+        /// <summary>Creates the index (norms are computed on first use).</summary>
+        public ExactNeighborIndex(EmbeddingTable table, SimilarityMetric metric = SimilarityMetric.Cosine)
+        {
+            Table = table ?? throw new ArgumentNullException(nameof(table));
+            _search = new ExactSearch(table, metric);
+            Metric = metric;
+        }
+
+        /// <inheritdoc/>
+        public EmbeddingTable Table { get; }
+
+        /// <inheritdoc/>
+        public SimilarityMetric Metric { get; }
+
+        /// <inheritdoc/>
+        public IReadOnlyList<Neighbor> Search(ReadOnlySpan<float> query, int count)
+        {
+            NeighborQueries.Check(Table, query, count);
+            return _search.Search(query, count, excludedRow: -1);
+        }
+
+        /// <inheritdoc/>
+        public IReadOnlyList<Neighbor>[] SearchBatch(ReadOnlySpan<float> queries, int count)
+        {
+            NeighborQueries.CheckBatch(Table, queries, count);
+            return _search.SearchBatch(queries, count);
+        }
+    }
+
+    /// <summary>Settings of an HNSW index (<see cref="HnswNeighborIndex"/>).</summary>
+    public sealed class HnswOptions
+    {
+        /// <summary>How rows are compared. Default <see cref="SimilarityMetric.Cosine"/>.</summary>
+        public SimilarityMetric Metric { get; set; } = SimilarityMetric.Cosine;
+
+        /// <summary>Links per node (HNSW's M). Default 16; 4 to 256. More links: better recall, more memory, slower build.</summary>
+        public int Connectivity { get; set; } = 16;
+
+        /// <summary>Candidates kept while inserting (efConstruction). Default 128; at least 1.</summary>
+        public int ExpansionAdd { get; set; } = 128;
+
+        /// <summary>Candidates kept while searching (ef). Default 64; at least 1. Raise it for recall, lower it for speed.</summary>
+        public int ExpansionSearch { get; set; } = 64;
+
+        /// <summary>Storage of the vectors inside the index: Float32 (default), Float16 or Int8 (smaller, slightly less exact).</summary>
+        public HnswStorage Storage { get; set; } = HnswStorage.Float32;
+    }
+
+    /// <summary>How an HNSW index stores vectors.</summary>
+    public enum HnswStorage
+    {
+        /// <summary>32-bit floats, as the table.</summary>
+        Float32 = 0,
+
+        /// <summary>16-bit floats: half the memory.</summary>
+        Float16 = 1,
+
+        /// <summary>8-bit integers: a quarter of the memory (for cosine on unit-scale vectors).</summary>
+        Int8 = 2,
+    }
+
+    /// <summary>
+    /// Approximate nearest neighbours by HNSW, through the USearch library (its types do not appear in this API). Build
+    /// from a table, search with ef = <see cref="HnswOptions.ExpansionSearch"/>, save next to the table and load (or
+    /// memory-map) it again. Disposing releases the native index.
+    /// </summary>
+    public sealed class HnswNeighborIndex : INearestNeighborIndex, IDisposable
+    {
+        private readonly USearchIndex _index;
+        private readonly HnswOptions _options;
+
+        private HnswNeighborIndex(EmbeddingTable table, USearchIndex index, HnswOptions options)
+        {
+            Table = table;
+            _index = index;
+            _options = options;
+        }
+
+        /// <inheritdoc/>
+        public EmbeddingTable Table { get; }
+
+        /// <inheritdoc/>
+        public SimilarityMetric Metric => _options.Metric;
+
+        /// <summary>The settings the index was built (or loaded) with.</summary>
+        public HnswOptions Options => _options;
+
+        /// <summary>Builds an index of every row of <paramref name="table"/>, inserting on all cores.</summary>
+        /// <exception cref="ArgumentException">The table is empty or an option is out of range.</exception>
+        public static HnswNeighborIndex Build(EmbeddingTable table, HnswOptions? options = null)
+        {
+            ArgumentNullException.ThrowIfNull(table);
+            options = Validate(options ?? new HnswOptions());
+            if (table.Count == 0)
+                throw new ArgumentException("The table is empty: there is nothing to index.", nameof(table));
+            var index = Create(table.Dimension, options);
+            try
+            {
+                var rows = new float[table.Dimension];
+                for (int row = 0; row < table.Count; row++)
+                {
+                    table.Row(row).CopyTo(rows);
+                    index.Add((ulong)row, rows);
+                }
+            }
+            catch
+            {
+                index.Dispose();
+                throw;
+            }
+            return new HnswNeighborIndex(table, index, options);
+        }
+
+        /// <summary>
+        /// Loads an index saved by <see cref="Save"/> for <paramref name="table"/> (the same table it was built from).
+        /// With <paramref name="memoryMapped"/> the file is viewed in place instead of read into memory.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The index does not match the table (dimension or row count).</exception>
+        public static HnswNeighborIndex Load(string path, EmbeddingTable table, HnswOptions options, bool memoryMapped = false)
+        {
+            ArgumentNullException.ThrowIfNull(table);
+            options = Validate(options);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"The HNSW index '{path}' does not exist.", path);
+            var index = new USearchIndex(path, view: memoryMapped);
+            try
+            {
+                if ((int)index.Dimensions() != table.Dimension || (long)index.Size() != table.Count)
+                    throw new InvalidOperationException($"The index '{path}' has {index.Size()} vectors of dimension {index.Dimensions()}; the table has {table.Count} of dimension {table.Dimension}. Load the index with the table it was built from.");
+            }
+            catch
+            {
+                index.Dispose();
+                throw;
+            }
+            return new HnswNeighborIndex(table, index, options);
+        }
+
+        /// <summary>Writes the index to <paramref name="path"/> (a temporary file moved into place, so a failed save leaves no partial file).</summary>
+        public void Save(string path) => AtomicFile.WriteByPath(path, temporary => _index.Save(temporary));
+
+        /// <inheritdoc/>
+        public IReadOnlyList<Neighbor> Search(ReadOnlySpan<float> query, int count)
+        {
+            NeighborQueries.Check(Table, query, count);
+            return SearchCore(query.ToArray(), count, excludedRow: -1);
+        }
+
+        internal Neighbor[] SearchCore(float[] query, int count, int excludedRow)
+        {
+            int wanted = Math.Min(Table.Count, count + (excludedRow >= 0 ? 1 : 0));
+            int found = _index.Search(query, wanted, out ulong[] keys, out float[] distances);
+            var result = new List<Neighbor>(found);
+            for (int i = 0; i < found && result.Count < count; i++)
+            {
+                int row = (int)keys[i];
+                if (row == excludedRow)
+                    continue;
+                result.Add(new Neighbor(Table.KeyArray[row], Similarity(distances[i])));
+            }
+            return result.ToArray();
+        }
+
+        /// <inheritdoc/>
+        public IReadOnlyList<Neighbor>[] SearchBatch(ReadOnlySpan<float> queries, int count)
+        {
+            NeighborQueries.CheckBatch(Table, queries, count);
+            int d = Table.Dimension;
+            int n = queries.Length / d;
+            var copies = new float[n][];
+            for (int i = 0; i < n; i++)
+                copies[i] = queries.Slice(i * d, d).ToArray();
+            var results = new IReadOnlyList<Neighbor>[n];
+            Parallel.For(0, n, i => results[i] = SearchCore(copies[i], count, -1));
+            return results;
+        }
+
+        /// <summary>Releases the native index.</summary>
+        public void Dispose() => _index.Dispose();
+
+        private float Similarity(float distance) => _options.Metric switch
+        {
+            SimilarityMetric.Cosine => 1 - distance,
+            SimilarityMetric.DotProduct => 1 - distance,
+            _ => -MathF.Sqrt(MathF.Max(0, distance)),
+        };
+
+        private static USearchIndex Create(int dimension, HnswOptions options)
+        {
+            var metric = options.Metric switch
+            {
+                SimilarityMetric.Cosine => MetricKind.Cos,
+                SimilarityMetric.DotProduct => MetricKind.Ip,
+                _ => MetricKind.L2sq,
+            };
+            var scalar = options.Storage switch
+            {
+                HnswStorage.Float16 => ScalarKind.Float16,
+                HnswStorage.Int8 => ScalarKind.Int8,
+                _ => ScalarKind.Float32,
+            };
+            return new USearchIndex(metric, scalar, (ulong)dimension, (ulong)options.Connectivity, (ulong)options.ExpansionAdd, (ulong)options.ExpansionSearch, false);
+        }
+
+        private static HnswOptions Validate(HnswOptions options)
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            if (!Enum.IsDefined(options.Metric))
+                throw new ArgumentOutOfRangeException(nameof(options), options.Metric, $"HnswOptions.Metric = {(int)options.Metric} is invalid; use Cosine, DotProduct or Euclidean.");
+            if (options.Connectivity is < 4 or > 256)
+                throw new ArgumentOutOfRangeException(nameof(options), options.Connectivity, $"HnswOptions.Connectivity = {options.Connectivity} is invalid; use 4 to 256 (16 is usual).");
+            if (options.ExpansionAdd < 1)
+                throw new ArgumentOutOfRangeException(nameof(options), options.ExpansionAdd, $"HnswOptions.ExpansionAdd = {options.ExpansionAdd} is invalid; use 1 or more (128 is usual).");
+            if (options.ExpansionSearch < 1)
+                throw new ArgumentOutOfRangeException(nameof(options), options.ExpansionSearch, $"HnswOptions.ExpansionSearch = {options.ExpansionSearch} is invalid; use 1 or more (64 is usual).");
+            if (!Enum.IsDefined(options.Storage))
+                throw new ArgumentOutOfRangeException(nameof(options), options.Storage, $"HnswOptions.Storage = {(int)options.Storage} is invalid; use Float32, Float16 or Int8.");
+            return options;
+        }
+    }
+
+    /// <summary>Argument checks shared by the indexes, so that bad input never reaches native code.</summary>
+    internal static class NeighborQueries
+    {
+        public static void Check(EmbeddingTable table, ReadOnlySpan<float> query, int count)
+        {
+            if (count < 1)
+                throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1.");
+            if (query.Length != table.Dimension)
+                throw new ArgumentException($"The query vector has {query.Length} values; the table's Dimension is {table.Dimension}.", nameof(query));
+            if (!VectorMath.AllFinite(query))
+                throw new ArgumentException("The query vector contains NaN or infinity.", nameof(query));
+        }
+
+        public static void CheckBatch(EmbeddingTable table, ReadOnlySpan<float> queries, int count)
+        {
+            if (count < 1)
+                throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1.");
+            if (queries.Length % table.Dimension != 0)
+                throw new ArgumentException($"The queries hold {queries.Length} values, not a whole number of vectors of the table's Dimension {table.Dimension}.", nameof(queries));
+            if (!VectorMath.AllFinite(queries))
+                throw new ArgumentException("The queries contain NaN or infinity.", nameof(queries));
+        }
+    }
+}
