@@ -25,6 +25,7 @@ namespace Embeddings
         private float[]? _inverseNorms;
         private float[]? _squaredNorms;
         private ExactSearch? _cosineSearch;
+        private HnswNeighborIndex? _attachedIndex;
 
         /// <summary>
         /// Creates a table from keys and a row-major copy of their vectors (<c>vectors.Length == keys.Count * dimension</c>).
@@ -111,7 +112,8 @@ namespace Embeddings
 
         /// <summary>
         /// The <paramref name="count"/> keys most similar to <paramref name="key"/> by cosine similarity, best first,
-        /// the key itself excluded. Equal similarities are ordered by key (ordinal).
+        /// the key itself excluded. Equal similarities are ordered by key (ordinal). Exact, unless an approximate index
+        /// is attached (<see cref="AttachIndex"/>).
         /// </summary>
         /// <param name="key">A key of the table.</param>
         /// <param name="count">How many neighbours, at least 1; fewer are returned when the table has fewer other keys.</param>
@@ -122,6 +124,9 @@ namespace Embeddings
             int row = key is null ? -1 : IndexOf(key);
             if (row < 0)
                 throw new KeyNotFoundException($"Key '{key}' is not in the embedding table ({Count} keys); MostSimilar(vector, count) accepts any vector.");
+            var index = Volatile.Read(ref _attachedIndex);
+            if (index is not null)
+                return index.SearchCore(_rows.Row(row).ToArray(), count, row);
             return Searcher.Search(_rows.Row(row), count, row);
         }
 
@@ -139,8 +144,26 @@ namespace Embeddings
                 throw new ArgumentException($"The query vector has {vector.Length} values; this table's Dimension is {Dimension}.", nameof(vector));
             if (!VectorMath.AllFinite(vector))
                 throw new ArgumentException("The query vector contains NaN or infinity.", nameof(vector));
+            var index = Volatile.Read(ref _attachedIndex);
+            if (index is not null)
+                return index.SearchCore(vector.ToArray(), count, excludedRow: -1);
             return Searcher.Search(vector, count, excludedRow: -1);
         }
+
+        /// <summary>
+        /// Makes <see cref="MostSimilar(string, int)"/> and <see cref="MostSimilar(ReadOnlySpan{float}, int)"/> answer from
+        /// an approximate <paramref name="index"/> (built from this table, by cosine) instead of exact search; null detaches it.
+        /// </summary>
+        /// <exception cref="ArgumentException">The index was built from another table, or not by cosine.</exception>
+        public void AttachIndex(HnswNeighborIndex? index)
+        {
+            if (index is not null && (!ReferenceEquals(index.Table, this) || index.Metric != SimilarityMetric.Cosine))
+                throw new ArgumentException($"The index must be built from this table with SimilarityMetric.Cosine; it was built from {(ReferenceEquals(index.Table, this) ? "this table" : "another table")} with {index.Metric}.", nameof(index));
+            Volatile.Write(ref _attachedIndex, index);
+        }
+
+        /// <summary>The approximate index that <c>MostSimilar</c> uses, or null (exact search).</summary>
+        public HnswNeighborIndex? AttachedIndex => Volatile.Read(ref _attachedIndex);
 
         /// <summary>Cosine similarity of the vectors of two keys, in [-1, 1]; 0 when either vector is all zeros.</summary>
         /// <exception cref="KeyNotFoundException">Either key is not in the table.</exception>

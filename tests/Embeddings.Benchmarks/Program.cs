@@ -6,6 +6,7 @@ using Embeddings.Benchmarks;
 var benchmarks = new Dictionary<string, (string Description, Action<string[]> Run)>(StringComparer.OrdinalIgnoreCase)
 {
     ["most-similar"] = ("EmbeddingTable.MostSimilar top-10 latency on a generated table (default 1,000,000 x 100)", MostSimilarBenchmark.Run),
+    ["ann"] = ("exact and HNSW search on 1,000,000 x 100 clustered vectors: queries/s, build time, recall@10", NearestNeighborBenchmark.Run),
     ["graph-walks"] = ("node2vec walks on a generated 1,000,000-node, 20,000,000-edge power-law graph: walks/s, steps/s, peak memory", GraphWalkBenchmark.Run),
     ["word2vec"] = ("our word2vec against gensim on the text8-like corpus: analogy accuracy, words/s, peak memory (about 12 minutes)", Word2VecBenchmark.Run),
 };

@@ -132,12 +132,17 @@ namespace Embeddings
             var index = Create(table.Dimension, options);
             try
             {
-                var rows = new float[table.Dimension];
-                for (int row = 0; row < table.Count; row++)
+                // With the capacity reserved up front, USearch inserts concurrently; rows are split across cores.
+                UsearchNative.ReserveCapacity(index, table.Count);
+                Parallel.For(0, Environment.ProcessorCount, worker =>
                 {
-                    table.Row(row).CopyTo(rows);
-                    index.Add((ulong)row, rows);
-                }
+                    var vector = new float[table.Dimension];
+                    for (int row = worker; row < table.Count; row += Environment.ProcessorCount)
+                    {
+                        table.Row(row).CopyTo(vector);
+                        index.Add((ulong)row, vector);
+                    }
+                });
             }
             catch
             {
@@ -149,7 +154,9 @@ namespace Embeddings
 
         /// <summary>
         /// Loads an index saved by <see cref="Save"/> for <paramref name="table"/> (the same table it was built from).
-        /// With <paramref name="memoryMapped"/> the file is viewed in place instead of read into memory.
+        /// With <paramref name="memoryMapped"/> the file is viewed in place instead of read into memory. The search
+        /// breadth is <paramref name="options"/>' <see cref="HnswOptions.ExpansionSearch"/>; its metric and storage must
+        /// be those the index was built with (the saved file records them; the rest of the options describe it).
         /// </summary>
         /// <exception cref="InvalidOperationException">The index does not match the table (dimension or row count).</exception>
         public static HnswNeighborIndex Load(string path, EmbeddingTable table, HnswOptions options, bool memoryMapped = false)
@@ -161,6 +168,7 @@ namespace Embeddings
             var index = new USearchIndex(path, view: memoryMapped);
             try
             {
+                UsearchNative.SetExpansionSearch(index, options.ExpansionSearch);
                 if ((int)index.Dimensions() != table.Dimension || (long)index.Size() != table.Count)
                     throw new InvalidOperationException($"The index '{path}' has {index.Size()} vectors of dimension {index.Dimensions()}; the table has {table.Count} of dimension {table.Dimension}. Load the index with the table it was built from.");
             }

@@ -116,11 +116,34 @@ namespace Embeddings.Tests.Transforms.Search
                 }
                 var other = Random(10, 16, seed: 1).Table;
                 Assert.That(Assert.Throws<InvalidOperationException>(() => HnswNeighborIndex.Load(path, other, options))!.Message, Does.Contain("the table has 10"));
+
+                // The search breadth given at load time is the one used: ef = 1 finds fewer true neighbours.
+                using var narrow = HnswNeighborIndex.Load(path, table, new HnswOptions { Metric = metric, ExpansionSearch = 1 });
+                double narrowRecall = queries.Average(q => narrow.Search(q, 10).Select(n => n.Key).Intersect(exact.Search(q, 10).Select(n => n.Key)).Count() / 10.0);
+                Assert.That(narrowRecall, Is.LessThan(recall), $"{metric}: recall with ef 1 ({narrowRecall:F3}) is below recall with ef 128 ({recall:F3})");
             }
             finally
             {
                 Directory.Delete(folder, recursive: true);
             }
+        }
+
+        [Test]
+        public void MostSimilarUsesAnAttachedIndex()
+        {
+            var (table, _) = Random(3000, 16, seed: 6, clusters: 30);
+            var exact = table.MostSimilar("r00007", 10).Select(n => n.Key).ToList();
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { ExpansionSearch = 200 });
+            table.AttachIndex(hnsw);
+            Assert.That(table.AttachedIndex, Is.SameAs(hnsw));
+            var approximate = table.MostSimilar("r00007", 10).Select(n => n.Key).ToList();
+            Assert.That(approximate, Does.Not.Contain("r00007"), "the query key stays excluded");
+            Assert.That(approximate.Intersect(exact).Count(), Is.GreaterThanOrEqualTo(9));
+            table.AttachIndex(null);
+            Assert.That(table.MostSimilar("r00007", 10).Select(n => n.Key), Is.EqualTo(exact));
+            var other = Random(100, 16, seed: 1).Table;
+            using var foreign = HnswNeighborIndex.Build(other);
+            Assert.Throws<ArgumentException>(() => table.AttachIndex(foreign));
         }
     }
 }
