@@ -10,7 +10,7 @@ namespace Embeddings
     /// Nothing is trained: <see cref="Fit"/> validates the input schema and returns an <see cref="EmbeddingLookupTransformer"/>.
     /// </summary>
     /// <remarks>
-    /// Input columns may be Text, <c>Key&lt;UInt32&gt;</c> with key values (items are matched by their key values,
+    /// Input columns may be Text, integer ids (matched by their text), <c>Key&lt;UInt32&gt;</c> with key values (items are matched by their key values,
     /// never by key index), or vectors of either (sequences, pooled by <see cref="Options.Pooling"/>). Output columns
     /// are known-size <c>Vector&lt;Single, Dimension&gt;</c>, so ML.NET trainers accept them as features. Unknown items
     /// give zeros and are skipped by every pooling; a row with no known item gives zeros.

@@ -38,7 +38,7 @@ namespace Embeddings
         /// </summary>
         /// <param name="table">The embeddings to apply.</param>
         /// <param name="outputColumnName">Name of the output vector column.</param>
-        /// <param name="inputColumnName">Item column: Text, Key&lt;UInt32&gt; with key values, or a vector of either. Null means <paramref name="outputColumnName"/>.</param>
+        /// <param name="inputColumnName">Item column: Text, Key&lt;UInt32&gt; with key values, an integer id (Int32, UInt32, Int64, UInt64), or a vector of Text or keys. Null means <paramref name="outputColumnName"/>.</param>
         /// <param name="pooling">How a sequence is pooled. Default <see cref="EmbeddingPooling.Mean"/>.</param>
         public EmbeddingLookupEstimator ApplyEmbedding(EmbeddingTable table, string outputColumnName, string? inputColumnName = null, EmbeddingPooling pooling = EmbeddingPooling.Mean) =>
             new(new EmbeddingLookupEstimator.Options
@@ -50,6 +50,17 @@ namespace Embeddings
 
         /// <summary>Applies a table to one or more columns, with all settings in <paramref name="options"/>.</summary>
         public EmbeddingLookupEstimator ApplyEmbedding(EmbeddingLookupEstimator.Options options) => new(options);
+
+        /// <summary>
+        /// The similarity of two known-size float vector columns (for example a user vector and an item vector) as a
+        /// Single feature column: cosine (default), dot product, or Euclidean distance.
+        /// </summary>
+        /// <param name="outputColumnName">Name of the output Single column.</param>
+        /// <param name="leftColumnName">First vector column.</param>
+        /// <param name="rightColumnName">Second vector column, of the same length.</param>
+        /// <param name="metric">Cosine (default; 0 when a vector is all zeros), DotProduct, or Euclidean (a distance).</param>
+        public SimilarityEstimator Similarity(string outputColumnName, string leftColumnName, string rightColumnName, SimilarityMetric metric = SimilarityMetric.Cosine) =>
+            new(outputColumnName, leftColumnName, rightColumnName, metric);
 
         /// <summary>
         /// Applies <paramref name="table"/> to a single-item text column using only ML.NET's built-in transforms

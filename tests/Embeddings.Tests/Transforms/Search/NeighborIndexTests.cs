@@ -128,6 +128,19 @@ namespace Embeddings.Tests.Transforms.Search
             }
         }
 
+        [TestCase(HnswStorage.Float16)]
+        [TestCase(HnswStorage.Int8)]
+        public void CompactStorageKeepsRecallHigh(HnswStorage storage)
+        {
+            var (table, values) = Random(3000, 16, seed: 8, clusters: 30);
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Storage = storage, ExpansionSearch = 128 });
+            var exact = new ExactNeighborIndex(table);
+            var random = new Random(3);
+            double recall = Enumerable.Range(0, 100).Select(_ => values.AsSpan(random.Next(3000) * 16, 16).ToArray())
+                .Average(q => hnsw.Search(q, 10).Select(n => n.Key).Intersect(exact.Search(q, 10).Select(n => n.Key)).Count() / 10.0);
+            Assert.That(recall, Is.GreaterThan(0.8), $"{storage}: recall@10 {recall:F3}");
+        }
+
         [Test]
         public void MostSimilarUsesAnAttachedIndex()
         {

@@ -1,0 +1,43 @@
+using System.IO;
+using System.Linq;
+using Embeddings.Cli.Commands;
+using NUnit.Framework;
+
+namespace Embeddings.Tests.Cli
+{
+    [TestFixture]
+    public class SimilarCommandTests
+    {
+        [TestCase(false)]
+        [TestCase(true)]
+        public void WritesKNeighboursPerKnownQueryBestFirstWithoutTheQuery(bool approximate)
+        {
+            string folder = TestUtilities.NewTempFolder();
+            try
+            {
+                var random = new System.Random(2);
+                var keys = Enumerable.Range(0, 300).Select(i => $"k{i}").ToArray();
+                var table = new EmbeddingTable(keys, Enumerable.Range(0, 300 * 8).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(), 8);
+                string vectors = Path.Combine(folder, "v.bin");
+                table.SaveWord2VecFormat(vectors, binary: true);
+                string queries = Path.Combine(folder, "q.txt");
+                File.WriteAllLines(queries, new[] { "k1", "missing", "k42" });
+                string output = Path.Combine(folder, "out.tsv");
+                var args = new[] { "--vectors", vectors, "--queries", queries, "--k", "5", "--output", output, "--ef", "300" };
+                Assert.That(SimilarCommand.Run(approximate ? args.Append("--approximate").ToArray() : args), Is.EqualTo(0));
+                var lines = File.ReadAllLines(output).Select(l => l.Split('\t')).ToArray();
+                Assert.That(lines, Has.Length.EqualTo(10), "5 neighbours for each of the 2 known queries; the unknown one is skipped");
+                foreach (var group in lines.GroupBy(l => l[0]))
+                {
+                    var expected = table.MostSimilar(group.Key, 5).Select(n => n.Key);
+                    Assert.That(group.Select(l => l[1]), Is.EqualTo(expected), group.Key);
+                    Assert.That(group.Select(l => float.Parse(l[2], System.Globalization.CultureInfo.InvariantCulture)), Is.Ordered.Descending);
+                }
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+}
