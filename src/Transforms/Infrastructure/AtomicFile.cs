@@ -6,6 +6,15 @@ namespace Embeddings.Infrastructure
     /// <summary>Writes a file under a temporary name in the same folder and moves it into place only when complete.</summary>
     internal static class AtomicFile
     {
+        /// <summary>Writes <paramref name="path"/> through a stream; a failure leaves no file (and an existing file untouched).</summary>
+        public static void Write(string path, Action<Stream> write) =>
+            WriteByPath(path, temporary =>
+            {
+                using var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                write(stream);
+                stream.Flush(flushToDisk: false);
+            });
+
         /// <summary>Like <see cref="Write"/>, for writers that take a path (native libraries).</summary>
         public static void WriteByPath(string path, Action<string> write)
         {
@@ -18,31 +27,6 @@ namespace Embeddings.Infrastructure
             try
             {
                 write(temporary);
-                File.Move(temporary, fullPath, overwrite: true);
-            }
-            catch
-            {
-                if (File.Exists(temporary))
-                    File.Delete(temporary);
-                throw;
-            }
-        }
-
-        public static void Write(string path, Action<Stream> write)
-        {
-            ArgumentException.ThrowIfNullOrEmpty(path);
-            string fullPath = Path.GetFullPath(path);
-            string directory = Path.GetDirectoryName(fullPath) ?? ".";
-            if (!Directory.Exists(directory))
-                throw new DirectoryNotFoundException($"Cannot write '{path}': the folder '{directory}' does not exist.");
-            string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-            try
-            {
-                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-                {
-                    write(stream);
-                    stream.Flush(flushToDisk: false);
-                }
                 File.Move(temporary, fullPath, overwrite: true);
             }
             catch
