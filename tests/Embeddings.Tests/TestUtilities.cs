@@ -15,6 +15,18 @@ namespace Embeddings.Tests
             return path;
         }
 
+        /// <summary>A file under ../shared/data next to the repository (found from the test folder upward), or null.</summary>
+        public static string? SharedDataPath(string relative)
+        {
+            for (var folder = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); folder is not null; folder = folder.Parent)
+            {
+                string candidate = Path.Combine(folder.FullName, "shared", "data", relative);
+                if (File.Exists(candidate))
+                    return candidate;
+            }
+            return null;
+        }
+
         public static string TestDataPath(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "TestData", name);
 
         /// <summary>Debian's python3 with gensim (python3-gensim), or null.</summary>
