@@ -86,5 +86,12 @@ namespace Microsoft.ML
             ArgumentNullException.ThrowIfNull(catalog);
             return new GraphWalkEstimator(catalog.Context, options);
         }
+    
+        /// <summary>item2vec from interaction rows: item vectors, context vectors and user vectors (mean of the last items).</summary>
+        public static Item2VecEstimator Item2Vec(this EmbeddingsCatalog catalog, Item2VecEstimator.Options options)
+        {
+            ArgumentNullException.ThrowIfNull(catalog);
+            return new Item2VecEstimator(catalog.Context, options);
+        }
     }
 }

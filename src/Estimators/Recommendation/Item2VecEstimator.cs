@@ -1,0 +1,323 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Embeddings.Graph;
+using Embeddings.Infrastructure;
+using Embeddings.Recommendation;
+using Embeddings.SkipGram;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// item2vec from interaction rows (<c>mlContext.Embeddings().Item2Vec(...)</c>): each user's items, ordered by
+    /// timestamp (ties by item id), form a sequence; skip-gram learns item vectors and context vectors; a user's vector
+    /// is the mean of the input vectors of their last <see cref="Options.UserHistoryLength"/> items. The transformer maps
+    /// the item column to item vectors and the user column to user vectors.
+    /// </summary>
+    public sealed class Item2VecEstimator : IEstimator<Item2VecTransformer>
+    {
+        internal const string ComponentName = "Item2Vec";
+        private readonly MLContext _context;
+        private readonly Options _options;
+
+        /// <summary>Settings of <see cref="Item2VecEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>User id column: Text, Key&lt;UInt32&gt; with key values, or integer ids. Required.</summary>
+            public string UserColumnName { get; set; } = "";
+
+            /// <summary>Item id column (same types). Required.</summary>
+            public string ItemColumnName { get; set; } = "";
+
+            /// <summary>Optional time column (Single, Double, Int32, Int64, or DateTime): orders each user's items. Null: row order.</summary>
+            public string? TimestampColumnName { get; set; }
+
+            /// <summary>Output column of item vectors. Default "ItemVector".</summary>
+            public string ItemVectorColumnName { get; set; } = "ItemVector";
+
+            /// <summary>Output column of user vectors. Default "UserVector".</summary>
+            public string UserVectorColumnName { get; set; } = "UserVector";
+
+            /// <summary>A user vector is the mean input vector of the user's last N items. Default 5; at least 1.</summary>
+            public int UserHistoryLength { get; set; } = 5;
+
+            /// <summary>
+            /// Skip-gram settings (dimension, window or whole sequence, negatives, epochs, ...); its column names are not used.
+            /// Defaults: dimension 64, window 5, MinCount 1, 20 epochs, context vectors kept.
+            /// </summary>
+            public SkipGramEmbeddingEstimator.Options SkipGram { get; set; } = new()
+            {
+                OutputColumnName = "Item2Vec",
+                EmbeddingDimension = 64,
+                WindowSize = 5,
+                MinCount = 1,
+                Epochs = 20,
+                KeepContextVectors = true,
+            };
+        }
+
+        internal Item2VecEstimator(MLContext context, Options options)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            ArgumentNullException.ThrowIfNull(options);
+            const string c = ComponentName;
+            if (string.IsNullOrWhiteSpace(options.UserColumnName))
+                throw new ArgumentException($"{c}: UserColumnName is empty; name the user id column.", nameof(options));
+            if (string.IsNullOrWhiteSpace(options.ItemColumnName))
+                throw new ArgumentException($"{c}: ItemColumnName is empty; name the item id column.", nameof(options));
+            if (string.IsNullOrWhiteSpace(options.ItemVectorColumnName) || string.IsNullOrWhiteSpace(options.UserVectorColumnName) || options.ItemVectorColumnName == options.UserVectorColumnName)
+                throw new ArgumentException($"{c}: ItemVectorColumnName ('{options.ItemVectorColumnName}') and UserVectorColumnName ('{options.UserVectorColumnName}') must be two different non-empty names.", nameof(options));
+            if (options.UserHistoryLength < 1)
+                throw new ArgumentOutOfRangeException(nameof(options), options.UserHistoryLength, $"{c}: UserHistoryLength = {options.UserHistoryLength} is invalid; use 1 or more (5 is usual).");
+            ArgumentNullException.ThrowIfNull(options.SkipGram, nameof(options.SkipGram));
+            SkipGramEmbeddingEstimator.Validate(options.SkipGram);
+            _options = options;
+        }
+
+        /// <summary>Reads the interactions, trains item2vec and returns the item and user lookup.</summary>
+        public Item2VecTransformer Fit(IDataView input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+            var host = ((IHostEnvironment)_context).Register(ComponentName);
+            int seed = _options.SkipGram.Seed ?? host.Rand.Next();
+            var sequences = ReadSequences(input);
+
+            var counter = new ItemCounter();
+            foreach (var items in sequences.Values)
+            {
+                foreach (string item in items)
+                    counter.Add(item);
+                counter.EndSequence();
+            }
+            var vocabulary = SkipGramTraining.SelectVocabulary(counter, _options.SkipGram, $"column '{_options.ItemColumnName}'");
+            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
+            foreach (var items in sequences.Values)
+            {
+                foreach (string item in items)
+                    writer.Add(item);
+                writer.EndSequence();
+            }
+            using var channel = host.Start("Training");
+            var (items2, context, summary) = SkipGramTraining.Run(vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences, _options.SkipGram, seed,
+                message => channel.Info(MessageSensitivity.None, message), $"the item sequences of '{_options.UserColumnName}'");
+
+            // User vectors: the mean input vector of each user's last N known items.
+            int d = items2.Dimension;
+            var userKeys = new List<string>();
+            var userRows = new List<float[]>();
+            foreach (var (user, items) in sequences)
+            {
+                var sum = new float[d];
+                int known = 0;
+                for (int i = items.Count - 1; i >= 0 && known < _options.UserHistoryLength; i--)
+                {
+                    int row = items2.IndexOf(items[i]);
+                    if (row < 0)
+                        continue;
+                    Kernels.VectorMath.Add(items2.Row(row), sum);
+                    known++;
+                }
+                if (known == 0)
+                    continue;
+                Kernels.VectorMath.Scale(1f / known, sum);
+                userKeys.Add(user);
+                userRows.Add(sum);
+            }
+            var users = new EmbeddingTable(userKeys, userRows.SelectMany(r => r).ToArray(), d);
+            return new Item2VecTransformer(items2, context, users,
+                new InputOutputColumnPair(_options.ItemVectorColumnName, _options.ItemColumnName),
+                new InputOutputColumnPair(_options.UserVectorColumnName, _options.UserColumnName), summary);
+        }
+
+        /// <summary>The input's columns and the item and user vector columns.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            ArgumentNullException.ThrowIfNull(inputSchema);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
+            if (_options.TimestampColumnName is not null)
+            {
+                var column = SchemaChecks.FindColumn(inputSchema, _options.TimestampColumnName, ComponentName);
+                Type raw = column.ItemType.RawType;
+                if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.IsKey || !(raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(DateTime)))
+                    throw SchemaChecks.TypeMismatch(ComponentName, _options.TimestampColumnName, "a time: Single, Double, Int32, Int64 or DateTime", SchemaChecks.Describe(column), "");
+            }
+            var type = new VectorDataViewType(NumberDataViewType.Single, _options.SkipGram.EmbeddingDimension);
+            return SchemaChecks.Append(inputSchema, new[] { (_options.ItemVectorColumnName, (DataViewType)type), (_options.UserVectorColumnName, (DataViewType)type) });
+        }
+
+        /// <summary>Each user's items in time order (ties by item id), users in id order.</summary>
+        private SortedDictionary<string, List<string>> ReadSequences(IDataView input)
+        {
+            var rows = new List<(string User, string Item, double Time, long Row)>();
+            var schema = input.Schema;
+            var columns = new List<DataViewSchema.Column> { schema[_options.UserColumnName], schema[_options.ItemColumnName] };
+            if (_options.TimestampColumnName is not null)
+                columns.Add(schema[_options.TimestampColumnName]);
+            using var cursor = input.GetRowCursor(columns);
+            var readUser = IdReader(cursor, schema[_options.UserColumnName]);
+            var readItem = IdReader(cursor, schema[_options.ItemColumnName]);
+            var readTime = _options.TimestampColumnName is null ? null : TimeReader(cursor, schema[_options.TimestampColumnName]);
+            long row = 0;
+            while (cursor.MoveNext())
+            {
+                string? user = readUser(), item = readItem();
+                double time = readTime?.Invoke() ?? row;
+                row++;
+                if (user is null || item is null || double.IsNaN(time))
+                    continue;
+                rows.Add((user, item, time, row));
+            }
+            var sequences = new SortedDictionary<string, List<string>>(ItemIdComparer.Instance);
+            foreach (var group in rows.GroupBy(r => r.User))
+                sequences[group.Key] = group.OrderBy(r => r.Time).ThenBy(r => r.Item, ItemIdComparer.Instance).Select(r => r.Item).ToList();
+            return sequences;
+        }
+
+        private static Func<string?> IdReader(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            if (column.Type is TextDataViewType)
+            {
+                var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+                ReadOnlyMemory<char> value = default;
+                return () =>
+                {
+                    getter(ref value);
+                    return value.Length == 0 ? null : value.ToString();
+                };
+            }
+            if (column.Type is KeyDataViewType)
+            {
+                var values = SchemaChecks.KeyValueTexts(column);
+                var getter = cursor.GetGetter<uint>(column);
+                uint key = 0;
+                return () =>
+                {
+                    getter(ref key);
+                    return key == 0 || key > values.Length ? null : values[key - 1];
+                };
+            }
+            Type raw = column.Type.RawType;
+            if (raw == typeof(int))
+                return Format(cursor.GetGetter<int>(column));
+            if (raw == typeof(uint))
+                return Format(cursor.GetGetter<uint>(column));
+            if (raw == typeof(long))
+                return Format(cursor.GetGetter<long>(column));
+            return Format(cursor.GetGetter<ulong>(column));
+        }
+
+        private static Func<string?> Format<T>(ValueGetter<T> getter)
+            where T : IFormattable
+        {
+            T value = default!;
+            return () =>
+            {
+                getter(ref value);
+                return value.ToString(null, CultureInfo.InvariantCulture);
+            };
+        }
+
+        private static Func<double> TimeReader(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            Type raw = column.Type.RawType;
+            if (raw == typeof(float))
+            {
+                var g = cursor.GetGetter<float>(column);
+                float v = 0;
+                return () => { g(ref v); return v; };
+            }
+            if (raw == typeof(double))
+            {
+                var g = cursor.GetGetter<double>(column);
+                double v = 0;
+                return () => { g(ref v); return v; };
+            }
+            if (raw == typeof(int))
+            {
+                var g = cursor.GetGetter<int>(column);
+                int v = 0;
+                return () => { g(ref v); return v; };
+            }
+            if (raw == typeof(long))
+            {
+                var g = cursor.GetGetter<long>(column);
+                long v = 0;
+                return () => { g(ref v); return v; };
+            }
+            var dateGetter = cursor.GetGetter<DateTime>(column);
+            DateTime date = default;
+            return () => { dateGetter(ref date); return date.Ticks; };
+        }
+    }
+
+    /// <summary>
+    /// The result of <see cref="Item2VecEstimator"/>: maps the item column to item vectors and the user column to user
+    /// vectors (zeros for items and users not seen in training); exposes the item, context and user tables for scoring.
+    /// </summary>
+    public sealed class Item2VecTransformer : RowMappingTransformer, ILoadableTransformer<Item2VecTransformer>
+    {
+        private const int StateVersion = 1;
+        private readonly InputOutputColumnPair _itemColumn;
+        private readonly InputOutputColumnPair _userColumn;
+
+        internal Item2VecTransformer(EmbeddingTable items, EmbeddingTable? context, EmbeddingTable users, InputOutputColumnPair itemColumn, InputOutputColumnPair userColumn, SkipGramTrainingSummary? summary)
+        {
+            ItemEmbeddings = items;
+            ContextEmbeddings = context;
+            UserEmbeddings = users;
+            _itemColumn = itemColumn;
+            _userColumn = userColumn;
+            TrainingSummary = summary;
+        }
+
+        /// <summary>Item input vectors.</summary>
+        public EmbeddingTable ItemEmbeddings { get; }
+
+        /// <summary>Item output (context) vectors, when the skip-gram options kept them: score a user against an item by UserVector . context vector.</summary>
+        public EmbeddingTable? ContextEmbeddings { get; }
+
+        /// <summary>User vectors: the mean item vector of each user's last items.</summary>
+        public EmbeddingTable UserEmbeddings { get; }
+
+        /// <summary>Statistics of the skip-gram run (null for a transformer loaded from a saved model).</summary>
+        public SkipGramTrainingSummary? TrainingSummary { get; }
+
+        /// <inheritdoc/>
+        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
+            EmbeddingColumnMapper.Bind(inputSchema, new[] { _itemColumn }, ItemEmbeddings, EmbeddingPooling.Mean, Item2VecEstimator.ComponentName)
+                .Concat(EmbeddingColumnMapper.Bind(inputSchema, new[] { _userColumn }, UserEmbeddings, EmbeddingPooling.Mean, Item2VecEstimator.ComponentName))
+                .ToArray();
+
+        /// <inheritdoc/>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.Write(StateVersion);
+            ColumnPairs.Write(writer, new[] { _itemColumn, _userColumn });
+            ItemEmbeddings.Write(writer);
+            UserEmbeddings.Write(writer);
+            writer.Write(ContextEmbeddings is not null);
+            ContextEmbeddings?.Write(writer);
+        }
+
+        static Item2VecTransformer ILoadableTransformer<Item2VecTransformer>.Load(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != StateVersion)
+                throw new FormatException($"{nameof(Item2VecTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            var columns = ColumnPairs.Read(reader);
+            if (columns.Length != 2)
+                throw new FormatException($"{nameof(Item2VecTransformer)}: expected 2 columns in the saved model, found {columns.Length}.");
+            var items = EmbeddingTable.Read(reader);
+            var users = EmbeddingTable.Read(reader);
+            var context = reader.ReadBoolean() ? EmbeddingTable.Read(reader) : null;
+            return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null);
+        }
+    }
+}
