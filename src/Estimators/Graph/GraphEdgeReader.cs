@@ -12,8 +12,8 @@ namespace Embeddings.Graph
     {
         public const string NodeAdvice = "Node columns may be Text, Key<UInt32> with key values, or integer ids (Int32, UInt32, Int64, UInt64).";
 
-        /// <summary>A node column's value as text, valid until the next call.</summary>
-        private delegate ReadOnlySpan<char> NodeText();
+        /// <summary>A node (or user, item) id column's current value as text, valid until the next call; empty when missing.</summary>
+        internal delegate ReadOnlySpan<char> NodeText();
 
         public static void CheckNodeColumn(SchemaShape schema, string name, string component)
         {
@@ -60,7 +60,8 @@ namespace Embeddings.Graph
             }
         }
 
-        private static NodeText NodeReader(DataViewRowCursor cursor, DataViewSchema.Column column)
+        /// <summary>Reads an id column (Text, Key with key values, or integers) of <paramref name="cursor"/> as text, without allocating.</summary>
+        internal static NodeText NodeReader(DataViewRow cursor, DataViewSchema.Column column)
         {
             Type raw = column.Type.RawType;
             if (column.Type is TextDataViewType)

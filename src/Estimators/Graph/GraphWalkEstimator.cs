@@ -124,7 +124,7 @@ namespace Embeddings
         private readonly CsrGraph _graph;
         private readonly InputOutputColumnPair _column;
         private readonly RandomWalker _walker;
-        private readonly Dictionary<string, int> _nodeIndex;
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _nodeIndex;
         private readonly SecondOrderSampling _sampling;
 
         internal GraphWalkTransformer(CsrGraph graph, InputOutputColumnPair column, double p, double q, int walkLength, SecondOrderSampling sampling, int seed)
@@ -137,9 +137,10 @@ namespace Embeddings
             _sampling = sampling;
             Seed = seed;
             _walker = new RandomWalker(graph, p, q, sampling);
-            _nodeIndex = new Dictionary<string, int>(graph.NodeCount, StringComparer.Ordinal);
+            var index = new Dictionary<string, int>(graph.NodeCount, StringComparer.Ordinal);
             for (int i = 0; i < graph.NodeCount; i++)
-                _nodeIndex[graph.NodeKeys[i]] = i;
+                index[graph.NodeKeys[i]] = i;
+            _nodeIndex = index.GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
         /// <summary>Nodes of the graph.</summary>
@@ -183,28 +184,21 @@ namespace Embeddings
             if (item.IsVector)
                 throw SchemaChecks.TypeMismatch(GraphWalkEstimator.ComponentName, _column.InputColumnName, "a single start node", inputSchema[item.Index].Type.ToString() ?? "a vector", GraphEdgeReader.NodeAdvice);
             var column = inputSchema[item.Index];
-            string[]? keyValues = item.Kind == ItemColumnKind.Key ? SchemaChecks.KeyValueTexts(column) : null;
             var type = new VectorDataViewType(TextDataViewType.Instance);
             return new[]
             {
-                new AppendedColumn(_column.OutputColumnName, type, new[] { item.Index }, row => WalkGetter(row, column, item.Kind, keyValues)),
+                new AppendedColumn(_column.OutputColumnName, type, new[] { item.Index }, row => WalkGetter(row, column)),
             };
         }
 
-        private ValueGetter<VBuffer<ReadOnlyMemory<char>>> WalkGetter(DataViewRow row, DataViewSchema.Column column, ItemColumnKind kind, string[]? keyValues)
+        private ValueGetter<VBuffer<ReadOnlyMemory<char>>> WalkGetter(DataViewRow row, DataViewSchema.Column column)
         {
-            Func<string?> readNode = kind switch
-            {
-                ItemColumnKind.Text => TextReader(row.GetGetter<ReadOnlyMemory<char>>(column)),
-                ItemColumnKind.Key => KeyReader(row.GetGetter<uint>(column), keyValues!),
-                _ => IntegerReader(row, column),
-            };
+            var readNode = GraphEdgeReader.NodeReader(row, column);
             var walk = new int[WalkLength];
             return (ref VBuffer<ReadOnlyMemory<char>> destination) =>
             {
-                string? node = readNode();
                 int length = 0;
-                if (node is not null && _nodeIndex.TryGetValue(node, out int start))
+                if (_nodeIndex.TryGetValue(readNode(), out int start))
                 {
                     var random = new TrainingRandom((ulong)Seed, WalkCorpus.WalkStreamBase + (ulong)row.Position);
                     length = _walker.Walk(start, walk, ref random);
@@ -226,49 +220,6 @@ namespace Embeddings
             var random = new TrainingRandom((ulong)Seed, WalkCorpus.WalkStreamBase + (ulong)index);
             int start = orders[index / _graph.NodeCount][index % _graph.NodeCount];
             return _walker.Walk(start, buffer, ref random);
-        }
-
-        private static Func<string?> TextReader(ValueGetter<ReadOnlyMemory<char>> getter)
-        {
-            ReadOnlyMemory<char> value = default;
-            return () =>
-            {
-                getter(ref value);
-                return value.Length == 0 ? null : value.ToString();
-            };
-        }
-
-        private static Func<string?> KeyReader(ValueGetter<uint> getter, string[] values)
-        {
-            uint key = 0;
-            return () =>
-            {
-                getter(ref key);
-                return key == 0 || key > values.Length ? null : values[key - 1];
-            };
-        }
-
-        private static Func<string?> IntegerReader(DataViewRow row, DataViewSchema.Column column)
-        {
-            Type raw = column.Type.RawType;
-            if (raw == typeof(int))
-                return Format(row.GetGetter<int>(column));
-            if (raw == typeof(uint))
-                return Format(row.GetGetter<uint>(column));
-            if (raw == typeof(long))
-                return Format(row.GetGetter<long>(column));
-            return Format(row.GetGetter<ulong>(column));
-        }
-
-        private static Func<string?> Format<T>(ValueGetter<T> getter)
-            where T : IFormattable
-        {
-            T value = default!;
-            return () =>
-            {
-                getter(ref value);
-                return value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
-            };
         }
 
         /// <inheritdoc/>

@@ -182,45 +182,11 @@ namespace Embeddings
 
         private static Func<string?> IdReader(DataViewRowCursor cursor, DataViewSchema.Column column)
         {
-            if (column.Type is TextDataViewType)
-            {
-                var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
-                ReadOnlyMemory<char> value = default;
-                return () =>
-                {
-                    getter(ref value);
-                    return value.Length == 0 ? null : value.ToString();
-                };
-            }
-            if (column.Type is KeyDataViewType)
-            {
-                var values = SchemaChecks.KeyValueTexts(column);
-                var getter = cursor.GetGetter<uint>(column);
-                uint key = 0;
-                return () =>
-                {
-                    getter(ref key);
-                    return key == 0 || key > values.Length ? null : values[key - 1];
-                };
-            }
-            Type raw = column.Type.RawType;
-            if (raw == typeof(int))
-                return Format(cursor.GetGetter<int>(column));
-            if (raw == typeof(uint))
-                return Format(cursor.GetGetter<uint>(column));
-            if (raw == typeof(long))
-                return Format(cursor.GetGetter<long>(column));
-            return Format(cursor.GetGetter<ulong>(column));
-        }
-
-        private static Func<string?> Format<T>(ValueGetter<T> getter)
-            where T : IFormattable
-        {
-            T value = default!;
+            var read = GraphEdgeReader.NodeReader(cursor, column);
             return () =>
             {
-                getter(ref value);
-                return value.ToString(null, CultureInfo.InvariantCulture);
+                var text = read();
+                return text.IsEmpty ? null : text.ToString();
             };
         }
 

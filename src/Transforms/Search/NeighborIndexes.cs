@@ -98,12 +98,15 @@ namespace Embeddings
     /// <summary>
     /// Approximate nearest neighbours by HNSW, through the USearch library (its types do not appear in this API). Build
     /// from a table, search with ef = <see cref="HnswOptions.ExpansionSearch"/>, save next to the table and load (or
-    /// memory-map) it again. Disposing releases the native index.
+    /// memory-map) it again. A query for as many neighbours as the table has rows is answered by an exact scan.
+    /// Built on several threads, the graph (and so an approximate answer) can differ slightly from build to build.
+    /// Disposing releases the native index.
     /// </summary>
     public sealed class HnswNeighborIndex : INearestNeighborIndex, IDisposable
     {
         private readonly USearchIndex _index;
         private readonly HnswOptions _options;
+        private ExactSearch? _exact;
 
         private HnswNeighborIndex(EmbeddingTable table, USearchIndex index, HnswOptions options)
         {
@@ -193,6 +196,12 @@ namespace Embeddings
         internal Neighbor[] SearchCore(float[] query, int count, int excludedRow)
         {
             int wanted = Math.Min(Table.Count, count + (excludedRow >= 0 ? 1 : 0));
+            if (wanted >= Table.Count)
+            {
+                // Asking for the whole table: a graph search may miss a few rows, the exact scan does not.
+                _exact ??= new ExactSearch(Table, _options.Metric);
+                return _exact.Search(query, count, excludedRow);
+            }
             int found = _index.Search(query, wanted, out ulong[] keys, out float[] distances);
             var result = new List<Neighbor>(found);
             for (int i = 0; i < found && result.Count < count; i++)
