@@ -56,6 +56,12 @@ namespace Embeddings.Recommendation
         /// <summary>The catalog: every item of the data, in id order.</summary>
         public IReadOnlyList<string> Items { get; }
 
+        /// <summary>All of the user's interactions, oldest first (ties by item id), targets included.</summary>
+        public IReadOnlyList<string> Interactions(string user) => _sequences.TryGetValue(user, out var items) ? items : Array.Empty<string>();
+
+        /// <summary>All users, with or without targets, in id order.</summary>
+        public IEnumerable<string> AllUsers => _sequences.Keys.OrderBy(u => u, ItemIdComparer.Instance);
+
         /// <summary>The user's training interactions for <paramref name="target"/>, oldest first.</summary>
         public IReadOnlyList<string> Training(string user, RankingTarget target)
         {

@@ -29,8 +29,12 @@ namespace Embeddings.Tests.Cli
                 Assert.That(lines, Has.Length.EqualTo(10), "5 neighbours for each of the 2 known queries; the unknown one is skipped");
                 foreach (var group in lines.GroupBy(l => l[0]))
                 {
-                    var expected = table.MostSimilar(group.Key, 5).Select(n => n.Key);
-                    Assert.That(group.Select(l => l[1]), Is.EqualTo(expected), group.Key);
+                    var expected = table.MostSimilar(group.Key, 5).Select(n => n.Key).ToList();
+                    if (approximate)
+                        Assert.That(group.Select(l => l[1]).Intersect(expected).Count(), Is.GreaterThanOrEqualTo(4), $"{group.Key}: HNSW finds most true neighbours");
+                    else
+                        Assert.That(group.Select(l => l[1]), Is.EqualTo(expected), group.Key);
+                    Assert.That(group.Select(l => l[1]), Does.Not.Contain(group.Key));
                     Assert.That(group.Select(l => float.Parse(l[2], System.Globalization.CultureInfo.InvariantCulture)), Is.Ordered.Descending);
                 }
             }

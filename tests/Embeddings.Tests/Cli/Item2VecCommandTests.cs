@@ -1,0 +1,38 @@
+using System.IO;
+using System.Linq;
+using Embeddings.Cli.Commands;
+using NUnit.Framework;
+
+namespace Embeddings.Tests.Cli
+{
+    [TestFixture]
+    public class Item2VecCommandTests
+    {
+        [Test]
+        public void WritesItemAndContextVectorsAndExcludesTheLastInteractions()
+        {
+            string folder = TestUtilities.NewTempFolder();
+            try
+            {
+                // 40 users; each user's last interaction is the only one with item "last-<user>".
+                var random = new System.Random(1);
+                var rows = Enumerable.Range(0, 40).SelectMany(u => Enumerable.Range(0, 12)
+                    .Select(t => $"{u}\t{(t == 11 ? $"last-{u}" : $"{(u < 20 ? "a" : "b")}{random.Next(8)}")}\t5\t{1000 + t}"));
+                string input = Path.Combine(folder, "u.data");
+                File.WriteAllLines(input, rows);
+                string items = Path.Combine(folder, "items.txt"), context = Path.Combine(folder, "context.txt");
+                int code = Item2VecCommand.Run(new[] { "--input", input, "--exclude-last", "1", "--output", items, "--context-output", context,
+                    "--dimensions", "8", "--epochs", "10", "--sample", "0", "--threads", "1" });
+                Assert.That(code, Is.EqualTo(0));
+                var table = EmbeddingTable.LoadWord2VecFormat(items);
+                Assert.That(table.Keys.Where(k => k.StartsWith("last-")), Is.Empty, "the excluded interactions are not trained on");
+                Assert.That(table.Count, Is.EqualTo(16));
+                Assert.That(EmbeddingTable.LoadWord2VecFormat(context).Keys, Is.EqualTo(table.Keys));
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+}
