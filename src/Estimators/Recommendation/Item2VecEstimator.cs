@@ -47,8 +47,10 @@ namespace Embeddings
             public int UserHistoryLength { get; set; } = 5;
 
             /// <summary>
-            /// Skip-gram settings (dimension, window or whole sequence, negatives, epochs, ...); its column names are not used.
-            /// Defaults: dimension 64, window 5, MinCount 1, 20 epochs, context vectors kept.
+            /// Skip-gram training settings (dimension, window or whole sequence, negatives, epochs, seed, threads, progress).
+            /// Defaults: dimension 64, window 5, MinCount 1, 20 epochs, context vectors kept. Its column names and pooling
+            /// do not apply here (use <see cref="ItemVectorColumnName"/>, <see cref="UserVectorColumnName"/> and
+            /// <see cref="UserHistoryLength"/>): an <c>InputColumnName</c> or a pooling other than Mean is rejected.
             /// </summary>
             public SkipGramEmbeddingEstimator.Options SkipGram { get; set; } = new()
             {
@@ -75,6 +77,10 @@ namespace Embeddings
             if (options.UserHistoryLength < 1)
                 throw new ArgumentOutOfRangeException(nameof(options), options.UserHistoryLength, $"{c}: UserHistoryLength = {options.UserHistoryLength} is invalid; use 1 or more (5 is usual).");
             ArgumentNullException.ThrowIfNull(options.SkipGram, nameof(options.SkipGram));
+            if (options.SkipGram.InputColumnName is not null || options.SkipGram.Pooling != EmbeddingPooling.Mean)
+                throw new ArgumentException($"{c}: SkipGram.InputColumnName ('{options.SkipGram.InputColumnName}') and SkipGram.Pooling ({options.SkipGram.Pooling}) do not apply to Item2Vec; set ItemColumnName, UserColumnName and UserHistoryLength instead.", nameof(options));
+            if (string.IsNullOrWhiteSpace(options.SkipGram.OutputColumnName))
+                options.SkipGram.OutputColumnName = "Item2Vec";
             SkipGramEmbeddingEstimator.Validate(options.SkipGram);
             _options = options;
         }

@@ -158,8 +158,9 @@ namespace Embeddings
         /// <summary>
         /// Loads an index saved by <see cref="Save"/> for <paramref name="table"/> (the same table it was built from).
         /// With <paramref name="memoryMapped"/> the file is viewed in place instead of read into memory. The search
-        /// breadth is <paramref name="options"/>' <see cref="HnswOptions.ExpansionSearch"/>; its metric and storage must
-        /// be those the index was built with (the saved file records them; the rest of the options describe it).
+        /// breadth is <paramref name="options"/>' <see cref="HnswOptions.ExpansionSearch"/>; the other options must be
+        /// those the index was built with (the connectivity is checked against the file; the metric decides how
+        /// distances become similarities).
         /// </summary>
         /// <exception cref="InvalidOperationException">The index does not match the table (dimension or row count).</exception>
         public static HnswNeighborIndex Load(string path, EmbeddingTable table, HnswOptions options, bool memoryMapped = false)
@@ -174,6 +175,8 @@ namespace Embeddings
                 UsearchNative.SetExpansionSearch(index, options.ExpansionSearch);
                 if ((int)index.Dimensions() != table.Dimension || (long)index.Size() != table.Count)
                     throw new InvalidOperationException($"The index '{path}' has {index.Size()} vectors of dimension {index.Dimensions()}; the table has {table.Count} of dimension {table.Dimension}. Load the index with the table it was built from.");
+                if ((int)index.Connectivity() != options.Connectivity)
+                    throw new InvalidOperationException($"The index '{path}' was built with Connectivity = {index.Connectivity()}; the options say {options.Connectivity}. Pass the options it was built with (only ExpansionSearch may change).");
             }
             catch
             {
