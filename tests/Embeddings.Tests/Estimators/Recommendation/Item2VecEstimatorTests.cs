@@ -4,6 +4,7 @@ using System.Linq;
 using Embeddings.Recommendation;
 using Embeddings.Tests.Conformance;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Estimators.Recommendation
@@ -66,6 +67,35 @@ namespace Embeddings.Tests.Estimators.Recommendation
                 agreeing += (best[0] == 'a') == (int.Parse(user) < 30) ? 1 : 0;
             }
             Assert.That(agreeing, Is.EqualTo(60));
+        }
+
+        [Test]
+        public void CandidatesExcludeSeenItemsAndFollowTheUsersGroup()
+        {
+            var ml = new MLContext(seed: 1);
+            var rows = Planted();
+            var model = ml.Embeddings().Item2Vec(Options()).Fit(ml.Data.LoadFromEnumerable(rows));
+            var counts = rows.GroupBy(r => r.Item).ToDictionary(g => g.Key, g => (long)g.Count());
+            var generator = new CandidateGenerator(model, counts);
+            var seen = rows.Where(r => r.User == 3).Select(r => r.Item).ToHashSet();
+            foreach (var scoring in new[] { CandidateScoring.InputOutputLogit, CandidateScoring.Cosine })
+            {
+                var candidates = generator.ForUser("3", seen, 5, scoring);
+                Assert.That(candidates, Has.Count.EqualTo(5), "at least 15 of the 30 items are unseen");
+                Assert.That(candidates.Select(c => c.Item), Has.None.Matches<string>(seen.Contains), $"{scoring}: seen items are excluded");
+                Assert.That(candidates.Select(c => c.Rank), Is.EqualTo(Enumerable.Range(1, candidates.Count)));
+                Assert.That(candidates.Select(c => c.Score), Is.Ordered.Descending);
+            }
+            var logit = generator.ForUser("3", new HashSet<string>(), 10, CandidateScoring.InputOutputLogit);
+            Assert.That(logit.Count(c => c.Item[0] == 'a'), Is.GreaterThanOrEqualTo(9), "user 3 is in group a");
+            var popular = generator.ForUser("anyone", new HashSet<string>(), 3, CandidateScoring.Popularity);
+            Assert.That(popular.Select(c => c.Item), Is.EqualTo(counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, ItemIdComparer.Instance).Take(3).Select(p => p.Key)));
+            Assert.That(generator.ForUser("unknown-user", new HashSet<string>(), 3, CandidateScoring.Cosine), Is.Empty);
+
+            var view = generator.ToDataView(ml, new[] { ("3", (IReadOnlyCollection<string>)seen), ("40", new HashSet<string>()) }, 4, CandidateScoring.InputOutputLogit);
+            Assert.That(view.Schema["GroupId"].Type, Is.InstanceOf<Microsoft.ML.Data.KeyDataViewType>());
+            Assert.That(view.GetColumn<uint>("GroupId").ToArray(), Is.EqualTo(new uint[] { 1, 1, 1, 1, 2, 2, 2, 2 }));
+            Assert.Throws<InvalidOperationException>(() => new CandidateGenerator(model).ForUser("3", seen, 3, CandidateScoring.Popularity));
         }
 
         [Test]
