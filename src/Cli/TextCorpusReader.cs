@@ -1,17 +1,10 @@
 using System;
 using System.IO;
 using System.Text;
+using Embeddings.SkipGram;
 
 namespace Embeddings.Cli
 {
-    /// <summary>Receives the tokens of a text corpus, sequence by sequence.</summary>
-    internal interface ITokenSink
-    {
-        void Add(ReadOnlySpan<char> token);
-
-        void EndSequence();
-    }
-
     /// <summary>
     /// Streams a whitespace-separated UTF-8 text file as sequences of tokens: a line is a sequence, and long lines are
     /// cut every <c>maxSequenceLength</c> tokens (10,000, as gensim's LineSentence; text8 is one 17-million-word line).
@@ -22,7 +15,7 @@ namespace Embeddings.Cli
         private const int MaxTokenBytes = 1 << 16;
 
         /// <summary>Reads the whole file once; returns the number of tokens.</summary>
-        public static long Read(string path, ITokenSink sink, int maxSequenceLength = DefaultMaxSequenceLength)
+        public static long Read(string path, ISequenceSink sink, int maxSequenceLength = DefaultMaxSequenceLength)
         {
             if (!File.Exists(path))
                 throw new FileNotFoundException($"The training file '{path}' does not exist.", path);

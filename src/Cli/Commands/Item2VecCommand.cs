@@ -60,22 +60,8 @@ namespace Embeddings.Cli.Commands
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
-            var counter = new ItemCounter();
-            foreach (var items in sequences)
-            {
-                foreach (string item in items)
-                    counter.Add(item);
-                counter.EndSequence();
-            }
-            var vocabulary = SkipGramTraining.SelectVocabulary(counter, options, $"'{input}'");
-            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
-            foreach (var items in sequences)
-            {
-                foreach (string item in items)
-                    writer.Add(item);
-                writer.EndSequence();
-            }
-            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences, options, line.Int("--seed", 1), Console.Error.WriteLine, $"'{input}'");
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences), options, $"'{input}'");
+            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, line.Int("--seed", 1), Console.Error.WriteLine, $"'{input}'");
             embeddings.SaveWord2VecFormat(output);
             if (contextOutput is not null)
                 context!.SaveWord2VecFormat(contextOutput);

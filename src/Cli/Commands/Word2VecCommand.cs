@@ -74,16 +74,11 @@ namespace Embeddings.Cli.Commands
             if (outputFolder is not null && !Directory.Exists(outputFolder))
                 throw new DirectoryNotFoundException($"-output: the folder '{outputFolder}' does not exist.");
 
-            var counter = new ItemCounter();
-            long corpusTokens = TextCorpusReader.Read(train, new CountingSink(counter));
-            var vocabulary = SkipGramTraining.SelectVocabulary(counter, options, $"'{train}'");
+            long corpusTokens = 0;
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => corpusTokens = TextCorpusReader.Read(train, sink), options, $"'{train}'");
             if (debug >= 1)
                 Console.WriteLine($"Vocab size: {vocabulary.Count}\nWords in train file: {corpusTokens}");
-            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
-            TextCorpusReader.Read(train, new WritingSink(writer));
-            var corpus = writer.Build();
-
-            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, counter.SequencesSeen, writer.SkippedSequences, options, seed, null, $"'{train}'");
+            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, seed, null, $"'{train}'");
             if (options.Progress is not null)
                 Console.Error.WriteLine();
             embeddings.SaveWord2VecFormat(output, binary);
@@ -107,28 +102,6 @@ namespace Embeddings.Cli.Commands
             using var writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
             for (int i = 0; i < vocabulary.Count; i++)
                 writer.WriteLine($"{vocabulary.Keys[i]} {vocabulary.Counts[i].ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        private sealed class CountingSink : ITokenSink
-        {
-            private readonly ItemCounter _counter;
-
-            public CountingSink(ItemCounter counter) => _counter = counter;
-
-            public void Add(ReadOnlySpan<char> token) => _counter.Add(token);
-
-            public void EndSequence() => _counter.EndSequence();
-        }
-
-        private sealed class WritingSink : ITokenSink
-        {
-            private readonly TokenCorpusWriter _writer;
-
-            public WritingSink(TokenCorpusWriter writer) => _writer = writer;
-
-            public void Add(ReadOnlySpan<char> token) => _writer.Add(token);
-
-            public void EndSequence() => _writer.EndSequence();
         }
     }
 

@@ -94,23 +94,9 @@ namespace Embeddings
             int seed = _options.SkipGram.Seed ?? host.Rand.Next();
             var sequences = ReadSequences(input);
 
-            var counter = new ItemCounter();
-            foreach (var items in sequences.Values)
-            {
-                foreach (string item in items)
-                    counter.Add(item);
-                counter.EndSequence();
-            }
-            var vocabulary = SkipGramTraining.SelectVocabulary(counter, _options.SkipGram, $"column '{_options.ItemColumnName}'");
-            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
-            foreach (var items in sequences.Values)
-            {
-                foreach (string item in items)
-                    writer.Add(item);
-                writer.EndSequence();
-            }
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Values), _options.SkipGram, $"column '{_options.ItemColumnName}'");
             using var channel = host.Start("Training");
-            var (items2, context, summary) = SkipGramTraining.Run(vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences, _options.SkipGram, seed,
+            var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
                 message => channel.Info(MessageSensitivity.None, message), $"the item sequences of '{_options.UserColumnName}'");
 
             // User vectors: the mean input vector of each user's last N known items.
@@ -156,6 +142,17 @@ namespace Embeddings
             }
             var type = new VectorDataViewType(NumberDataViewType.Single, _options.SkipGram.EmbeddingDimension);
             return SchemaChecks.Append(inputSchema, new[] { (_options.ItemVectorColumnName, (DataViewType)type), (_options.UserVectorColumnName, (DataViewType)type) });
+        }
+
+        /// <summary>Feeds in-memory item sequences to a corpus pass.</summary>
+        internal static void WriteTo(ISequenceSink sink, IEnumerable<IReadOnlyList<string>> sequences)
+        {
+            foreach (var items in sequences)
+            {
+                foreach (string item in items)
+                    sink.Add(item);
+                sink.EndSequence();
+            }
         }
 
         /// <summary>Each user's items in time order (ties by item id), users in id order.</summary>

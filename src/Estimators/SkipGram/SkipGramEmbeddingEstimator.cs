@@ -189,15 +189,9 @@ namespace Embeddings
             int seed = _options.Seed ?? host.Rand.Next();
             string source = $"column '{InputColumn}'";
 
-            var counter = new ItemCounter();
-            ReadSequences(input, column, new CountingSink(counter));
-            var vocabulary = SkipGramTraining.SelectVocabulary(counter, _options, source);
-            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
-            ReadSequences(input, column, new WritingSink(writer));
-            var corpus = writer.Build();
-
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => ReadSequences(input, column, sink), _options, source);
             using var channel = host.Start("Training");
-            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, counter.SequencesSeen, writer.SkippedSequences, _options, seed,
+            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options, seed,
                 message => channel.Info(MessageSensitivity.None, message), source);
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
         }
@@ -224,36 +218,6 @@ namespace Embeddings
         private static Exception NotASequence(string column, string actual, bool isText) =>
             SchemaChecks.TypeMismatch(SkipGramEmbeddingTransformer.ComponentName, column, "a sequence: a vector of Text or of Key<UInt32> with key values", actual,
                 isText ? "Split the text into words first with mlContext.Transforms.Text.TokenizeIntoWords." : "Gather each sequence's items into one vector column (for example with TokenizeIntoWords, or Item2Vec for interaction rows).");
-
-        /// <summary>Receives the items of each sequence, one pass over the input.</summary>
-        private interface ISequenceSink
-        {
-            void Add(ReadOnlySpan<char> item);
-
-            void EndSequence();
-        }
-
-        private sealed class CountingSink : ISequenceSink
-        {
-            private readonly ItemCounter _counter;
-
-            public CountingSink(ItemCounter counter) => _counter = counter;
-
-            public void Add(ReadOnlySpan<char> item) => _counter.Add(item);
-
-            public void EndSequence() => _counter.EndSequence();
-        }
-
-        private sealed class WritingSink : ISequenceSink
-        {
-            private readonly TokenCorpusWriter _writer;
-
-            public WritingSink(TokenCorpusWriter writer) => _writer = writer;
-
-            public void Add(ReadOnlySpan<char> item) => _writer.Add(item);
-
-            public void EndSequence() => _writer.EndSequence();
-        }
 
         private static void ReadSequences(IDataView input, ItemColumn item, ISequenceSink sink)
         {
@@ -294,6 +258,21 @@ namespace Embeddings
     /// <summary>Vocabulary selection and training shared by the estimator and the command-line tool.</summary>
     internal static class SkipGramTraining
     {
+        /// <summary>
+        /// Reads a corpus in two passes of <paramref name="readPass"/> (which must give the same sequences both times):
+        /// the first counts items and selects the vocabulary, the second writes the known tokens.
+        /// </summary>
+        public static (Vocabulary Vocabulary, TokenCorpus Corpus, long SequencesSeen, long SequencesSkipped) ReadCorpus(
+            Action<ISequenceSink> readPass, SkipGramEmbeddingEstimator.Options options, string source)
+        {
+            var counter = new ItemCounter();
+            readPass(counter);
+            var vocabulary = SelectVocabulary(counter, options, source);
+            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
+            readPass(writer);
+            return (vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences);
+        }
+
         /// <summary>The vocabulary of a finished count pass; throws with advice when it is empty.</summary>
         public static Vocabulary SelectVocabulary(ItemCounter counter, SkipGramEmbeddingEstimator.Options options, string source)
         {

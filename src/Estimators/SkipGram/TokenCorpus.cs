@@ -55,11 +55,21 @@ namespace Embeddings.SkipGram
         public long WorkItemTokenOffset(int item) => _starts[_workItemFirstSequence[item]];
     }
 
+    /// <summary>Receives the items of each sequence during one pass over a corpus (data view, text file, in-memory lists).</summary>
+    internal interface ISequenceSink
+    {
+        /// <summary>One item of the current sequence; empty means missing and is skipped.</summary>
+        void Add(ReadOnlySpan<char> item);
+
+        /// <summary>Ends the current sequence.</summary>
+        void EndSequence();
+    }
+
     /// <summary>
     /// First pass over the sequences: counts every distinct item. <see cref="Select"/> then keeps the frequent ones.
     /// Only keys and counts are held, never the tokens, so memory stays proportional to the distinct items.
     /// </summary>
-    internal sealed class ItemCounter
+    internal sealed class ItemCounter : ISequenceSink
     {
         private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
@@ -120,7 +130,7 @@ namespace Embeddings.SkipGram
     /// Second pass over the sequences: writes the vocabulary index of each known token into one exactly sized array;
     /// sequences left with fewer than two known tokens are dropped and counted.
     /// </summary>
-    internal sealed class TokenCorpusWriter
+    internal sealed class TokenCorpusWriter : ISequenceSink
     {
         private readonly Dictionary<string, int> _index;
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIndex;
@@ -148,7 +158,7 @@ namespace Embeddings.SkipGram
 
         public void Add(ReadOnlySpan<char> key)
         {
-            if (_spanIndex.TryGetValue(key, out int index))
+            if (!key.IsEmpty && _spanIndex.TryGetValue(key, out int index))
                 AddIndex(index);
         }
 

@@ -78,7 +78,7 @@ namespace Embeddings.Tests.Cli
             Assert.That(sink.Sequences, Is.EqualTo(new[] { "a b c", "d e", "f g h i", "j k" }));
         }
 
-        private sealed class RecordingSink : ITokenSink
+        private sealed class RecordingSink : Embeddings.SkipGram.ISequenceSink
         {
             private readonly System.Collections.Generic.List<string> _current = new();
 
