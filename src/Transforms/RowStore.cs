@@ -45,8 +45,6 @@ namespace Embeddings
 
         public int RowsPerChunk { get; }
 
-        public long FloatCount => (long)RowCount * Dimension;
-
         public Span<float> Row(int index)
         {
             if ((uint)index >= (uint)RowCount)

@@ -107,7 +107,8 @@ namespace Embeddings.Graph
             };
         }
 
-        private static Func<double> WeightReader(DataViewRowCursor cursor, DataViewSchema.Column column)
+        /// <summary>Reads a Single, Double, Int32 or Int64 column as double.</summary>
+        internal static Func<double> WeightReader(DataViewRow cursor, DataViewSchema.Column column)
         {
             Type raw = column.Type.RawType;
             if (raw == typeof(float))

@@ -215,13 +215,6 @@ namespace Embeddings
             destination = editor.Commit();
         }
 
-        internal int Walk(long index, int walksPerNode, int[][] orders, Span<int> buffer)
-        {
-            var random = new TrainingRandom((ulong)Seed, WalkCorpus.WalkStreamBase + (ulong)index);
-            int start = orders[index / _graph.NodeCount][index % _graph.NodeCount];
-            return _walker.Walk(start, buffer, ref random);
-        }
-
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
@@ -307,7 +300,7 @@ namespace Embeddings
                         return false;
                     _position++;
                     if (_active)
-                        _length = _view._owner.Walk(_position, _view._walksPerNode, _view._orders, _walk);
+                        _length = WalkCorpus.Walk(_view._owner._walker, _view._orders, _view._owner.Seed, _position, _walk);
                     return true;
                 }
 

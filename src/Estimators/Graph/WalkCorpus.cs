@@ -46,11 +46,7 @@ namespace Embeddings.Graph
                                 return;
                             long end = Math.Min(walkCount, (item + 1) * WalksPerWorkItem);
                             for (long i = item * WalksPerWorkItem; i < end; i++)
-                            {
-                                var random = new TrainingRandom((ulong)seed, WalkStreamBase + (ulong)i);
-                                int start = orders[i / nodes][i % nodes];
-                                lengths[i] = walker.Walk(start, tokens.AsSpan((int)(i * walkLength), walkLength), ref random);
-                            }
+                                lengths[i] = Walk(walker, orders, seed, i, tokens.AsSpan((int)(i * walkLength), walkLength));
                         }
                     }
                     catch (Exception e)
@@ -81,6 +77,17 @@ namespace Embeddings.Graph
             starts[walkCount] = write;
             Array.Resize(ref tokens, (int)write);
             return (tokens, starts, write - walkCount);
+        }
+
+        /// <summary>
+        /// Writes walk <paramref name="index"/> of the corpus into <paramref name="destination"/> and returns its length:
+        /// it starts at <c>orders[index / nodes][index % nodes]</c> and draws from the stream (seed, index) alone.
+        /// </summary>
+        internal static int Walk(RandomWalker walker, int[][] orders, int seed, long index, Span<int> destination)
+        {
+            int nodes = orders[0].Length;
+            var random = new TrainingRandom((ulong)seed, WalkStreamBase + (ulong)index);
+            return walker.Walk(orders[index / nodes][index % nodes], destination, ref random);
         }
 
         /// <summary>The order in which round <paramref name="round"/> starts its walks: a permutation of the nodes drawn from (seed, round).</summary>

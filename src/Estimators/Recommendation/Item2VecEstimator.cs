@@ -195,34 +195,15 @@ namespace Embeddings
 
         private static Func<double> TimeReader(DataViewRowCursor cursor, DataViewSchema.Column column)
         {
-            Type raw = column.Type.RawType;
-            if (raw == typeof(float))
-            {
-                var g = cursor.GetGetter<float>(column);
-                float v = 0;
-                return () => { g(ref v); return v; };
-            }
-            if (raw == typeof(double))
-            {
-                var g = cursor.GetGetter<double>(column);
-                double v = 0;
-                return () => { g(ref v); return v; };
-            }
-            if (raw == typeof(int))
-            {
-                var g = cursor.GetGetter<int>(column);
-                int v = 0;
-                return () => { g(ref v); return v; };
-            }
-            if (raw == typeof(long))
-            {
-                var g = cursor.GetGetter<long>(column);
-                long v = 0;
-                return () => { g(ref v); return v; };
-            }
-            var dateGetter = cursor.GetGetter<DateTime>(column);
+            if (column.Type.RawType != typeof(DateTime))
+                return GraphEdgeReader.WeightReader(cursor, column);
+            var getter = cursor.GetGetter<DateTime>(column);
             DateTime date = default;
-            return () => { dateGetter(ref date); return date.Ticks; };
+            return () =>
+            {
+                getter(ref date);
+                return date.Ticks;
+            };
         }
     }
 

@@ -94,21 +94,6 @@ namespace Embeddings.SkipGram
             return random.NextUInt32() < _threshold[bucket] ? bucket : _alias[bucket];
         }
 
-        /// <summary>The probability of <paramref name="outcome"/> implied by the tables (for tests).</summary>
-        public double Probability(int outcome)
-        {
-            double p = 0;
-            for (int b = 0; b < _alias.Length; b++)
-            {
-                double keep = _threshold[b] == uint.MaxValue ? 1.0 : _threshold[b] / 4294967296.0;
-                if (b == outcome)
-                    p += keep;
-                if (_alias[b] == outcome)
-                    p += 1 - keep;
-            }
-            return p / _alias.Length;
-        }
-
         private static uint ToThreshold(double probability) =>
             probability >= 1 ? uint.MaxValue : (uint)Math.Round(probability * 4294967296.0);
     }

@@ -84,9 +84,6 @@ namespace Embeddings.SkipGram
         /// <summary>Sequences seen, whatever their length.</summary>
         public long SequencesSeen { get; private set; }
 
-        /// <summary>Tokens seen (empty keys, which are missing values, excluded).</summary>
-        public long TokensSeen { get; private set; }
-
         public int DistinctItems => _keys.Count;
 
         /// <summary>Counts one occurrence of <paramref name="key"/>; empty keys (missing values) are skipped.</summary>
@@ -97,18 +94,9 @@ namespace Embeddings.SkipGram
             if (!_spanIds.TryGetValue(key, out int id))
                 id = Register(key.ToString());
             _counts[id]++;
-            TokensSeen++;
         }
 
-        /// <summary>Counts one occurrence of an item registered with <see cref="Register"/>.</summary>
-        public void AddId(int id)
-        {
-            _counts[id]++;
-            TokensSeen++;
-        }
-
-        /// <summary>Registers <paramref name="key"/> (if new) and returns its id.</summary>
-        public int Register(string key)
+        private int Register(string key)
         {
             if (_ids.TryGetValue(key, out int id))
                 return id;
@@ -153,17 +141,10 @@ namespace Embeddings.SkipGram
         /// <summary>Sequences dropped because fewer than two of their tokens are in the vocabulary.</summary>
         public long SkippedSequences { get; private set; }
 
-        /// <summary>The vocabulary index of <paramref name="key"/>, or -1.</summary>
-        public int IndexOf(ReadOnlySpan<char> key) => _spanIndex.TryGetValue(key, out int index) ? index : -1;
-
         public void Add(ReadOnlySpan<char> key)
         {
-            if (!key.IsEmpty && _spanIndex.TryGetValue(key, out int index))
-                AddIndex(index);
-        }
-
-        public void AddIndex(int index)
-        {
+            if (key.IsEmpty || !_spanIndex.TryGetValue(key, out int index))
+                return;
             if (_count == _tokens.Length)
                 throw new InvalidOperationException("The second pass over the sequences read more tokens than the first: the input changed between passes.");
             _tokens[_count++] = index;
