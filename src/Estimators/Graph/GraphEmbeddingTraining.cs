@@ -94,6 +94,17 @@ namespace Embeddings
         public static (EmbeddingTable All, EmbeddingTable Source, EmbeddingTable Target, GraphEmbeddingSummary Summary) Train(
             GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log)
         {
+            var (all, source, target, _, summary) = Train(builder, o, p, q, sampling, seed, component, log, keepContextVectors: false);
+            return (all, source, target, summary);
+        }
+
+        /// <summary>
+        /// As <see cref="Train(GraphBuilder, GraphEmbeddingOptions, double, double, SecondOrderSampling, int, string, Action{string})"/>,
+        /// and also returns the context (output) vectors of all nodes when <paramref name="keepContextVectors"/> is set.
+        /// </summary>
+        public static (EmbeddingTable All, EmbeddingTable Source, EmbeddingTable Target, EmbeddingTable? Context, GraphEmbeddingSummary Summary) Train(
+            GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log, bool keepContextVectors)
+        {
             int threads = o.ThreadCount ?? Environment.ProcessorCount;
             var graph = builder.Build(out long merged);
             long dropped = builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes;
@@ -120,16 +131,17 @@ namespace Embeddings
                 LearningRate = o.LearningRate,
                 MinCount = o.MinCount,
                 ThreadCount = threads,
+                KeepContextVectors = keepContextVectors,
                 Progress = o.Progress,
                 CancellationToken = o.CancellationToken,
             };
-            var (all, _, training) = SkipGramTraining.Run(vocabulary, corpus, starts.Length - 1, skipped, settings, seed, log,
+            var (all, context, training) = SkipGramTraining.Run(vocabulary, corpus, starts.Length - 1, skipped, settings, seed, log,
                 $"the walks over '{o.SourceColumnName}' -> '{o.TargetColumnName}'");
             var summary = new GraphEmbeddingSummary(graph.NodeCount, graph.EdgeCount, builder.RowsRead, merged, dropped, starts.Length - 1, steps, walker.Sampling, walkTime, training);
             if (!o.Bipartite)
-                return (all, all, all, summary);
+                return (all, all, all, context, summary);
             var (sourceTable, targetTable) = SplitDomains(all, vocabulary);
-            return (all, sourceTable, targetTable, summary);
+            return (all, sourceTable, targetTable, context, summary);
         }
 
         /// <summary>Nodes visited at least <paramref name="minCount"/> times, most visited first (ties by node index).</summary>

@@ -92,7 +92,7 @@ namespace Embeddings
             GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
             var host = ((IHostEnvironment)_context).Register(ComponentName);
             int seed = _options.SkipGram.Seed ?? host.Rand.Next();
-            var sequences = ReadSequences(input);
+            var sequences = ReadSequences(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
 
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Values), _options.SkipGram, $"column '{_options.ItemColumnName}'");
             using var channel = host.Start("Training");
@@ -156,17 +156,26 @@ namespace Embeddings
         }
 
         /// <summary>Each user's items in time order (ties by item id), users in id order.</summary>
-        private SortedDictionary<string, List<string>> ReadSequences(IDataView input)
+        internal static SortedDictionary<string, List<string>> ReadSequences(IDataView input, string userColumn, string itemColumn, string? timestampColumn)
+        {
+            var result = new SortedDictionary<string, List<string>>(ItemIdComparer.Instance);
+            foreach (var (user, sequence) in ReadTimedSequences(input, userColumn, itemColumn, timestampColumn))
+                result[user] = sequence.Items;
+            return result;
+        }
+
+        /// <summary>Each user's items and their times (the row number without a time column), in time order (ties by item id), users in id order.</summary>
+        internal static SortedDictionary<string, (List<string> Items, List<double> Times)> ReadTimedSequences(IDataView input, string userColumn, string itemColumn, string? timestampColumn)
         {
             var rows = new List<(string User, string Item, double Time, long Row)>();
             var schema = input.Schema;
-            var columns = new List<DataViewSchema.Column> { schema[_options.UserColumnName], schema[_options.ItemColumnName] };
-            if (_options.TimestampColumnName is not null)
-                columns.Add(schema[_options.TimestampColumnName]);
+            var columns = new List<DataViewSchema.Column> { schema[userColumn], schema[itemColumn] };
+            if (timestampColumn is not null)
+                columns.Add(schema[timestampColumn]);
             using var cursor = input.GetRowCursor(columns);
-            var readUser = IdReader(cursor, schema[_options.UserColumnName]);
-            var readItem = IdReader(cursor, schema[_options.ItemColumnName]);
-            var readTime = _options.TimestampColumnName is null ? null : TimeReader(cursor, schema[_options.TimestampColumnName]);
+            var readUser = IdReader(cursor, schema[userColumn]);
+            var readItem = IdReader(cursor, schema[itemColumn]);
+            var readTime = timestampColumn is null ? null : TimeReader(cursor, schema[timestampColumn]);
             long row = 0;
             while (cursor.MoveNext())
             {
@@ -177,9 +186,12 @@ namespace Embeddings
                     continue;
                 rows.Add((user, item, time, row));
             }
-            var sequences = new SortedDictionary<string, List<string>>(ItemIdComparer.Instance);
+            var sequences = new SortedDictionary<string, (List<string>, List<double>)>(ItemIdComparer.Instance);
             foreach (var group in rows.GroupBy(r => r.User))
-                sequences[group.Key] = group.OrderBy(r => r.Time).ThenBy(r => r.Item, ItemIdComparer.Instance).Select(r => r.Item).ToList();
+            {
+                var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Item, ItemIdComparer.Instance).ToList();
+                sequences[group.Key] = (ordered.Select(r => r.Item).ToList(), ordered.Select(r => r.Time).ToList());
+            }
             return sequences;
         }
 

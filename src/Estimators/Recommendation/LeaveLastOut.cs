@@ -40,11 +40,13 @@ namespace Embeddings.Recommendation
     public sealed class LeaveLastOutSplit
     {
         private readonly Dictionary<string, string[]> _sequences;
+        private readonly Dictionary<string, long[]> _times;
         private readonly Dictionary<string, (string Validation, string Test)> _targets;
 
-        private LeaveLastOutSplit(Dictionary<string, string[]> sequences, Dictionary<string, (string, string)> targets, string[] items)
+        private LeaveLastOutSplit(Dictionary<string, string[]> sequences, Dictionary<string, long[]> times, Dictionary<string, (string, string)> targets, string[] items)
         {
             _sequences = sequences;
+            _times = times;
             _targets = targets;
             Items = items;
             Users = targets.Keys.OrderBy(u => u, ItemIdComparer.Instance).ToArray();
@@ -58,6 +60,9 @@ namespace Embeddings.Recommendation
 
         /// <summary>All of the user's interactions, oldest first (ties by item id), targets included.</summary>
         public IReadOnlyList<string> Interactions(string user) => _sequences.TryGetValue(user, out var items) ? items : Array.Empty<string>();
+
+        /// <summary>The times of <see cref="Interactions"/>, in the same order.</summary>
+        public IReadOnlyList<long> InteractionTimes(string user) => _times.TryGetValue(user, out var times) ? times : Array.Empty<long>();
 
         /// <summary>All users, with or without targets, in id order.</summary>
         public IEnumerable<string> AllUsers => _sequences.Keys.OrderBy(u => u, ItemIdComparer.Instance);
@@ -93,15 +98,18 @@ namespace Embeddings.Recommendation
                 items.Add(interaction.Item);
             }
             var sequences = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var times = new Dictionary<string, long[]>(StringComparer.Ordinal);
             var targets = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
             foreach (var (user, list) in byUser)
             {
-                var ordered = list.OrderBy(i => i.Timestamp).ThenBy(i => i.Item, ItemIdComparer.Instance).Select(i => i.Item).ToArray();
+                var sorted = list.OrderBy(i => i.Timestamp).ThenBy(i => i.Item, ItemIdComparer.Instance).ToArray();
+                var ordered = sorted.Select(i => i.Item).ToArray();
                 sequences[user] = ordered;
+                times[user] = sorted.Select(i => i.Timestamp).ToArray();
                 if (ordered.Length >= 3)
                     targets[user] = (ordered[^2], ordered[^1]);
             }
-            return new LeaveLastOutSplit(sequences, targets, items.OrderBy(i => i, ItemIdComparer.Instance).ToArray());
+            return new LeaveLastOutSplit(sequences, times, targets, items.OrderBy(i => i, ItemIdComparer.Instance).ToArray());
         }
 
         /// <summary>Reads MovieLens' <c>u.data</c> layout: user, item, rating, timestamp separated by tabs (or commas, with a header).</summary>

@@ -122,6 +122,9 @@ namespace Embeddings
             /// <summary>How the transformer pools a sequence into one vector. Default <see cref="EmbeddingPooling.Mean"/>.</summary>
             public EmbeddingPooling Pooling { get; set; } = EmbeddingPooling.Mean;
 
+            /// <summary>A shallow copy (the progress sink and cancellation token are shared).</summary>
+            internal Options Clone() => (Options)MemberwiseClone();
+
             /// <summary>Receives progress about once a second (epoch, tokens/s, learning rate, loss). Default null.</summary>
             public IProgress<SkipGramProgress>? Progress { get; set; }
 

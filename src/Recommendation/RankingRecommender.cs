@@ -1,0 +1,406 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace Embeddings.Recommendation
+{
+    /// <summary>The ML.NET ranker of the ranking stage.</summary>
+    public enum RankerKind
+    {
+        /// <summary>LightGBM LambdaRank (Microsoft.ML.LightGbm), optimising NDCG within each user's candidates.</summary>
+        LightGbm = 0,
+
+        /// <summary>FastTree LambdaMART ranking (Microsoft.ML.FastTree).</summary>
+        FastTree = 1,
+    }
+
+    /// <summary>Settings of <see cref="RankingRecommenderEstimator"/>.</summary>
+    public sealed class RankingRecommenderOptions
+    {
+        /// <summary>User id column of the interaction rows (Text, Key with key values, or integer ids). Required.</summary>
+        public string UserColumnName { get; set; } = "";
+
+        /// <summary>Item id column. Required.</summary>
+        public string ItemColumnName { get; set; } = "";
+
+        /// <summary>Optional time column that orders each user's interactions (ties by item id); null: row order.</summary>
+        public string? TimestampColumnName { get; set; }
+
+        /// <summary>Output column of the ranker's score. Fixed by ML.NET's rankers: "Score".</summary>
+        public string ScoreColumnName => "Score";
+
+        /// <summary>item2vec settings (dimension 64, window 5, MinCount 1, 20 epochs; context vectors kept).</summary>
+        public SkipGramEmbeddingEstimator.Options Item2Vec { get; set; } = RecommendationFeaturesEstimator.Options.DefaultItem2Vec();
+
+        /// <summary>node2vec over the item transition graph.</summary>
+        public ItemGraphOptions ItemGraph { get; set; } = new();
+
+        /// <summary>History lengths and the blend weights of the candidate recall.</summary>
+        public RecommendationFeatureSettings Features { get; set; } = new();
+
+        /// <summary>Candidates per user recalled by the blend score and re-ranked by the ranker. Default 100; 10 to 100,000.</summary>
+        public int CandidateCount { get; set; } = 100;
+
+        /// <summary>
+        /// Periods of ranker training data: period k labels each user's k-th last interaction, with features trained on
+        /// the interactions before it (one feature fit per period). More periods give the ranker more groups. Default 3; 1 to 20.
+        /// </summary>
+        public int RankerTrainingPeriods { get; set; } = 3;
+
+        /// <summary>The ranker. Default <see cref="RankerKind.LightGbm"/>.</summary>
+        public RankerKind Ranker { get; set; } = RankerKind.LightGbm;
+
+        /// <summary>Leaves per tree. Default 8; 2 to 1024.</summary>
+        public int NumberOfLeaves { get; set; } = 8;
+
+        /// <summary>Boosting rounds (trees). Default 100; 1 to 10,000.</summary>
+        public int NumberOfTrees { get; set; } = 100;
+
+        /// <summary>Shrinkage of each tree. Default 0.05; in (0, 1].</summary>
+        public double LearningRate { get; set; } = 0.05;
+
+        /// <summary>Minimum candidate rows in a leaf. Default 100; 1 or more.</summary>
+        public int MinimumExampleCountPerLeaf { get; set; } = 100;
+
+        /// <summary>Seed of every random part (embeddings, ranker); null: the MLContext's random source.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>Threads; null: all cores. With 1 thread and a seed, the model is identical run to run.</summary>
+        public int? ThreadCount { get; set; }
+
+        internal RankingRecommenderOptions Clone() => (RankingRecommenderOptions)MemberwiseClone();
+
+        internal RecommendationFeaturesEstimator.Options FeatureOptions(string featuresColumn) => new()
+        {
+            UserColumnName = UserColumnName,
+            ItemColumnName = ItemColumnName,
+            TimestampColumnName = TimestampColumnName,
+            FeaturesColumnName = featuresColumn,
+            Item2Vec = Item2Vec,
+            ItemGraph = ItemGraph,
+            Features = Features,
+            Seed = Seed,
+            ThreadCount = ThreadCount,
+        };
+
+        internal void Validate()
+        {
+            const string c = RankingRecommenderEstimator.ComponentName;
+            RecommendationFeaturesEstimator.Validate(FeatureOptions("Features"));
+            RecommendationFeatureSettings.Check(c, CandidateCount is >= 10 and <= 100_000, nameof(CandidateCount), CandidateCount, "use 10 to 100,000 (100 is usual; the evaluation cuts at 10)");
+            RecommendationFeatureSettings.Check(c, RankerTrainingPeriods is >= 1 and <= 20, nameof(RankerTrainingPeriods), RankerTrainingPeriods, "use 1 to 20 (each period adds one feature fit)");
+            RecommendationFeatureSettings.Check(c, Enum.IsDefined(Ranker), nameof(Ranker), Ranker, "use LightGbm or FastTree");
+            RecommendationFeatureSettings.Check(c, NumberOfLeaves is >= 2 and <= 1024, nameof(NumberOfLeaves), NumberOfLeaves, "use 2 to 1024 (8 is the default)");
+            RecommendationFeatureSettings.Check(c, NumberOfTrees is >= 1 and <= 10_000, nameof(NumberOfTrees), NumberOfTrees, "use 1 to 10,000 (100 is the default)");
+            RecommendationFeatureSettings.Check(c, LearningRate > 0 && LearningRate <= 1, nameof(LearningRate), LearningRate, "use a value in (0, 1] (0.05 is the default)");
+            RecommendationFeatureSettings.Check(c, MinimumExampleCountPerLeaf >= 1, nameof(MinimumExampleCountPerLeaf), MinimumExampleCountPerLeaf, "use 1 or more (100 is the default)");
+        }
+    }
+
+    /// <summary>
+    /// The whole recommender: fits on interaction rows; trains the ranker on each user's last interaction as the label
+    /// (features from everything before it, candidates recalled by the blend score), then refits the features on all
+    /// interactions. The result scores (user, item) rows (<see cref="RankingRecommenderTransformer"/>) and recommends.
+    /// </summary>
+    public sealed class RankingRecommenderEstimator : IEstimator<RankingRecommenderTransformer>
+    {
+        internal const string ComponentName = "RankingRecommender";
+        internal const string FeaturesColumn = "Features";
+        private readonly MLContext _context;
+        private readonly RankingRecommenderOptions _options;
+
+        internal RankingRecommenderEstimator(MLContext context, RankingRecommenderOptions options)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            ArgumentNullException.ThrowIfNull(options);
+            options.Validate();
+            _options = options;
+        }
+
+        /// <summary>Trains the ranker and the features; see the class summary.</summary>
+        public RankingRecommenderTransformer Fit(IDataView input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            GetOutputSchema(Infrastructure.SchemaShapes.FromSchema(input.Schema));
+            var host = ((IHostEnvironment)_context).Register(ComponentName);
+            int seed = _options.Seed ?? host.Rand.Next();
+            var sequences = UserSequence.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
+            using var channel = host.Start("Training");
+            Action<string> log = message => channel.Info(MessageSensitivity.None, message);
+            var ranker = RankingStage.TrainRanker(_context, sequences, holdout: 1, _options, seed, log);
+            var features = RecommendationFeaturesEstimator.Train(sequences, _options.FeatureOptions(FeaturesColumn), seed, log);
+            return new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(features, _options.UserColumnName, _options.ItemColumnName, FeaturesColumn), ranker, _options.CandidateCount);
+        }
+
+        /// <summary>The input's columns, the feature vector and the ranker's Score.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            var features = new RecommendationFeaturesEstimator(_context, _options.FeatureOptions(FeaturesColumn)).GetOutputSchema(inputSchema);
+            return Infrastructure.SchemaChecks.Append(features, new[] { ("Score", (DataViewType)NumberDataViewType.Single) });
+        }
+    }
+
+    /// <summary>
+    /// A trained recommender: the feature transformer followed by the ranker, as one ML.NET transformer chain
+    /// (<see cref="Pipeline"/>) that maps (user, item) rows to a Score; <c>mlContext.Model.Save</c> saves that chain (it
+    /// loads back as a <see cref="TransformerChain{TLastTransformer}"/> with identical scores). <see cref="Recommend"/>
+    /// recalls candidates by the blend score and orders them by the ranker.
+    /// </summary>
+    public sealed class RankingRecommenderTransformer : ITransformer
+    {
+        internal RankingRecommenderTransformer(RecommendationFeaturesTransformer features, ITransformer ranker, int candidateCount)
+        {
+            Features = features;
+            Ranker = ranker;
+            CandidateCount = candidateCount;
+            Pipeline = new TransformerChain<ITransformer>(features, ranker);
+        }
+
+        /// <summary>The feature transformer (trained on all interactions).</summary>
+        public RecommendationFeaturesTransformer Features { get; }
+
+        /// <summary>The ranker's prediction transformer.</summary>
+        public ITransformer Ranker { get; }
+
+        /// <summary>The feature transformer and the ranker as one chain.</summary>
+        public TransformerChain<ITransformer> Pipeline { get; }
+
+        /// <summary>Candidates recalled per user before re-ranking.</summary>
+        public int CandidateCount { get; }
+
+        /// <summary>True: the chain maps row to row.</summary>
+        public bool IsRowToRowMapper => true;
+
+        /// <summary>The output schema of <see cref="Pipeline"/>.</summary>
+        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Pipeline.GetOutputSchema(inputSchema);
+
+        /// <summary>Scores (user, item) rows: appends Features and Score.</summary>
+        public IDataView Transform(IDataView input) => Pipeline.Transform(input);
+
+        /// <summary>The row-to-row mapper of <see cref="Pipeline"/>, for prediction engines.</summary>
+        public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)Pipeline).GetRowToRowMapper(inputSchema);
+
+        void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Pipeline).Save(ctx);
+
+        /// <summary>
+        /// The best <paramref name="count"/> items for <paramref name="user"/> that the user has not interacted with:
+        /// <see cref="CandidateCount"/> candidates by the blend score, ordered by the ranker (ties by item id). Empty for an unknown user.
+        /// </summary>
+        public IReadOnlyList<(string Item, float Score)> Recommend(MLContext mlContext, string user, int count)
+        {
+            ArgumentNullException.ThrowIfNull(mlContext);
+            ArgumentNullException.ThrowIfNull(user);
+            if (count < 1)
+                throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1.");
+            var scored = RankingStage.ScoreCandidates(mlContext, this, new[] { user }, CandidateCount);
+            return scored.TryGetValue(user, out var list) ? list.Take(count).ToArray() : Array.Empty<(string, float)>();
+        }
+    }
+
+    /// <summary>Candidate recall, ranker training and candidate scoring, shared by the estimator and the evaluation.</summary>
+    internal static class RankingStage
+    {
+        private sealed class CandidateRow
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Label { get; set; }
+            public uint GroupId { get; set; }
+
+            public float[] Features { get; set; } = Array.Empty<float>();
+        }
+
+        /// <summary>The top <paramref name="count"/> unseen items of <paramref name="user"/> by the blend score, best first (ties by item index).</summary>
+        public static int[] Candidates(RecommendationFeaturizer featurizer, int user, int count, float[] scores, float[] a, float[] b, float[] scratch, bool[] seen)
+        {
+            featurizer.BlendScores(user, scores, a, b, scratch);
+            var history = featurizer.History(user);
+            foreach (int item in history)
+                seen[item] = true;
+            var heap = new PriorityQueue<int, (float, int)>(count + 1);
+            for (int i = 0; i < scores.Length; i++)
+            {
+                if (seen[i])
+                    continue;
+                // Min-heap on (score, -index): the root is the worst kept candidate.
+                heap.Enqueue(i, (scores[i], -i));
+                if (heap.Count > count)
+                    heap.Dequeue();
+            }
+            foreach (int item in history)
+                seen[item] = false;
+            var result = new int[heap.Count];
+            for (int k = result.Length - 1; k >= 0; k--)
+                result[k] = heap.Dequeue();
+            return result;
+        }
+
+        /// <summary>
+        /// Trains the ranker for predicting each user's next interaction: features and candidates from all but the last
+        /// <paramref name="holdout"/> interactions, label = the interaction at position -<paramref name="holdout"/>.
+        /// </summary>
+        public static ITransformer TrainRanker(MLContext ml, IReadOnlyList<UserSequence> sequences, int holdout,
+            RankingRecommenderOptions options, int seed, Action<string>? log)
+        {
+            var rows = new List<CandidateRow>();
+            uint groups = 0;
+            for (int period = 0; period < options.RankerTrainingPeriods; period++)
+            {
+                int cut = holdout + period;
+                var history = new List<UserSequence>();
+                var labels = new List<(string User, string Label)>();
+                foreach (var sequence in sequences)
+                {
+                    if (sequence.Items.Count <= cut)
+                        continue;
+                    history.Add(sequence.DropLast(cut));
+                    labels.Add((sequence.User, sequence.Items[sequence.Items.Count - cut]));
+                }
+                if (labels.Count == 0)
+                {
+                    if (period == 0)
+                        throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: no user has more than {holdout} interaction(s); the ranker needs each user's last interaction as a label and at least one before it.");
+                    break;
+                }
+                var featurizer = RecommendationFeaturesEstimator.Train(history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, log);
+                var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
+                var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out int positives);
+                log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");
+                // Features are computed now, with this period's state, and kept as plain rows.
+                var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
+                using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == RankingRecommenderEstimator.FeaturesColumn));
+                var getter = cursor.GetGetter<VBuffer<float>>(view.Schema[RankingRecommenderEstimator.FeaturesColumn]);
+                VBuffer<float> buffer = default;
+                int k = 0;
+                while (cursor.MoveNext())
+                {
+                    getter(ref buffer);
+                    periodRows[k++].Features = buffer.DenseValues().ToArray();
+                }
+                rows.AddRange(periodRows);
+            }
+            var schema = SchemaDefinition.Create(typeof(CandidateRow));
+            schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, groups));
+            schema[nameof(CandidateRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
+            var data = ml.Data.LoadFromEnumerable(rows, schema);
+            data = ml.Data.Cache(data, RankingRecommenderEstimator.FeaturesColumn, "Label", "GroupId");
+            int threads = options.ThreadCount ?? Environment.ProcessorCount;
+            IEstimator<ITransformer> trainer = options.Ranker == RankerKind.LightGbm
+                ? ml.Ranking.Trainers.LightGbm(new LightGbmRankingTrainer.Options
+                {
+                    LabelColumnName = "Label",
+                    FeatureColumnName = RankingRecommenderEstimator.FeaturesColumn,
+                    RowGroupColumnName = "GroupId",
+                    NumberOfLeaves = options.NumberOfLeaves,
+                    NumberOfIterations = options.NumberOfTrees,
+                    LearningRate = options.LearningRate,
+                    MinimumExampleCountPerLeaf = options.MinimumExampleCountPerLeaf,
+                    NumberOfThreads = threads,
+                    Seed = seed,
+                    Verbose = false,
+                    Silent = true,
+                })
+                : ml.Ranking.Trainers.FastTree(new FastTreeRankingTrainer.Options
+                {
+                    LabelColumnName = "Label",
+                    FeatureColumnName = RankingRecommenderEstimator.FeaturesColumn,
+                    RowGroupColumnName = "GroupId",
+                    NumberOfLeaves = options.NumberOfLeaves,
+                    NumberOfTrees = options.NumberOfTrees,
+                    LearningRate = options.LearningRate,
+                    MinimumExampleCountPerLeaf = options.MinimumExampleCountPerLeaf,
+                    NumberOfThreads = threads,
+                    Seed = seed,
+                });
+            return trainer.Fit(data);
+        }
+
+        private static List<CandidateRow> CandidateRows(RecommendationFeaturizer featurizer, List<(string User, string Label)> labels, int count, ref uint group, out int positives)
+        {
+            int n = featurizer.Items.Count;
+            float[] scores = new float[n], a = new float[n], b = new float[n], scratch = featurizer.CreateScratch();
+            var seen = new bool[n];
+            var rows = new List<CandidateRow>();
+            positives = 0;
+            foreach (var (user, label) in labels)
+            {
+                int u = featurizer.UserIndex(user);
+                if (u < 0)
+                    continue;
+                int target = featurizer.ItemIndex(label);
+                foreach (int item in Candidates(featurizer, u, count, scores, a, b, scratch, seen))
+                {
+                    bool positive = item == target;
+                    positives += positive ? 1 : 0;
+                    // LoadFromEnumerable stores a key field as a 0-based index.
+                    rows.Add(new CandidateRow { User = user, Item = featurizer.Items[item], Label = positive ? 1 : 0, GroupId = group });
+                }
+                group++;
+            }
+            return rows;
+        }
+
+        /// <summary>
+        /// For each of <paramref name="users"/>: its <paramref name="count"/> candidates by the blend score, scored by the
+        /// whole pipeline (features and ranker, through ML.NET), best first (ties by item id).
+        /// </summary>
+        public static Dictionary<string, List<(string Item, float Score)>> ScoreCandidates(MLContext ml, RankingRecommenderTransformer model, IEnumerable<string> users, int count)
+        {
+            var featurizer = model.Features.Featurizer;
+            int n = featurizer.Items.Count;
+            float[] scores = new float[n], a = new float[n], b = new float[n], scratch = featurizer.CreateScratch();
+            var seen = new bool[n];
+            var rows = new List<CandidateRow>();
+            foreach (string user in users)
+            {
+                int u = featurizer.UserIndex(user);
+                if (u < 0)
+                    continue;
+                foreach (int item in Candidates(featurizer, u, count, scores, a, b, scratch, seen))
+                    rows.Add(new CandidateRow { User = user, Item = featurizer.Items[item] });
+            }
+            var input = ml.Data.LoadFromEnumerable(rows.Select(r => new UserItem { User = r.User, Item = r.Item }));
+            var renamed = Rename(ml, input, model.Features);
+            var output = model.Pipeline.Transform(renamed);
+            var result = new Dictionary<string, List<(string, float)>>(StringComparer.Ordinal);
+            using (var cursor = output.GetRowCursor(output.Schema.Where(c => c.Name == "Score")))
+            {
+                var score = cursor.GetGetter<float>(output.Schema["Score"]);
+                int k = 0;
+                float value = 0;
+                while (cursor.MoveNext())
+                {
+                    score(ref value);
+                    var row = rows[k++];
+                    if (!result.TryGetValue(row.User, out var list))
+                        result[row.User] = list = new List<(string, float)>();
+                    list.Add((row.Item, value));
+                }
+            }
+            foreach (var list in result.Values)
+                list.Sort((x, y) => y.Item2 != x.Item2 ? y.Item2.CompareTo(x.Item2) : ItemIdComparer.Instance.Compare(x.Item1, y.Item1));
+            return result;
+        }
+
+        /// <summary>Copies the User/Item columns to the names the feature transformer reads, when they differ.</summary>
+        private static IDataView Rename(MLContext ml, IDataView input, RecommendationFeaturesTransformer features)
+        {
+            if (features.UserColumnName != "User")
+                input = ml.Transforms.CopyColumns(features.UserColumnName, "User").Fit(input).Transform(input);
+            if (features.ItemColumnName != "Item")
+                input = ml.Transforms.CopyColumns(features.ItemColumnName, "Item").Fit(input).Transform(input);
+            return input;
+        }
+
+        private sealed class UserItem
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+        }
+    }
+}

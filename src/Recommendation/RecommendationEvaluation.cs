@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Microsoft.ML;
+
+namespace Embeddings.Recommendation
+{
+    /// <summary>HR@10 and NDCG@10 of every model of a recommendation evaluation on one split.</summary>
+    /// <param name="Target">Validation or test.</param>
+    /// <param name="Models">Model name (popularity, item2vec, node2vec, blend, ranker) to its metrics.</param>
+    /// <param name="Seconds">Wall-clock seconds of the split (training and ranking).</param>
+    public sealed record RecommendationSplitResult(RankingTarget Target, IReadOnlyDictionary<string, RankingMetrics> Models, double Seconds);
+
+    /// <summary>
+    /// Runs the whole recommendation pipeline under evaluation.md section 3 (leave-last-out, full ranking over every
+    /// unseen item): popularity; item2vec scored by the input-output logit; node2vec (item transition graph) scored by its
+    /// input-output logit; the blend of logit, transitions and co-occurrence; and the ranker. For the held-out item at
+    /// position -h (h = 1 test, 2 validation), the features are trained on all interactions before it and the ranker on
+    /// the interaction at -(h + 1), with features from those before that, so the target is never seen in training.
+    /// Items outside a user's ranker candidates rank after all candidates.
+    /// </summary>
+    public static class RecommendationEvaluation
+    {
+        /// <summary>The model names, in report order.</summary>
+        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "blend", "ranker" };
+
+        /// <summary>Evaluates every model on <paramref name="target"/>.</summary>
+        /// <param name="mlContext">The context (its seed is used when <paramref name="options"/> has none).</param>
+        /// <param name="split">The leave-last-out split.</param>
+        /// <param name="target">Validation (tuning) or test (report once).</param>
+        /// <param name="options">Pipeline settings; the column names are not used (the split supplies the sequences).</param>
+        /// <param name="log">Progress messages; null for none.</param>
+        public static RecommendationSplitResult Evaluate(MLContext mlContext, LeaveLastOutSplit split, RankingTarget target, RankingRecommenderOptions options, Action<string>? log = null)
+        {
+            ArgumentNullException.ThrowIfNull(mlContext);
+            ArgumentNullException.ThrowIfNull(split);
+            ArgumentNullException.ThrowIfNull(options);
+            var settings = WithColumns(options);
+            settings.Validate();
+            int seed = options.Seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)mlContext).Register("RecommendationEvaluation").Rand.Next();
+            var watch = Stopwatch.StartNew();
+            int holdout = target == RankingTarget.Test ? 1 : 2;
+            var training = UserSequence.FromSplit(split, target);
+
+            // The ranker learns from the interaction just before the target.
+            var ranker = RankingStage.TrainRanker(mlContext, training, holdout: 1, settings, seed, log);
+            var featurizer = RecommendationFeaturesEstimator.Train(training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, log);
+            var model = new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn), ranker, settings.CandidateCount);
+
+            var itemIndex = new int[split.Items.Count];
+            for (int i = 0; i < itemIndex.Length; i++)
+                itemIndex[i] = featurizer.ItemIndex(split.Items[i]);
+            var results = new Dictionary<string, RankingMetrics>(StringComparer.Ordinal)
+            {
+                ["popularity"] = LeaveLastOutEvaluator.Evaluate(split, target, LeaveLastOutEvaluator.Popularity(split, target)),
+            };
+            int n = featurizer.Items.Count;
+            float[] local = new float[n], a = new float[n], b = new float[n], scratch = featurizer.CreateScratch();
+            LeaveLastOutEvaluator.UserScorer Scorer(Action<int, float[]> score) => (user, scores) =>
+            {
+                int u = featurizer.UserIndex(user);
+                if (u < 0)
+                    return;
+                score(u, local);
+                for (int i = 0; i < itemIndex.Length; i++)
+                {
+                    if (itemIndex[i] >= 0)
+                        scores[i] = local[itemIndex[i]];
+                }
+            };
+            results["item2vec"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.LogitScores(u, node2Vec: false, s, scratch)));
+            if (featurizer.HasNode2Vec)
+                results["node2vec"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.LogitScores(u, node2Vec: true, s, scratch)));
+            results["blend"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.BlendScores(u, s, a, b, scratch)));
+
+            var ranked = RankingStage.ScoreCandidates(mlContext, model, split.Users, settings.CandidateCount);
+            var position = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < split.Items.Count; i++)
+                position[split.Items[i]] = i;
+            results["ranker"] = LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+            {
+                if (!ranked.TryGetValue(user, out var list))
+                    return;
+                foreach (var (item, score) in list)
+                    scores[position[item]] = score;
+            });
+            log?.Invoke($"{target}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value.HitRate:F4}/{r.Value.Ndcg:F4}")));
+            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds);
+        }
+
+        private static RankingRecommenderOptions WithColumns(RankingRecommenderOptions o)
+        {
+            var copy = o.Clone();
+            copy.UserColumnName = "User";
+            copy.ItemColumnName = "Item";
+            copy.TimestampColumnName = null;
+            return copy;
+        }
+    }
+}

@@ -1,0 +1,329 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Embeddings.Graph;
+using Embeddings.Infrastructure;
+using Embeddings.SkipGram;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Embeddings.Recommendation
+{
+    /// <summary>
+    /// Learns everything the ranking features need from interaction rows (user, item, optional timestamp): each user's
+    /// time-ordered history (ties by item id), item2vec input and context vectors, node2vec vectors of the item transition
+    /// graph, item popularity, transitions and co-occurrences. The transformer maps (user, item) rows to a known-size
+    /// feature vector (<see cref="RecommendationFeaturesTransformer.FeatureNames"/>) for an ML.NET ranker.
+    /// </summary>
+    public sealed class RecommendationFeaturesEstimator : IEstimator<RecommendationFeaturesTransformer>
+    {
+        internal const string ComponentName = "RecommendationFeatures";
+        private readonly MLContext _context;
+        private readonly Options _options;
+
+        /// <summary>Settings of <see cref="RecommendationFeaturesEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>User id column: Text, Key&lt;UInt32&gt; with key values, or integer ids. Required.</summary>
+            public string UserColumnName { get; set; } = "";
+
+            /// <summary>Item id column (same types). Required.</summary>
+            public string ItemColumnName { get; set; } = "";
+
+            /// <summary>Optional time column (Single, Double, Int32, Int64 or DateTime) that orders each user's items; null: row order.</summary>
+            public string? TimestampColumnName { get; set; }
+
+            /// <summary>The output feature vector column. Default "Features".</summary>
+            public string FeaturesColumnName { get; set; } = "Features";
+
+            /// <summary>item2vec settings. Defaults: dimension 64, window 5, MinCount 1, 20 epochs; context vectors are always kept (the logit features need them).</summary>
+            public SkipGramEmbeddingEstimator.Options Item2Vec { get; set; } = DefaultItem2Vec();
+
+            /// <summary>node2vec over the item transition graph.</summary>
+            public ItemGraphOptions ItemGraph { get; set; } = new();
+
+            /// <summary>History lengths and blend weights.</summary>
+            public RecommendationFeatureSettings Features { get; set; } = new();
+
+            /// <summary>Seed of item2vec and node2vec; null: the MLContext's random source. Setting it also sets the embeddings' seeds.</summary>
+            public int? Seed { get; set; }
+
+            /// <summary>Threads for training; null: all cores. With 1 thread and a seed, results are identical run to run.</summary>
+            public int? ThreadCount { get; set; }
+
+            internal static SkipGramEmbeddingEstimator.Options DefaultItem2Vec() => new()
+            {
+                OutputColumnName = "Item2Vec",
+                EmbeddingDimension = 64,
+                WindowSize = 5,
+                MinCount = 1,
+                Epochs = 20,
+                KeepContextVectors = true,
+            };
+        }
+
+        internal RecommendationFeaturesEstimator(MLContext context, Options options)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            Validate(options);
+            _options = options;
+        }
+
+        internal static void Validate(Options options)
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            const string c = ComponentName;
+            if (string.IsNullOrWhiteSpace(options.UserColumnName))
+                throw new ArgumentException($"{c}: UserColumnName is empty; name the user id column.", nameof(options));
+            if (string.IsNullOrWhiteSpace(options.ItemColumnName))
+                throw new ArgumentException($"{c}: ItemColumnName is empty; name the item id column.", nameof(options));
+            if (string.IsNullOrWhiteSpace(options.FeaturesColumnName))
+                throw new ArgumentException($"{c}: FeaturesColumnName is empty; name the output feature column (\"Features\" is usual).", nameof(options));
+            ArgumentNullException.ThrowIfNull(options.Item2Vec, nameof(options.Item2Vec));
+            ArgumentNullException.ThrowIfNull(options.ItemGraph, nameof(options.ItemGraph));
+            ArgumentNullException.ThrowIfNull(options.Features, nameof(options.Features));
+            if (options.Item2Vec.InputColumnName is not null || !options.Item2Vec.KeepContextVectors)
+                throw new ArgumentException($"{c}: Item2Vec.InputColumnName ('{options.Item2Vec.InputColumnName}') must be null and Item2Vec.KeepContextVectors ({options.Item2Vec.KeepContextVectors}) true: the items come from ItemColumnName and the logit features need context vectors.", nameof(options));
+            SkipGramEmbeddingEstimator.Validate(options.Item2Vec);
+            if (options.ItemGraph.Enabled)
+                GraphEmbeddingTraining.Validate(GraphOptions(options, seed: 0), c + ".ItemGraph", options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter);
+            options.Features.Validate(c + ".Features");
+            RecommendationFeatureSettings.Check(c, options.ThreadCount is null || options.ThreadCount >= 1, nameof(options.ThreadCount), options.ThreadCount, "use null (all cores) or 1 or more");
+        }
+
+        /// <summary>Reads the interactions, trains the embeddings and counts, and returns the feature transformer.</summary>
+        public RecommendationFeaturesTransformer Fit(IDataView input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+            var host = ((IHostEnvironment)_context).Register(ComponentName);
+            int seed = _options.Seed ?? _options.Item2Vec.Seed ?? host.Rand.Next();
+            var sequences = UserSequence.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
+            using var channel = host.Start("Training");
+            var featurizer = Train(sequences, _options, seed, message => channel.Info(MessageSensitivity.None, message));
+            return new RecommendationFeaturesTransformer(featurizer, _options.UserColumnName, _options.ItemColumnName, _options.FeaturesColumnName);
+        }
+
+        /// <summary>The input's columns and the feature vector column.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            ArgumentNullException.ThrowIfNull(inputSchema);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
+            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
+            if (_options.TimestampColumnName is not null)
+            {
+                var column = SchemaChecks.FindColumn(inputSchema, _options.TimestampColumnName, ComponentName);
+                Type raw = column.ItemType.RawType;
+                if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.IsKey || !(raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(DateTime)))
+                    throw SchemaChecks.TypeMismatch(ComponentName, _options.TimestampColumnName, "a time: Single, Double, Int32, Int64 or DateTime", SchemaChecks.Describe(column), "");
+            }
+            var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
+            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)type) });
+        }
+
+        /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
+        internal static RecommendationFeaturizer Train(IReadOnlyList<UserSequence> sequences, Options options, int seed, Action<string>? log)
+        {
+            var itemSet = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var sequence in sequences)
+                itemSet.UnionWith(sequence.Items);
+            if (itemSet.Count == 0)
+                throw new InvalidOperationException($"{ComponentName}: the interactions have no items; there is nothing to learn.");
+            var catalog = itemSet.OrderBy(i => i, ItemIdComparer.Instance).ToArray();
+            var itemIndex = new Dictionary<string, int>(catalog.Length, StringComparer.Ordinal);
+            for (int i = 0; i < catalog.Length; i++)
+                itemIndex[catalog[i]] = i;
+            var users = sequences.Select(s => s.User).ToArray();
+            var histories = sequences.Select(s => s.Items.Select(i => itemIndex[i]).ToArray()).ToArray();
+            var times = sequences.Select(s => s.Times.ToArray()).ToArray();
+
+            var skipGram = options.Item2Vec.Clone();
+            skipGram.Seed = seed;
+            skipGram.ThreadCount = options.ThreadCount ?? skipGram.ThreadCount;
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences.Select(s => s.Items)), skipGram, "the item column");
+            var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences");
+            var item2Vec = ItemVectors.Create(catalog, input, context!);
+
+            ItemVectors? node2Vec = null;
+            if (options.ItemGraph.Enabled)
+            {
+                var graph = GraphOptions(options, seed);
+                var builder = new GraphBuilder(options.ItemGraph.Directed, bipartite: false, keepSelfLoops: false, InvalidEdgeWeightHandling.Reject);
+                long row = 0;
+                foreach (var (_, items, _) in sequences)
+                {
+                    for (int t = 1; t < items.Count; t++)
+                        builder.AddEdge(row++, items[t - 1], items[t], 1, "transitions");
+                }
+                if (row > 0)
+                {
+                    var (all, _, _, graphContext, _) = GraphEmbeddingTraining.Train(builder, graph, options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter,
+                        SecondOrderSampling.Auto, seed, ComponentName + ".ItemGraph", log, keepContextVectors: true);
+                    node2Vec = ItemVectors.Create(catalog, all, graphContext!);
+                }
+            }
+            return new RecommendationFeaturizer(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone());
+        }
+
+        private static Node2VecEstimator.Options GraphOptions(Options options, int seed)
+        {
+            var g = options.ItemGraph;
+            var graph = new Node2VecEstimator.Options
+            {
+                SourceColumnName = "From",
+                TargetColumnName = "To",
+                Directed = g.Directed,
+                KeepSelfLoops = false,
+                EmbeddingDimension = g.EmbeddingDimension,
+                WalkLength = g.WalkLength,
+                WalksPerNode = g.WalksPerNode,
+                WindowSize = g.WindowSize,
+                NegativeSampleCount = g.NegativeSampleCount,
+                Epochs = g.Epochs,
+                LearningRate = g.LearningRate,
+                ReturnParameter = g.ReturnParameter,
+                InOutParameter = g.InOutParameter,
+                ThreadCount = options.ThreadCount,
+                Seed = seed,
+            };
+            graph.OutputColumns.Add(("FromVector", "From"));
+            return graph;
+        }
+    }
+
+    /// <summary>
+    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt; of <see cref="FeatureNames"/>'s length):
+    /// item2vec and node2vec logits and cosines, popularity, user activity, transitions, co-occurrences and the blend score.
+    /// Unknown users or items get zeros for the features that need them, never an exception.
+    /// </summary>
+    public sealed class RecommendationFeaturesTransformer : RowMappingTransformer, ILoadableTransformer<RecommendationFeaturesTransformer>
+    {
+        private const int StateVersion = 1;
+        private readonly string _userColumn;
+        private readonly string _itemColumn;
+        private readonly string _featuresColumn;
+
+        internal RecommendationFeaturesTransformer(RecommendationFeaturizer featurizer, string userColumn, string itemColumn, string featuresColumn)
+        {
+            Featurizer = featurizer;
+            _userColumn = userColumn;
+            _itemColumn = itemColumn;
+            _featuresColumn = featuresColumn;
+        }
+
+        internal RecommendationFeaturizer Featurizer { get; }
+
+        /// <summary>The names of the features, in vector order.</summary>
+        public static IReadOnlyList<string> FeatureNames => RecommendationFeaturizer.FeatureNames;
+
+        /// <summary>The item catalog (every training item), in id order.</summary>
+        public IReadOnlyList<string> Items => Featurizer.Items;
+
+        /// <summary>The users seen in training.</summary>
+        public IReadOnlyList<string> Users => Featurizer.Users;
+
+        /// <summary>The user column read.</summary>
+        public string UserColumnName => _userColumn;
+
+        /// <summary>The item column read.</summary>
+        public string ItemColumnName => _itemColumn;
+
+        /// <summary>The feature column written.</summary>
+        public string FeaturesColumnName => _featuresColumn;
+
+        /// <inheritdoc/>
+        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
+        {
+            const string c = RecommendationFeaturesEstimator.ComponentName;
+            var user = IdColumn.Bind(inputSchema, _userColumn, c);
+            var item = IdColumn.Bind(inputSchema, _itemColumn, c);
+            var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
+            var featurizer = Featurizer;
+            Func<DataViewRow, Delegate> factory = row =>
+            {
+                var readUser = user.Reader(row, featurizer.UserIndex);
+                var readItem = item.Reader(row, featurizer.ItemIndex);
+                var scratch = featurizer.CreateFeatureScratch();
+                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> destination) =>
+                {
+                    var editor = VBufferEditor.Create(ref destination, RecommendationFeaturizer.FeatureCount);
+                    featurizer.Compute(readUser(), readItem(), editor.Values, scratch);
+                    destination = editor.Commit();
+                });
+            };
+            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory) };
+        }
+
+        /// <inheritdoc/>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.Write(StateVersion);
+            writer.Write(_userColumn);
+            writer.Write(_itemColumn);
+            writer.Write(_featuresColumn);
+            Featurizer.Write(writer);
+        }
+
+        static RecommendationFeaturesTransformer ILoadableTransformer<RecommendationFeaturesTransformer>.Load(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != StateVersion)
+                throw new FormatException($"{nameof(RecommendationFeaturesTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            string user = reader.ReadString(), item = reader.ReadString(), features = reader.ReadString();
+            return new RecommendationFeaturesTransformer(RecommendationFeaturizer.Read(reader), user, item, features);
+        }
+    }
+
+    /// <summary>One user's interactions in time order (ties by item id), with their times.</summary>
+    internal sealed record UserSequence(string User, IReadOnlyList<string> Items, IReadOnlyList<double> Times)
+    {
+        /// <summary>The sequence without its last <paramref name="count"/> interactions.</summary>
+        public UserSequence DropLast(int count) =>
+            new(User, Items.Take(Math.Max(0, Items.Count - count)).ToArray(), Times.Take(Math.Max(0, Times.Count - count)).ToArray());
+
+        public static List<UserSequence> Read(IDataView input, string userColumn, string itemColumn, string? timestampColumn) =>
+            Item2VecEstimator.ReadTimedSequences(input, userColumn, itemColumn, timestampColumn)
+                .Select(p => new UserSequence(p.Key, p.Value.Items, p.Value.Times)).ToList();
+
+        public static List<UserSequence> FromSplit(LeaveLastOutSplit split, RankingTarget target) =>
+            split.AllUsers.Select(user =>
+            {
+                int keep = split.Training(user, target).Count;
+                return new UserSequence(user, split.Interactions(user).Take(keep).ToArray(), split.InteractionTimes(user).Take(keep).Select(t => (double)t).ToArray());
+            }).Where(s => s.Items.Count > 0).ToList();
+    }
+
+    /// <summary>Looks an id up: its index, or -1 when unknown.</summary>
+    internal delegate int IdLookup(ReadOnlySpan<char> id);
+
+    /// <summary>Reads an id column (Text, Key with key values, or integer) as an index into a known list of ids.</summary>
+    internal sealed class IdColumn
+    {
+        private readonly DataViewSchema.Column _column;
+
+        private IdColumn(DataViewSchema.Column column) => _column = column;
+
+        public int Index => _column.Index;
+
+        public static IdColumn Bind(DataViewSchema schema, string name, string component)
+        {
+            var item = SchemaChecks.RequireItemColumn(schema, name, component, "Use Text ids, integer ids, or MapValueToKey (which keeps the key values).");
+            if (item.IsVector)
+                throw SchemaChecks.TypeMismatch(component, name, "one id per row (Text, Key<UInt32> with key values, or an integer id)", schema[item.Index].Type.ToString() ?? "a vector", "Give one user and one item per row.");
+            return new IdColumn(schema[item.Index]);
+        }
+
+        /// <summary>A reader of the current row's id as an index by <paramref name="lookup"/> (-1 when missing or unknown); no allocation per row.</summary>
+        public Func<int> Reader(DataViewRow row, IdLookup lookup)
+        {
+            var read = GraphEdgeReader.NodeReader(row, _column);
+            return () =>
+            {
+                var text = read();
+                return text.IsEmpty ? -1 : lookup(text);
+            };
+        }
+    }
+}
