@@ -183,7 +183,7 @@ namespace Embeddings.Benchmarks
                 return;
             int rank = Options.Int(args, "--rank", 64);
             double alpha = double.Parse(Options.String(args, "--alpha") ?? "3", CultureInfo.InvariantCulture);
-            double lambda = double.Parse(Options.String(args, "--lambda") ?? "30", CultureInfo.InvariantCulture);
+            double lambda = double.Parse(Options.String(args, "--lambda") ?? "0.3", CultureInfo.InvariantCulture);
             int iterations = Options.Int(args, "--iterations", 15);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== implicit ALS, ml-100k leave-last-out, rank {rank}, alpha {alpha}, lambda {lambda} (tuned on validation) =="));
             foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
@@ -248,9 +248,9 @@ namespace Embeddings.Benchmarks
             var ml = new MLContext(seed: 1);
             var data = Keyed(ml, split, RankingTarget.Test);
             var cached = ml.Data.Cache(data);
-            ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 30, 1)).Fit(cached); // warm-up (JIT)
+            ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 0.3, 1)).Fit(cached); // warm-up (JIT)
             var watch = Stopwatch.StartNew();
-            var model = ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 30, 15)).Fit(cached);
+            var model = ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 0.3, 15)).Fit(cached);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"== speed: implicit ALS, ml-100k ({model.TrainingSummary!.Ratings:N0} events, {model.TrainingSummary.Users} users, {model.TrainingSummary.Items} items), rank 64, 15 iterations, 2 threads: {watch.Elapsed.TotalSeconds:F2} s (Fit, reading included) =="));
         }
