@@ -1,0 +1,176 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Embeddings.Infrastructure;
+using Embeddings.MatrixFactorization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Embeddings
+{
+    /// <summary>
+    /// The result of <see cref="MatrixFactorizationEstimator"/>: appends a Single score column computed from the user
+    /// and item key columns. Explicit loss: μ + b_u + b_i + p_u·q_i. Implicit loss: p_u·q_i.
+    /// </summary>
+    /// <remarks>
+    /// <para><b>Unseen users and items.</b> A missing key (0), a key beyond the trained range, a key value not seen in
+    /// training, or a user or item without training ratings has no factors and no bias: with the explicit loss the score
+    /// falls back to μ plus the bias of the side that is known (μ when neither is), with the implicit loss it is 0.
+    /// Cursors never throw on values.</para>
+    /// <para>Keys are matched by their key value text when both the training and the scored column carry key values
+    /// (so a different <c>MapValueToKey</c> numbering is harmless), otherwise by key number.</para>
+    /// </remarks>
+    public sealed class MatrixFactorizationTransformer : RowMappingTransformer, ILoadableTransformer<MatrixFactorizationTransformer>
+    {
+        private const int StateVersion = 1;
+        private readonly FactorModel _model;
+        private readonly bool _userKeysAreIndices;
+        private readonly bool _itemKeysAreIndices;
+        private EmbeddingTable? _userFactors;
+        private EmbeddingTable? _itemFactors;
+
+        internal MatrixFactorizationTransformer(FactorModel model, MatrixFactorizationEstimator.LossFunctionType loss, string userColumn, string itemColumn,
+            string scoreColumn, bool userKeysAreIndices, bool itemKeysAreIndices, MatrixFactorizationTrainingSummary? summary)
+        {
+            _model = model;
+            LossFunction = loss;
+            MatrixColumnIndexColumnName = userColumn;
+            MatrixRowIndexColumnName = itemColumn;
+            ScoreColumnName = scoreColumn;
+            _userKeysAreIndices = userKeysAreIndices;
+            _itemKeysAreIndices = itemKeysAreIndices;
+            TrainingSummary = summary;
+        }
+
+        /// <summary>The loss the factors were trained with.</summary>
+        public MatrixFactorizationEstimator.LossFunctionType LossFunction { get; }
+
+        /// <summary>The user key column read by the transformer.</summary>
+        public string MatrixColumnIndexColumnName { get; }
+
+        /// <summary>The item key column read by the transformer.</summary>
+        public string MatrixRowIndexColumnName { get; }
+
+        /// <summary>The appended Single column.</summary>
+        public string ScoreColumnName { get; }
+
+        /// <summary>Number of latent factors.</summary>
+        public int ApproximationRank => _model.Rank;
+
+        /// <summary>μ, the mean training rating (explicit loss); 0 for the implicit loss.</summary>
+        public float GlobalBias => _model.GlobalMean;
+
+        /// <summary>
+        /// The user factors of users seen in training, keyed by the user key's value text (or the key number as text when
+        /// the key column has no key values): usable with <c>ApplyEmbedding</c>, <c>MostSimilar</c> and the search tools.
+        /// </summary>
+        public EmbeddingTable UserFactors => _userFactors ??= _model.Table(users: true);
+
+        /// <summary>The item factors of items seen in training, keyed like <see cref="UserFactors"/>.</summary>
+        public EmbeddingTable ItemFactors => _itemFactors ??= _model.Table(users: false);
+
+        /// <summary>Statistics of the training run (null for a transformer loaded from a saved model).</summary>
+        public MatrixFactorizationTrainingSummary? TrainingSummary { get; }
+
+        internal FactorModel Model => _model;
+
+        /// <summary>The user's bias b_u (0 for the implicit loss and for a user not seen in training).</summary>
+        public float GetUserBias(string userKey)
+        {
+            ArgumentNullException.ThrowIfNull(userKey);
+            int u = _model.UserIndexOf(userKey);
+            return u < 0 ? 0 : _model.UserBias[u];
+        }
+
+        /// <summary>The item's bias b_i (0 for the implicit loss and for an item not seen in training).</summary>
+        public float GetItemBias(string itemKey)
+        {
+            ArgumentNullException.ThrowIfNull(itemKey);
+            int i = _model.ItemIndexOf(itemKey);
+            return i < 0 ? 0 : _model.ItemBias[i];
+        }
+
+        /// <summary>The score of a user and an item given by their key texts, with the same fallback for unseen ones as the score column.</summary>
+        public float Score(string userKey, string itemKey)
+        {
+            ArgumentNullException.ThrowIfNull(userKey);
+            ArgumentNullException.ThrowIfNull(itemKey);
+            return _model.Score(Seen(_model.UserIndexOf(userKey), _model.UserSeen), Seen(_model.ItemIndexOf(itemKey), _model.ItemSeen));
+        }
+
+        /// <inheritdoc/>
+        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
+        {
+            MatrixFactorizationEstimator.CheckKeyColumn(inputSchema, MatrixColumnIndexColumnName, "MatrixColumnIndexColumnName (users)");
+            MatrixFactorizationEstimator.CheckKeyColumn(inputSchema, MatrixRowIndexColumnName, "MatrixRowIndexColumnName (items)");
+            var user = inputSchema[MatrixColumnIndexColumnName];
+            var item = inputSchema[MatrixRowIndexColumnName];
+            int[] userMap = KeyMap(user, _userKeysAreIndices, _model.UserKeys, _model.UserSeen, _model.UserIndexOf);
+            int[] itemMap = KeyMap(item, _itemKeysAreIndices, _model.ItemKeys, _model.ItemSeen, _model.ItemIndexOf);
+            var model = _model;
+            var column = new AppendedColumn(ScoreColumnName, NumberDataViewType.Single, new[] { user.Index, item.Index }, row =>
+            {
+                var getUser = row.GetGetter<uint>(row.Schema[user.Index]);
+                var getItem = row.GetGetter<uint>(row.Schema[item.Index]);
+                uint u = 0, i = 0;
+                ValueGetter<float> getter = (ref float score) =>
+                {
+                    getUser(ref u);
+                    getItem(ref i);
+                    score = model.Score(u < (uint)userMap.Length ? userMap[u] : -1, i < (uint)itemMap.Length ? itemMap[i] : -1);
+                };
+                return getter;
+            });
+            return new[] { column };
+        }
+
+        /// <summary>Model row of each key number of the scored column (index 0, the missing key, gives -1).</summary>
+        private static int[] KeyMap(DataViewSchema.Column column, bool modelKeysAreIndices, string[] modelKeys, bool[] seen, Func<string, int> indexOf)
+        {
+            bool byText = !modelKeysAreIndices && column.Annotations.Schema.GetColumnOrNull(SchemaChecks.KeyValuesKind) is not null;
+            if (!byText)
+            {
+                var direct = new int[modelKeys.Length + 1];
+                direct[0] = -1;
+                for (int k = 1; k < direct.Length; k++)
+                    direct[k] = Seen(k - 1, seen);
+                return direct;
+            }
+            string[] values = SchemaChecks.KeyValueTexts(column);
+            var map = new int[values.Length + 1];
+            map[0] = -1;
+            for (int k = 1; k < map.Length; k++)
+                map[k] = Seen(indexOf(values[k - 1]), seen);
+            return map;
+        }
+
+        private static int Seen(int row, bool[] seen) => row >= 0 && seen[row] ? row : -1;
+
+        /// <inheritdoc/>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.Write(StateVersion);
+            writer.Write((int)LossFunction);
+            writer.Write(MatrixColumnIndexColumnName);
+            writer.Write(MatrixRowIndexColumnName);
+            writer.Write(ScoreColumnName);
+            writer.Write(_userKeysAreIndices);
+            writer.Write(_itemKeysAreIndices);
+            _model.Write(writer);
+        }
+
+        static MatrixFactorizationTransformer ILoadableTransformer<MatrixFactorizationTransformer>.Load(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != StateVersion)
+                throw new FormatException($"{nameof(MatrixFactorizationTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            var loss = (MatrixFactorizationEstimator.LossFunctionType)reader.ReadInt32();
+            if (!Enum.IsDefined(loss))
+                throw new FormatException($"{nameof(MatrixFactorizationTransformer)}: unknown loss function {(int)loss} in the saved model.");
+            string user = reader.ReadString(), item = reader.ReadString(), score = reader.ReadString();
+            bool userIndices = reader.ReadBoolean(), itemIndices = reader.ReadBoolean();
+            var model = FactorModel.Read(reader);
+            return new MatrixFactorizationTransformer(model, loss, user, item, score, userIndices, itemIndices, summary: null);
+        }
+    }
+}

@@ -1,0 +1,258 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Embeddings.MatrixFactorization;
+using Embeddings.Recommendation;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using RankingMetrics = Embeddings.Recommendation.RankingMetrics;
+
+namespace Embeddings.Benchmarks
+{
+    /// <summary>
+    /// The acceptance figures of matrix factorization (issue 6):
+    /// 1. explicit: RMSE on the ML.NET tutorial's ml-latest-small train/test files, and on a random 10% holdout of train;
+    /// 2. implicit: ml-100k leave-last-out full ranking (evaluation.md section 3), HR@10 / NDCG@10 on validation and test,
+    ///    per iteration from random and from item2vec initialisation;
+    /// 3. speed: implicit ALS on ml-100k, rank 64, 15 iterations, 2 threads.
+    /// Options: --section explicit|implicit|speed|sweep (default all but sweep) --rank 64 --alpha A --lambda L --iterations 15.
+    /// </summary>
+    internal static class MatrixFactorizationBenchmark
+    {
+        private static readonly string s_shared = Path.Combine("..", "shared", "data", "movielens");
+
+        public static void Run(string[] args)
+        {
+            string section = Options.String(args, "--section") ?? "all";
+            if (section is "all" or "explicit")
+                Explicit(args);
+            if (section is "sweep")
+                Sweep(args);
+            if (section is "all" or "implicit")
+                Implicit(args);
+            if (section is "all" or "speed")
+                Speed(args);
+        }
+
+        private sealed class Rating
+        {
+            [LoadColumn(0)]
+            public float userId { get; set; }
+
+            [LoadColumn(1)]
+            public float movieId { get; set; }
+
+            [LoadColumn(2)]
+            public float Label { get; set; }
+        }
+
+        private static void Explicit(string[] args)
+        {
+            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
+            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
+            if (!File.Exists(trainPath))
+            {
+                Console.WriteLine($"skipped: '{trainPath}' is missing.");
+                return;
+            }
+            var ml = new MLContext(seed: 1);
+            var train = ml.Data.LoadFromTextFile<Rating>(trainPath, hasHeader: true, separatorChar: ',');
+            var test = ml.Data.LoadFromTextFile<Rating>(testPath, hasHeader: true, separatorChar: ',');
+            var holdout = ml.Data.TrainTestSplit(train, testFraction: 0.1, seed: 1);
+            Console.WriteLine("== explicit ratings, ml-latest-small (ML.NET tutorial files): RMSE ==");
+            Console.WriteLine($"{"settings",-44} {"test (19 rows)",14} {"holdout 10%",12} {"fit s",7}");
+            foreach (var (rank, lambda, iterations) in new[] { (8, 0.1, 20), (100, 0.1, 20), (32, 0.05, 20), (64, 0.05, 30) })
+            {
+                IEstimator<ITransformer> Pipeline() => ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
+                    .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
+                    .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
+                    {
+                        LabelColumnName = "Label",
+                        MatrixColumnIndexColumnName = "userIdEncoded",
+                        MatrixRowIndexColumnName = "movieIdEncoded",
+                        ApproximationRank = rank,
+                        Lambda = lambda,
+                        NumberOfIterations = iterations,
+                        NumberOfThreads = 2,
+                        Seed = 1,
+                    }));
+                var watch = Stopwatch.StartNew();
+                var model = Pipeline().Fit(train);
+                double seconds = watch.Elapsed.TotalSeconds;
+                double testRmse = ml.Regression.Evaluate(model.Transform(test), "Label", "Score").RootMeanSquaredError;
+                var holdoutModel = Pipeline().Fit(holdout.TrainSet);
+                double holdoutRmse = ml.Regression.Evaluate(holdoutModel.Transform(holdout.TestSet), "Label", "Score").RootMeanSquaredError;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{$"rank {rank}, lambda {lambda}, lr 0.1, {iterations} iterations",-44} {testRmse,14:F4} {holdoutRmse,12:F4} {seconds,7:F2}"));
+            }
+        }
+
+        private static LeaveLastOutSplit? ReadSplit()
+        {
+            string data = Path.Combine(s_shared, "ml-100k", "u.data");
+            if (!File.Exists(data))
+            {
+                Console.WriteLine($"skipped: '{data}' is missing.");
+                return null;
+            }
+            return LeaveLastOutSplit.ReadMovieLens(data);
+        }
+
+        private sealed class Event
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Label { get; set; }
+        }
+
+        private static IDataView Keyed(MLContext ml, LeaveLastOutSplit split, RankingTarget target)
+        {
+            var rows = ml.Data.LoadFromEnumerable(split.TrainingSequences(target).SelectMany(s => s.Items.Select(i => new Event { User = s.User, Item = i, Label = 1 })).ToList());
+            return ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(rows).Transform(rows);
+        }
+
+        internal static MatrixFactorizationEstimator.Options ImplicitOptions(int rank, double alpha, double lambda, int iterations) => new()
+        {
+            LossFunction = MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass,
+            LabelColumnName = "Label",
+            MatrixColumnIndexColumnName = "UserKey",
+            MatrixRowIndexColumnName = "ItemKey",
+            ApproximationRank = rank,
+            Alpha = alpha,
+            Lambda = lambda,
+            NumberOfIterations = iterations,
+            NumberOfThreads = 2,
+            Seed = 1,
+        };
+
+        /// <summary>Full-ranking metrics of the live factors (user · item; items without factors score -inf).</summary>
+        private static RankingMetrics Evaluate(LeaveLastOutSplit split, RankingTarget target, FactorModel model)
+        {
+            int[] itemRows = split.Items.Select(i => model.ItemIndexOf(i)).Select(r => r >= 0 && model.ItemSeen[r] ? r : -1).ToArray();
+            return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+            {
+                int u = model.UserIndexOf(user);
+                if (u < 0)
+                    return;
+                var userRow = model.UserRow(u);
+                for (int i = 0; i < itemRows.Length; i++)
+                {
+                    if (itemRows[i] >= 0)
+                        scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(userRow, model.ItemRow(itemRows[i]));
+                }
+            });
+        }
+
+        private static void Sweep(string[] args)
+        {
+            var split = ReadSplit();
+            if (split is null)
+                return;
+            var ml = new MLContext(seed: 1);
+            var data = Keyed(ml, split, RankingTarget.Validation);
+            int rank = Options.Int(args, "--rank", 64);
+            Console.WriteLine($"== sweep on validation, rank {rank}, 15 iterations (best iteration shown) ==");
+            foreach (double alpha in new[] { 1.0, 3.0, 10.0, 30.0 })
+            {
+                foreach (double lambda in new[] { 0.3, 3.0, 30.0, 100.0 })
+                {
+                    var options = ImplicitOptions(rank, alpha, lambda, 15);
+                    double best = 0;
+                    int bestIteration = 0;
+                    var curve = new List<string>();
+                    options.IterationObserver = (iteration, model) =>
+                    {
+                        var m = Evaluate(split, RankingTarget.Validation, model);
+                        curve.Add(m.HitRate.ToString("F3", CultureInfo.InvariantCulture));
+                        if (m.HitRate > best)
+                            (best, bestIteration) = (m.HitRate, iteration);
+                    };
+                    ml.Embeddings().MatrixFactorization(options).Fit(data);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alpha {alpha,5} lambda {lambda,6}: best HR@10 {best:F4} at {bestIteration}; {string.Join(" ", curve)}"));
+                }
+            }
+        }
+
+        private static void Implicit(string[] args)
+        {
+            var split = ReadSplit();
+            if (split is null)
+                return;
+            int rank = Options.Int(args, "--rank", 64);
+            double alpha = double.Parse(Options.String(args, "--alpha") ?? "3", CultureInfo.InvariantCulture);
+            double lambda = double.Parse(Options.String(args, "--lambda") ?? "0.3", CultureInfo.InvariantCulture);
+            int iterations = Options.Int(args, "--iterations", 15);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== implicit ALS, ml-100k leave-last-out, rank {rank}, alpha {alpha}, lambda {lambda} (tuned on validation) =="));
+            foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
+            {
+                var pop = LeaveLastOutEvaluator.Evaluate(split, target, LeaveLastOutEvaluator.Popularity(split, target));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"popularity {target}: HR@10 {pop.HitRate:F4} NDCG@10 {pop.Ndcg:F4}"));
+            }
+            var curves = new Dictionary<(string, RankingTarget), List<RankingMetrics>>();
+            foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
+            {
+                var ml = new MLContext(seed: 1);
+                var data = Keyed(ml, split, target);
+                var item2vec = ItemToVec(ml, split, target);
+                foreach (var (name, warm) in new[] { ("random", (EmbeddingTable?)null), ("item2vec", item2vec) })
+                {
+                    var options = ImplicitOptions(rank, alpha, lambda, iterations);
+                    options.InitialItemFactors = warm;
+                    var curve = curves[(name, target)] = new List<RankingMetrics>();
+                    options.IterationObserver = (_, model) => curve.Add(Evaluate(split, target, model));
+                    var watch = Stopwatch.StartNew();
+                    ml.Embeddings().MatrixFactorization(options).Fit(data);
+                    var last = curve[^1];
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"init {name,-8} {target,-10} after {iterations} iterations: HR@10 {last.HitRate:F4} NDCG@10 {last.Ndcg:F4} (fit + per-iteration evaluation {watch.Elapsed.TotalSeconds:F1} s)"));
+                }
+            }
+            Console.WriteLine("HR@10 per iteration (random init | item2vec init):");
+            Console.WriteLine($"{"iter",4} {"val random",11} {"val i2v",8} {"test random",12} {"test i2v",9}");
+            for (int i = 0; i < iterations; i++)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{i + 1,4} {curves[("random", RankingTarget.Validation)][i].HitRate,11:F4} {curves[("item2vec", RankingTarget.Validation)][i].HitRate,8:F4} {curves[("random", RankingTarget.Test)][i].HitRate,12:F4} {curves[("item2vec", RankingTarget.Test)][i].HitRate,9:F4}"));
+            }
+        }
+
+        private sealed class Session
+        {
+            public string[] Items { get; set; } = Array.Empty<string>();
+        }
+
+        private static EmbeddingTable ItemToVec(MLContext ml, LeaveLastOutSplit split, RankingTarget target)
+        {
+            var sessions = ml.Data.LoadFromEnumerable(split.TrainingSequences(target).Select(s => new Session { Items = s.Items.ToArray() }));
+            return ml.Embeddings().SkipGram(new SkipGramEmbeddingEstimator.Options
+            {
+                OutputColumnName = "Vector",
+                InputColumnName = "Items",
+                EmbeddingDimension = 64,
+                WindowSize = 5,
+                Epochs = 20,
+                MinCount = 1,
+                SamplingThreshold = 1e-3,
+                Seed = 1,
+            }).Fit(sessions).Embeddings;
+        }
+
+        private static void Speed(string[] args)
+        {
+            var split = ReadSplit();
+            if (split is null)
+                return;
+            var ml = new MLContext(seed: 1);
+            var data = Keyed(ml, split, RankingTarget.Test);
+            var cached = ml.Data.Cache(data);
+            ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 0.3, 1)).Fit(cached); // warm-up (JIT)
+            var watch = Stopwatch.StartNew();
+            var model = ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 0.3, 15)).Fit(cached);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"== speed: implicit ALS, ml-100k ({model.TrainingSummary!.Ratings:N0} events, {model.TrainingSummary.Users} users, {model.TrainingSummary.Items} items), rank 64, 15 iterations, 2 threads: {watch.Elapsed.TotalSeconds:F2} s (Fit, reading included) =="));
+        }
+    }
+}
