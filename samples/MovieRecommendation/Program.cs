@@ -1,12 +1,14 @@
-// Movie recommendation with embeddings learned from viewing histories, on the bundled MovieLens "ml-latest-small"
-// ratings (non-commercial licence: see samples/data/movielens-small). Run from the repository root:
+// A movie recommender on the bundled MovieLens "ml-latest-small" ratings (non-commercial licence: see
+// samples/data/movielens-small). Run from the repository root:
 //     dotnet run --project samples/MovieRecommendation
 //
-// 1. Each user's ratings, in time order, form a viewing history; the last 20% of each history is held out.
-// 2. Skip-gram (item2vec) learns a vector per movie from the histories, and a context vector used for scoring.
-// 3. Similar movies come from the vectors; next-movie recommendations from the user's recent movies.
-// 4. The vectors become features of an ML.NET FastTree model that predicts ratings; the model is saved with
-//    mlContext.Model.Save, reloaded, and used through a PredictionEngine.
+// 1. Evaluation (evaluation.md section 3): each user's last rating is the test target, everything before it trains;
+//    every unseen movie is ranked. Models: popularity, item2vec (skip-gram over viewing histories, scored by the
+//    input-output logit), node2vec (the movie transition graph), the blend of logit, transitions and co-occurrence, and
+//    the ranker: LightGBM LambdaRank over those signals, re-ranking the blend's top 100 per user.
+// 2. The deployable recommender: mlContext.Embeddings().RankingRecommender(...) fitted on all ratings; a few users'
+//    recommendations with titles; the model saved with mlContext.Model.Save, reloaded, and scored by a PredictionEngine.
+// 3. A map of the movie vectors (first two principal components, coloured by main genre) written as movie-map.png.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -15,180 +17,183 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using Embeddings;
+using Embeddings.Recommendation;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
+Console.OutputEncoding = Encoding.UTF8;
 var watch = Stopwatch.StartNew();
 string dataFolder = Path.Combine(AppContext.BaseDirectory, "Data");
-var titles = ReadTitles(Path.Combine(dataFolder, "recommendation-movies.csv"));
-var ratings = ReadRatings(Path.Combine(dataFolder, "recommendation-ratings-train.csv"));
+var movies = ReadMovies(Path.Combine(dataFolder, "recommendation-movies.csv"));
+var ratings = ReadRatings(Path.Combine(dataFolder, "recommendation-ratings-train.csv"))
+    .Concat(ReadRatings(Path.Combine(dataFolder, "recommendation-ratings-test.csv"))).ToList();
+string Title(string movie) => movies.TryGetValue(movie, out var m) ? m.Title : movie;
 Console.WriteLine($"{ratings.Count:N0} ratings of {ratings.Select(r => r.Movie).Distinct().Count():N0} movies by {ratings.Select(r => r.User).Distinct().Count()} users");
 
-// 1. Per user: history (first 80% in time order, ties by movie id) and held-out future (the rest).
-var users = ratings.GroupBy(r => r.User)
-    .Select(g =>
-    {
-        var ordered = g.OrderBy(r => r.Timestamp).ThenBy(r => int.Parse(r.Movie, CultureInfo.InvariantCulture)).ToArray();
-        int historyLength = Math.Max(1, (int)(ordered.Length * 0.8));
-        return new UserData(g.Key, ordered[..historyLength], ordered[historyLength..]);
-    })
-    .Where(u => u.Future.Length > 0)
-    .ToArray();
-
-// 2. item2vec: skip-gram over the histories. Context vectors are kept for scoring users against movies.
-var ml = new MLContext(seed: 1);
-var histories = ml.Data.LoadFromEnumerable(users.Select(u => new Session { History = u.History.Select(r => r.Movie).ToArray() }));
-var item2vec = ml.Embeddings().SkipGram(new SkipGramEmbeddingEstimator.Options
+var options = new RankingRecommenderOptions
 {
-    OutputColumnName = "HistoryVector",
-    InputColumnName = "History",
-    EmbeddingDimension = 48,
-    WindowSize = 5,
-    Epochs = 15,
-    MinCount = 10,
-    SamplingThreshold = 1e-3,
-    NegativeSampleCount = 10,
-    KeepContextVectors = true,
-    ThreadCount = 1,
+    UserColumnName = nameof(Rating.User),
+    ItemColumnName = nameof(Rating.Movie),
+    TimestampColumnName = nameof(Rating.Timestamp),
     Seed = 1,
-}).Fit(histories);
-var movies = item2vec.Embeddings;
-var context = item2vec.ContextEmbeddings!;
-var summary = item2vec.TrainingSummary;
-Console.WriteLine($"item2vec: {summary.VocabularySize:N0} movies with vectors, {summary.CorpusTokens:N0} ratings x {summary.Epochs} epochs in {summary.TrainingTime.TotalSeconds:F1} s, final loss {summary.FinalLoss:F3}");
+    // ml-latest-small has 9,500 movies: shorter walks keep node2vec's corpus near item2vec's size.
+    ItemGraph = new ItemGraphOptions { WalksPerNode = 5, WalkLength = 20 },
+};
 
-// 3a. Similar movies.
+// 1. Leave-last-out evaluation, full ranking over every unseen movie.
+var split = LeaveLastOutSplit.Create(ratings.Select(r => new Interaction(r.User, r.Movie, r.Timestamp)));
+var ml = new MLContext(seed: 1);
+var evaluation = RecommendationEvaluation.Evaluate(ml, split, RankingTarget.Test, options);
 Console.WriteLine();
+Console.WriteLine($"Each user's last movie, ranked among all {split.Items.Count:N0} movies they had not rated ({split.Users.Count} users, {evaluation.Seconds:F0} s):");
+Console.WriteLine($"    {"model",-12} {"HR@10",7} {"NDCG@10",8}");
+foreach (string model in RecommendationEvaluation.ModelNames)
+{
+    if (evaluation.Models.TryGetValue(model, out var metrics))
+        Console.WriteLine($"    {model,-12} {metrics.HitRate,7:F4} {metrics.Ndcg,8:F4}");
+}
+
+// 2. The deployable recommender, trained on all ratings.
+var data = ml.Data.LoadFromEnumerable(ratings);
+var recommender = ml.Embeddings().RankingRecommender(options).Fit(data);
+Console.WriteLine();
+foreach (string user in new[] { "1", "42", "414" })
+{
+    var history = ratings.Where(r => r.User == user).OrderBy(r => r.Timestamp).TakeLast(3).Select(r => Title(r.Movie));
+    Console.WriteLine($"User {user} recently watched: {string.Join("; ", history)}");
+    foreach (var (movie, score) in recommender.Recommend(ml, user, 5))
+        Console.WriteLine($"    {score,7:F3}  {Title(movie)}");
+}
+
+string modelPath = Path.Combine(Path.GetTempPath(), "movie-recommender.zip");
+ml.Model.Save(recommender, data.Schema, modelPath);
+var reloaded = new MLContext(seed: 2).Model.Load(modelPath, out _);
+var example = new UserMovie { User = "42", Movie = recommender.Recommend(ml, "42", 1)[0].Item };
+float before = ml.Model.CreatePredictionEngine<UserMovie, Prediction>(recommender).Predict(example).Score;
+float after = ml.Model.CreatePredictionEngine<UserMovie, Prediction>(reloaded).Predict(example).Score;
+Console.WriteLine();
+Console.WriteLine($"Saved to {modelPath} ({new FileInfo(modelPath).Length / 1024:N0} KiB) and reloaded; PredictionEngine on (user {example.User}, {Title(example.Movie)}): " +
+    $"{after:F4} (before saving {before:F4}, {(BitConverter.SingleToInt32Bits(before) == BitConverter.SingleToInt32Bits(after) ? "identical" : "DIFFERENT")})");
+
+// Similar movies by item2vec vectors, among movies with at least 20 ratings (rare movies' vectors are mostly noise).
+var vectors = recommender.Features.ItemEmbeddings;
+var counts = ratings.GroupBy(r => r.Movie).ToDictionary(g => g.Key, g => g.Count());
+Console.WriteLine();
+foreach (string movie in new[] { "1", "2571", "296" })
+{
+    var similar = vectors.MostSimilar(movie, 200).Where(n => counts.GetValueOrDefault(n.Key) >= 20).Take(4);
+    Console.WriteLine($"Similar to {Title(movie)}: {string.Join("; ", similar.Select(n => Title(n.Key)))}");
+}
+
+// 3. Movie map: movies with at least 20 ratings, first two principal components of their item2vec vectors.
+var shown = vectors.Keys.Where(m => counts.GetValueOrDefault(m) >= 20 && movies.ContainsKey(m)).ToArray();
+var (first, second) = MovieMap.Project(shown.Select(m => vectors.GetVector(m)).ToArray());
+// A movie's main genre: the least common of its listed genres (MovieLens lists genres alphabetically, so the first
+// one would make almost everything "Action" or "Adventure").
+var genreCounts = movies.Values.SelectMany(m => m.Genres).GroupBy(g => g).ToDictionary(g => g.Key, g => g.Count());
+var genres = shown.Select(m => movies[m].Genres.OrderBy(g => genreCounts[g]).ThenBy(g => g, StringComparer.Ordinal).First()).ToArray();
+var topGenres = genres.GroupBy(g => g).OrderByDescending(g => g.Count()).Take(7).Select(g => g.Key).ToHashSet();
+var plot = new ScottPlot.Plot();
+foreach (var group in Enumerable.Range(0, shown.Length).GroupBy(i => topGenres.Contains(genres[i]) ? genres[i] : "other").OrderBy(g => g.Key))
+{
+    var scatter = plot.Add.ScatterPoints(group.Select(i => first[i]).ToArray(), group.Select(i => second[i]).ToArray());
+    scatter.LegendText = group.Key;
+    scatter.MarkerSize = 5;
+}
 foreach (string movie in new[] { "1", "2571", "296", "4306" })
 {
-    Console.WriteLine($"Similar to {titles.GetValueOrDefault(movie, movie)}:");
-    foreach (var neighbour in movies.MostSimilar(movie, 5))
-        Console.WriteLine($"    {neighbour.Similarity:F3}  {titles.GetValueOrDefault(neighbour.Key, neighbour.Key)}");
+    int i = Array.IndexOf(shown, movie);
+    if (i >= 0)
+        plot.Add.Text(Title(movie), first[i], second[i]);
 }
-
-// 3b. Next movie: score every unseen movie by (mean input vector of the user's last 5 movies) . (movie's context vector),
-// and compare with recommending the most popular unseen movies. A hit is the user's next held-out movie in the top 10.
-var popularity = users.SelectMany(u => u.History).GroupBy(r => r.Movie).ToDictionary(g => g.Key, g => (float)g.Count());
-var byItem2Vec = new List<int>();
-var byPopularity = new List<int>();
-var userVector = new float[movies.Dimension];
-var contextVector = new float[movies.Dimension];
-foreach (var user in users)
-{
-    var seen = user.History.Select(r => r.Movie).ToHashSet();
-    string target = user.Future[0].Movie;
-    Array.Clear(userVector);
-    int known = 0;
-    foreach (var r in user.History.TakeLast(5))
-    {
-        if (movies.TryGetVector(r.Movie, contextVector))
-        {
-            for (int j = 0; j < userVector.Length; j++)
-                userVector[j] += contextVector[j];
-            known++;
-        }
-    }
-    float Logit(string movie) => known > 0 && context.TryGetVector(movie, contextVector) ? userVector.Zip(contextVector, (a, b) => a * b).Sum() : float.NegativeInfinity;
-    byItem2Vec.Add(Rank(context.Keys, seen, target, Logit));
-    byPopularity.Add(Rank(popularity.Keys, seen, target, m => popularity.GetValueOrDefault(m)));
-}
+plot.Title("MovieLens movies: item2vec vectors, first two principal components, by main genre");
+plot.ShowLegend();
+string png = Path.GetFullPath("movie-map.png");
+plot.SavePng(png, 1000, 750);
 Console.WriteLine();
-Console.WriteLine($"Next held-out movie of {users.Length} users, ranked among all unseen movies:");
-Console.WriteLine($"    {"model",-28} {"HR@10",7} {"NDCG@10",8}");
-Console.WriteLine($"    {"popularity",-28} {HitRate(byPopularity),7:F4} {Ndcg(byPopularity),8:F4}");
-Console.WriteLine($"    {"item2vec (input . context)",-28} {HitRate(byItem2Vec),7:F4} {Ndcg(byItem2Vec),8:F4}");
-
-// 4. Embeddings as features of an ML.NET ranker of ratings: the user's history pooled, and the movie's vector.
-var trainRows = users.SelectMany(u => u.History.Select(r => RatingRow.From(u, r, u.History))).ToArray();
-var testRows = users.SelectMany(u => u.Future.Select(r => RatingRow.From(u, r, u.History))).ToArray();
-var train = ml.Data.LoadFromEnumerable(trainRows);
-var test = ml.Data.LoadFromEnumerable(testRows);
-var pipeline = ml.Transforms.Text.TokenizeIntoWords("HistoryItems", "HistoryText")
-    .Append(ml.Embeddings().ApplyEmbedding(movies, "UserVector", "HistoryItems"))
-    .Append(ml.Embeddings().ApplyEmbedding(movies, "MovieVector", "Movie"))
-    .Append(ml.Transforms.Concatenate("Features", "UserVector", "MovieVector", "UserMeanRating"))
-    .Append(ml.Regression.Trainers.FastTree(labelColumnName: "Label", numberOfLeaves: 32, numberOfTrees: 200, learningRate: 0.1));
-var ratingModel = pipeline.Fit(train);
-var metrics = ml.Regression.Evaluate(ratingModel.Transform(test), labelColumnName: "Label");
-double meanBaseline = Math.Sqrt(testRows.Average(r => Math.Pow(r.Label - r.UserMeanRating, 2)));
-Console.WriteLine();
-Console.WriteLine($"Rating prediction on held-out ratings: FastTree with embeddings RMSE {metrics.RootMeanSquaredError:F4}; user's mean rating RMSE {meanBaseline:F4}");
-
-// Save with ML.NET, load in a new context, and predict one rating through a PredictionEngine.
-string modelPath = Path.Combine(Path.GetTempPath(), "movie-rating-model.zip");
-ml.Model.Save(ratingModel, train.Schema, modelPath);
-var reloaded = new MLContext(seed: 2).Model.Load(modelPath, out _);
-var engine = ml.Model.CreatePredictionEngine<RatingRow, RatingPrediction>(reloaded);
-var example = testRows[0];
-float before = ml.Model.CreatePredictionEngine<RatingRow, RatingPrediction>(ratingModel).Predict(example).Score;
-float after = engine.Predict(example).Score;
-Console.WriteLine($"Saved to {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB) and reloaded: user {example.User}, {titles.GetValueOrDefault(example.Movie, example.Movie)}: predicted {after:F2} (before saving {before:F2}, {(BitConverter.SingleToInt32Bits(before) == BitConverter.SingleToInt32Bits(after) ? "identical" : "DIFFERENT")}), actual {example.Label:F1}");
+Console.WriteLine($"Wrote {png} ({shown.Length:N0} movies with 20 or more ratings).");
 Console.WriteLine($"Done in {watch.Elapsed.TotalSeconds:F1} s.");
 
-static int Rank(IEnumerable<string> candidates, HashSet<string> seen, string target, Func<string, float> score)
-{
-    float targetScore = score(target);
-    int targetId = int.Parse(target, CultureInfo.InvariantCulture);
-    int rank = 1;
-    foreach (string movie in candidates)
-    {
-        if (movie == target || seen.Contains(movie))
-            continue;
-        float s = score(movie);
-        if (s > targetScore || (s == targetScore && int.Parse(movie, CultureInfo.InvariantCulture) < targetId))
-            rank++;
-    }
-    return rank;
-}
-
-static double HitRate(List<int> ranks) => ranks.Average(r => r <= 10 ? 1.0 : 0.0);
-
-static double Ndcg(List<int> ranks) => ranks.Average(r => r <= 10 ? 1 / Math.Log2(r + 1) : 0.0);
-
 static List<Rating> ReadRatings(string path) =>
-    File.ReadLines(path).Skip(1).Select(line => line.Split(',')).Select(f => new Rating(
-        f[0], f[1], float.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture))).ToList();
+    File.ReadLines(path).Skip(1).Select(line => line.Split(',')).Select(f => new Rating
+    {
+        User = f[0],
+        Movie = f[1],
+        Timestamp = long.Parse(f[3], CultureInfo.InvariantCulture),
+    }).ToList();
 
-static Dictionary<string, string> ReadTitles(string path)
+static Dictionary<string, Movie> ReadMovies(string path)
 {
-    var titles = new Dictionary<string, string>();
-    foreach (string line in File.ReadLines(path, Encoding.Latin1).Skip(1))
+    var result = new Dictionary<string, Movie>();
+    foreach (string line in File.ReadLines(path, Encoding.UTF8).Skip(1))
     {
         int first = line.IndexOf(',');
         int last = line.LastIndexOf(',');
-        titles[line[..first]] = line[(first + 1)..last].Trim('"');
+        result[line[..first]] = new Movie(line[(first + 1)..last].Trim('"'), line[(last + 1)..].Split('|'));
     }
-    return titles;
+    return result;
 }
 
-internal sealed record Rating(string User, string Movie, float Score, long Timestamp);
+internal sealed record Movie(string Title, string[] Genres);
 
-internal sealed record UserData(string User, Rating[] History, Rating[] Future);
-
-internal sealed class Session
-{
-    public string[] History { get; set; } = Array.Empty<string>();
-}
-
-internal sealed class RatingRow
+internal sealed class Rating
 {
     public string User { get; set; } = "";
     public string Movie { get; set; } = "";
-    public string HistoryText { get; set; } = "";
-    public float UserMeanRating { get; set; }
-    public float Label { get; set; }
-
-    public static RatingRow From(UserData user, Rating rating, Rating[] history) => new()
-    {
-        User = user.User,
-        Movie = rating.Movie,
-        HistoryText = string.Join(' ', history.TakeLast(20).Select(r => r.Movie)),
-        UserMeanRating = history.Average(r => r.Score),
-        Label = rating.Score,
-    };
+    public long Timestamp { get; set; }
 }
 
-internal sealed class RatingPrediction
+internal sealed class UserMovie
+{
+    public string User { get; set; } = "";
+    public string Movie { get; set; } = "";
+}
+
+internal sealed class Prediction
 {
     public float Score { get; set; }
+}
+
+/// <summary>Principal components by power iteration on the covariance of the centred vectors.</summary>
+internal static class MovieMap
+{
+    public static (double[] First, double[] Second) Project(float[][] vectors)
+    {
+        int d = vectors[0].Length;
+        var x = vectors.Select(v => v.Select(t => (double)t).ToArray()).ToArray();
+        var mean = Enumerable.Range(0, d).Select(j => x.Average(r => r[j])).ToArray();
+        foreach (var r in x)
+        {
+            for (int j = 0; j < d; j++)
+                r[j] -= mean[j];
+        }
+        var a = Component(x, d, null);
+        var b = Component(x, d, a);
+        return (x.Select(r => Dot(r, a)).ToArray(), x.Select(r => Dot(r, b)).ToArray());
+    }
+
+    private static double Dot(double[] a, double[] b) => a.Zip(b, (u, v) => u * v).Sum();
+
+    private static double[] Component(double[][] rows, int d, double[]? orthogonalTo)
+    {
+        var v = Enumerable.Range(0, d).Select(j => 1.0 / (j + 1)).ToArray();
+        for (int iteration = 0; iteration < 100; iteration++)
+        {
+            var next = new double[d];
+            foreach (var r in rows)
+            {
+                double s = Dot(r, v);
+                for (int j = 0; j < d; j++)
+                    next[j] += s * r[j];
+            }
+            if (orthogonalTo is not null)
+            {
+                double s = Dot(next, orthogonalTo);
+                for (int j = 0; j < d; j++)
+                    next[j] -= s * orthogonalTo[j];
+            }
+            double norm = Math.Sqrt(Dot(next, next));
+            v = next.Select(t => t / norm).ToArray();
+        }
+        return v;
+    }
 }

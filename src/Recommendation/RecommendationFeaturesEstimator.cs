@@ -224,6 +224,15 @@ namespace Embeddings.Recommendation
         /// <summary>The users seen in training.</summary>
         public IReadOnlyList<string> Users => Featurizer.Users;
 
+        /// <summary>item2vec input vectors of the catalog's items (items without a vector are left out).</summary>
+        public EmbeddingTable ItemEmbeddings => Featurizer.Item2VecTable(context: false);
+
+        /// <summary>item2vec context (output) vectors: a user's mean input vector dotted with them is the logit feature.</summary>
+        public EmbeddingTable ItemContextEmbeddings => Featurizer.Item2VecTable(context: true);
+
+        /// <summary>node2vec vectors of the item transition graph; null when it was disabled.</summary>
+        public EmbeddingTable? ItemGraphEmbeddings => Featurizer.Node2VecTable();
+
         /// <summary>The user column read.</summary>
         public string UserColumnName => _userColumn;
 

@@ -98,6 +98,10 @@ namespace Embeddings.Recommendation
 
         public float Popularity(int item) => _popularity[item];
 
+        public EmbeddingTable Item2VecTable(bool context) => _item2Vec.ToTable(_items, context);
+
+        public EmbeddingTable? Node2VecTable() => _node2Vec?.ToTable(_items, context: false);
+
         /// <summary>Scratch space for vector work (user vectors), one per thread or cursor.</summary>
         public float[] CreateScratch() => new float[_item2Vec.Dimension + (_node2Vec?.Dimension ?? 0)];
 
@@ -479,6 +483,21 @@ namespace Embeddings.Recommendation
                 known[i] = true;
             }
             return new ItemVectors(d, inputRows, contextRows, known);
+        }
+
+        /// <summary>The known items' input (or context) vectors as a table.</summary>
+        public EmbeddingTable ToTable(string[] items, bool context)
+        {
+            var keys = new List<string>();
+            var rows = new List<float>();
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (!_known[i])
+                    continue;
+                keys.Add(items[i]);
+                rows.AddRange((context ? Context(i) : Input(i)).ToArray());
+            }
+            return new EmbeddingTable(keys, rows.ToArray(), Dimension);
         }
 
         /// <summary>The mean input vector of the last <paramref name="length"/> known items of <paramref name="history"/>; false when there is none.</summary>
