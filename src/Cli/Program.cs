@@ -13,6 +13,7 @@ namespace Embeddings.Cli
             ["item2vec"] = ("item (and context) vectors from a user-item interaction file", Item2VecCommand.Run),
             ["recommend-eval"] = ("leave-last-out evaluation of popularity, item2vec, node2vec, blend and the ranker on an interaction file", RecommendEvalCommand.Run),
             ["mf"] = ("matrix factorization (explicit SGD or implicit ALS) of an interaction file -> item and user factors", MatrixFactorizationCommand.Run),
+            ["sweep"] = ("AutoML-style search over the recommendation pipeline under a time budget: leaderboard CSV, best model saved", SweepCommand.Run),
             ["similar"] = ("nearest keys of query keys in a vector file, exact or approximate (HNSW)", SimilarCommand.Run),
             ["node2vec"] = ("node2vec embeddings of an edge list (the reference implementation's flags)", GraphCommands.Node2Vec),
             ["deepwalk"] = ("DeepWalk embeddings of an edge list", GraphCommands.DeepWalk),

@@ -12,7 +12,9 @@ namespace Embeddings.Infrastructure
             {
                 using var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
                 write(stream);
-                stream.Flush(flushToDisk: false);
+                // A writer that disposed the stream (StreamWriter, ML.NET's model zip) has flushed it already.
+                if (stream.CanWrite)
+                    stream.Flush(flushToDisk: false);
             });
 
         /// <summary>Like <see cref="Write"/>, for writers that take a path (native libraries).</summary>
