@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using Microsoft.ML;
+using Embeddings;
 
 namespace Embeddings.Recommendation
 {
@@ -23,7 +24,7 @@ namespace Embeddings.Recommendation
     public static class RecommendationEvaluation
     {
         /// <summary>The model names, in report order.</summary>
-        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "blend", "ranker" };
+        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "blend", "ranker" };
 
         /// <summary>Evaluates every model on <paramref name="target"/>.</summary>
         /// <param name="mlContext">The context (its seed is used when <paramref name="options"/> has none).</param>
@@ -31,7 +32,12 @@ namespace Embeddings.Recommendation
         /// <param name="target">Validation (tuning) or test (report once).</param>
         /// <param name="options">Pipeline settings; the column names are not used (the split supplies the sequences).</param>
         /// <param name="log">Progress messages; null for none.</param>
-        public static RecommendationSplitResult Evaluate(MLContext mlContext, LeaveLastOutSplit split, RankingTarget target, RankingRecommenderOptions options, Action<string>? log = null)
+        /// <param name="matrixFactorization">
+        /// Settings of an "mf" model (implicit ALS with <see cref="MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass"/>
+        /// on the training interactions, each a label of 1; column names are set here); null leaves it out.
+        /// </param>
+        public static RecommendationSplitResult Evaluate(MLContext mlContext, LeaveLastOutSplit split, RankingTarget target, RankingRecommenderOptions options,
+            Action<string>? log = null, MatrixFactorizationEstimator.Options? matrixFactorization = null)
         {
             ArgumentNullException.ThrowIfNull(mlContext);
             ArgumentNullException.ThrowIfNull(split);
@@ -72,6 +78,8 @@ namespace Embeddings.Recommendation
             results["item2vec"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.LogitScores(u, node2Vec: false, s, scratch)));
             if (featurizer.HasNode2Vec)
                 results["node2vec"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.LogitScores(u, node2Vec: true, s, scratch)));
+            if (matrixFactorization is not null)
+                results["mf"] = MatrixFactorization(mlContext, split, target, training, matrixFactorization, seed);
             results["blend"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.BlendScores(u, s, a, b, scratch)));
 
             var ranked = RankingStage.ScoreCandidates(mlContext, model, split.Users, settings.CandidateCount);
@@ -87,6 +95,41 @@ namespace Embeddings.Recommendation
             });
             log?.Invoke($"{target}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value.HitRate:F4}/{r.Value.Ndcg:F4}")));
             return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds);
+        }
+
+        private sealed class MatrixRow
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Label { get; set; }
+        }
+
+        /// <summary>Implicit matrix factorization of the training interactions, scored by user . item factors.</summary>
+        private static RankingMetrics MatrixFactorization(MLContext ml, LeaveLastOutSplit split, RankingTarget target, List<UserSequence> training, MatrixFactorizationEstimator.Options settings, int seed)
+        {
+            var rows = training.SelectMany(s => s.Items.Select(item => new MatrixRow { User = s.User, Item = item, Label = 1 }));
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var keyed = ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(data).Transform(data);
+            settings.MatrixColumnIndexColumnName = "UserKey";
+            settings.MatrixRowIndexColumnName = "ItemKey";
+            settings.LabelColumnName = "Label";
+            settings.LossFunction = MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass;
+            settings.Seed ??= seed;
+            var model = ml.Embeddings().MatrixFactorization(settings).Fit(keyed);
+            var users = model.UserFactors;
+            var items = model.ItemFactors;
+            var itemRows = split.Items.Select(i => items.Contains(i) ? items.GetVector(i) : null).ToArray();
+            var userVector = new float[users.Dimension];
+            return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+            {
+                if (!users.TryGetVector(user, userVector))
+                    return;
+                for (int i = 0; i < itemRows.Length; i++)
+                {
+                    if (itemRows[i] is float[] row)
+                        scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(userVector, row);
+                }
+            });
         }
 
         private static RankingRecommenderOptions WithColumns(RankingRecommenderOptions o)

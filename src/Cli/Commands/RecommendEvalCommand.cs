@@ -16,13 +16,14 @@ namespace Embeddings.Cli.Commands
         private const string Help = """
             usage: embeddings recommend-eval --input INTERACTIONS [--json RESULTS.json] [options]
               --input FILE          'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)
-              --json FILE           write {model: {"hr10", "ndcg10"}, ..., "validation": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, blend, ranker)
+              --json FILE           write {model: {"hr10", "ndcg10"}, ..., "validation": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, blend, ranker)
               --split S             test, validation or both (both)
               --seeds N             repeat with seeds 1..N and report the mean and spread (1)
               item2vec:  --dimensions N (64) --window N (5) --epochs N (20) --negative N (5) --sample X (1e-3) --ns-exponent X (0.75)
               node2vec:  --graph-dimensions N (64) --walk-length N (40) --num-walks N (10) --p X (1) --q X (1) --no-graph
               ranker:    --ranker lightgbm|fasttree (lightgbm) --candidates N (100) --leaves N (8) --trees N (100) --learning-rate X (0.05) --min-leaf N (100)
                          --periods N (3: the ranker learns from each user's next interaction and the 2 before it, one feature fit each)
+              mf:        implicit ALS --mf-rank N (64) --mf-iterations N (15) --mf-alpha X (MF default) --mf-lambda X (MF default) --no-mf
               --threads N (all cores) --seed N (1; with --seeds, the first seed) --verbose (training messages on stderr)
             Protocol: evaluation.md section 3 (full ranking over every unseen item, HR@10 and NDCG@10 over all users).
             """;
@@ -37,8 +38,8 @@ namespace Embeddings.Cli.Commands
             var line = new CommandLine("recommend-eval", args,
                 new[] { "--input", "--json", "--split", "--seeds", "--dimensions", "--window", "--epochs", "--negative", "--sample", "--ns-exponent",
                         "--graph-dimensions", "--walk-length", "--num-walks", "--p", "--q", "--ranker", "--candidates", "--leaves", "--trees",
-                        "--learning-rate", "--min-leaf", "--periods", "--threads", "--seed" },
-                new[] { "--no-graph", "--verbose" });
+                        "--learning-rate", "--min-leaf", "--periods", "--mf-rank", "--mf-iterations", "--mf-alpha", "--mf-lambda", "--threads", "--seed" },
+                new[] { "--no-graph", "--no-mf", "--verbose" });
             string input = line.Required("--input");
             string? json = line.Optional("--json");
             string splitName = line.Optional("--split") ?? "both";
@@ -65,7 +66,8 @@ namespace Embeddings.Cli.Commands
                 options.Seed = firstSeed + s;
                 foreach (var target in targets)
                 {
-                    var result = RecommendationEvaluation.Evaluate(new MLContext(options.Seed), split, target, options, line.Has("--verbose") ? Console.Error.WriteLine : null);
+                    var result = RecommendationEvaluation.Evaluate(new MLContext(options.Seed), split, target, options, line.Has("--verbose") ? Console.Error.WriteLine : null,
+                        line.Has("--no-mf") ? null : MatrixFactorizationOptions(line, options));
                     if (!runs.TryGetValue(target, out var list))
                         runs[target] = list = new List<RecommendationSplitResult>();
                     list.Add(result);
@@ -112,6 +114,21 @@ namespace Embeddings.Cli.Commands
             options.ItemGraph.ReturnParameter = line.Double("--p", 1);
             options.ItemGraph.InOutParameter = line.Double("--q", 1);
             return options;
+        }
+
+        private static MatrixFactorizationEstimator.Options MatrixFactorizationOptions(CommandLine line, RankingRecommenderOptions options)
+        {
+            var mf = new MatrixFactorizationEstimator.Options
+            {
+                LossFunction = MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass,
+                ApproximationRank = line.Int("--mf-rank", 64),
+                NumberOfIterations = line.Int("--mf-iterations", 15),
+                NumberOfThreads = options.ThreadCount,
+                Seed = options.Seed,
+            };
+            mf.Alpha = line.Double("--mf-alpha", mf.Alpha);
+            mf.Lambda = line.Double("--mf-lambda", mf.Lambda);
+            return mf;
         }
 
         private static void Print(Dictionary<RankingTarget, List<RecommendationSplitResult>> runs, int seeds)
@@ -165,9 +182,13 @@ namespace Embeddings.Cli.Commands
                     report["validation"] = models;
                 }
             }
-            report["seeds"] = seeds;
-            report["candidates"] = options.CandidateCount;
-            report["ranker"] = options.Ranker.ToString();
+            report["settings"] = new Dictionary<string, object>
+            {
+                ["seeds"] = seeds,
+                ["candidates"] = options.CandidateCount,
+                ["ranker_kind"] = options.Ranker.ToString(),
+                ["ranker_training_periods"] = options.RankerTrainingPeriods,
+            };
             return report;
         }
     }
