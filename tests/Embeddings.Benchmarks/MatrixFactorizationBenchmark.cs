@@ -18,7 +18,9 @@ namespace Embeddings.Benchmarks
     /// 2. implicit: ml-100k leave-last-out full ranking (evaluation.md section 3), HR@10 / NDCG@10 on validation and test,
     ///    per iteration from random and from item2vec initialisation;
     /// 3. speed: implicit ALS on ml-100k, rank 64, 15 iterations, 2 threads.
-    /// Options: --section explicit|implicit|speed|sweep (default all but sweep) --rank 64 --alpha A --lambda L --iterations 15.
+    /// Options: --section explicit|implicit|speed|sweep|grid|explicit-cv (default explicit, implicit, speed) --rank 64 --alpha 5
+    /// --lambda 30 --iterations 15; grid: --grid "alpha:lambda,..." --seeds N [--validation-only 1]; explicit-cv:
+    /// --grid "rank:lambda:iterations[:learningRate],..." --folds 5.
     /// </summary>
     internal static class MatrixFactorizationBenchmark
     {
@@ -31,6 +33,10 @@ namespace Embeddings.Benchmarks
                 Explicit(args);
             if (section is "sweep")
                 Sweep(args);
+            if (section is "grid")
+                Grid(args);
+            if (section is "explicit-cv")
+                ExplicitCrossValidation(args);
             if (section is "all" or "implicit")
                 Implicit(args);
             if (section is "all" or "speed")
@@ -64,7 +70,8 @@ namespace Embeddings.Benchmarks
             var holdout = ml.Data.TrainTestSplit(train, testFraction: 0.1, seed: 1);
             Console.WriteLine("== explicit ratings, ml-latest-small (ML.NET tutorial files): RMSE ==");
             Console.WriteLine($"{"settings",-44} {"test (19 rows)",14} {"holdout 10%",12} {"fit s",7}");
-            foreach (var (rank, lambda, iterations) in new[] { (8, 0.1, 20), (100, 0.1, 20), (32, 0.05, 20), (64, 0.05, 30) })
+            // (100, 0.1, 40, 0.05): the best of the explicit-cv section's grid by 5-fold CV RMSE on the train file.
+            foreach (var (rank, lambda, iterations, learningRate) in new[] { (8, 0.1, 20, 0.1), (100, 0.1, 20, 0.1), (64, 0.05, 30, 0.1), (100, 0.1, 40, 0.05) })
             {
                 IEstimator<ITransformer> Pipeline() => ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
                     .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
@@ -75,6 +82,7 @@ namespace Embeddings.Benchmarks
                         MatrixRowIndexColumnName = "movieIdEncoded",
                         ApproximationRank = rank,
                         Lambda = lambda,
+                        LearningRate = learningRate,
                         NumberOfIterations = iterations,
                         NumberOfThreads = 2,
                         Seed = 1,
@@ -86,7 +94,65 @@ namespace Embeddings.Benchmarks
                 var holdoutModel = Pipeline().Fit(holdout.TrainSet);
                 double holdoutRmse = ml.Regression.Evaluate(holdoutModel.Transform(holdout.TestSet), "Label", "Score").RootMeanSquaredError;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{$"rank {rank}, lambda {lambda}, lr 0.1, {iterations} iterations",-44} {testRmse,14:F4} {holdoutRmse,12:F4} {seconds,7:F2}"));
+                    $"{$"rank {rank}, lambda {lambda}, lr {learningRate}, {iterations} iterations",-44} {testRmse,14:F4} {holdoutRmse,12:F4} {seconds,7:F2}"));
+            }
+        }
+
+        /// <summary>
+        /// Model selection for the explicit loss on the TRAIN file only: 5-fold cross-validated RMSE (folds by
+        /// MLContext.Data.CrossValidationSplit, seed 1) for each "rank:lambda:iterations[:learningRate]" of --grid; then the
+        /// 19-row test RMSE of a model fitted on the whole train file with each setting, printed for the report only.
+        /// </summary>
+        private static void ExplicitCrossValidation(string[] args)
+        {
+            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
+            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
+            if (!File.Exists(trainPath))
+            {
+                Console.WriteLine($"skipped: '{trainPath}' is missing.");
+                return;
+            }
+            var ml = new MLContext(seed: 1);
+            var train = ml.Data.Cache(ml.Data.LoadFromTextFile<Rating>(trainPath, hasHeader: true, separatorChar: ','));
+            var test = ml.Data.LoadFromTextFile<Rating>(testPath, hasHeader: true, separatorChar: ',');
+            int foldCount = Options.Int(args, "--folds", 5);
+            var folds = ml.Data.CrossValidationSplit(train, numberOfFolds: foldCount, seed: 1);
+            var settings = (Options.String(args, "--grid") ?? "100:0.1:20").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split(':')).ToArray();
+            Console.WriteLine($"== explicit, ml-latest-small train file: {foldCount}-fold CV RMSE (selection) and test RMSE (19 rows, report only) ==");
+            foreach (var p in settings)
+            {
+                int rank = int.Parse(p[0], CultureInfo.InvariantCulture);
+                double lambda = double.Parse(p[1], CultureInfo.InvariantCulture);
+                int iterations = int.Parse(p[2], CultureInfo.InvariantCulture);
+                double learningRate = p.Length > 3 ? double.Parse(p[3], CultureInfo.InvariantCulture) : 0.1;
+                IEstimator<ITransformer> Pipeline() => ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
+                    .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
+                    .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
+                    {
+                        LabelColumnName = "Label",
+                        MatrixColumnIndexColumnName = "userIdEncoded",
+                        MatrixRowIndexColumnName = "movieIdEncoded",
+                        ApproximationRank = rank,
+                        Lambda = lambda,
+                        LearningRate = learningRate,
+                        NumberOfIterations = iterations,
+                        NumberOfThreads = 2,
+                        Seed = 1,
+                    }));
+                var foldRmse = new List<double>();
+                foreach (var fold in folds)
+                {
+                    var model = Pipeline().Fit(fold.TrainSet);
+                    foldRmse.Add(ml.Regression.Evaluate(model.Transform(fold.TestSet), "Label", "Score").RootMeanSquaredError);
+                }
+                var watch = Stopwatch.StartNew();
+                var full = Pipeline().Fit(train);
+                double seconds = watch.Elapsed.TotalSeconds;
+                double testRmse = ml.Regression.Evaluate(full.Transform(test), "Label", "Score").RootMeanSquaredError;
+                double mean = foldRmse.Average();
+                double sd = Math.Sqrt(foldRmse.Sum(r => (r - mean) * (r - mean)) / Math.Max(1, foldRmse.Count - 1));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"rank {rank,4} lambda {lambda,5} lr {learningRate,5} iterations {iterations,3}: CV RMSE {mean:F4} (sd {sd:F4}) | test {testRmse:F4} | fit {seconds:F2} s"));
             }
         }
 
@@ -176,14 +242,60 @@ namespace Embeddings.Benchmarks
             }
         }
 
+        /// <summary>
+        /// Final-iteration HR@10 / NDCG@10 on validation and test for each "alpha:lambda" pair of --grid
+        /// (default: the numpy reference's 20:0.1), rank --rank, --iterations iterations, random initialisation.
+        /// Selection must read the validation column only; test is printed for the report.
+        /// </summary>
+        private static void Grid(string[] args)
+        {
+            var split = ReadSplit();
+            if (split is null)
+                return;
+            int rank = Options.Int(args, "--rank", 64);
+            int iterations = Options.Int(args, "--iterations", 15);
+            var pairs = (Options.String(args, "--grid") ?? "20:0.1").Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(p => p.Split(':')).Select(p => (Alpha: double.Parse(p[0], CultureInfo.InvariantCulture), Lambda: double.Parse(p[1], CultureInfo.InvariantCulture))).ToArray();
+            bool testToo = Options.String(args, "--validation-only") is null;
+            int seeds = Options.Int(args, "--seeds", 1);
+            Console.WriteLine($"== grid, rank {rank}, {iterations} iterations, random init: HR@10 / NDCG@10 after the last iteration ==");
+            var targets = testToo ? new[] { RankingTarget.Validation, RankingTarget.Test } : new[] { RankingTarget.Validation };
+            var data = new Dictionary<RankingTarget, (MLContext, IDataView)>();
+            foreach (var target in targets)
+            {
+                var ml = new MLContext(seed: 1);
+                data[target] = (ml, ml.Data.Cache(Keyed(ml, split, target)));
+            }
+            foreach (var (alpha, lambda) in pairs)
+            for (int seed = 1; seed <= seeds; seed++)
+            {
+                var line = new List<string>();
+                foreach (var target in targets)
+                {
+                    var (ml, view) = data[target];
+                    var options = ImplicitOptions(rank, alpha, lambda, iterations);
+                    options.Seed = seed;
+                    RankingMetrics? last = null;
+                    options.IterationObserver = (iteration, model) =>
+                    {
+                        if (iteration == iterations)
+                            last = Evaluate(split, target, model);
+                    };
+                    ml.Embeddings().MatrixFactorization(options).Fit(view);
+                    line.Add(string.Create(CultureInfo.InvariantCulture, $"{target} HR@10 {last!.HitRate:F4} NDCG@10 {last.Ndcg:F4}"));
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alpha {alpha,6} lambda {lambda,7} seed {seed}: {string.Join(" | ", line)}"));
+            }
+        }
+
         private static void Implicit(string[] args)
         {
             var split = ReadSplit();
             if (split is null)
                 return;
             int rank = Options.Int(args, "--rank", 64);
-            double alpha = double.Parse(Options.String(args, "--alpha") ?? "3", CultureInfo.InvariantCulture);
-            double lambda = double.Parse(Options.String(args, "--lambda") ?? "0.3", CultureInfo.InvariantCulture);
+            double alpha = double.Parse(Options.String(args, "--alpha") ?? "5", CultureInfo.InvariantCulture);
+            double lambda = double.Parse(Options.String(args, "--lambda") ?? "30", CultureInfo.InvariantCulture);
             int iterations = Options.Int(args, "--iterations", 15);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== implicit ALS, ml-100k leave-last-out, rank {rank}, alpha {alpha}, lambda {lambda} (tuned on validation) =="));
             foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
@@ -248,9 +360,9 @@ namespace Embeddings.Benchmarks
             var ml = new MLContext(seed: 1);
             var data = Keyed(ml, split, RankingTarget.Test);
             var cached = ml.Data.Cache(data);
-            ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 0.3, 1)).Fit(cached); // warm-up (JIT)
+            ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 5, 30, 1)).Fit(cached); // warm-up (JIT)
             var watch = Stopwatch.StartNew();
-            var model = ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 3, 0.3, 15)).Fit(cached);
+            var model = ml.Embeddings().MatrixFactorization(ImplicitOptions(64, 5, 30, 15)).Fit(cached);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"== speed: implicit ALS, ml-100k ({model.TrainingSummary!.Ratings:N0} events, {model.TrainingSummary.Users} users, {model.TrainingSummary.Items} items), rank 64, 15 iterations, 2 threads: {watch.Elapsed.TotalSeconds:F2} s (Fit, reading included) =="));
         }

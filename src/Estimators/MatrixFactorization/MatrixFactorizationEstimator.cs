@@ -76,7 +76,7 @@ namespace Embeddings
             /// <summary>Item column (the matrix's row index, as in ML.NET): Key&lt;UInt32&gt;. Required.</summary>
             public string MatrixRowIndexColumnName { get; set; } = "";
 
-            /// <summary>Label column: Single. Default "Label". Explicit: the rating. Implicit: the strength r ≥ 0 of the interaction (1 for plain events; 0 means unobserved). Rows with a NaN label are skipped.</summary>
+            /// <summary>Label column: Single. Default "Label". Explicit: the rating. Implicit: the strength r ≥ 0 of the interaction (1 for plain events; 0 means unobserved; rows repeating a (user, item) pair are summed into one cell). Rows with a NaN label are skipped.</summary>
             public string LabelColumnName { get; set; } = "Label";
 
             /// <summary>Output Single column of predicted scores. Default "Score".</summary>
@@ -107,7 +107,8 @@ namespace Embeddings
             /// <remarks>
             /// This is not ML.NET's Alpha, which weighs the unobserved cells relative to observed ones (ML.NET default 0.0001).
             /// For binary feedback the two are related by ours = 1 / ML.NET's − 1: ML.NET's Alpha = 0.01 corresponds to ours ≈ 99.
-            /// On MovieLens 100K with binary events, 1 to 10 works well, with Lambda scaled along.
+            /// On MovieLens 100K with binary events (leave-last-out, rank 64, 15 iterations, chosen on validation): Alpha 5 with
+            /// Lambda 30; the whole range Alpha 2 to 20, Lambda 0.1 to 30 lies within one standard error of it.
             /// </remarks>
             public double Alpha { get; set; } = Defaults.Alpha;
 

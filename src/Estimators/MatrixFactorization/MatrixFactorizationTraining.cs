@@ -19,6 +19,8 @@ namespace Embeddings.MatrixFactorization
         public static FactorModel Train(RatingMatrix ratings, string[] userKeys, string[] itemKeys, FactorTrainingSettings s, Action<int, FactorModel>? afterIteration = null)
         {
             int k = s.Rank;
+            if (s.Implicit)
+                ratings = ratings.SumDuplicates();
             var userSeen = new bool[ratings.UserCount];
             var itemSeen = new bool[ratings.ItemCount];
             for (long e = 0; e < ratings.Count; e++)

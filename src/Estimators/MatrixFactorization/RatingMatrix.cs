@@ -45,6 +45,40 @@ namespace Embeddings.MatrixFactorization
                 throw new ArgumentException("users, items and values must have the same length.");
             return new RatingMatrix(users, items, userOf, itemOf, values);
         }
+
+        /// <summary>
+        /// The same matrix with duplicate (user, item) entries merged into one whose value is their sum, in order of first
+        /// occurrence (implicit feedback: a cell's strength r is the total of its events, so two events of strength 1 give
+        /// confidence 1 + 2α, not twice 1 + α). Returns this instance when there are no duplicates.
+        /// </summary>
+        public RatingMatrix SumDuplicates()
+        {
+            var byUser = ByUser;
+            var first = new System.Collections.Generic.Dictionary<int, int>();
+            var userOf = new System.Collections.Generic.List<int>(UserOf.Length);
+            var itemOf = new System.Collections.Generic.List<int>(UserOf.Length);
+            var values = new System.Collections.Generic.List<float>(UserOf.Length);
+            bool duplicates = false;
+            for (int u = 0; u < UserCount; u++)
+            {
+                first.Clear();
+                for (long e = byUser.Offsets[u]; e < byUser.Offsets[u + 1]; e++)
+                {
+                    int item = byUser.Columns[e];
+                    if (first.TryGetValue(item, out int at))
+                    {
+                        values[at] += byUser.Values[e];
+                        duplicates = true;
+                        continue;
+                    }
+                    first[item] = values.Count;
+                    userOf.Add(u);
+                    itemOf.Add(item);
+                    values.Add(byUser.Values[e]);
+                }
+            }
+            return duplicates ? new RatingMatrix(UserCount, ItemCount, userOf.ToArray(), itemOf.ToArray(), values.ToArray()) : this;
+        }
     }
 
     /// <summary>Compressed rows: row r's entries are <c>Columns[Offsets[r]..Offsets[r+1]]</c>, in input order.</summary>

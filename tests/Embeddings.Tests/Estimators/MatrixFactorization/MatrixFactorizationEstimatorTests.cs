@@ -325,5 +325,28 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
             var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().MatrixFactorization(Implicit()).Fit(data));
             Assert.That(e!.Message, Does.Contain("label column 'Label' has -2 at row 2"));
         }
+
+        [Test]
+        public void ImplicitDuplicateEventsCountAsOneCellWithTheSummedStrength()
+        {
+            // Hu et al.: a cell's confidence is 1 + alpha * r with r the total strength; two events of strength 1 must
+            // train exactly like one event of strength 2 (not like two cells of confidence 1 + alpha).
+            var (observed, _) = PlantedRatings();
+            var events = observed.Where(r => r.Label > 3).Select(r => new Rating { User = r.User, Item = r.Item, Label = 1 }).ToList();
+            var duplicated = events.Concat(events.Where((_, k) => k % 3 == 0)).ToList();
+            var summed = events.Select((r, k) => new Rating { User = r.User, Item = r.Item, Label = k % 3 == 0 ? 2 : 1 }).ToList();
+            float[] Factors(List<Rating> rows)
+            {
+                var ml = new MLContext(seed: 1);
+                var model = ml.Embeddings().MatrixFactorization(Implicit()).Fit(Keyed(ml, rows));
+                return model.UserFactors.Keys.OrderBy(k => k, StringComparer.Ordinal).SelectMany(k => model.UserFactors.GetVector(k))
+                    .Concat(model.ItemFactors.Keys.OrderBy(k => k, StringComparer.Ordinal).SelectMany(k => model.ItemFactors.GetVector(k))).ToArray();
+            }
+            var expected = Factors(summed);
+            var actual = Factors(duplicated);
+            Assert.That(actual.Length, Is.EqualTo(expected.Length));
+            for (int j = 0; j < expected.Length; j++)
+                Assert.That(actual[j], Is.EqualTo(expected[j]).Within(1e-4f), $"factor entry {j}");
+        }
     }
 }
