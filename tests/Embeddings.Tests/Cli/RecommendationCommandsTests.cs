@@ -1,0 +1,113 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Embeddings.Cli.Commands;
+using Embeddings.Recommendation;
+using Microsoft.ML;
+using NUnit.Framework;
+
+namespace Embeddings.Tests.Cli
+{
+    [TestFixture]
+    public class RecommendationCommandsTests
+    {
+        /// <summary>90 users walking 12 steps along one of three 20-item chains (one step per time unit), as u.data rows.</summary>
+        private static string WriteChains(string folder)
+        {
+            var random = new Random(2);
+            var rows = Enumerable.Range(0, 90).SelectMany(u =>
+            {
+                int chain = u % 3, start = random.Next(20);
+                return Enumerable.Range(0, 12).Select(t => $"{u + 1}\t{chain * 20 + (start + t) % 20 + 1}\t4\t{1000 + t}");
+            });
+            string input = Path.Combine(folder, "u.data");
+            File.WriteAllLines(input, rows);
+            return input;
+        }
+
+        [Test]
+        public void RecommendEvalWritesEveryModelForTestAndValidation()
+        {
+            string folder = TestUtilities.NewTempFolder();
+            try
+            {
+                string input = WriteChains(folder), json = Path.Combine(folder, "results.json");
+                int code = RecommendEvalCommand.Run(new[] { "--input", input, "--json", json, "--dimensions", "8", "--epochs", "5", "--sample", "0",
+                    "--graph-dimensions", "8", "--walk-length", "10", "--num-walks", "4", "--trees", "10", "--leaves", "4", "--min-leaf", "5", "--candidates", "10",
+                    "--mf-rank", "4", "--mf-iterations", "3", "--threads", "1" });
+                Assert.That(code, Is.EqualTo(0));
+                using var report = JsonDocument.Parse(File.ReadAllText(json));
+                foreach (string model in new[] { "popularity", "item2vec", "node2vec", "mf", "blend", "ranker" })
+                {
+                    foreach (var scope in new[] { report.RootElement, report.RootElement.GetProperty("validation") })
+                    {
+                        double hr = scope.GetProperty(model).GetProperty("hr10").GetDouble();
+                        double ndcg = scope.GetProperty(model).GetProperty("ndcg10").GetDouble();
+                        Assert.That(hr, Is.InRange(0.0, 1.0), model);
+                        Assert.That(ndcg, Is.InRange(0.0, hr), model);
+                    }
+                }
+                // The chains make the next item obvious from the last one: the sequential models find it, popularity does not.
+                Assert.That(report.RootElement.GetProperty("ranker").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
+                Assert.That(report.RootElement.GetProperty("popularity").GetProperty("hr10").GetDouble(), Is.LessThan(0.6));
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        [Test]
+        public void SweepWritesTheLeaderboardAndSavesTheChosenPipeline()
+        {
+            string folder = TestUtilities.NewTempFolder();
+            try
+            {
+                string input = WriteChains(folder);
+                var split = LeaveLastOutSplit.ReadMovieLens(input);
+                var baseline = new RankingRecommenderOptions { CandidateCount = 10, NumberOfTrees = 10, MinimumExampleCountPerLeaf = 5, ThreadCount = 1 };
+                baseline.Item2Vec.EmbeddingDimension = 8;
+                baseline.Item2Vec.Epochs = 5;
+                baseline.ItemGraph.EmbeddingDimension = 8;
+                baseline.ItemGraph.WalksPerNode = 4;
+                int reports = 0;
+                var result = RecommendationSweep.Run(split, new RecommendationSweepOptions { Baseline = baseline, MaximumTrials = 3, Budget = TimeSpan.FromMinutes(5) },
+                    new Progress(() => reports++));
+                Assert.That(result.Trials, Has.Count.EqualTo(3));
+                Assert.That(reports, Is.EqualTo(3));
+                Assert.That(result.Trials.Select(t => t.Validation.Ndcg), Is.Ordered.Descending);
+                Assert.That(result.Best, Is.SameAs(result.Trials[0]));
+                Assert.That(result.Trials.Single(t => t.Number == 1).Parameters["dimension"], Is.EqualTo("8"), "trial 1 is the baseline");
+                Assert.That(result.BestTest.Target, Is.EqualTo(RankingTarget.Test));
+                string csv = Path.Combine(folder, "leaderboard.csv");
+                result.WriteLeaderboard(csv);
+                var lines = File.ReadAllLines(csv);
+                Assert.That(lines, Has.Length.EqualTo(4));
+                Assert.That(lines[0], Does.StartWith("rank,trial,").And.EndWith("validation_hr10,validation_ndcg10,seconds"));
+                Assert.Throws<ArgumentOutOfRangeException>(() => RecommendationSweep.Run(split, new RecommendationSweepOptions { Budget = TimeSpan.FromSeconds(5) }));
+
+                string model = Path.Combine(folder, "best.zip"), board = Path.Combine(folder, "board.csv");
+                int code = SweepCommand.Run(new[] { "--input", input, "--trials", "1", "--budget-minutes", "5", "--leaderboard", board, "--model", model, "--threads", "1" });
+                Assert.That(code, Is.EqualTo(0));
+                Assert.That(File.ReadAllLines(board), Has.Length.EqualTo(2));
+                var loaded = new MLContext(seed: 1).Model.Load(model, out var schema);
+                Assert.That(schema.GetColumnOrNull("User"), Is.Not.Null);
+                Assert.That(loaded.GetOutputSchema(schema).GetColumnOrNull("Score"), Is.Not.Null);
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        private sealed class Progress : IProgress<RecommendationSweepProgress>
+        {
+            private readonly Action _report;
+
+            public Progress(Action report) => _report = report;
+
+            public void Report(RecommendationSweepProgress value) => _report();
+        }
+    }
+}
