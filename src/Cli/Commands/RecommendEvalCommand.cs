@@ -23,7 +23,8 @@ namespace Embeddings.Cli.Commands
               node2vec:  --graph-dimensions N (64) --walk-length N (40) --num-walks N (10) --p X (1) --q X (1) --no-graph
               ranker:    --ranker lightgbm|fasttree (lightgbm) --candidates N (100) --leaves N (8) --trees N (100) --learning-rate X (0.05) --min-leaf N (100)
                          --periods N (3: the ranker learns from each user's next interaction and the 2 before it, one feature fit each)
-              mf:        implicit ALS --mf-rank N (64) --mf-iterations N (15) --mf-alpha X (MF default) --mf-lambda X (MF default) --no-mf
+              mf:        implicit ALS --mf-rank N (64) --mf-iterations N (15) --mf-alpha X (5) --mf-lambda X (30)
+                         --mf-recency-half-life X (3; 0: every interaction weighs 1) --mf-recency-boost X (4) --no-mf
               --threads N (all cores) --seed N (1; with --seeds, the first seed) --verbose (training messages on stderr)
             Protocol: evaluation.md section 3 (full ranking over every unseen item, HR@10 and NDCG@10 over all users).
             """;
@@ -38,7 +39,7 @@ namespace Embeddings.Cli.Commands
             var line = new CommandLine("recommend-eval", args,
                 new[] { "--input", "--json", "--split", "--seeds", "--dimensions", "--window", "--epochs", "--negative", "--sample", "--ns-exponent",
                         "--graph-dimensions", "--walk-length", "--num-walks", "--p", "--q", "--ranker", "--candidates", "--leaves", "--trees",
-                        "--learning-rate", "--min-leaf", "--periods", "--mf-rank", "--mf-iterations", "--mf-alpha", "--mf-lambda", "--threads", "--seed" },
+                        "--learning-rate", "--min-leaf", "--periods", "--mf-rank", "--mf-iterations", "--mf-alpha", "--mf-lambda", "--mf-recency-half-life", "--mf-recency-boost", "--threads", "--seed" },
                 new[] { "--no-graph", "--no-mf", "--verbose" });
             string input = line.Required("--input");
             string? json = line.Optional("--json");
@@ -116,18 +117,18 @@ namespace Embeddings.Cli.Commands
             return options;
         }
 
-        private static MatrixFactorizationEstimator.Options MatrixFactorizationOptions(CommandLine line, RankingRecommenderOptions options)
+        private static ImplicitMatrixFactorization MatrixFactorizationOptions(CommandLine line, RankingRecommenderOptions options)
         {
-            var mf = new MatrixFactorizationEstimator.Options
-            {
-                LossFunction = MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass,
-                ApproximationRank = line.Int("--mf-rank", 64),
-                NumberOfIterations = line.Int("--mf-iterations", 15),
-                NumberOfThreads = options.ThreadCount,
-                Seed = options.Seed,
-            };
-            mf.Alpha = line.Double("--mf-alpha", mf.Alpha);
-            mf.Lambda = line.Double("--mf-lambda", mf.Lambda);
+            var mf = new ImplicitMatrixFactorization();
+            mf.Options.ApproximationRank = line.Int("--mf-rank", mf.Options.ApproximationRank);
+            mf.Options.NumberOfIterations = line.Int("--mf-iterations", mf.Options.NumberOfIterations);
+            mf.Options.Alpha = line.Double("--mf-alpha", mf.Options.Alpha);
+            mf.Options.Lambda = line.Double("--mf-lambda", mf.Options.Lambda);
+            mf.Options.NumberOfThreads = options.ThreadCount;
+            mf.Options.Seed = options.Seed;
+            mf.RecencyHalfLife = line.Double("--mf-recency-half-life", mf.RecencyHalfLife);
+            mf.RecencyBoost = line.Double("--mf-recency-boost", mf.RecencyBoost);
+            mf.Weight(0);
             return mf;
         }
 
