@@ -16,7 +16,9 @@ namespace Embeddings.Cli.Commands
             usage: embeddings mf --input INTERACTIONS --output ITEMS.txt [--user-output USERS.txt] [options]
               --input FILE          'user item rating timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)
               --implicit            implicit feedback (weighted ALS; every row is one event of strength 1, repeated pairs summed); default: explicit ratings (SGD)
-                                    MovieLens 100K next-item (chosen on validation): --rank 64 --iterations 15 --alpha 5 --lambda 30
+                                    MovieLens 100K next-item (chosen on validation): --rank 64 --iterations 15 --alpha 5 --lambda 30 --recency-half-life 3
+              --recency-half-life X implicit only: an event's strength is 1 + boost x 0.5^(age / X), age = the user's later events (0: off, every event 1)
+              --recency-boost X     (4) the extra strength of the user's latest event
               --rank N (8) --iterations N (20) --lambda X (0.1) --learning-rate X (0.1, explicit only) --alpha X (1, implicit only)
               --non-negative        non-negative factors (explicit only)
               --threads N (all cores) --seed N (1)
@@ -43,7 +45,7 @@ namespace Embeddings.Cli.Commands
                 return args.Length == 0 ? 2 : 0;
             }
             var line = new CommandLine("mf", args,
-                new[] { "--input", "--output", "--user-output", "--rank", "--iterations", "--lambda", "--learning-rate", "--alpha", "--threads", "--seed", "--exclude-last", "--warm-start" },
+                new[] { "--input", "--output", "--user-output", "--rank", "--iterations", "--lambda", "--learning-rate", "--alpha", "--threads", "--seed", "--exclude-last", "--warm-start", "--recency-half-life", "--recency-boost" },
                 new[] { "--implicit", "--non-negative" });
             var watch = Stopwatch.StartNew();
             string input = line.Required("--input");
@@ -81,10 +83,20 @@ namespace Embeddings.Cli.Commands
                 kept.AddRange(ordered.Take(keep));
                 dropped.AddRange(ordered.Skip(keep));
             }
+            double halfLife = line.Double("--recency-half-life", 0), boost = line.Double("--recency-boost", 4);
+            if (!implicitFeedback && line.Has("--recency-half-life"))
+                throw new UsageException("--recency-half-life applies to --implicit only (explicit ratings are fitted as given).");
+            if (!(halfLife >= 0) || !(boost >= 0) || double.IsInfinity(halfLife) || double.IsInfinity(boost))
+                throw new UsageException($"--recency-half-life ({halfLife}) and --recency-boost ({boost}) must be finite and 0 or more.");
             if (implicitFeedback)
             {
-                foreach (var row in kept)
-                    row.Label = 1;
+                // Rows are in each user's time order here: the last row of a user has age 0.
+                foreach (var group in kept.GroupBy(r => r.User))
+                {
+                    var list = group.ToList();
+                    for (int t = 0; t < list.Count; t++)
+                        list[t].Label = halfLife == 0 ? 1 : (float)(1 + boost * Math.Pow(0.5, (list.Count - 1 - t) / halfLife));
+                }
             }
             double readSeconds = watch.Elapsed.TotalSeconds;
             var ml = new MLContext(seed: 1);
