@@ -242,6 +242,57 @@ namespace Embeddings.Recommendation
         /// <summary>The feature column written.</summary>
         public string FeaturesColumnName => _featuresColumn;
 
+        /// <summary>
+        /// The recall layer's blend candidates: the <paramref name="count"/> items <paramref name="user"/> has not
+        /// interacted with that score best by the blend (standardised item2vec logit + log transitions from the last items +
+        /// weighted log co-occurrence with the recent items), best first, ties by item id. Empty for an unknown user.
+        /// </summary>
+        public IReadOnlyList<Candidate> RecallCandidates(string user, int count)
+        {
+            ArgumentNullException.ThrowIfNull(user);
+            if (count < 1)
+                throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1 (100 is a usual recall depth).");
+            int u = Featurizer.UserIndex(user);
+            if (u < 0)
+                return Array.Empty<Candidate>();
+            int n = Featurizer.Items.Count;
+            float[] scores = new float[n], a = new float[n], b = new float[n];
+            var items = RankingStage.Candidates(Featurizer, u, count, scores, a, b, Featurizer.CreateScratch(), new bool[n]);
+            return items.Select((item, k) => new Candidate(user, Featurizer.Items[item], scores[item], k + 1)).ToArray();
+        }
+
+        private sealed class CandidateRow
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Score { get; set; }
+            public float Rank { get; set; }
+            public uint GroupId { get; set; }
+        }
+
+        /// <summary>
+        /// <see cref="RecallCandidates"/> of every user in <paramref name="users"/> as rows: User, Item (Text), Score (the
+        /// blend), Rank (Single) and GroupId (Key&lt;UInt32&gt;, one group per user in the order given). Apply this
+        /// transformer to them for the features, then an ML.NET ranker with <c>rowGroupColumnName: "GroupId"</c>.
+        /// </summary>
+        public IDataView CandidateRows(MLContext mlContext, IEnumerable<string> users, int count)
+        {
+            ArgumentNullException.ThrowIfNull(mlContext);
+            ArgumentNullException.ThrowIfNull(users);
+            var rows = new List<CandidateRow>();
+            uint group = 0;
+            foreach (string user in users)
+            {
+                // LoadFromEnumerable stores a key field as a 0-based index (raw key value group + 1).
+                foreach (var c in RecallCandidates(user, count))
+                    rows.Add(new CandidateRow { User = c.User, Item = c.Item, Score = c.Score, Rank = c.Rank, GroupId = group });
+                group++;
+            }
+            var schema = SchemaDefinition.Create(typeof(CandidateRow));
+            schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, group));
+            return mlContext.Data.LoadFromEnumerable(rows, schema);
+        }
+
         /// <inheritdoc/>
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
         {

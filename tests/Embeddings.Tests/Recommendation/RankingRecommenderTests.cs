@@ -121,6 +121,20 @@ namespace Embeddings.Tests.Recommendation
             Assert.That(stranger[names("Item2VecLogit")], Is.EqualTo(0));
             Assert.That(stranger[names("LogPopularity")], Is.GreaterThan(0));
             Assert.That(features[2 * users + 1].Where((v, j) => j != names("LogUserActivity")), Is.All.EqualTo(0));
+
+            // Blend recall as an API and as candidate rows for a ranker: unseen items only, best first, one key group per user.
+            var candidates = transformer.RecallCandidates("u3", 5);
+            Assert.That(candidates.Select(c => c.Rank), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
+            Assert.That(candidates.Select(c => c.Score), Is.Ordered.Descending);
+            Assert.That(candidates.Select(c => c.Item), Has.None.AnyOf(rows.Where(r => r.User == "u3").Select(r => (object)r.Item).ToArray()));
+            int firstIsNext = next.Count(p => transformer.RecallCandidates(p.Key, 1)[0].Item == p.Value);
+            Assert.That(firstIsNext, Is.GreaterThan(0.7 * users));
+            Assert.That(transformer.RecallCandidates("stranger", 5), Is.Empty);
+            var candidateRows = transformer.CandidateRows(ml, new[] { "u0", "u1", "stranger", "u2" }, 4);
+            Assert.That(candidateRows.Schema["GroupId"].Type, Is.TypeOf<KeyDataViewType>());
+            var groups = candidateRows.GetColumn<uint>("GroupId").ToArray();
+            Assert.That(groups, Is.EqualTo(new uint[] { 1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4 }));
+            Assert.That(((VectorDataViewType)transformer.Transform(candidateRows).Schema["Features"].Type).ItemType, Is.EqualTo(NumberDataViewType.Single));
         }
 
         [Test]
