@@ -112,13 +112,7 @@ namespace Embeddings.Recommendation
             ArgumentNullException.ThrowIfNull(inputSchema);
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
-            if (_options.TimestampColumnName is not null)
-            {
-                var column = SchemaChecks.FindColumn(inputSchema, _options.TimestampColumnName, ComponentName);
-                Type raw = column.ItemType.RawType;
-                if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.IsKey || !(raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(DateTime)))
-                    throw SchemaChecks.TypeMismatch(ComponentName, _options.TimestampColumnName, "a time: Single, Double, Int32, Int64 or DateTime", SchemaChecks.Describe(column), "");
-            }
+            Item2VecEstimator.CheckTimestampColumn(inputSchema, _options.TimestampColumnName, ComponentName);
             var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
             return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)type) });
         }

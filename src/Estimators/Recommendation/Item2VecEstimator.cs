@@ -133,15 +133,20 @@ namespace Embeddings
             ArgumentNullException.ThrowIfNull(inputSchema);
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
-            if (_options.TimestampColumnName is not null)
-            {
-                var column = SchemaChecks.FindColumn(inputSchema, _options.TimestampColumnName, ComponentName);
-                Type raw = column.ItemType.RawType;
-                if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.IsKey || !(raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(DateTime)))
-                    throw SchemaChecks.TypeMismatch(ComponentName, _options.TimestampColumnName, "a time: Single, Double, Int32, Int64 or DateTime", SchemaChecks.Describe(column), "");
-            }
+            CheckTimestampColumn(inputSchema, _options.TimestampColumnName, ComponentName);
             var type = new VectorDataViewType(NumberDataViewType.Single, _options.SkipGram.EmbeddingDimension);
             return SchemaChecks.Append(inputSchema, new[] { (_options.ItemVectorColumnName, (DataViewType)type), (_options.UserVectorColumnName, (DataViewType)type) });
+        }
+
+        /// <summary>An optional time column must be a scalar Single, Double, Int32, Int64 or DateTime.</summary>
+        internal static void CheckTimestampColumn(SchemaShape inputSchema, string? name, string component)
+        {
+            if (name is null)
+                return;
+            var column = SchemaChecks.FindColumn(inputSchema, name, component);
+            Type raw = column.ItemType.RawType;
+            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.IsKey || !(raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(DateTime)))
+                throw SchemaChecks.TypeMismatch(component, name, "a time: Single, Double, Int32, Int64 or DateTime", SchemaChecks.Describe(column), "");
         }
 
         /// <summary>Feeds in-memory item sequences to a corpus pass.</summary>
