@@ -20,7 +20,8 @@ namespace Embeddings.Benchmarks
     /// 3. speed: implicit ALS on ml-100k, rank 64, 15 iterations, 2 threads.
     /// Options: --section explicit|implicit|speed|sweep|grid|explicit-cv (default explicit, implicit, speed) --rank 64 --alpha 5
     /// --lambda 30 --iterations 15; grid: --grid "alpha:lambda,..." --seeds N [--validation-only 1]; explicit-cv:
-    /// --grid "rank:lambda:iterations[:learningRate],..." --folds 5.
+    /// --grid "rank:lambda:iterations[:learningRate],..." --folds 5; cold-start-cv: --rank 100 --lambda 0.1 --iterations 40
+    /// --learning-rate 0.05 --folds 5.
     /// </summary>
     internal static class MatrixFactorizationBenchmark
     {
@@ -37,6 +38,8 @@ namespace Embeddings.Benchmarks
                 Grid(args);
             if (section is "explicit-cv")
                 ExplicitCrossValidation(args);
+            if (section is "cold-start-cv")
+                ColdStartCrossValidation(args);
             if (section is "all" or "implicit")
                 Implicit(args);
             if (section is "all" or "speed")
@@ -153,6 +156,151 @@ namespace Embeddings.Benchmarks
                 double sd = Math.Sqrt(foldRmse.Sum(r => (r - mean) * (r - mean)) / Math.Max(1, foldRmse.Count - 1));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"rank {rank,4} lambda {lambda,5} lr {learningRate,5} iterations {iterations,3}: CV RMSE {mean:F4} (sd {sd:F4}) | test {testRmse:F4} | fit {seconds:F2} s"));
+            }
+        }
+
+        /// <summary>
+        /// Item cold-start cross-validation on the TRAIN file only (the 19-row test file's movies are all absent from the
+        /// train file): the train file's movies are split into --folds folds by a seeded permutation; for each fold ALL
+        /// ratings of its movies are held out, the model is trained on the rest, and the held-out ratings (of items unseen
+        /// in training) are predicted as μ + b_u + prior. Priors compared (all from the same fitted model per fold):
+        /// none (current), the mean learned bias of items with at most k training ratings (ColdStartItemMaxRatings = k),
+        /// the mean residual r - μ - b_u of those items' ratings, every item's mean bias, and the rating-weighted mean
+        /// item bias. Selection reads the CV column only; then the test RMSE of the public pipeline is printed for the report.
+        /// </summary>
+        private static void ColdStartCrossValidation(string[] args)
+        {
+            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
+            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
+            if (!File.Exists(trainPath))
+            {
+                Console.WriteLine($"skipped: '{trainPath}' is missing.");
+                return;
+            }
+            int rank = Options.Int(args, "--rank", 100);
+            int iterations = Options.Int(args, "--iterations", 40);
+            float lambda = float.Parse(Options.String(args, "--lambda") ?? "0.1", CultureInfo.InvariantCulture);
+            float learningRate = float.Parse(Options.String(args, "--learning-rate") ?? "0.05", CultureInfo.InvariantCulture);
+            int foldCount = Options.Int(args, "--folds", 5);
+            var rows = File.ReadLines(trainPath).Skip(1).Select(l => l.Split(',')).Select(f => (User: f[0], Item: f[1], Value: float.Parse(f[2], CultureInfo.InvariantCulture))).ToArray();
+            string[] users = rows.Select(r => r.User).Distinct().ToArray(), items = rows.Select(r => r.Item).Distinct().ToArray();
+            var userIndex = users.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i);
+            var itemIndex = items.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i);
+            int[] userOf = rows.Select(r => userIndex[r.User]).ToArray(), itemOf = rows.Select(r => itemIndex[r.Item]).ToArray();
+            int[] fileCount = new int[items.Length];
+            foreach (int i in itemOf)
+                fileCount[i]++;
+            // Seeded permutation of the movies; movie at position j goes to fold j % folds.
+            var random = new Random(1);
+            int[] fold = new int[items.Length];
+            int[] permutation = Enumerable.Range(0, items.Length).OrderBy(_ => random.Next()).ToArray();
+            for (int j = 0; j < permutation.Length; j++)
+                fold[permutation[j]] = j % foldCount;
+            int[] ks = { 1, 2, 3, 5, 10, 50 };
+            var priorNames = new List<string> { "none: mu + b_u (current)" };
+            priorNames.AddRange(ks.Select(k => $"mean bias of items with <= {k} ratings"));
+            priorNames.AddRange(new[] { 1, 2, 5 }.Select(k => $"mean residual of items with <= {k} ratings"));
+            priorNames.Add("mean bias of all items");
+            priorNames.Add("rating-weighted mean item bias");
+            // Held-out ratings grouped by the movie's rating count in the train file (new movies are rarely rated).
+            (string Name, Func<int, bool> In)[] groups = { ("<= 2", c => c <= 2), ("3-10", c => c is > 2 and <= 10), ("11-50", c => c is > 10 and <= 50), ("> 50", c => c > 50) };
+            int p = priorNames.Count;
+            var squared = new double[foldCount, p];
+            var heldCount = new long[foldCount];
+            var groupSquared = new double[groups.Length, p];
+            var groupCount = new long[groups.Length];
+            var priorValues = new double[p];
+            double heldResidual = 0;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"== item cold-start CV, ml-latest-small train file ({rows.Length:N0} ratings, {items.Length:N0} movies): {foldCount} folds of movies, all their ratings held out; rank {rank}, lambda {lambda}, lr {learningRate}, {iterations} iterations =="));
+            var watch = Stopwatch.StartNew();
+            for (int f = 0; f < foldCount; f++)
+            {
+                var train = Enumerable.Range(0, rows.Length).Where(e => fold[itemOf[e]] != f).ToArray();
+                var held = Enumerable.Range(0, rows.Length).Where(e => fold[itemOf[e]] == f).ToArray();
+                var matrix = RatingMatrix.Create(users.Length, items.Length, train.Select(e => userOf[e]).ToArray(), train.Select(e => itemOf[e]).ToArray(), train.Select(e => rows[e].Value).ToArray());
+                var settings = new FactorTrainingSettings(false, rank, iterations, lambda, learningRate, 1, 0, false, 2, 1, null, null);
+                var model = MatrixFactorizationTraining.Train(matrix, users, items, settings);
+                int[] perItem = MatrixFactorizationTraining.RatingsPerItem(matrix);
+                var priors = new List<float> { 0 };
+                priors.AddRange(ks.Select(k => model.RareItemBiasMean(perItem, k)));
+                foreach (int k in new[] { 1, 2, 5 })
+                {
+                    double sum = 0;
+                    long n = 0;
+                    for (long e = 0; e < matrix.Count; e++)
+                    {
+                        if (perItem[matrix.ItemOf[e]] <= k)
+                        {
+                            sum += matrix.Values[e] - model.GlobalMean - model.UserBias[matrix.UserOf[e]];
+                            n++;
+                        }
+                    }
+                    priors.Add(n == 0 ? 0 : (float)(sum / n));
+                }
+                priors.Add(model.RareItemBiasMean(perItem, int.MaxValue));
+                priors.Add((float)(Enumerable.Range(0, matrix.ItemOf.Length).Sum(e => (double)model.ItemBias[matrix.ItemOf[e]]) / matrix.Count));
+                for (int v = 0; v < p; v++)
+                    priorValues[v] += priors[v] / foldCount;
+                foreach (int e in held)
+                {
+                    int u = model.UserSeen[userOf[e]] ? userOf[e] : -1;
+                    double baseScore = model.Score(u, -1); // prior 0 here: UnseenItemBias is not set
+                    heldResidual += rows[e].Value - baseScore;
+                    int g = Array.FindIndex(groups, x => x.In(fileCount[itemOf[e]]));
+                    groupCount[g]++;
+                    for (int v = 0; v < p; v++)
+                    {
+                        double error = rows[e].Value - (baseScore + priors[v]);
+                        squared[f, v] += error * error;
+                        groupSquared[g, v] += error * error;
+                    }
+                }
+                heldCount[f] = held.Length;
+            }
+            long totalHeld = heldCount.Sum();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"CV fits: {watch.Elapsed.TotalSeconds:F1} s; held-out ratings {totalHeld:N0}; their mean residual r - mu - b_u {heldResidual / totalHeld:+0.0000;-0.0000}"));
+            Console.WriteLine("held-out ratings by the movie's rating count in the train file: " + string.Join(", ",
+                groups.Select((x, g) => string.Create(CultureInfo.InvariantCulture, $"{x.Name}: {100.0 * groupCount[g] / totalHeld:F1}%"))));
+            Console.WriteLine($"{"prior",-44} {"value",8} {"CV RMSE",8} {"sd",7} " + string.Join(" ", groups.Select(x => $"{"RMSE " + x.Name,11}")));
+            for (int v = 0; v < p; v++)
+            {
+                var foldRmse = Enumerable.Range(0, foldCount).Select(f => Math.Sqrt(squared[f, v] / heldCount[f])).ToArray();
+                double mean = foldRmse.Average();
+                double sd = Math.Sqrt(foldRmse.Sum(r => (r - mean) * (r - mean)) / Math.Max(1, foldCount - 1));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{priorNames[v],-44} {priorValues[v],8:+0.000;-0.000} {mean,8:F4} {sd,7:F4} ") + string.Join(" ",
+                    groups.Select((_, g) => string.Create(CultureInfo.InvariantCulture, $"{Math.Sqrt(groupSquared[g, v] / Math.Max(1, groupCount[g])),11:F4}"))));
+            }
+
+            // Report only: the 19-row test file through the public pipeline, trained on the whole train file.
+            var ml = new MLContext(seed: 1);
+            var trainView = ml.Data.LoadFromTextFile<Rating>(trainPath, hasHeader: true, separatorChar: ',');
+            var test = ml.Data.LoadFromTextFile<Rating>(testPath, hasHeader: true, separatorChar: ',');
+            foreach (int k in (Options.String(args, "--test-k") ?? "0,1,2").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+            {
+                var pipeline = ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
+                    .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
+                    .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
+                    {
+                        LabelColumnName = "Label",
+                        MatrixColumnIndexColumnName = "userIdEncoded",
+                        MatrixRowIndexColumnName = "movieIdEncoded",
+                        ApproximationRank = rank,
+                        Lambda = lambda,
+                        LearningRate = learningRate,
+                        NumberOfIterations = iterations,
+                        NumberOfThreads = 2,
+                        Seed = 1,
+                        ColdStartItemMaxRatings = k,
+                    }));
+                var fitWatch = Stopwatch.StartNew();
+                var model = pipeline.Fit(trainView);
+                double seconds = fitWatch.Elapsed.TotalSeconds;
+                double rmse = ml.Regression.Evaluate(model.Transform(test), "Label", "Score").RootMeanSquaredError;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"test (19 rows, report only) ColdStartItemMaxRatings {k}: UnseenItemBias {model.LastTransformer.UnseenItemBias:+0.0000;-0.0000}, RMSE {rmse:F4}, fit {seconds:F2} s"));
             }
         }
 

@@ -21,6 +21,8 @@ namespace Embeddings.Cli.Commands
               --recency-boost X     (4) the extra strength of the user's latest event
               --rank N (8) --iterations N (20) --lambda X (0.1) --learning-rate X (0.1, explicit only) --alpha X (1, implicit only)
               --non-negative        non-negative factors (explicit only)
+              --cold-start-item-max-ratings K  explicit only: an item without training ratings scores mean + user bias + the mean
+                                    bias of the items with at most K training ratings (0, the default: mean + user bias)
               --threads N (all cores) --seed N (1)
               --exclude-last N      drop each user's last N interactions (by timestamp, then item id) and evaluate on them (0):
                                     implicit: leave-last-out HR@10 / NDCG@10 on the N-th last (N = 1: test, N = 2: validation target);
@@ -45,7 +47,7 @@ namespace Embeddings.Cli.Commands
                 return args.Length == 0 ? 2 : 0;
             }
             var line = new CommandLine("mf", args,
-                new[] { "--input", "--output", "--user-output", "--rank", "--iterations", "--lambda", "--learning-rate", "--alpha", "--threads", "--seed", "--exclude-last", "--warm-start", "--recency-half-life", "--recency-boost" },
+                new[] { "--input", "--output", "--user-output", "--rank", "--iterations", "--lambda", "--learning-rate", "--alpha", "--threads", "--seed", "--exclude-last", "--warm-start", "--recency-half-life", "--recency-boost", "--cold-start-item-max-ratings" },
                 new[] { "--implicit", "--non-negative" });
             var watch = Stopwatch.StartNew();
             string input = line.Required("--input");
@@ -68,6 +70,7 @@ namespace Embeddings.Cli.Commands
                 LearningRate = line.Double("--learning-rate", defaults.LearningRate),
                 Alpha = line.Double("--alpha", defaults.Alpha),
                 NonNegative = line.Has("--non-negative"),
+                ColdStartItemMaxRatings = line.Int("--cold-start-item-max-ratings", defaults.ColdStartItemMaxRatings),
                 NumberOfThreads = line.Has("--threads") ? line.Int("--threads", 1) : null,
                 Seed = line.Int("--seed", 1),
                 InitialItemFactors = line.Optional("--warm-start") is string warm ? EmbeddingTable.LoadWord2VecFormat(warm) : null,

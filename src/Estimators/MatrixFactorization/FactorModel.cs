@@ -38,6 +38,12 @@ namespace Embeddings.MatrixFactorization
         /// <summary>μ: the mean training rating (explicit); 0 for implicit.</summary>
         public float GlobalMean { get; }
 
+        /// <summary>
+        /// The cold-start item prior: the bias added in place of b_i for an item without training ratings (explicit loss
+        /// only; 0 when the prior is off, and always 0 for implicit). See <see cref="RareItemBiasMean"/>.
+        /// </summary>
+        public float UnseenItemBias { get; set; }
+
         public string[] UserKeys { get; }
 
         public string[] ItemKeys { get; }
@@ -70,9 +76,31 @@ namespace Embeddings.MatrixFactorization
                 score += UserBias[u];
             if (i >= 0)
                 score += ItemBias[i];
+            else if (!Implicit)
+                score += UnseenItemBias;
             if (u >= 0 && i >= 0)
                 score += VectorMath.Dot(UserRow(u), ItemRow(i));
             return score;
+        }
+
+        /// <summary>
+        /// The mean learned bias of the items with 1 to <paramref name="maxRatings"/> training ratings (each rating entry
+        /// counted, duplicates included): an estimate of a brand-new item's bias from the items most like it, the rarest
+        /// ones. 0 when no item qualifies.
+        /// </summary>
+        public float RareItemBiasMean(int[] ratingsPerItem, int maxRatings)
+        {
+            double sum = 0;
+            int count = 0;
+            for (int i = 0; i < ItemCount; i++)
+            {
+                if (ItemSeen[i] && ratingsPerItem[i] >= 1 && ratingsPerItem[i] <= maxRatings)
+                {
+                    sum += ItemBias[i];
+                    count++;
+                }
+            }
+            return count == 0 ? 0 : (float)(sum / count);
         }
 
         /// <summary>The row of a user key text, or -1.</summary>

@@ -8,7 +8,7 @@ namespace Embeddings.MatrixFactorization
     /// <summary>Settings of one training run, resolved from the public options (no ML.NET types).</summary>
     internal sealed record FactorTrainingSettings(
         bool Implicit, int Rank, int Iterations, float Lambda, float LearningRate, float Alpha, float NegativeTarget,
-        bool NonNegative, int Threads, ulong Seed, EmbeddingTable? InitialUsers, EmbeddingTable? InitialItems);
+        bool NonNegative, int Threads, ulong Seed, EmbeddingTable? InitialUsers, EmbeddingTable? InitialItems, int ColdStartItemMaxRatings = 0);
 
     /// <summary>Initialisation (random or warm start) and the iteration loop of both losses.</summary>
     internal static class MatrixFactorizationTraining
@@ -75,7 +75,18 @@ namespace Embeddings.MatrixFactorization
             if (!VectorMath.AllFinite(p) || !VectorMath.AllFinite(q) || !VectorMath.AllFinite(model.UserBias) || !VectorMath.AllFinite(model.ItemBias))
                 throw new InvalidOperationException($"Matrix factorization diverged (NaN or infinite factors) with LearningRate = {s.LearningRate} and Lambda = {s.Lambda}; lower LearningRate (0.1 is usual with this adaptive schedule) or raise Lambda.");
             model.ClearUnseen();
+            if (!s.Implicit && s.ColdStartItemMaxRatings > 0)
+                model.UnseenItemBias = model.RareItemBiasMean(RatingsPerItem(ratings), s.ColdStartItemMaxRatings);
             return model;
+        }
+
+        /// <summary>Training rating entries of each item (duplicates counted).</summary>
+        public static int[] RatingsPerItem(RatingMatrix ratings)
+        {
+            var counts = new int[ratings.ItemCount];
+            foreach (int i in ratings.ItemOf)
+                counts[i]++;
+            return counts;
         }
 
         /// <summary>Root-mean-square error of <paramref name="model"/> on <paramref name="ratings"/>.</summary>

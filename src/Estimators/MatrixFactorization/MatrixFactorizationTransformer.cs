@@ -15,14 +15,17 @@ namespace Embeddings
     /// <remarks>
     /// <para><b>Unseen users and items.</b> A missing key (0), a key beyond the trained range, a key value not seen in
     /// training, or a user or item without training ratings has no factors and no bias: with the explicit loss the score
-    /// falls back to μ plus the bias of the side that is known (μ when neither is), with the implicit loss it is 0.
+    /// falls back to μ plus the bias of the side that is known (μ when neither is), plus <see cref="UnseenItemBias"/> for an
+    /// unseen item (0 unless trained with <see cref="MatrixFactorizationEstimator.Options.ColdStartItemMaxRatings"/>); with the
+    /// implicit loss it is 0.
     /// Cursors never throw on values.</para>
     /// <para>Keys are matched by their key value text when both the training and the scored column carry key values
     /// (so a different <c>MapValueToKey</c> numbering is harmless), otherwise by key number.</para>
     /// </remarks>
     public sealed class MatrixFactorizationTransformer : RowMappingTransformer, ILoadableTransformer<MatrixFactorizationTransformer>
     {
-        private const int StateVersion = 1;
+        // Version 2 appends UnseenItemBias; version 1 models (no cold-start prior) still load, with UnseenItemBias 0.
+        private const int StateVersion = 2;
         private readonly FactorModel _model;
         private readonly bool _userKeysAreIndices;
         private readonly bool _itemKeysAreIndices;
@@ -59,6 +62,12 @@ namespace Embeddings
 
         /// <summary>μ, the mean training rating (explicit loss); 0 for the implicit loss.</summary>
         public float GlobalBias => _model.GlobalMean;
+
+        /// <summary>
+        /// The bias added for an item without training ratings (explicit loss): the cold-start item prior learned with
+        /// <see cref="MatrixFactorizationEstimator.Options.ColdStartItemMaxRatings"/>; 0 when that option is 0 and for the implicit loss.
+        /// </summary>
+        public float UnseenItemBias => _model.UnseenItemBias;
 
         /// <summary>
         /// The user factors of users seen in training, keyed by the user key's value text (or the key number as text when
@@ -157,19 +166,27 @@ namespace Embeddings
             writer.Write(_userKeysAreIndices);
             writer.Write(_itemKeysAreIndices);
             _model.Write(writer);
+            writer.Write(_model.UnseenItemBias);
         }
 
         static MatrixFactorizationTransformer ILoadableTransformer<MatrixFactorizationTransformer>.Load(BinaryReader reader)
         {
             int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(MatrixFactorizationTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            if (version is < 1 or > StateVersion)
+                throw new FormatException($"{nameof(MatrixFactorizationTransformer)} state version {version} is not supported; this library reads versions 1 to {StateVersion}.");
             var loss = (MatrixFactorizationEstimator.LossFunctionType)reader.ReadInt32();
             if (!Enum.IsDefined(loss))
                 throw new FormatException($"{nameof(MatrixFactorizationTransformer)}: unknown loss function {(int)loss} in the saved model.");
             string user = reader.ReadString(), item = reader.ReadString(), score = reader.ReadString();
             bool userIndices = reader.ReadBoolean(), itemIndices = reader.ReadBoolean();
             var model = FactorModel.Read(reader);
+            if (version >= 2)
+            {
+                float unseen = reader.ReadSingle();
+                if (!float.IsFinite(unseen) || (model.Implicit && unseen != 0))
+                    throw new FormatException($"{nameof(MatrixFactorizationTransformer)}: invalid unseen-item bias {unseen} in the saved model.");
+                model.UnseenItemBias = unseen;
+            }
             return new MatrixFactorizationTransformer(model, loss, user, item, score, userIndices, itemIndices, summary: null);
         }
     }

@@ -293,6 +293,8 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
             yield return new TestCaseData(With(o => o.MatrixRowIndexColumnName = ""), "MatrixRowIndexColumnName is empty").SetName("NoItemColumn");
             yield return new TestCaseData(With(o => o.MatrixRowIndexColumnName = "UserKey"), "both 'UserKey'").SetName("SameColumns");
             yield return new TestCaseData(With(o => o.LossFunction = (LossFunction)3), "LossFunction = 3").SetName("UnknownLoss");
+            yield return new TestCaseData(With(o => o.ColdStartItemMaxRatings = -1), "ColdStartItemMaxRatings = -1 is invalid; use 0 (off").SetName("NegativeColdStartItemMaxRatings");
+            yield return new TestCaseData(With(o => o.ColdStartItemMaxRatings = 2, implicitLoss: true), "ColdStartItemMaxRatings = 2 applies only to LossFunction = SquareLossRegression").SetName("ColdStartItemMaxRatingsWithImplicit");
         }
 
         [TestCaseSource(nameof(InvalidOptions))]
