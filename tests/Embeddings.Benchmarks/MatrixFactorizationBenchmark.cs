@@ -19,7 +19,7 @@ namespace Embeddings.Benchmarks
     ///    per iteration from random and from item2vec initialisation;
     /// 3. speed: implicit ALS on ml-100k, rank 64, 15 iterations, 2 threads.
     /// Options: --section explicit|implicit|speed|sweep|grid|explicit-cv (default explicit, implicit, speed) --rank 64 --alpha 5
-    /// --lambda 30 --iterations 15; grid: --grid "alpha:lambda,..." --seeds N [--validation-only 1]; explicit-cv:
+    /// --lambda 30 --iterations 15 --recency-half-life 3 --recency-boost 4 (implicit section; half-life 0: every event 1); grid: --grid "alpha:lambda,..." --seeds N [--validation-only 1]; explicit-cv:
     /// --grid "rank:lambda:iterations[:learningRate],..." --folds 5; cold-start-cv: --rank 100 --lambda 0.1 --iterations 40
     /// --learning-rate 0.05 --folds 5.
     /// </summary>
@@ -322,9 +322,15 @@ namespace Embeddings.Benchmarks
             public float Label { get; set; }
         }
 
-        private static IDataView Keyed(MLContext ml, LeaveLastOutSplit split, RankingTarget target)
+        /// <summary>The training events of <paramref name="target"/>, keyed; with a half-life, event strength 1 + boost x 0.5^(age / half-life).</summary>
+        private static IDataView Keyed(MLContext ml, LeaveLastOutSplit split, RankingTarget target, double halfLife = 0, double boost = 0)
         {
-            var rows = ml.Data.LoadFromEnumerable(split.TrainingSequences(target).SelectMany(s => s.Items.Select(i => new Event { User = s.User, Item = i, Label = 1 })).ToList());
+            var rows = ml.Data.LoadFromEnumerable(split.TrainingSequences(target).SelectMany(s => s.Items.Select((i, t) => new Event
+            {
+                User = s.User,
+                Item = i,
+                Label = halfLife > 0 ? (float)(1 + boost * Math.Pow(0.5, (s.Items.Count - 1 - t) / halfLife)) : 1,
+            })).ToList());
             return ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(rows).Transform(rows);
         }
 
@@ -445,7 +451,9 @@ namespace Embeddings.Benchmarks
             double alpha = double.Parse(Options.String(args, "--alpha") ?? "5", CultureInfo.InvariantCulture);
             double lambda = double.Parse(Options.String(args, "--lambda") ?? "30", CultureInfo.InvariantCulture);
             int iterations = Options.Int(args, "--iterations", 15);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== implicit ALS, ml-100k leave-last-out, rank {rank}, alpha {alpha}, lambda {lambda} (tuned on validation) =="));
+            double halfLife = double.Parse(Options.String(args, "--recency-half-life") ?? "3", CultureInfo.InvariantCulture);
+            double boost = double.Parse(Options.String(args, "--recency-boost") ?? "4", CultureInfo.InvariantCulture);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== implicit ALS, ml-100k leave-last-out, rank {rank}, alpha {alpha}, lambda {lambda}, recency half-life {halfLife} boost {boost} (tuned on validation) =="));
             foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
             {
                 var pop = LeaveLastOutEvaluator.Evaluate(split, target, LeaveLastOutEvaluator.Popularity(split, target));
@@ -455,7 +463,7 @@ namespace Embeddings.Benchmarks
             foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
             {
                 var ml = new MLContext(seed: 1);
-                var data = Keyed(ml, split, target);
+                var data = Keyed(ml, split, target, halfLife, boost);
                 var item2vec = ItemToVec(ml, split, target);
                 foreach (var (name, warm) in new[] { ("random", (EmbeddingTable?)null), ("item2vec", item2vec) })
                 {
