@@ -4,7 +4,8 @@
 //
 // 1. Evaluation (evaluation.md section 3): each user's last rating is the test target, everything before it trains;
 //    every unseen movie is ranked. Models: popularity, item2vec (skip-gram over viewing histories, scored by the
-//    input-output logit), node2vec (the movie transition graph), the blend of logit, transitions and co-occurrence, and
+//    input-output logit), node2vec (the movie transition graph), implicit matrix factorization (recency-weighted ALS),
+//    the blend of logit, transitions and co-occurrence, and
 //    the ranker: LightGBM LambdaRank over those signals, re-ranking the blend's top 100 per user.
 // 2. The deployable recommender: mlContext.Embeddings().RankingRecommender(...) fitted on all ratings; a few users'
 //    recommendations with titles; the model saved with mlContext.Model.Save, reloaded, and scored by a PredictionEngine.
@@ -42,7 +43,7 @@ var options = new RankingRecommenderOptions
 // 1. Leave-last-out evaluation, full ranking over every unseen movie.
 var split = LeaveLastOutSplit.Create(ratings.Select(r => new Interaction(r.User, r.Movie, r.Timestamp)));
 var ml = new MLContext(seed: 1);
-var evaluation = RecommendationEvaluation.Evaluate(ml, split, RankingTarget.Test, options);
+var evaluation = RecommendationEvaluation.Evaluate(ml, split, RankingTarget.Test, options, matrixFactorization: new ImplicitMatrixFactorization());
 Console.WriteLine();
 Console.WriteLine($"Each user's last movie, ranked among all {split.Items.Count:N0} movies they had not rated ({split.Users.Count} users, {evaluation.Seconds:F0} s):");
 Console.WriteLine($"    {"model",-12} {"HR@10",7} {"NDCG@10",8}");
