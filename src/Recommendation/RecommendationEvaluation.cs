@@ -41,12 +41,16 @@ namespace Embeddings.Recommendation
         /// <summary>Extra label of the most recent interaction. Default 4; 0 or more.</summary>
         public double RecencyBoost { get; set; } = 4;
 
-        internal float Weight(int age)
+        /// <summary>Throws when the recency settings are not finite and 0 or more.</summary>
+        internal void Validate()
         {
             if (!(RecencyHalfLife >= 0) || !(RecencyBoost >= 0) || double.IsInfinity(RecencyHalfLife) || double.IsInfinity(RecencyBoost))
                 throw new ArgumentOutOfRangeException(nameof(RecencyHalfLife), $"ImplicitMatrixFactorization: RecencyHalfLife = {RecencyHalfLife} and RecencyBoost = {RecencyBoost} must be finite and 0 or more (3 and 4 are the defaults; half-life 0 turns the weighting off).");
-            return RecencyHalfLife == 0 ? 1 : (float)(1 + RecencyBoost * Math.Pow(0.5, age / RecencyHalfLife));
         }
+
+        /// <summary>The strength of an event with <paramref name="age"/> later events of the same user: 1 + boost x 0.5^(age / half-life); 1 when the half-life is 0.</summary>
+        internal static float RecencyWeight(int age, double halfLife, double boost) =>
+            halfLife == 0 ? 1 : (float)(1 + boost * Math.Pow(0.5, age / halfLife));
     }
 
     /// <summary>
@@ -140,8 +144,9 @@ namespace Embeddings.Recommendation
         /// <summary>Implicit matrix factorization of the training interactions, scored by user . item factors.</summary>
         private static RankingMetrics MatrixFactorization(MLContext ml, LeaveLastOutSplit split, RankingTarget target, List<UserSequence> training, ImplicitMatrixFactorization mf, int seed)
         {
+            mf.Validate();
             var settings = mf.Options;
-            var rows = training.SelectMany(s => s.Items.Select((item, t) => new MatrixRow { User = s.User, Item = item, Label = mf.Weight(s.Items.Count - 1 - t) }));
+            var rows = training.SelectMany(s => s.Items.Select((item, t) => new MatrixRow { User = s.User, Item = item, Label = ImplicitMatrixFactorization.RecencyWeight(s.Items.Count - 1 - t, mf.RecencyHalfLife, mf.RecencyBoost) }));
             var data = ml.Data.LoadFromEnumerable(rows);
             var keyed = ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(data).Transform(data);
             settings.MatrixColumnIndexColumnName = "UserKey";
@@ -150,20 +155,7 @@ namespace Embeddings.Recommendation
             settings.LossFunction = MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass;
             settings.Seed ??= seed;
             var model = ml.Embeddings().MatrixFactorization(settings).Fit(keyed);
-            var users = model.UserFactors;
-            var items = model.ItemFactors;
-            var itemRows = split.Items.Select(i => items.Contains(i) ? items.GetVector(i) : null).ToArray();
-            var userVector = new float[users.Dimension];
-            return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
-            {
-                if (!users.TryGetVector(user, userVector))
-                    return;
-                for (int i = 0; i < itemRows.Length; i++)
-                {
-                    if (itemRows[i] is float[] row)
-                        scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(userVector, row);
-                }
-            });
+            return LeaveLastOutEvaluator.Evaluate(split, target, LeaveLastOutEvaluator.DotProduct(split, model.UserFactors, model.ItemFactors));
         }
 
         private static RankingRecommenderOptions WithColumns(RankingRecommenderOptions o)

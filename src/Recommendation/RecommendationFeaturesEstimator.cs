@@ -255,15 +255,6 @@ namespace Embeddings.Recommendation
             return items.Select((item, k) => new Candidate(user, Featurizer.Items[item], scores[item], k + 1)).ToArray();
         }
 
-        private sealed class CandidateRow
-        {
-            public string User { get; set; } = "";
-            public string Item { get; set; } = "";
-            public float Score { get; set; }
-            public float Rank { get; set; }
-            public uint GroupId { get; set; }
-        }
-
         /// <summary>
         /// <see cref="RecallCandidates"/> of every user in <paramref name="users"/> as rows: User, Item (Text), Score (the
         /// blend), Rank (Single) and GroupId (Key&lt;UInt32&gt;, one group per user in the order given). Apply this
@@ -273,18 +264,7 @@ namespace Embeddings.Recommendation
         {
             ArgumentNullException.ThrowIfNull(mlContext);
             ArgumentNullException.ThrowIfNull(users);
-            var rows = new List<CandidateRow>();
-            uint group = 0;
-            foreach (string user in users)
-            {
-                // LoadFromEnumerable stores a key field as a 0-based index (raw key value group + 1).
-                foreach (var c in RecallCandidates(user, count))
-                    rows.Add(new CandidateRow { User = c.User, Item = c.Item, Score = c.Score, Rank = c.Rank, GroupId = group });
-                group++;
-            }
-            var schema = SchemaDefinition.Create(typeof(CandidateRow));
-            schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, group));
-            return mlContext.Data.LoadFromEnumerable(rows, schema);
+            return Recommendation.CandidateRows.ToDataView(mlContext, users.Select(user => RecallCandidates(user, count)).ToList());
         }
 
         /// <inheritdoc/>

@@ -105,14 +105,21 @@ namespace Embeddings.Recommendation
         /// <summary>Scratch space for vector work (user vectors), one per thread or cursor.</summary>
         public float[] CreateScratch() => new float[_item2Vec.Dimension + (_node2Vec?.Dimension ?? 0)];
 
-        /// <summary>Per-cursor state of <see cref="Compute"/>: scratch vectors and the ranks of the last user's items.</summary>
+        /// <summary>
+        /// Per-cursor state of <see cref="Compute"/>: everything that depends on the user alone, computed once when the
+        /// user changes (rows of one user's candidates come together): the user vectors, the blend and logit scores of
+        /// every item, the dense transition and co-occurrence counts from the recent items, and the ranks.
+        /// </summary>
         public sealed class FeatureScratch
         {
             internal FeatureScratch(RecommendationFeaturizer owner)
             {
                 int n = owner._items.Length;
                 Vectors = owner.CreateScratch();
-                Scores = new float[n];
+                Item2VecUser = new float[owner._item2Vec.Dimension];
+                Node2VecUser = new float[owner._node2Vec?.Dimension ?? 0];
+                Blend = new float[n];
+                Logits = new float[n];
                 Transitions = new float[n];
                 Cooccurrences = new float[n];
                 BlendRanks = new float[n];
@@ -123,7 +130,14 @@ namespace Embeddings.Recommendation
 
             internal int User { get; set; } = -1;
             internal float[] Vectors { get; }
-            internal float[] Scores { get; }
+            internal float[] Item2VecUser { get; }
+            internal bool HasItem2VecUser { get; set; }
+            internal float Item2VecUserNorm { get; set; }
+            internal float[] Node2VecUser { get; }
+            internal bool HasNode2VecUser { get; set; }
+            internal float Node2VecUserNorm { get; set; }
+            internal float[] Blend { get; }
+            internal float[] Logits { get; }
             internal float[] Transitions { get; }
             internal float[] Cooccurrences { get; }
             internal float[] BlendRanks { get; }
@@ -134,18 +148,28 @@ namespace Embeddings.Recommendation
 
         public FeatureScratch CreateFeatureScratch() => new(this);
 
-        /// <summary>Ranks (1 = best) of every item among the user's unseen items by the blend score and by the item2vec logit; seen items get rank 0.</summary>
-        private void PrepareRanks(int user, FeatureScratch scratch)
+        /// <summary>
+        /// Fills <paramref name="scratch"/> for <paramref name="user"/> unless it holds that user already; ranks are
+        /// 1 = best among the user's unseen items, 0 for seen items.
+        /// </summary>
+        private void PrepareUser(int user, FeatureScratch scratch)
         {
             if (scratch.User == user)
                 return;
             var history = _histories[user];
+            scratch.HasItem2VecUser = _item2Vec.UserVector(history, Settings.HistoryLength, scratch.Item2VecUser);
+            scratch.Item2VecUserNorm = VectorMath.Norm(scratch.Item2VecUser);
+            if (_node2Vec is not null)
+            {
+                scratch.HasNode2VecUser = _node2Vec.UserVector(history, Settings.HistoryLength, scratch.Node2VecUser);
+                scratch.Node2VecUserNorm = VectorMath.Norm(scratch.Node2VecUser);
+            }
             foreach (int item in history)
                 scratch.Seen[item] = true;
-            BlendScores(user, scratch.Scores, scratch.Transitions, scratch.Cooccurrences, scratch.Vectors);
-            Rank(scratch.Scores, scratch.Seen, scratch.Order, scratch.BlendRanks);
-            LogitScores(user, node2Vec: false, scratch.Scores, scratch.Vectors);
-            Rank(scratch.Scores, scratch.Seen, scratch.Order, scratch.LogitRanks);
+            BlendScores(user, scratch.Blend, scratch.Transitions, scratch.Cooccurrences, scratch.Vectors);
+            Rank(scratch.Blend, scratch.Seen, scratch.Order, scratch.BlendRanks);
+            LogitScores(user, node2Vec: false, scratch.Logits, scratch.Vectors);
+            Rank(scratch.Logits, scratch.Seen, scratch.Order, scratch.LogitRanks);
             foreach (int item in history)
                 scratch.Seen[item] = false;
             scratch.User = user;
@@ -165,7 +189,6 @@ namespace Embeddings.Recommendation
         /// <summary>The features of (<paramref name="user"/>, <paramref name="item"/>); -1 for an unknown user or item (their features are 0).</summary>
         public void Compute(int user, int item, Span<float> features, FeatureScratch context)
         {
-            var scratch = context.Vectors.AsSpan();
             features.Clear();
             if (item < 0)
             {
@@ -182,44 +205,27 @@ namespace Embeddings.Recommendation
             var history = _histories[user];
             features[9] = MathF.Log(1 + history.Length);
 
-            var i2vUser = scratch[.._item2Vec.Dimension];
-            bool hasI2v = _item2Vec.UserVector(history, Settings.HistoryLength, i2vUser);
-            if (hasI2v && _item2Vec.Known(item))
+            PrepareUser(user, context);
+            if (context.HasItem2VecUser && _item2Vec.Known(item))
             {
-                float logit = VectorMath.Dot(i2vUser, _item2Vec.Context(item));
+                float logit = context.Logits[item];
                 features[0] = logit;
                 features[1] = (logit - _item2VecMean[user]) / _item2VecStd[user];
-                features[2] = Cosine(i2vUser, _item2Vec.Input(item));
+                features[2] = Cosine(context.Item2VecUser, context.Item2VecUserNorm, _item2Vec.Input(item));
                 features[3] = _item2Vec.MaxCosineToRecent(item, history, Settings.HistoryLength);
             }
-            if (_node2Vec is not null && _node2Vec.Known(item))
+            if (_node2Vec is not null && context.HasNode2VecUser && _node2Vec.Known(item))
             {
-                var n2vUser = scratch.Slice(_item2Vec.Dimension, _node2Vec.Dimension);
-                if (_node2Vec.UserVector(history, Settings.HistoryLength, n2vUser))
-                {
-                    float logit = VectorMath.Dot(n2vUser, _node2Vec.Context(item));
-                    features[4] = logit;
-                    features[5] = (logit - _node2VecMean[user]) / _node2VecStd[user];
-                    features[6] = Cosine(n2vUser, _node2Vec.Input(item));
-                }
+                float logit = VectorMath.Dot(context.Node2VecUser, _node2Vec.Context(item));
+                features[4] = logit;
+                features[5] = (logit - _node2VecMean[user]) / _node2VecStd[user];
+                features[6] = Cosine(context.Node2VecUser, context.Node2VecUserNorm, _node2Vec.Input(item));
             }
-            float transitions = 0, last = 0, cooccurrence = 0;
-            int recent = Math.Min(Settings.TransitionHistoryLength, history.Length);
-            for (int k = 0; k < recent; k++)
-            {
-                float count = _transitions.Get(history[history.Length - 1 - k], item);
-                transitions += count;
-                if (k == 0)
-                    last = count;
-            }
-            int window = Math.Min(Settings.HistoryLength, history.Length);
-            for (int k = 0; k < window; k++)
-                cooccurrence += _cooccurrences.Get(history[history.Length - 1 - k], item);
-            features[10] = MathF.Log(1 + transitions);
-            features[11] = MathF.Log(1 + last);
-            features[12] = MathF.Log(1 + cooccurrence / MathF.Sqrt(Math.Max(1, pop)));
-            features[14] = Blend(features[1], features[10], features[12]);
-            PrepareRanks(user, context);
+            // The per-user pass summed the transitions from the last items and the co-occurrences with the recent ones.
+            features[10] = MathF.Log(1 + context.Transitions[item]);
+            features[11] = history.Length == 0 ? 0 : MathF.Log(1 + _transitions.Get(history[^1], item));
+            features[12] = MathF.Log(1 + context.Cooccurrences[item] / MathF.Sqrt(Math.Max(1, pop)));
+            features[14] = context.Blend[item];
             features[15] = MathF.Log(1 + context.BlendRanks[item]);
             features[16] = MathF.Log(1 + context.LogitRanks[item]);
             var (around, before, age) = _timeline.Features(user, item, Settings.TimeWindowInteractions);
@@ -272,9 +278,9 @@ namespace Embeddings.Recommendation
         private float Blend(float standardizedLogit, float logTransitions, float logCooccurrence) =>
             Settings.LogitWeight * standardizedLogit + Settings.TransitionWeight * logTransitions + Settings.CooccurrenceWeight * logCooccurrence;
 
-        private static float Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        private static float Cosine(ReadOnlySpan<float> a, float na, ReadOnlySpan<float> b)
         {
-            float na = VectorMath.Norm(a), nb = VectorMath.Norm(b);
+            float nb = VectorMath.Norm(b);
             return na == 0 || nb == 0 ? 0 : VectorMath.Dot(a, b) / (na * nb);
         }
 

@@ -76,20 +76,7 @@ namespace Embeddings.Benchmarks
             // (100, 0.1, 40, 0.05): the best of the explicit-cv section's grid by 5-fold CV RMSE on the train file.
             foreach (var (rank, lambda, iterations, learningRate) in new[] { (8, 0.1, 20, 0.1), (100, 0.1, 20, 0.1), (64, 0.05, 30, 0.1), (100, 0.1, 40, 0.05) })
             {
-                IEstimator<ITransformer> Pipeline() => ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
-                    .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
-                    .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
-                    {
-                        LabelColumnName = "Label",
-                        MatrixColumnIndexColumnName = "userIdEncoded",
-                        MatrixRowIndexColumnName = "movieIdEncoded",
-                        ApproximationRank = rank,
-                        Lambda = lambda,
-                        LearningRate = learningRate,
-                        NumberOfIterations = iterations,
-                        NumberOfThreads = 2,
-                        Seed = 1,
-                    }));
+                IEstimator<ITransformer> Pipeline() => ExplicitPipeline(ml, rank, lambda, iterations, learningRate);
                 var watch = Stopwatch.StartNew();
                 var model = Pipeline().Fit(train);
                 double seconds = watch.Elapsed.TotalSeconds;
@@ -100,6 +87,24 @@ namespace Embeddings.Benchmarks
                     $"{$"rank {rank}, lambda {lambda}, lr {learningRate}, {iterations} iterations",-44} {testRmse,14:F4} {holdoutRmse,12:F4} {seconds,7:F2}"));
             }
         }
+
+        /// <summary>The tutorial's pipeline: userId and movieId mapped to keys, then explicit matrix factorization (2 threads, seed 1).</summary>
+        private static EstimatorChain<MatrixFactorizationTransformer> ExplicitPipeline(MLContext ml, int rank, double lambda, int iterations, double learningRate, int coldStartItemMaxRatings = 0) =>
+            ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
+                .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
+                .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
+                {
+                    LabelColumnName = "Label",
+                    MatrixColumnIndexColumnName = "userIdEncoded",
+                    MatrixRowIndexColumnName = "movieIdEncoded",
+                    ApproximationRank = rank,
+                    Lambda = lambda,
+                    LearningRate = learningRate,
+                    NumberOfIterations = iterations,
+                    NumberOfThreads = 2,
+                    Seed = 1,
+                    ColdStartItemMaxRatings = coldStartItemMaxRatings,
+                }));
 
         /// <summary>
         /// Model selection for the explicit loss on the TRAIN file only: 5-fold cross-validated RMSE (folds by
@@ -128,20 +133,7 @@ namespace Embeddings.Benchmarks
                 double lambda = double.Parse(p[1], CultureInfo.InvariantCulture);
                 int iterations = int.Parse(p[2], CultureInfo.InvariantCulture);
                 double learningRate = p.Length > 3 ? double.Parse(p[3], CultureInfo.InvariantCulture) : 0.1;
-                IEstimator<ITransformer> Pipeline() => ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
-                    .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
-                    .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
-                    {
-                        LabelColumnName = "Label",
-                        MatrixColumnIndexColumnName = "userIdEncoded",
-                        MatrixRowIndexColumnName = "movieIdEncoded",
-                        ApproximationRank = rank,
-                        Lambda = lambda,
-                        LearningRate = learningRate,
-                        NumberOfIterations = iterations,
-                        NumberOfThreads = 2,
-                        Seed = 1,
-                    }));
+                IEstimator<ITransformer> Pipeline() => ExplicitPipeline(ml, rank, lambda, iterations, learningRate);
                 var foldRmse = new List<double>();
                 foreach (var fold in folds)
                 {
@@ -280,21 +272,7 @@ namespace Embeddings.Benchmarks
             var test = ml.Data.LoadFromTextFile<Rating>(testPath, hasHeader: true, separatorChar: ',');
             foreach (int k in (Options.String(args, "--test-k") ?? "0,1,2").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
             {
-                var pipeline = ml.Transforms.Conversion.MapValueToKey("userIdEncoded", "userId")
-                    .Append(ml.Transforms.Conversion.MapValueToKey("movieIdEncoded", "movieId"))
-                    .Append(ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
-                    {
-                        LabelColumnName = "Label",
-                        MatrixColumnIndexColumnName = "userIdEncoded",
-                        MatrixRowIndexColumnName = "movieIdEncoded",
-                        ApproximationRank = rank,
-                        Lambda = lambda,
-                        LearningRate = learningRate,
-                        NumberOfIterations = iterations,
-                        NumberOfThreads = 2,
-                        Seed = 1,
-                        ColdStartItemMaxRatings = k,
-                    }));
+                var pipeline = ExplicitPipeline(ml, rank, lambda, iterations, learningRate, coldStartItemMaxRatings: k);
                 var fitWatch = Stopwatch.StartNew();
                 var model = pipeline.Fit(trainView);
                 double seconds = fitWatch.Elapsed.TotalSeconds;
@@ -329,7 +307,7 @@ namespace Embeddings.Benchmarks
             {
                 User = s.User,
                 Item = i,
-                Label = halfLife > 0 ? (float)(1 + boost * Math.Pow(0.5, (s.Items.Count - 1 - t) / halfLife)) : 1,
+                Label = ImplicitMatrixFactorization.RecencyWeight(s.Items.Count - 1 - t, halfLife, boost),
             })).ToList());
             return ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(rows).Transform(rows);
         }

@@ -98,7 +98,7 @@ namespace Embeddings.Cli.Commands
                 {
                     var list = group.ToList();
                     for (int t = 0; t < list.Count; t++)
-                        list[t].Label = halfLife == 0 ? 1 : (float)(1 + boost * Math.Pow(0.5, (list.Count - 1 - t) / halfLife));
+                        list[t].Label = ImplicitMatrixFactorization.RecencyWeight(list.Count - 1 - t, halfLife, boost);
                 }
             }
             double readSeconds = watch.Elapsed.TotalSeconds;
@@ -134,19 +134,7 @@ namespace Embeddings.Cli.Commands
             }
             var split = LeaveLastOutSplit.Create(all);
             var target = excludeLast == 1 ? RankingTarget.Test : RankingTarget.Validation;
-            var factors = model.Model;
-            int[] itemRows = split.Items.Select(i => factors.ItemIndexOf(i)).Select(r => r >= 0 && factors.ItemSeen[r] ? r : -1).ToArray();
-            var metrics = LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
-            {
-                int u = factors.UserIndexOf(user);
-                if (u < 0)
-                    return;
-                for (int i = 0; i < itemRows.Length; i++)
-                {
-                    if (itemRows[i] >= 0)
-                        scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(factors.UserRow(u), factors.ItemRow(itemRows[i]));
-                }
-            });
+            var metrics = LeaveLastOutEvaluator.Evaluate(split, target, LeaveLastOutEvaluator.DotProduct(split, model.UserFactors, model.ItemFactors));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"leave-last-out ({target}, {metrics.Users} users, full ranking): HR@10 {metrics.HitRate:F4} NDCG@10 {metrics.Ndcg:F4}"));
         }
 

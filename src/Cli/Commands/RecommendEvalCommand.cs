@@ -128,7 +128,7 @@ namespace Embeddings.Cli.Commands
             mf.Options.Seed = options.Seed;
             mf.RecencyHalfLife = line.Double("--mf-recency-half-life", mf.RecencyHalfLife);
             mf.RecencyBoost = line.Double("--mf-recency-boost", mf.RecencyBoost);
-            mf.Weight(0);
+            mf.Validate();
             return mf;
         }
 

@@ -96,15 +96,6 @@ namespace Embeddings.Recommendation
             return result;
         }
 
-        private sealed class CandidateRow
-        {
-            public string User { get; set; } = "";
-            public string Item { get; set; } = "";
-            public float Score { get; set; }
-            public float Rank { get; set; }
-            public uint GroupId { get; set; }
-        }
-
         /// <summary>
         /// Candidate rows for every user of <paramref name="users"/>: columns User, Item (Text), Score, Rank (Single) and
         /// GroupId (Key&lt;UInt32&gt;, one group per user, in the order given), ready for ranking features and an ML.NET ranker.
@@ -113,16 +104,37 @@ namespace Embeddings.Recommendation
         {
             ArgumentNullException.ThrowIfNull(mlContext);
             ArgumentNullException.ThrowIfNull(users);
-            var rows = new List<CandidateRow>();
-            var list = users.ToList();
-            for (int u = 0; u < list.Count; u++)
+            return CandidateRows.ToDataView(mlContext, users.Select(u => ForUser(u.User, u.Seen, count, scoring)).ToList());
+        }
+    }
+}
+
+namespace Embeddings.Recommendation
+{
+    /// <summary>Candidate lists as the rows ML.NET rankers take: User, Item, Score, Rank and a GroupId key per user.</summary>
+    internal static class CandidateRows
+    {
+        private sealed class Row
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Score { get; set; }
+            public float Rank { get; set; }
+            public uint GroupId { get; set; }
+        }
+
+        /// <summary>One group per list, in order (an empty list still takes its group number).</summary>
+        public static IDataView ToDataView(MLContext mlContext, IReadOnlyList<IReadOnlyList<Candidate>> perUser)
+        {
+            var rows = new List<Row>();
+            for (int u = 0; u < perUser.Count; u++)
             {
-                foreach (var c in ForUser(list[u].User, list[u].Seen, count, scoring))
+                foreach (var c in perUser[u])
                     // LoadFromEnumerable stores a key field as a 0-based index (raw key value u + 1; 0 stays "missing").
-                    rows.Add(new CandidateRow { User = c.User, Item = c.Item, Score = c.Score, Rank = c.Rank, GroupId = (uint)u });
+                    rows.Add(new Row { User = c.User, Item = c.Item, Score = c.Score, Rank = c.Rank, GroupId = (uint)u });
             }
-            var schema = SchemaDefinition.Create(typeof(CandidateRow));
-            schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, list.Count));
+            var schema = SchemaDefinition.Create(typeof(Row));
+            schema[nameof(Row.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, perUser.Count));
             return mlContext.Data.LoadFromEnumerable(rows, schema);
         }
     }

@@ -204,6 +204,33 @@ namespace Embeddings.Recommendation
             return new RankingMetrics((double)hits / users, ndcg / users, hits, users, cutoff);
         }
 
+        /// <summary>
+        /// Scores each item by the dot product of the user's vector in <paramref name="users"/> and the item's in
+        /// <paramref name="items"/> (for example matrix factorization factors); items without a vector keep negative
+        /// infinity, and a user without a vector scores nothing.
+        /// </summary>
+        public static UserScorer DotProduct(LeaveLastOutSplit split, EmbeddingTable users, EmbeddingTable items)
+        {
+            ArgumentNullException.ThrowIfNull(split);
+            ArgumentNullException.ThrowIfNull(users);
+            ArgumentNullException.ThrowIfNull(items);
+            if (users.Dimension != items.Dimension)
+                throw new ArgumentException($"The user vectors have dimension {users.Dimension} and the item vectors {items.Dimension}; a dot product needs the same.", nameof(items));
+            var itemRows = split.Items.Select(i => items.IndexOf(i)).ToArray();
+            return (user, scores) =>
+            {
+                int u = users.IndexOf(user);
+                if (u < 0)
+                    return;
+                var userRow = users.Row(u);
+                for (int i = 0; i < itemRows.Length; i++)
+                {
+                    if (itemRows[i] >= 0)
+                        scores[i] = System.Numerics.Tensors.TensorPrimitives.Dot(userRow, items.Row(itemRows[i]));
+                }
+            };
+        }
+
         /// <summary>The popularity baseline: each item scored by its number of training interactions for <paramref name="target"/>.</summary>
         public static UserScorer Popularity(LeaveLastOutSplit split, RankingTarget target)
         {
