@@ -27,6 +27,8 @@ namespace Embeddings.Cli.Commands
               --exclude-last N      drop each user's last N interactions (by timestamp, then item id) and evaluate on them (0):
                                     implicit: leave-last-out HR@10 / NDCG@10 on the N-th last (N = 1: test, N = 2: validation target);
                                     explicit: RMSE on the dropped ratings
+              --test FILE           explicit only: RMSE on the ratings of FILE (same format; e.g. the ML.NET sample's
+                                    recommendation-ratings-test.csv); unseen users or items score mean + the known bias
               --warm-start FILE     initial item factors from a word2vec-format file (e.g. item2vec vectors; projected when the dimension differs)
               --output FILE         item factors, word2vec text format
               --user-output FILE    user factors, word2vec text format
@@ -47,7 +49,7 @@ namespace Embeddings.Cli.Commands
                 return args.Length == 0 ? 2 : 0;
             }
             var line = new CommandLine("mf", args,
-                new[] { "--input", "--output", "--user-output", "--rank", "--iterations", "--lambda", "--learning-rate", "--alpha", "--threads", "--seed", "--exclude-last", "--warm-start", "--recency-half-life", "--recency-boost", "--cold-start-item-max-ratings" },
+                new[] { "--input", "--output", "--user-output", "--rank", "--iterations", "--lambda", "--learning-rate", "--alpha", "--threads", "--seed", "--exclude-last", "--warm-start", "--recency-half-life", "--recency-boost", "--cold-start-item-max-ratings", "--test" },
                 new[] { "--implicit", "--non-negative" });
             var watch = Stopwatch.StartNew();
             string input = line.Required("--input");
@@ -57,6 +59,10 @@ namespace Embeddings.Cli.Commands
             if (excludeLast < 0)
                 throw new UsageException($"--exclude-last must be 0 or more; got {excludeLast}.");
             bool implicitFeedback = line.Has("--implicit");
+            string? testPath = line.Optional("--test");
+            if (testPath is not null && implicitFeedback)
+                throw new UsageException("--test applies to explicit ratings (RMSE); for --implicit use --exclude-last 1 (leave-last-out HR@10 / NDCG@10).");
+            var testRows = testPath is null ? null : Read(testPath).Select(r => r.Row).ToList();
             var defaults = new MatrixFactorizationEstimator.Options();
             var options = new MatrixFactorizationEstimator.Options
             {
@@ -77,15 +83,20 @@ namespace Embeddings.Cli.Commands
             };
 
             var rows = Read(input);
-            var kept = new List<Row>();
+            // The last N rows of each user (by timestamp, then item id) are dropped; a kept row's age is the number of the
+            // user's later kept rows. Kept rows stay in file order, so ids get their keys in order of first appearance in the
+            // file, as MapValueToKey over the file itself would give (and the same factorization as that pipeline).
             var dropped = new List<Row>();
+            var age = new Dictionary<Row, int>(ReferenceEqualityComparer.Instance);
             foreach (var group in rows.GroupBy(r => r.Row.User))
             {
                 var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Row.Item, ItemIdComparer.Instance).Select(r => r.Row).ToList();
                 int keep = Math.Max(0, ordered.Count - excludeLast);
-                kept.AddRange(ordered.Take(keep));
+                for (int t = 0; t < keep; t++)
+                    age[ordered[t]] = keep - 1 - t;
                 dropped.AddRange(ordered.Skip(keep));
             }
+            var kept = rows.Select(r => r.Row).Where(age.ContainsKey).ToList();
             double halfLife = line.Double("--recency-half-life", 0), boost = line.Double("--recency-boost", 4);
             if (!implicitFeedback && line.Has("--recency-half-life"))
                 throw new UsageException("--recency-half-life applies to --implicit only (explicit ratings are fitted as given).");
@@ -93,13 +104,8 @@ namespace Embeddings.Cli.Commands
                 throw new UsageException($"--recency-half-life ({halfLife}) and --recency-boost ({boost}) must be finite and 0 or more.");
             if (implicitFeedback)
             {
-                // Rows are in each user's time order here: the last row of a user has age 0.
-                foreach (var group in kept.GroupBy(r => r.User))
-                {
-                    var list = group.ToList();
-                    for (int t = 0; t < list.Count; t++)
-                        list[t].Label = ImplicitMatrixFactorization.RecencyWeight(list.Count - 1 - t, halfLife, boost);
-                }
+                foreach (var row in kept)
+                    row.Label = ImplicitMatrixFactorization.RecencyWeight(age[row], halfLife, boost);
             }
             double readSeconds = watch.Elapsed.TotalSeconds;
             var ml = new MLContext(seed: 1);
@@ -116,15 +122,25 @@ namespace Embeddings.Cli.Commands
                 $"{summary.Users:N0} users, {summary.Items:N0} items, {summary.Ratings:N0} {(implicitFeedback ? "events" : "ratings")}, rank {options.ApproximationRank}, {options.NumberOfIterations} iterations: read {readSeconds:F2} s, fit {fitSeconds:F2} s{(implicitFeedback ? "" : $", training RMSE {summary.TrainingRmse:F4}")}; wrote {output}{(userOutput is null ? "" : " and " + userOutput)}"));
             if (excludeLast > 0)
                 Evaluate(model, rows.Select(r => new Interaction(r.Row.User, r.Row.Item, r.Time)), dropped, excludeLast, implicitFeedback);
+            if (testRows is not null)
+            {
+                var trainedUsers = kept.Select(r => r.User).ToHashSet();
+                var trainedItems = kept.Select(r => r.Item).ToHashSet();
+                int unseen = testRows.Count(r => !trainedUsers.Contains(r.User) || !trainedItems.Contains(r.Item));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"RMSE on {testPath} ({testRows.Count:N0} ratings, {unseen:N0} of them with a user or item not in training): {Rmse(model, testRows):F4}"));
+            }
             return 0;
         }
+
+        private static double Rmse(MatrixFactorizationTransformer model, List<Row> rows) =>
+            Math.Sqrt(rows.Sum(r => Math.Pow(model.Score(r.User, r.Item) - r.Label, 2)) / Math.Max(1, rows.Count));
 
         private static void Evaluate(MatrixFactorizationTransformer model, IEnumerable<Interaction> all, List<Row> dropped, int excludeLast, bool implicitFeedback)
         {
             if (!implicitFeedback)
             {
-                double squares = dropped.Sum(r => Math.Pow(model.Score(r.User, r.Item) - r.Label, 2));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RMSE on the {dropped.Count:N0} dropped ratings: {Math.Sqrt(squares / Math.Max(1, dropped.Count)):F4}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RMSE on the {dropped.Count:N0} dropped ratings: {Rmse(model, dropped):F4}"));
                 return;
             }
             if (excludeLast > 2)

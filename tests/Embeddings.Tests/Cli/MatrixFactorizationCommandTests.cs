@@ -1,5 +1,6 @@
 using System.IO;
 using System.Linq;
+using Embeddings.Cli;
 using Embeddings.Cli.Commands;
 using NUnit.Framework;
 
@@ -38,6 +39,44 @@ namespace Embeddings.Tests.Cli
             string warm = Path.Combine(_folder, "warm.txt");
             Assert.That(MatrixFactorizationCommand.Run(new[] { "--input", input, "--output", warm, "--rank", "6", "--iterations", "1", "--warm-start", items, "--implicit" }), Is.EqualTo(0));
             Assert.That(EmbeddingTable.LoadWord2VecFormat(warm).Dimension, Is.EqualTo(6));
+        }
+
+        [Test]
+        public void ReportsTheRmseOfASeparateTestFileAndCountsUnseenItems()
+        {
+            // Planted blocks: users 0-19 rate items 0-19 high (5) and items 20-39 low (1); users 20-39 the reverse.
+            static float Planted(int u, int i) => (u < 20) == (i < 20) ? 5 : 1;
+            string train = Path.Combine(_folder, "train.csv"), test = Path.Combine(_folder, "test.csv");
+            var random = new System.Random(3);
+            var testPairs = Enumerable.Range(0, 40).Select(u => (u, (u * 7) % 40)).ToHashSet();
+            var trainLines = new System.Collections.Generic.List<string> { "userId,movieId,rating,timestamp" };
+            for (int u = 0; u < 40; u++)
+                for (int i = 0; i < 40; i++)
+                    if (!testPairs.Contains((u, i)) && random.NextDouble() < 0.5)
+                        trainLines.Add($"{u},{i},{Planted(u, i)},{1000 + i}");
+            File.WriteAllLines(train, trainLines);
+            File.WriteAllLines(test, new[] { "userId,movieId,rating,timestamp" }
+                .Concat(testPairs.Select(p => $"{p.u},{p.Item2},{Planted(p.u, p.Item2)},2000"))
+                .Append("3,999,4,2000"));
+            var writer = new StringWriter();
+            var previous = System.Console.Out;
+            System.Console.SetOut(writer);
+            try
+            {
+                Assert.That(MatrixFactorizationCommand.Run(new[] { "--input", train, "--test", test, "--output", Path.Combine(_folder, "items.txt"),
+                    "--rank", "4", "--iterations", "30", "--threads", "1" }), Is.EqualTo(0));
+            }
+            finally
+            {
+                System.Console.SetOut(previous);
+            }
+            var match = System.Text.RegularExpressions.Regex.Match(writer.ToString(), @"RMSE on .*test\.csv \(41 ratings, 1 of them with a user or item not in training\): ([0-9.]+)");
+            Assert.That(match.Success, writer.ToString());
+            // Predicting the global mean (3) would give an RMSE of about 2; the blocks are learned.
+            Assert.That(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Is.LessThan(0.8));
+
+            var error = Assert.Throws<UsageException>(() => MatrixFactorizationCommand.Run(new[] { "--input", train, "--test", test, "--output", "x.txt", "--implicit" }))!;
+            Assert.That(error.Message, Does.Contain("--test applies to explicit ratings"));
         }
     }
 }
