@@ -226,10 +226,37 @@ namespace Embeddings
         }
 
         /// <summary>Reads the ratings, trains the factors and returns the scoring transformer.</summary>
-        public MatrixFactorizationTransformer Fit(IDataView input)
+        public MatrixFactorizationTransformer Fit(IDataView input) => Fit(input, null);
+
+        /// <summary>
+        /// Like <see cref="Fit(IDataView)"/>, and after every iteration scores <paramref name="validationData"/> as the returned
+        /// transformer would (unseen users, items or missing keys get the fallback score; rows with a NaN label are left out)
+        /// and records its root-mean-square error in <see cref="MatrixFactorizationTrainingSummary.ValidationRmsePerIteration"/>
+        /// and the MLContext log, as ML.NET's <c>MatrixFactorizationTrainer.Fit(trainData, validationData)</c> reports the
+        /// validation loss. Training itself does not read the validation data. Explicit loss only.
+        /// </summary>
+        /// <param name="trainData">The training ratings.</param>
+        /// <param name="validationData">Ratings with the same user, item and label columns; keys are matched by their key values
+        /// (or by index when the key columns have no key values), so a separately fitted MapValueToKey is fine.</param>
+        /// <exception cref="NotSupportedException">With the implicit loss, which has no rating error to report.</exception>
+        public MatrixFactorizationTransformer Fit(IDataView trainData, IDataView? validationData)
         {
-            ArgumentNullException.ThrowIfNull(input);
+            var input = trainData ?? throw new ArgumentNullException(nameof(trainData));
             GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+            if (validationData is not null)
+            {
+                if (_options.LossFunction == LossFunctionType.SquareLossOneClass)
+                    throw new NotSupportedException($"{ComponentName}: validation data applies to the explicit loss (SquareLossRegression), which reports its RMSE per iteration; "
+                        + "the implicit loss (SquareLossOneClass) has no rating error to report. Evaluate rankings after Fit instead (e.g. LeaveLastOutEvaluator), or call Fit(trainData).");
+                try
+                {
+                    GetOutputSchema(SchemaShapes.FromSchema(validationData.Schema));
+                }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(validationData), $"Validation data: {e.Message}");
+                }
+            }
             var host = ((IHostEnvironment)_context).Register(ComponentName);
             int seed = _options.Seed ?? host.Rand.Next();
             bool implicitFeedback = _options.LossFunction == LossFunctionType.SquareLossOneClass;
@@ -246,10 +273,23 @@ namespace Embeddings
                 (float)_options.LearningRate, (float)_options.Alpha, (float)_options.C, _options.NonNegative,
                 _options.NumberOfThreads ?? Environment.ProcessorCount, (ulong)(uint)seed, _options.InitialUserFactors, _options.InitialItemFactors,
                 _options.ColdStartItemMaxRatings);
-            var model = MatrixFactorizationTraining.Train(ratings, userKeys, itemKeys, settings, _options.IterationObserver);
+            var validation = validationData is null ? null : ReadValidation(validationData);
+            var validationRmse = new System.Collections.Generic.List<double>();
+            var observer = _options.IterationObserver;
+            if (validation is not null)
+            {
+                observer += (iteration, live) =>
+                {
+                    double error = validation.Rmse(live);
+                    validationRmse.Add(error);
+                    using var channel = host.Start("Validation");
+                    channel.Info(MessageSensitivity.None, $"iteration {iteration}: validation RMSE {error.ToString("F4", CultureInfo.InvariantCulture)}");
+                };
+            }
+            var model = MatrixFactorizationTraining.Train(ratings, userKeys, itemKeys, settings, observer);
             double rmse = implicitFeedback ? double.NaN : MatrixFactorizationTraining.Rmse(model, ratings);
             var summary = new MatrixFactorizationTrainingSummary(model.UserSeen.Count(s => s), model.ItemSeen.Count(s => s), ratings.Count, skipped,
-                _options.NumberOfIterations, watch.Elapsed, rmse);
+                _options.NumberOfIterations, watch.Elapsed, rmse, validation?.Rmse(model) ?? double.NaN, validationRmse.ToArray());
             using (var channel = host.Start("Training"))
                 channel.Info(MessageSensitivity.None, summary.ToString());
             return new MatrixFactorizationTransformer(model, _options.LossFunction, _options.MatrixColumnIndexColumnName, _options.MatrixRowIndexColumnName,
@@ -308,6 +348,65 @@ namespace Embeddings
             return (keys, !byValue);
         }
 
+        /// <summary>Validation ratings by key text (the transformer's matching), resolved to model rows when scored.</summary>
+        private sealed class ValidationRatings
+        {
+            private readonly string?[] _users;
+            private readonly string?[] _items;
+            private readonly float[] _labels;
+            private int[]? _userRows;
+            private int[]? _itemRows;
+
+            public ValidationRatings(string?[] users, string?[] items, float[] labels) => (_users, _items, _labels) = (users, items, labels);
+
+            /// <summary>RMSE of <paramref name="model"/> (live during training, or final) with the transformer's fallback for unseen keys.</summary>
+            public double Rmse(FactorModel model)
+            {
+                _userRows ??= _users.Select(k => Seen(k is null ? -1 : model.UserIndexOf(k), model.UserSeen)).ToArray();
+                _itemRows ??= _items.Select(k => Seen(k is null ? -1 : model.ItemIndexOf(k), model.ItemSeen)).ToArray();
+                double sum = 0;
+                for (int r = 0; r < _labels.Length; r++)
+                {
+                    double error = _labels[r] - model.Score(_userRows[r], _itemRows[r]);
+                    sum += error * error;
+                }
+                return _labels.Length == 0 ? double.NaN : Math.Sqrt(sum / _labels.Length);
+            }
+
+            private static int Seen(int row, bool[] seen) => row >= 0 && seen[row] ? row : -1;
+        }
+
+        private ValidationRatings ReadValidation(IDataView data)
+        {
+            var schema = data.Schema;
+            var userColumn = schema[_options.MatrixColumnIndexColumnName];
+            var itemColumn = schema[_options.MatrixRowIndexColumnName];
+            var labelColumn = schema[_options.LabelColumnName];
+            var (userKeys, _) = KeyTexts(userColumn);
+            var (itemKeys, _) = KeyTexts(itemColumn);
+            using var cursor = data.GetRowCursor(new[] { userColumn, itemColumn, labelColumn });
+            var getUser = cursor.GetGetter<uint>(userColumn);
+            var getItem = cursor.GetGetter<uint>(itemColumn);
+            var getLabel = cursor.GetGetter<float>(labelColumn);
+            var users = new System.Collections.Generic.List<string?>();
+            var items = new System.Collections.Generic.List<string?>();
+            var labels = new System.Collections.Generic.List<float>();
+            uint user = 0, item = 0;
+            float label = 0;
+            while (cursor.MoveNext())
+            {
+                getUser(ref user);
+                getItem(ref item);
+                getLabel(ref label);
+                if (float.IsNaN(label))
+                    continue;
+                users.Add(user == 0 || user > userKeys.Length ? null : userKeys[user - 1]);
+                items.Add(item == 0 || item > itemKeys.Length ? null : itemKeys[item - 1]);
+                labels.Add(label);
+            }
+            return new ValidationRatings(users.ToArray(), items.ToArray(), labels.ToArray());
+        }
+
         private (RatingMatrix Ratings, long Skipped) ReadRatings(IDataView input, int users, int items, bool implicitFeedback)
         {
             var schema = input.Schema;
@@ -353,5 +452,15 @@ namespace Embeddings
     /// <param name="Iterations">Iterations run.</param>
     /// <param name="TrainingTime">Wall-clock time of reading and training.</param>
     /// <param name="TrainingRmse">Root-mean-square error on the training ratings (explicit loss; NaN for implicit).</param>
-    public sealed record MatrixFactorizationTrainingSummary(int Users, int Items, long Ratings, long SkippedRows, int Iterations, TimeSpan TrainingTime, double TrainingRmse);
+    /// <param name="ValidationRmse">Root-mean-square error of the returned model on the validation data given to
+    /// <see cref="MatrixFactorizationEstimator.Fit(IDataView, IDataView)"/> (what scoring it through the transformer gives); NaN without validation data.</param>
+    /// <param name="ValidationRmsePerIteration">The validation RMSE after each iteration (empty without validation data). The last
+    /// equals <paramref name="ValidationRmse"/> except with a cold-start item prior, which is set after the last iteration.</param>
+    public sealed record MatrixFactorizationTrainingSummary(int Users, int Items, long Ratings, long SkippedRows, int Iterations, TimeSpan TrainingTime, double TrainingRmse,
+        double ValidationRmse, System.Collections.Generic.IReadOnlyList<double> ValidationRmsePerIteration)
+    {
+        /// <inheritdoc/>
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{Users} users, {Items} items, {Ratings} ratings ({SkippedRows} rows skipped), {Iterations} iterations in {TrainingTime.TotalSeconds:F2} s; training RMSE {TrainingRmse:F4}{(double.IsNaN(ValidationRmse) ? "" : $", validation RMSE {ValidationRmse:F4}")}");
+    }
 }

@@ -106,6 +106,36 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
         }
 
         [Test]
+        public void ValidationDataIsScoredAfterEveryIterationAsTheTransformerScoresIt()
+        {
+            var ml = new MLContext(seed: 1);
+            var (observed, hidden) = PlantedRatings();
+            // The validation keys are mapped separately (another key order), with an unseen user and an unseen item.
+            var validationRows = hidden.Take(300).Append(new Rating { User = "stranger", Item = "i1", Label = 4 })
+                .Append(new Rating { User = "u1", Item = "new item", Label = 2 }).Reverse().ToList();
+            var validation = Keyed(ml, validationRows);
+            var estimator = ml.Embeddings().MatrixFactorization(Explicit(iterations: 60));
+            var model = estimator.Fit(Keyed(ml, observed), validation);
+            var summary = model.TrainingSummary!;
+            Assert.That(summary.ValidationRmsePerIteration, Has.Count.EqualTo(60));
+            Assert.That(summary.ValidationRmsePerIteration[^1], Is.EqualTo(summary.ValidationRmse));
+            double evaluated = ml.Regression.Evaluate(model.Transform(validation), "Label", "Score").RootMeanSquaredError;
+            Assert.That(summary.ValidationRmse, Is.EqualTo(evaluated).Within(1e-5), "the same figure as scoring the validation data through the transformer");
+            Assert.That(summary.ValidationRmsePerIteration[^1], Is.LessThan(0.5 * summary.ValidationRmsePerIteration[0]), "the planted structure is learned");
+            Assert.That(summary.ToString(), Does.Contain("validation RMSE"));
+
+            // Training does not read the validation data: the factors are those of Fit(train).
+            var plain = ml.Embeddings().MatrixFactorization(Explicit(iterations: 60)).Fit(Keyed(ml, observed));
+            Assert.That(plain.ItemFactors.GetVector("i3").ToArray(), Is.EqualTo(model.ItemFactors.GetVector("i3").ToArray()));
+            Assert.That(double.IsNaN(plain.TrainingSummary!.ValidationRmse) && plain.TrainingSummary.ValidationRmsePerIteration.Count == 0);
+
+            var error = Assert.Throws<NotSupportedException>(() => ml.Embeddings().MatrixFactorization(Implicit()).Fit(Keyed(ml, observed), validation))!;
+            Assert.That(error.Message, Does.Contain("explicit loss"));
+            var wrongLabel = ml.Transforms.Conversion.ConvertType("Label", outputKind: DataKind.Double).Fit(validation).Transform(validation);
+            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(Keyed(ml, observed), wrongLabel))!.Message, Does.StartWith("Validation data: ").And.Contain("'Label'"));
+        }
+
+        [Test]
         public void ConformsAndRejectsWrongColumnTypesWithClearMessages()
         {
             var ml = new MLContext(seed: 1);
