@@ -28,7 +28,8 @@ namespace Embeddings.Cli.Commands
                                     implicit: leave-last-out HR@10 / NDCG@10 on the N-th last (N = 1: test, N = 2: validation target);
                                     explicit: RMSE on the dropped ratings
               --test FILE           explicit only: RMSE on the ratings of FILE (same format; e.g. the ML.NET sample's
-                                    recommendation-ratings-test.csv); unseen users or items score mean + the known bias
+                                    recommendation-ratings-test.csv; rows with a NaN rating are left out); unseen users or
+                                    items score mean + the known bias (+ the prior of --cold-start-item-max-ratings)
               --warm-start FILE     initial item factors from a word2vec-format file (e.g. item2vec vectors; projected when the dimension differs)
               --output FILE         item factors, word2vec text format
               --user-output FILE    user factors, word2vec text format
@@ -62,7 +63,7 @@ namespace Embeddings.Cli.Commands
             string? testPath = line.Optional("--test");
             if (testPath is not null && implicitFeedback)
                 throw new UsageException("--test applies to explicit ratings (RMSE); for --implicit use --exclude-last 1 (leave-last-out HR@10 / NDCG@10).");
-            var testRows = testPath is null ? null : Read(testPath).Select(r => r.Row).ToList();
+            var testRows = testPath is null ? null : Read(testPath).Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
             var defaults = new MatrixFactorizationEstimator.Options();
             var options = new MatrixFactorizationEstimator.Options
             {

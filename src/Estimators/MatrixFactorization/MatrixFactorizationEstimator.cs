@@ -273,7 +273,18 @@ namespace Embeddings
                 (float)_options.LearningRate, (float)_options.Alpha, (float)_options.C, _options.NonNegative,
                 _options.NumberOfThreads ?? Environment.ProcessorCount, (ulong)(uint)seed, _options.InitialUserFactors, _options.InitialItemFactors,
                 _options.ColdStartItemMaxRatings);
-            var validation = validationData is null ? null : ReadValidation(validationData);
+            ValidationRatings? validation = null;
+            if (validationData is not null)
+            {
+                try
+                {
+                    validation = ReadValidation(validationData, userKeys, userIndices, itemKeys, itemIndices);
+                }
+                catch (Exception e) when (e is InvalidOperationException or FormatException)
+                {
+                    throw new InvalidOperationException($"Validation data: {e.Message}", e);
+                }
+            }
             var validationRmse = new System.Collections.Generic.List<double>();
             var observer = _options.IterationObserver;
             if (validation is not null)
@@ -348,63 +359,72 @@ namespace Embeddings
             return (keys, !byValue);
         }
 
-        /// <summary>Validation ratings by key text (the transformer's matching), resolved to model rows when scored.</summary>
+        /// <summary>Validation ratings as model rows (-1: unknown), matched to the model's keys as the transformer matches them.</summary>
         private sealed class ValidationRatings
         {
-            private readonly string?[] _users;
-            private readonly string?[] _items;
+            private readonly int[] _userRows;
+            private readonly int[] _itemRows;
             private readonly float[] _labels;
-            private int[]? _userRows;
-            private int[]? _itemRows;
 
-            public ValidationRatings(string?[] users, string?[] items, float[] labels) => (_users, _items, _labels) = (users, items, labels);
+            public ValidationRatings(int[] userRows, int[] itemRows, float[] labels) => (_userRows, _itemRows, _labels) = (userRows, itemRows, labels);
 
             /// <summary>RMSE of <paramref name="model"/> (live during training, or final) with the transformer's fallback for unseen keys.</summary>
             public double Rmse(FactorModel model)
             {
-                _userRows ??= _users.Select(k => Seen(k is null ? -1 : model.UserIndexOf(k), model.UserSeen)).ToArray();
-                _itemRows ??= _items.Select(k => Seen(k is null ? -1 : model.ItemIndexOf(k), model.ItemSeen)).ToArray();
                 double sum = 0;
                 for (int r = 0; r < _labels.Length; r++)
                 {
-                    double error = _labels[r] - model.Score(_userRows[r], _itemRows[r]);
+                    int u = _userRows[r], i = _itemRows[r];
+                    double error = _labels[r] - model.Score(u >= 0 && model.UserSeen[u] ? u : -1, i >= 0 && model.ItemSeen[i] ? i : -1);
                     sum += error * error;
                 }
-                return _labels.Length == 0 ? double.NaN : Math.Sqrt(sum / _labels.Length);
+                return Math.Sqrt(sum / _labels.Length);
             }
-
-            private static int Seen(int row, bool[] seen) => row >= 0 && seen[row] ? row : -1;
         }
 
-        private ValidationRatings ReadValidation(IDataView data)
+        private ValidationRatings ReadValidation(IDataView data, string[] userKeys, bool userIndices, string[] itemKeys, bool itemIndices)
         {
             var schema = data.Schema;
             var userColumn = schema[_options.MatrixColumnIndexColumnName];
             var itemColumn = schema[_options.MatrixRowIndexColumnName];
             var labelColumn = schema[_options.LabelColumnName];
-            var (userKeys, _) = KeyTexts(userColumn);
-            var (itemKeys, _) = KeyTexts(itemColumn);
+            int[] userMap = MatrixFactorizationTransformer.KeyRows(userColumn, userIndices, userKeys.Length, IndexOf(userKeys));
+            int[] itemMap = MatrixFactorizationTransformer.KeyRows(itemColumn, itemIndices, itemKeys.Length, IndexOf(itemKeys));
             using var cursor = data.GetRowCursor(new[] { userColumn, itemColumn, labelColumn });
             var getUser = cursor.GetGetter<uint>(userColumn);
             var getItem = cursor.GetGetter<uint>(itemColumn);
             var getLabel = cursor.GetGetter<float>(labelColumn);
-            var users = new System.Collections.Generic.List<string?>();
-            var items = new System.Collections.Generic.List<string?>();
+            var users = new System.Collections.Generic.List<int>();
+            var items = new System.Collections.Generic.List<int>();
             var labels = new System.Collections.Generic.List<float>();
             uint user = 0, item = 0;
             float label = 0;
+            long row = 0;
             while (cursor.MoveNext())
             {
                 getUser(ref user);
                 getItem(ref item);
                 getLabel(ref label);
+                row++;
                 if (float.IsNaN(label))
                     continue;
-                users.Add(user == 0 || user > userKeys.Length ? null : userKeys[user - 1]);
-                items.Add(item == 0 || item > itemKeys.Length ? null : itemKeys[item - 1]);
+                if (float.IsInfinity(label))
+                    throw new ArgumentOutOfRangeException("validationData", label, $"Validation data: label column '{_options.LabelColumnName}' has {label.ToString(CultureInfo.InvariantCulture)} at row {row}; ratings must be finite. Filter or clamp such rows first.");
+                users.Add(user < (uint)userMap.Length ? userMap[user] : -1);
+                items.Add(item < (uint)itemMap.Length ? itemMap[item] : -1);
                 labels.Add(label);
             }
+            if (labels.Count == 0)
+                throw new ArgumentException($"Validation data: no row with a label in '{_options.LabelColumnName}' ({row} rows, all NaN); pass ratings to validate on, or call Fit(trainData).", "validationData");
             return new ValidationRatings(users.ToArray(), items.ToArray(), labels.ToArray());
+        }
+
+        private static Func<string, int> IndexOf(string[] keys)
+        {
+            var index = new System.Collections.Generic.Dictionary<string, int>(keys.Length, StringComparer.Ordinal);
+            for (int k = 0; k < keys.Length; k++)
+                index.TryAdd(keys[k], k);
+            return key => index.TryGetValue(key, out int row) ? row : -1;
         }
 
         private (RatingMatrix Ratings, long Skipped) ReadRatings(IDataView input, int users, int items, bool implicitFeedback)
@@ -450,7 +470,7 @@ namespace Embeddings
     /// <param name="Ratings">Training ratings used.</param>
     /// <param name="SkippedRows">Rows skipped: missing key, NaN label, or (implicit) a zero label.</param>
     /// <param name="Iterations">Iterations run.</param>
-    /// <param name="TrainingTime">Wall-clock time of reading and training.</param>
+    /// <param name="TrainingTime">Wall-clock time of reading and training (with validation data, also of scoring it after every iteration).</param>
     /// <param name="TrainingRmse">Root-mean-square error on the training ratings (explicit loss; NaN for implicit).</param>
     /// <param name="ValidationRmse">Root-mean-square error of the returned model on the validation data given to
     /// <see cref="MatrixFactorizationEstimator.Fit(IDataView, IDataView)"/> (what scoring it through the transformer gives); NaN without validation data.</param>
@@ -461,6 +481,6 @@ namespace Embeddings
     {
         /// <inheritdoc/>
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{Users} users, {Items} items, {Ratings} ratings ({SkippedRows} rows skipped), {Iterations} iterations in {TrainingTime.TotalSeconds:F2} s; training RMSE {TrainingRmse:F4}{(double.IsNaN(ValidationRmse) ? "" : $", validation RMSE {ValidationRmse:F4}")}");
+            $"{Users} users, {Items} items, {Ratings} ratings ({SkippedRows} rows skipped), {Iterations} iterations in {TrainingTime.TotalSeconds:F2} s{(double.IsNaN(TrainingRmse) ? "" : $"; training RMSE {TrainingRmse:F4}")}{(double.IsNaN(ValidationRmse) ? "" : $", validation RMSE {ValidationRmse:F4}")}");
     }
 }

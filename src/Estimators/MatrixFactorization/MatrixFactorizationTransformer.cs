@@ -133,23 +133,34 @@ namespace Embeddings
             return new[] { column };
         }
 
-        /// <summary>Model row of each key number of the scored column (index 0, the missing key, gives -1).</summary>
+        /// <summary>Model row of each key number of the scored column (index 0, the missing key, gives -1), -1 for rows without training ratings.</summary>
         private static int[] KeyMap(DataViewSchema.Column column, bool modelKeysAreIndices, string[] modelKeys, bool[] seen, Func<string, int> indexOf)
+        {
+            int[] map = KeyRows(column, modelKeysAreIndices, modelKeys.Length, indexOf);
+            for (int k = 0; k < map.Length; k++)
+                map[k] = Seen(map[k], seen);
+            return map;
+        }
+
+        /// <summary>
+        /// Model row of each key number of <paramref name="column"/> (index 0, the missing key, gives -1): by key value text when the
+        /// model's keys are texts and the column has key values, else by key number. The one matching rule for scoring and validation.
+        /// </summary>
+        internal static int[] KeyRows(DataViewSchema.Column column, bool modelKeysAreIndices, int modelKeyCount, Func<string, int> indexOf)
         {
             bool byText = !modelKeysAreIndices && column.Annotations.Schema.GetColumnOrNull(SchemaChecks.KeyValuesKind) is not null;
             if (!byText)
             {
-                var direct = new int[modelKeys.Length + 1];
-                direct[0] = -1;
-                for (int k = 1; k < direct.Length; k++)
-                    direct[k] = Seen(k - 1, seen);
+                var direct = new int[modelKeyCount + 1];
+                for (int k = 0; k < direct.Length; k++)
+                    direct[k] = k - 1;
                 return direct;
             }
             string[] values = SchemaChecks.KeyValueTexts(column);
             var map = new int[values.Length + 1];
             map[0] = -1;
             for (int k = 1; k < map.Length; k++)
-                map[k] = Seen(indexOf(values[k - 1]), seen);
+                map[k] = indexOf(values[k - 1]);
             return map;
         }
 

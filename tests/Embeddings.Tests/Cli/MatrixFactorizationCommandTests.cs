@@ -2,6 +2,7 @@ using System.IO;
 using System.Linq;
 using Embeddings.Cli;
 using Embeddings.Cli.Commands;
+using Microsoft.ML;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Cli
@@ -77,6 +78,51 @@ namespace Embeddings.Tests.Cli
 
             var error = Assert.Throws<UsageException>(() => MatrixFactorizationCommand.Run(new[] { "--input", train, "--test", test, "--output", "x.txt", "--implicit" }))!;
             Assert.That(error.Message, Does.Contain("--test applies to explicit ratings"));
+        }
+
+        [Test]
+        public void ImplicitRecencyWeightsFollowEachUsersTimeOrderWhileKeysFollowTheFile()
+        {
+            // Each user's events are written out of time order; the CLI must weight by time and key by file order.
+            var random = new System.Random(11);
+            var events = Enumerable.Range(0, 12).SelectMany(u => Enumerable.Range(0, 8).Select(t => (User: u, Item: random.Next(15), Time: 1000 + 10 * t + u)))
+                .OrderBy(_ => random.Next()).ToList();
+            string input = Path.Combine(_folder, "events.tsv"), items = Path.Combine(_folder, "items.txt");
+            File.WriteAllLines(input, events.Select(e => $"{e.User}\t{e.Item}\t1\t{e.Time}"));
+            Assert.That(MatrixFactorizationCommand.Run(new[] { "--input", input, "--output", items, "--implicit", "--recency-half-life", "2",
+                "--rank", "4", "--iterations", "3", "--threads", "1", "--seed", "1" }), Is.EqualTo(0));
+
+            var age = events.GroupBy(e => e.User).SelectMany(g => g.OrderBy(e => e.Time).Select((e, t) => (e, Age: g.Count() - 1 - t))).ToDictionary(p => p.e, p => p.Age);
+            var ml = new MLContext(seed: 1);
+            var rows = ml.Data.LoadFromEnumerable(events.Select(e => new Event
+            {
+                User = e.User.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Item = e.Item.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Label = Embeddings.Recommendation.ImplicitMatrixFactorization.RecencyWeight(age[e], 2, 4),
+            }).ToList());
+            var keyed = ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(rows).Transform(rows);
+            var expected = ml.Embeddings().MatrixFactorization(new MatrixFactorizationEstimator.Options
+            {
+                LossFunction = MatrixFactorizationEstimator.LossFunctionType.SquareLossOneClass,
+                MatrixColumnIndexColumnName = "UserKey",
+                MatrixRowIndexColumnName = "ItemKey",
+                LabelColumnName = "Label",
+                ApproximationRank = 4,
+                NumberOfIterations = 3,
+                NumberOfThreads = 1,
+                Seed = 1,
+            }).Fit(keyed).ItemFactors;
+            var written = EmbeddingTable.LoadWord2VecFormat(items);
+            Assert.That(written.Keys, Is.EqualTo(expected.Keys), "items in order of first appearance in the file");
+            foreach (string key in expected.Keys)
+                Assert.That(written.GetVector(key), Is.EqualTo(expected.GetVector(key)).Within(1e-5), key);
+        }
+
+        public sealed class Event
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Label { get; set; }
         }
     }
 }

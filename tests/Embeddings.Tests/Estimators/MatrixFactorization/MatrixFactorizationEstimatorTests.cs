@@ -135,6 +135,53 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
             Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(Keyed(ml, observed), wrongLabel))!.Message, Does.StartWith("Validation data: ").And.Contain("'Label'"));
         }
 
+        public sealed class NumberedRating
+        {
+            [KeyType(Users + 5)]
+            public uint UserKey { get; set; }
+
+            [KeyType(Items + 5)]
+            public uint ItemKey { get; set; }
+
+            public float Label { get; set; }
+        }
+
+        [Test]
+        public void ValidationKeysAreMatchedByValueOrByNumberExactlyAsTheTransformerMatchesThem()
+        {
+            var ml = new MLContext(seed: 1);
+            var (observed, hidden) = PlantedRatings();
+            var random = new Random(2);
+            // Keys without key values (matched by number), some beyond the trained range, and a NaN label that is left out.
+            var numbered = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 200).Select(r => new NumberedRating
+            {
+                UserKey = (uint)random.Next(Users + 5),
+                ItemKey = (uint)random.Next(Items + 5),
+                Label = r == 7 ? float.NaN : (float)(1 + 4 * random.NextDouble()),
+            }).ToList());
+            var byValue = Keyed(ml, hidden.Take(200));
+            var trainedByValue = Keyed(ml, observed);
+            var trainedByNumber = ml.Data.LoadFromEnumerable(observed.Select(r => new NumberedRating
+            {
+                UserKey = uint.Parse(r.User[1..]) + 1,
+                ItemKey = uint.Parse(r.Item[1..]) + 1,
+                Label = r.Label,
+            }).ToList());
+            foreach (var (name, train, validation) in new[] { ("values / values", trainedByValue, byValue), ("values / numbers", trainedByValue, numbered),
+                ("numbers / values", trainedByNumber, byValue), ("numbers / numbers", trainedByNumber, numbered) })
+            {
+                var model = ml.Embeddings().MatrixFactorization(Explicit(iterations: 20)).Fit(train, validation);
+                double evaluated = ml.Regression.Evaluate(model.Transform(validation), "Label", "Score").RootMeanSquaredError;
+                Assert.That(model.TrainingSummary!.ValidationRmse, Is.EqualTo(evaluated).Within(1e-5), $"training / validation keys by {name}");
+            }
+            var allNaN = ml.Data.LoadFromEnumerable(new[] { new NumberedRating { UserKey = 1, ItemKey = 1, Label = float.NaN } });
+            Assert.That(Assert.Throws<ArgumentException>(() => ml.Embeddings().MatrixFactorization(Explicit(iterations: 2)).Fit(trainedByNumber, allNaN))!.Message,
+                Does.StartWith("Validation data: no row with a label"));
+            var infinite = ml.Data.LoadFromEnumerable(new[] { new NumberedRating { UserKey = 1, ItemKey = 1, Label = float.PositiveInfinity } });
+            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().MatrixFactorization(Explicit(iterations: 2)).Fit(trainedByNumber, infinite))!.Message,
+                Does.StartWith("Validation data: label column 'Label' has Infinity"));
+        }
+
         [Test]
         public void ConformsAndRejectsWrongColumnTypesWithClearMessages()
         {
