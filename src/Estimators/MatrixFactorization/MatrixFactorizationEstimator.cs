@@ -384,38 +384,23 @@ namespace Embeddings
 
         private ValidationRatings ReadValidation(IDataView data, string[] userKeys, bool userIndices, string[] itemKeys, bool itemIndices)
         {
-            var schema = data.Schema;
-            var userColumn = schema[_options.MatrixColumnIndexColumnName];
-            var itemColumn = schema[_options.MatrixRowIndexColumnName];
-            var labelColumn = schema[_options.LabelColumnName];
-            int[] userMap = MatrixFactorizationTransformer.KeyRows(userColumn, userIndices, userKeys.Length, IndexOf(userKeys));
-            int[] itemMap = MatrixFactorizationTransformer.KeyRows(itemColumn, itemIndices, itemKeys.Length, IndexOf(itemKeys));
-            using var cursor = data.GetRowCursor(new[] { userColumn, itemColumn, labelColumn });
-            var getUser = cursor.GetGetter<uint>(userColumn);
-            var getItem = cursor.GetGetter<uint>(itemColumn);
-            var getLabel = cursor.GetGetter<float>(labelColumn);
+            int[] userMap = MatrixFactorizationTransformer.KeyRows(data.Schema[_options.MatrixColumnIndexColumnName], userIndices, userKeys.Length, IndexOf(userKeys));
+            int[] itemMap = MatrixFactorizationTransformer.KeyRows(data.Schema[_options.MatrixRowIndexColumnName], itemIndices, itemKeys.Length, IndexOf(itemKeys));
             var users = new System.Collections.Generic.List<int>();
             var items = new System.Collections.Generic.List<int>();
             var labels = new System.Collections.Generic.List<float>();
-            uint user = 0, item = 0;
-            float label = 0;
-            long row = 0;
-            while (cursor.MoveNext())
+            long rows = ForEachRating(data, (user, item, label, row) =>
             {
-                getUser(ref user);
-                getItem(ref item);
-                getLabel(ref label);
-                row++;
                 if (float.IsNaN(label))
-                    continue;
+                    return;
                 if (float.IsInfinity(label))
                     throw new ArgumentOutOfRangeException("validationData", label, $"Validation data: label column '{_options.LabelColumnName}' has {label.ToString(CultureInfo.InvariantCulture)} at row {row}; ratings must be finite. Filter or clamp such rows first.");
                 users.Add(user < (uint)userMap.Length ? userMap[user] : -1);
                 items.Add(item < (uint)itemMap.Length ? itemMap[item] : -1);
                 labels.Add(label);
-            }
+            });
             if (labels.Count == 0)
-                throw new ArgumentException($"Validation data: no row with a label in '{_options.LabelColumnName}' ({row} rows, all NaN); pass ratings to validate on, or call Fit(trainData).", "validationData");
+                throw new ArgumentException($"Validation data: no row with a label in '{_options.LabelColumnName}' ({rows} rows, all NaN); pass ratings to validate on, or call Fit(trainData).", "validationData");
             return new ValidationRatings(users.ToArray(), items.ToArray(), labels.ToArray());
         }
 
@@ -429,38 +414,48 @@ namespace Embeddings
 
         private (RatingMatrix Ratings, long Skipped) ReadRatings(IDataView input, int users, int items, bool implicitFeedback)
         {
-            var schema = input.Schema;
-            var userColumn = schema[_options.MatrixColumnIndexColumnName];
-            var itemColumn = schema[_options.MatrixRowIndexColumnName];
-            var labelColumn = schema[_options.LabelColumnName];
-            using var cursor = input.GetRowCursor(new[] { userColumn, itemColumn, labelColumn });
-            var getUser = cursor.GetGetter<uint>(userColumn);
-            var getItem = cursor.GetGetter<uint>(itemColumn);
-            var getLabel = cursor.GetGetter<float>(labelColumn);
             var userOf = new System.Collections.Generic.List<int>();
             var itemOf = new System.Collections.Generic.List<int>();
             var values = new System.Collections.Generic.List<float>();
-            uint user = 0, item = 0;
-            float label = 0;
-            long skipped = 0, row = 0;
-            while (cursor.MoveNext())
+            long skipped = 0;
+            ForEachRating(input, (user, item, label, row) =>
             {
-                getUser(ref user);
-                getItem(ref item);
-                getLabel(ref label);
-                row++;
                 if (user == 0 || item == 0 || user > users || item > items || float.IsNaN(label) || (implicitFeedback && label == 0))
                 {
                     skipped++;
-                    continue;
+                    return;
                 }
                 if (float.IsInfinity(label) || (implicitFeedback && label < 0))
                     throw new ArgumentOutOfRangeException("input", label, $"{ComponentName}: label column '{_options.LabelColumnName}' has {label.ToString(CultureInfo.InvariantCulture)} at row {row}; {(implicitFeedback ? "implicit feedback needs a finite strength of 0 or more (1 for a plain event)" : "ratings must be finite")}. Filter or clamp such rows first.");
                 userOf.Add((int)user - 1);
                 itemOf.Add((int)item - 1);
                 values.Add(label);
-            }
+            });
             return (RatingMatrix.Create(users, items, userOf.ToArray(), itemOf.ToArray(), values.ToArray()), skipped);
+        }
+
+        /// <summary>Calls <paramref name="onRow"/> with the user key, item key, label and 1-based row number of every row; returns the row count.</summary>
+        private long ForEachRating(IDataView data, Action<uint, uint, float, long> onRow)
+        {
+            var schema = data.Schema;
+            var userColumn = schema[_options.MatrixColumnIndexColumnName];
+            var itemColumn = schema[_options.MatrixRowIndexColumnName];
+            var labelColumn = schema[_options.LabelColumnName];
+            using var cursor = data.GetRowCursor(new[] { userColumn, itemColumn, labelColumn });
+            var getUser = cursor.GetGetter<uint>(userColumn);
+            var getItem = cursor.GetGetter<uint>(itemColumn);
+            var getLabel = cursor.GetGetter<float>(labelColumn);
+            uint user = 0, item = 0;
+            float label = 0;
+            long row = 0;
+            while (cursor.MoveNext())
+            {
+                getUser(ref user);
+                getItem(ref item);
+                getLabel(ref label);
+                onRow(user, item, label, ++row);
+            }
+            return row;
         }
     }
 
