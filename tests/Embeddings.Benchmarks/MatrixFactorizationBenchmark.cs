@@ -61,13 +61,8 @@ namespace Embeddings.Benchmarks
 
         private static void Explicit(string[] args)
         {
-            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
-            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
-            if (!File.Exists(trainPath))
-            {
-                Console.WriteLine($"skipped: '{trainPath}' is missing.");
+            if (TutorialFiles() is not (string trainPath, string testPath))
                 return;
-            }
             var ml = new MLContext(seed: 1);
             var train = ml.Data.LoadFromTextFile<Rating>(trainPath, hasHeader: true, separatorChar: ',');
             var test = ml.Data.LoadFromTextFile<Rating>(testPath, hasHeader: true, separatorChar: ',');
@@ -120,13 +115,8 @@ namespace Embeddings.Benchmarks
         /// </summary>
         private static void ExplicitCrossValidation(string[] args)
         {
-            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
-            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
-            if (!File.Exists(trainPath))
-            {
-                Console.WriteLine($"skipped: '{trainPath}' is missing.");
+            if (TutorialFiles() is not (string trainPath, string testPath))
                 return;
-            }
             var ml = new MLContext(seed: 1);
             var train = ml.Data.Cache(ml.Data.LoadFromTextFile<Rating>(trainPath, hasHeader: true, separatorChar: ','));
             var test = ml.Data.LoadFromTextFile<Rating>(testPath, hasHeader: true, separatorChar: ',');
@@ -169,13 +159,8 @@ namespace Embeddings.Benchmarks
         /// </summary>
         private static void ColdStartCrossValidation(string[] args)
         {
-            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
-            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
-            if (!File.Exists(trainPath))
-            {
-                Console.WriteLine($"skipped: '{trainPath}' is missing.");
+            if (TutorialFiles() is not (string trainPath, string testPath))
                 return;
-            }
             int rank = Options.Int(args, "--rank", 100);
             int iterations = Options.Int(args, "--iterations", 40);
             float lambda = float.Parse(Options.String(args, "--lambda") ?? "0.1", CultureInfo.InvariantCulture);
@@ -287,6 +272,17 @@ namespace Embeddings.Benchmarks
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"test (19 rows, report only) ColdStartItemMaxRatings {k}: UnseenItemBias {model.LastTransformer.UnseenItemBias:+0.0000;-0.0000}, RMSE {rmse:F4}, fit {seconds:F2} s"));
             }
+        }
+
+        /// <summary>The ML.NET tutorial's train and test files, or null (with a skip message) when ../shared is absent.</summary>
+        private static (string Train, string Test)? TutorialFiles()
+        {
+            string folder = Path.Combine(s_shared, "ml-latest-small-mlnet");
+            string trainPath = Path.Combine(folder, "recommendation-ratings-train.csv"), testPath = Path.Combine(folder, "recommendation-ratings-test.csv");
+            if (File.Exists(trainPath) && File.Exists(testPath))
+                return (trainPath, testPath);
+            Console.WriteLine($"skipped: '{trainPath}' or '{testPath}' is missing.");
+            return null;
         }
 
         private static LeaveLastOutSplit? ReadSplit()

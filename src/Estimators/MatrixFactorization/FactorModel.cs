@@ -206,7 +206,8 @@ namespace Embeddings.MatrixFactorization
             return (keys, factors, bias, seen);
         }
 
-        private static Dictionary<string, int> Index(string[] keys)
+        /// <summary>Row of each key text (the first row when a text repeats).</summary>
+        internal static Dictionary<string, int> Index(string[] keys)
         {
             var index = new Dictionary<string, int>(keys.Length, StringComparer.Ordinal);
             for (int i = 0; i < keys.Length; i++)

@@ -406,9 +406,7 @@ namespace Embeddings
 
         private static Func<string, int> IndexOf(string[] keys)
         {
-            var index = new System.Collections.Generic.Dictionary<string, int>(keys.Length, StringComparer.Ordinal);
-            for (int k = 0; k < keys.Length; k++)
-                index.TryAdd(keys[k], k);
+            var index = FactorModel.Index(keys);
             return key => index.TryGetValue(key, out int row) ? row : -1;
         }
 
