@@ -57,8 +57,8 @@ IEstimator<ITransformer> IdFields() =>
 var baseline = IdFields()
     .Append(ml.BinaryClassification.Trainers.FieldAwareFactorizationMachine(new[] { "UserField", "MovieField" }, labelColumnName: "Label"));
 var withEmbeddings = IdFields()
-    .Append(ml.Embeddings().ApplyEmbedding(factors.UserFactors, "UserVector", nameof(MovieRating.UserId)))
-    .Append(ml.Embeddings().ApplyEmbedding(factors.ItemFactors, "MovieVector", nameof(MovieRating.MovieId)))
+    .Append(ml.Embeddings().ApplyEmbedding("UserVector", factors.UserFactors, nameof(MovieRating.UserId)))
+    .Append(ml.Embeddings().ApplyEmbedding("MovieVector", factors.ItemFactors, nameof(MovieRating.MovieId)))
     .Append(ml.BinaryClassification.Trainers.FieldAwareFactorizationMachine(new[] { "UserField", "MovieField", "UserVector", "MovieVector" }, labelColumnName: "Label"));
 
 double baselineAuc = 0;

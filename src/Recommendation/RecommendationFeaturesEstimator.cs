@@ -125,7 +125,7 @@ namespace Embeddings.Recommendation
                 itemSet.UnionWith(sequence.Items);
             if (itemSet.Count == 0)
                 throw new InvalidOperationException($"{ComponentName}: the interactions have no items; there is nothing to learn.");
-            var catalog = itemSet.OrderBy(i => i, ItemIdComparer.Instance).ToArray();
+            var catalog = itemSet.OrderBy(i => i, IdComparer.Instance).ToArray();
             var itemIndex = new Dictionary<string, int>(catalog.Length, StringComparer.Ordinal);
             for (int i = 0; i < catalog.Length; i++)
                 itemIndex[catalog[i]] = i;

@@ -10,16 +10,25 @@ namespace Embeddings
 {
     /// <summary>
     /// Appends a Single column with the similarity of two known-size float vector columns of the same length: cosine
-    /// (0 when either vector is all zeros), dot product, or Euclidean distance (as a distance: larger is farther).
+    /// (0 when either vector is all zeros), dot product, or Euclidean (minus the distance, so that larger is always
+    /// closer, as <see cref="SimilarityMetric.Euclidean"/> and the nearest-neighbour searches report it).
     /// Created by <see cref="SimilarityEstimator"/> (<c>mlContext.Embeddings().Similarity(...)</c>).
     /// </summary>
     public sealed class SimilarityTransformer : RowMappingTransformer, ILoadableTransformer<SimilarityTransformer>
     {
         internal const string ComponentName = "Similarity";
-        private const int StateVersion = 1;
+        // Version 2: Euclidean is -distance. Version 1 wrote +distance; models saved then keep their outputs.
+        private const int StateVersion = 2;
+        private readonly bool _positiveDistance;
 
         internal SimilarityTransformer(string outputColumnName, string leftColumnName, string rightColumnName, SimilarityMetric metric)
+            : this(outputColumnName, leftColumnName, rightColumnName, metric, positiveDistance: false)
         {
+        }
+
+        private SimilarityTransformer(string outputColumnName, string leftColumnName, string rightColumnName, SimilarityMetric metric, bool positiveDistance)
+        {
+            _positiveDistance = positiveDistance;
             OutputColumnName = outputColumnName;
             LeftColumnName = leftColumnName;
             RightColumnName = rightColumnName;
@@ -77,7 +86,7 @@ namespace Embeddings
                 {
                     SimilarityMetric.Cosine => Cosine(x, y),
                     SimilarityMetric.DotProduct => VectorMath.Dot(x, y),
-                    _ => MathF.Sqrt(VectorMath.SquaredDistance(x, y)),
+                    _ => _positiveDistance ? MathF.Sqrt(VectorMath.SquaredDistance(x, y)) : -MathF.Sqrt(VectorMath.SquaredDistance(x, y)),
                 };
             };
         }
@@ -111,13 +120,13 @@ namespace Embeddings
         static SimilarityTransformer ILoadableTransformer<SimilarityTransformer>.Load(BinaryReader reader)
         {
             int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(SimilarityTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
+            if (version is < 1 or > StateVersion)
+                throw new FormatException($"{nameof(SimilarityTransformer)} state version {version} is not supported; this library reads versions 1 to {StateVersion}.");
             string output = reader.ReadString(), left = reader.ReadString(), right = reader.ReadString();
             var metric = (SimilarityMetric)reader.ReadInt32();
             if (!Enum.IsDefined(metric))
                 throw new FormatException($"{nameof(SimilarityTransformer)}: unknown metric {(int)metric} in the saved model.");
-            return new SimilarityTransformer(output, left, right, metric);
+            return new SimilarityTransformer(output, left, right, metric, positiveDistance: version == 1 && metric == SimilarityMetric.Euclidean);
         }
     }
 

@@ -4,11 +4,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.MatrixFactorization;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using RankingMetrics = Embeddings.Recommendation.RankingMetrics;
 
 namespace Embeddings.Benchmarks
 {
@@ -293,7 +293,7 @@ namespace Embeddings.Benchmarks
                 Console.WriteLine($"skipped: '{data}' is missing.");
                 return null;
             }
-            return LeaveLastOutSplit.ReadMovieLens(data);
+            return InteractionFile.ReadSplit(data);
         }
 
         private sealed class Event
@@ -330,7 +330,7 @@ namespace Embeddings.Benchmarks
         };
 
         /// <summary>Full-ranking metrics of the live factors (user · item; items without factors score -inf).</summary>
-        private static RankingMetrics Evaluate(LeaveLastOutSplit split, RankingTarget target, FactorModel model)
+        private static LeaveLastOutMetrics Evaluate(LeaveLastOutSplit split, RankingTarget target, FactorModel model)
         {
             int[] itemRows = split.Items.Select(i => model.ItemIndexOf(i)).Select(r => r >= 0 && model.ItemSeen[r] ? r : -1).ToArray();
             return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
@@ -410,7 +410,7 @@ namespace Embeddings.Benchmarks
                     var (ml, view) = data[target];
                     var options = ImplicitOptions(rank, alpha, lambda, iterations);
                     options.Seed = seed;
-                    RankingMetrics? last = null;
+                    LeaveLastOutMetrics? last = null;
                     options.IterationObserver = (iteration, model) =>
                     {
                         if (iteration == iterations)
@@ -442,7 +442,7 @@ namespace Embeddings.Benchmarks
             }
             int seeds = Options.Int(args, "--seeds", 1);
             // curves[(init, target)][seed][iteration]; seed s drives both the item2vec run and the factorization's random init.
-            var curves = new Dictionary<(string, RankingTarget), List<List<RankingMetrics>>>();
+            var curves = new Dictionary<(string, RankingTarget), List<List<LeaveLastOutMetrics>>>();
             foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
             {
                 var ml = new MLContext(seed: 1);
@@ -455,9 +455,9 @@ namespace Embeddings.Benchmarks
                         var options = ImplicitOptions(rank, alpha, lambda, iterations);
                         options.Seed = seed;
                         options.InitialItemFactors = warm;
-                        var curve = new List<RankingMetrics>();
+                        var curve = new List<LeaveLastOutMetrics>();
                         if (!curves.TryGetValue((name, target), out var perSeed))
-                            curves[(name, target)] = perSeed = new List<List<RankingMetrics>>();
+                            curves[(name, target)] = perSeed = new List<List<LeaveLastOutMetrics>>();
                         perSeed.Add(curve);
                         options.IterationObserver = (_, model) => curve.Add(Evaluate(split, target, model));
                         var watch = Stopwatch.StartNew();
@@ -468,8 +468,8 @@ namespace Embeddings.Benchmarks
                     }
                 }
             }
-            double Mean(string name, RankingTarget target, int i, Func<RankingMetrics, double> metric) => curves[(name, target)].Average(c => metric(c[i]));
-            foreach (var (label, metric) in new (string, Func<RankingMetrics, double>)[] { ("HR@10", m => m.HitRate), ("NDCG@10", m => m.Ndcg) })
+            double Mean(string name, RankingTarget target, int i, Func<LeaveLastOutMetrics, double> metric) => curves[(name, target)].Average(c => metric(c[i]));
+            foreach (var (label, metric) in new (string, Func<LeaveLastOutMetrics, double>)[] { ("HR@10", m => m.HitRate), ("NDCG@10", m => m.Ndcg) })
             {
                 Console.WriteLine($"{label} per iteration, mean of {seeds} seed(s) (random init | items from item2vec):");
                 Console.WriteLine($"{"iter",4} {"val random",11} {"val i2v",8} {"test random",12} {"test i2v",9}");

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 
@@ -25,7 +26,7 @@ namespace Embeddings.Benchmarks
                 Console.WriteLine($"skipped: '{data}' is missing (MovieLens 100K may not be copied into the repository; run from the root with ../shared beside it).");
                 return;
             }
-            var split = LeaveLastOutSplit.ReadMovieLens(data);
+            var split = InteractionFile.ReadSplit(data);
             Console.WriteLine($"{split.Users.Count} users, {split.Items.Count} items");
             Console.WriteLine($"{"model",-30} {"split",-10} {"HR@10",7} {"NDCG@10",8}");
             foreach (var target in new[] { RankingTarget.Validation, RankingTarget.Test })
@@ -91,7 +92,7 @@ namespace Embeddings.Benchmarks
             }
         }
 
-        private static void Print(string model, RankingTarget target, RankingMetrics metrics) =>
+        private static void Print(string model, RankingTarget target, LeaveLastOutMetrics metrics) =>
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model,-30} {target,-10} {metrics.HitRate,7:F4} {metrics.Ndcg,8:F4}"));
 
         private sealed class Session

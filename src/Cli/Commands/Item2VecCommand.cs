@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Embeddings.SkipGram;
 
@@ -55,7 +56,7 @@ namespace Embeddings.Cli.Commands
             };
             SkipGramEmbeddingEstimator.Validate(options);
 
-            var split = LeaveLastOutSplit.ReadMovieLens(input);
+            var split = InteractionFile.ReadSplit(input);
             var sequences = split.AllUsers
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())

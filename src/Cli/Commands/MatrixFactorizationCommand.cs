@@ -91,7 +91,7 @@ namespace Embeddings.Cli.Commands
             var age = new Dictionary<Row, int>(ReferenceEqualityComparer.Instance);
             foreach (var group in rows.GroupBy(r => r.Row.User))
             {
-                var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Row.Item, ItemIdComparer.Instance).Select(r => r.Row).ToList();
+                var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Row.Item, IdComparer.Instance).Select(r => r.Row).ToList();
                 int keep = Math.Max(0, ordered.Count - excludeLast);
                 for (int t = 0; t < keep; t++)
                     age[ordered[t]] = keep - 1 - t;

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 
@@ -57,7 +58,7 @@ namespace Embeddings.Cli.Commands
             int firstSeed = line.Int("--seed", 1);
             var options = Options(line);
             options.Validate();
-            var split = LeaveLastOutSplit.ReadMovieLens(input);
+            var split = InteractionFile.ReadSplit(input);
             Console.Error.WriteLine($"{input}: {split.AllUsers.Count():N0} users, {split.Items.Count:N0} items; {split.Users.Count:N0} users with targets");
 
             var runs = new Dictionary<RankingTarget, List<RecommendationSplitResult>>();

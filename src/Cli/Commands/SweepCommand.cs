@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 
@@ -45,7 +46,7 @@ namespace Embeddings.Cli.Commands
                 Baseline = new RankingRecommenderOptions { UserColumnName = "User", ItemColumnName = "Item" },
             };
             options.Validate();
-            var split = LeaveLastOutSplit.ReadMovieLens(input);
+            var split = InteractionFile.ReadSplit(input);
             Console.Error.WriteLine($"{input}: {split.Users.Count:N0} users with targets, {split.Items.Count:N0} items; budget {minutes:F1} min");
 
             var progress = new SynchronousProgress<RecommendationSweepProgress>(p =>
@@ -84,7 +85,7 @@ namespace Embeddings.Cli.Commands
             return 0;
         }
 
-        private static string Row(string name, RankingMetrics validation, RankingMetrics test) =>
+        private static string Row(string name, LeaveLastOutMetrics validation, LeaveLastOutMetrics test) =>
             string.Create(CultureInfo.InvariantCulture, $"{name,-22} {validation.HitRate,9:F4} {validation.Ndcg,9:F4} {test.HitRate,10:F4} {test.Ndcg,10:F4}");
 
         private sealed class InteractionRow

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using Embeddings.Cli.Data;
 using Embeddings.Cli.Commands;
 using Embeddings.Recommendation;
 using Microsoft.ML;
@@ -65,7 +66,7 @@ namespace Embeddings.Tests.Cli
             try
             {
                 string input = WriteChains(folder);
-                var split = LeaveLastOutSplit.ReadMovieLens(input);
+                var split = InteractionFile.ReadSplit(input);
                 var baseline = new RankingRecommenderOptions { CandidateCount = 10, NumberOfTrees = 10, MinimumExampleCountPerLeaf = 5, ThreadCount = 1 };
                 baseline.Item2Vec.EmbeddingDimension = 8;
                 baseline.Item2Vec.Epochs = 5;

@@ -17,8 +17,8 @@ namespace Embeddings.Tests.Transforms
             var ml = new MLContext(seed: 1);
             var table = EmbeddingLookupTransformerTests.Table;
             var data = ml.Data.LoadFromEnumerable(new[] { new { Item = "b" }, new { Item = "zzz" }, new { Item = "" }, new { Item = "a" }, new { Item = "c" } });
-            var builtIn = ml.Embeddings().ApplyEmbeddingWithBuiltInTransforms(table, "Vector", "Item").Fit(data);
-            var ours = ml.Embeddings().ApplyEmbedding(table, "Vector", "Item").Fit(data);
+            var builtIn = ml.Embeddings().ApplyEmbeddingWithBuiltInTransforms("Vector", table, "Item").Fit(data);
+            var ours = ml.Embeddings().ApplyEmbedding("Vector", table, "Item").Fit(data);
             var outputType = builtIn.GetOutputSchema(data.Schema)["Vector"].Type;
             Assert.That(outputType, Is.EqualTo(new VectorDataViewType(NumberDataViewType.Single, 3)), "known-size vector, as ML.NET trainers need");
             Assert.That(EstimatorConformance.ColumnValues(builtIn.Transform(data), "Vector"), Is.EqualTo(EstimatorConformance.ColumnValues(ours.Transform(data), "Vector")));

@@ -52,12 +52,28 @@ namespace Embeddings.Tests.Transforms
         public void TextItemsConform()
         {
             var ml = new MLContext(seed: 1);
-            var estimator = ml.Embeddings().ApplyEmbedding(Table, "ItemVector", "Item");
+            var estimator = ml.Embeddings().ApplyEmbedding("ItemVector", Table, "Item");
             EstimatorConformance.Check(estimator, Data(ml), InvalidInputs(ml, "Item"));
             var vectors = estimator.Fit(Data(ml)).Transform(Data(ml)).GetColumn<float[]>("ItemVector").ToArray();
             Assert.That(vectors[0], Is.EqualTo(new float[] { 1, 2, 3 }));
             Assert.That(vectors[1], Is.EqualTo(new float[] { 0, 0, 0 }), "unknown item gives zeros");
             Assert.That(vectors[3], Is.EqualTo(new float[] { 0, 0, 0 }), "missing (empty) text gives zeros");
+        }
+
+        [Test]
+        public void TheTableFirstOverloadsAreObsoleteAliasesWithTheSameOutput()
+        {
+            var ml = new MLContext(seed: 1);
+#pragma warning disable CS0618 // the aliases under test
+            var old = ml.Embeddings().ApplyEmbedding(Table, "HistoryVector", "History", EmbeddingPooling.Max).Fit(Data(ml));
+            var oldBuiltIn = ml.Embeddings().ApplyEmbeddingWithBuiltInTransforms(Table, "ItemVector", "Item").Fit(Data(ml));
+#pragma warning restore CS0618
+            var current = ml.Embeddings().ApplyEmbedding("HistoryVector", Table, "History", EmbeddingPooling.Max).Fit(Data(ml));
+            var currentBuiltIn = ml.Embeddings().ApplyEmbeddingWithBuiltInTransforms("ItemVector", Table, "Item").Fit(Data(ml));
+            Assert.That(old.Transform(Data(ml)).GetColumn<float[]>("HistoryVector").ToArray(),
+                Is.EqualTo(current.Transform(Data(ml)).GetColumn<float[]>("HistoryVector").ToArray()));
+            Assert.That(oldBuiltIn.Transform(Data(ml)).GetColumn<float[]>("ItemVector").ToArray(),
+                Is.EqualTo(currentBuiltIn.Transform(Data(ml)).GetColumn<float[]>("ItemVector").ToArray()));
         }
 
         [TestCase(EmbeddingPooling.Mean)]
@@ -66,7 +82,7 @@ namespace Embeddings.Tests.Transforms
         public void SequencesArePooledOverKnownItems(EmbeddingPooling pooling)
         {
             var ml = new MLContext(seed: 1);
-            var estimator = ml.Embeddings().ApplyEmbedding(Table, "HistoryVector", "History", pooling);
+            var estimator = ml.Embeddings().ApplyEmbedding("HistoryVector", Table, "History", pooling);
             EstimatorConformance.Check(estimator, Data(ml), InvalidInputs(ml, "History"));
             var vectors = estimator.Fit(Data(ml)).Transform(Data(ml)).GetColumn<float[]>("HistoryVector").ToArray();
             float[][] expected = pooling switch
@@ -112,7 +128,7 @@ namespace Embeddings.Tests.Transforms
             var ml = new MLContext(seed: 1);
             var table = new EmbeddingTable(new[] { "7", "42" }, new float[] { 1, 1, 2, 2 }, 2);
             var data = ml.Data.LoadFromEnumerable(new[] { new { Id = 42f }, new { Id = 7f }, new { Id = 3f } });
-            var pipeline = ml.Transforms.Conversion.MapValueToKey("IdKey", "Id").Append(ml.Embeddings().ApplyEmbedding(table, "V", "IdKey"));
+            var pipeline = ml.Transforms.Conversion.MapValueToKey("IdKey", "Id").Append(ml.Embeddings().ApplyEmbedding("V", table, "IdKey"));
             var vectors = pipeline.Fit(data).Transform(data).GetColumn<float[]>("V").ToArray();
             Assert.That(vectors, Is.EqualTo(new[] { new float[] { 2, 2 }, new float[] { 1, 1 }, new float[] { 0, 0 } }));
         }
@@ -122,7 +138,7 @@ namespace Embeddings.Tests.Transforms
         {
             var ml = new MLContext(seed: 1);
             var data = ml.Data.LoadFromEnumerable(new[] { new { Raw = 1u } }, SchemaDefinitionWithKey());
-            var estimator = ml.Embeddings().ApplyEmbedding(Table, "V", "Raw");
+            var estimator = ml.Embeddings().ApplyEmbedding("V", Table, "Raw");
             var error = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(data));
             Assert.That(error!.Message, Does.Contain("'Raw'").And.Contain("without key values").And.Contain("MapValueToKey"));
             Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(Embeddings.Infrastructure.SchemaShapes.FromSchema(data.Schema)));
@@ -149,8 +165,8 @@ namespace Embeddings.Tests.Transforms
         public void PredictionEngineMapsOneRow()
         {
             var ml = new MLContext(seed: 1);
-            var pipeline = ml.Embeddings().ApplyEmbedding(Table, "ItemVector", "Item")
-                .Append(ml.Embeddings().ApplyEmbedding(Table, "HistoryVector", "History"))
+            var pipeline = ml.Embeddings().ApplyEmbedding("ItemVector", Table, "Item")
+                .Append(ml.Embeddings().ApplyEmbedding("HistoryVector", Table, "History"))
                 .Append(ml.Transforms.Concatenate("Features", "ItemVector", "HistoryVector"));
             var model = pipeline.Fit(Data(ml));
             var engine = ml.Model.CreatePredictionEngine<ItemRow, Output>(model);

@@ -47,8 +47,8 @@ namespace Embeddings.Tests.Transforms
 
         private static IEstimator<ITransformer> Pipeline(MLContext ml, EmbeddingTable table) =>
             ml.Transforms.Text.TokenizeIntoWords("History", "HistoryText")
-                .Append(ml.Embeddings().ApplyEmbedding(table, "ItemVector", "Item"))
-                .Append(ml.Embeddings().ApplyEmbedding(table, "HistoryVector", "History"))
+                .Append(ml.Embeddings().ApplyEmbedding("ItemVector", table, "Item"))
+                .Append(ml.Embeddings().ApplyEmbedding("HistoryVector", table, "History"))
                 .Append(ml.Transforms.Concatenate("Features", "ItemVector", "HistoryVector"))
                 .Append(ml.Regression.Trainers.FastTree(labelColumnName: "Label", featureColumnName: "Features", numberOfLeaves: 8, numberOfTrees: 20, minimumExampleCountPerLeaf: 5));
 

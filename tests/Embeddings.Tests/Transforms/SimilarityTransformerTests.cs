@@ -28,7 +28,7 @@ namespace Embeddings.Tests.Transforms
 
         [TestCase(SimilarityMetric.Cosine, new float[] { 0.70710677f, 0, 0 })]
         [TestCase(SimilarityMetric.DotProduct, new float[] { 1, 0, 0 })]
-        [TestCase(SimilarityMetric.Euclidean, new float[] { 1, 1.4142135f, 5 })]
+        [TestCase(SimilarityMetric.Euclidean, new float[] { -1, -1.4142135f, -5 })]
         public void ComputesTheMetricAndConforms(SimilarityMetric metric, float[] expected)
         {
             var ml = new MLContext(seed: 1);
@@ -47,7 +47,7 @@ namespace Embeddings.Tests.Transforms
             var table = EmbeddingLookupTransformerTests.Table;
             var wide = new EmbeddingTable(new[] { "a" }, new float[] { 1, 2, 3, 4 }, 4);
             var data = ml.Data.LoadFromEnumerable(new[] { new { Item = "a" } });
-            var pipeline = ml.Embeddings().ApplyEmbedding(table, "A", "Item").Append(ml.Embeddings().ApplyEmbedding(wide, "B", "Item")).Append(ml.Embeddings().Similarity("S", "A", "B"));
+            var pipeline = ml.Embeddings().ApplyEmbedding("A", table, "Item").Append(ml.Embeddings().ApplyEmbedding("B", wide, "Item")).Append(ml.Embeddings().Similarity("S", "A", "B"));
             var error = Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Fit(data));
             Assert.That(error!.Message, Does.Contain("'A' (3 values) and 'B' (4 values)"));
         }

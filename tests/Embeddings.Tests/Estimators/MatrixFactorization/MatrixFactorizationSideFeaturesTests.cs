@@ -48,8 +48,8 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
                 ml.BinaryClassification.Evaluate(pipeline.Fit(split.TrainSet).Transform(split.TestSet), "Label").AreaUnderRocCurve;
             double baseline = Auc(ids.Append(ml.BinaryClassification.Trainers.FieldAwareFactorizationMachine(new[] { "UserField", "MovieField" }, "Label")));
             double withEmbeddings = Auc(ids
-                .Append(ml.Embeddings().ApplyEmbedding(factors.UserFactors, "UserVector", "UserId"))
-                .Append(ml.Embeddings().ApplyEmbedding(factors.ItemFactors, "MovieVector", "MovieId"))
+                .Append(ml.Embeddings().ApplyEmbedding("UserVector", factors.UserFactors, "UserId"))
+                .Append(ml.Embeddings().ApplyEmbedding("MovieVector", factors.ItemFactors, "MovieId"))
                 .Append(ml.BinaryClassification.Trainers.FieldAwareFactorizationMachine(new[] { "UserField", "MovieField", "UserVector", "MovieVector" }, "Label")));
             TestContext.WriteLine($"AUC: ids only {baseline:F4}, ids + MF factors {withEmbeddings:F4}");
             Assert.That(baseline, Is.GreaterThan(0.7));

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using NUnit.Framework;
 
@@ -47,7 +48,7 @@ namespace Embeddings.Tests.Estimators.Recommendation
             string? path = TestUtilities.SharedDataPath(Path.Combine("movielens", "ml-100k", "u.data"));
             if (path is null)
                 Assert.Ignore("../shared/data/movielens/ml-100k is absent: the MovieLens 100K check is skipped (the data may not be copied into the repository).");
-            var split = LeaveLastOutSplit.ReadMovieLens(path!);
+            var split = InteractionFile.ReadSplit(path!);
             Assert.That(split.Users, Has.Count.EqualTo(943));
 
             // The split equals the shared targets file.

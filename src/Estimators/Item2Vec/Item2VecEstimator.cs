@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using Embeddings.Graph;
 using Embeddings.Infrastructure;
-using Embeddings.Recommendation;
 using Embeddings.SkipGram;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -163,7 +162,7 @@ namespace Embeddings
         /// <summary>Each user's items in time order (ties by item id), users in id order.</summary>
         internal static SortedDictionary<string, List<string>> ReadSequences(IDataView input, string userColumn, string itemColumn, string? timestampColumn)
         {
-            var result = new SortedDictionary<string, List<string>>(ItemIdComparer.Instance);
+            var result = new SortedDictionary<string, List<string>>(IdComparer.Instance);
             foreach (var (user, sequence) in ReadTimedSequences(input, userColumn, itemColumn, timestampColumn))
                 result[user] = sequence.Items;
             return result;
@@ -191,10 +190,10 @@ namespace Embeddings
                     continue;
                 rows.Add((user, item, time, row));
             }
-            var sequences = new SortedDictionary<string, (List<string>, List<double>)>(ItemIdComparer.Instance);
+            var sequences = new SortedDictionary<string, (List<string>, List<double>)>(IdComparer.Instance);
             foreach (var group in rows.GroupBy(r => r.User))
             {
-                var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Item, ItemIdComparer.Instance).ToList();
+                var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Item, IdComparer.Instance).ToList();
                 sequences[group.Key] = (ordered.Select(r => r.Item).ToList(), ordered.Select(r => r.Time).ToList());
             }
             return sequences;
@@ -221,70 +220,6 @@ namespace Embeddings
                 getter(ref date);
                 return date.Ticks;
             };
-        }
-    }
-
-    /// <summary>
-    /// The result of <see cref="Item2VecEstimator"/>: maps the item column to item vectors and the user column to user
-    /// vectors (zeros for items and users not seen in training); exposes the item, context and user tables for scoring.
-    /// </summary>
-    public sealed class Item2VecTransformer : RowMappingTransformer, ILoadableTransformer<Item2VecTransformer>
-    {
-        private const int StateVersion = 1;
-        private readonly InputOutputColumnPair _itemColumn;
-        private readonly InputOutputColumnPair _userColumn;
-
-        internal Item2VecTransformer(EmbeddingTable items, EmbeddingTable? context, EmbeddingTable users, InputOutputColumnPair itemColumn, InputOutputColumnPair userColumn, SkipGramTrainingSummary? summary)
-        {
-            ItemEmbeddings = items;
-            ContextEmbeddings = context;
-            UserEmbeddings = users;
-            _itemColumn = itemColumn;
-            _userColumn = userColumn;
-            TrainingSummary = summary;
-        }
-
-        /// <summary>Item input vectors.</summary>
-        public EmbeddingTable ItemEmbeddings { get; }
-
-        /// <summary>Item output (context) vectors, when the skip-gram options kept them: score a user against an item by UserVector . context vector.</summary>
-        public EmbeddingTable? ContextEmbeddings { get; }
-
-        /// <summary>User vectors: the mean item vector of each user's last items.</summary>
-        public EmbeddingTable UserEmbeddings { get; }
-
-        /// <summary>Statistics of the skip-gram run (null for a transformer loaded from a saved model).</summary>
-        public SkipGramTrainingSummary? TrainingSummary { get; }
-
-        /// <inheritdoc/>
-        protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
-            EmbeddingColumnMapper.Bind(inputSchema, new[] { _itemColumn }, ItemEmbeddings, EmbeddingPooling.Mean, Item2VecEstimator.ComponentName)
-                .Concat(EmbeddingColumnMapper.Bind(inputSchema, new[] { _userColumn }, UserEmbeddings, EmbeddingPooling.Mean, Item2VecEstimator.ComponentName))
-                .ToArray();
-
-        /// <inheritdoc/>
-        protected override void SaveState(BinaryWriter writer)
-        {
-            writer.Write(StateVersion);
-            ColumnPairs.Write(writer, new[] { _itemColumn, _userColumn });
-            ItemEmbeddings.Write(writer);
-            UserEmbeddings.Write(writer);
-            writer.Write(ContextEmbeddings is not null);
-            ContextEmbeddings?.Write(writer);
-        }
-
-        static Item2VecTransformer ILoadableTransformer<Item2VecTransformer>.Load(BinaryReader reader)
-        {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(Item2VecTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
-            var columns = ColumnPairs.Read(reader);
-            if (columns.Length != 2)
-                throw new FormatException($"{nameof(Item2VecTransformer)}: expected 2 columns in the saved model, found {columns.Length}.");
-            var items = EmbeddingTable.Read(reader);
-            var users = EmbeddingTable.Read(reader);
-            var context = reader.ReadBoolean() ? EmbeddingTable.Read(reader) : null;
-            return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null);
         }
     }
 }

@@ -43,7 +43,7 @@ namespace Embeddings.Recommendation
     /// <param name="Options">The full configuration.</param>
     /// <param name="Validation">The ranker's validation HR@10 / NDCG@10 (the selection score is NDCG@10).</param>
     /// <param name="Seconds">Wall-clock seconds of the trial.</param>
-    public sealed record RecommendationSweepTrial(int Number, IReadOnlyDictionary<string, string> Parameters, RankingRecommenderOptions Options, RankingMetrics Validation, double Seconds);
+    public sealed record RecommendationSweepTrial(int Number, IReadOnlyDictionary<string, string> Parameters, RankingRecommenderOptions Options, LeaveLastOutMetrics Validation, double Seconds);
 
     /// <summary>What a sweep found.</summary>
     /// <param name="Trials">Every trial, best validation NDCG@10 first (ties by trial number).</param>

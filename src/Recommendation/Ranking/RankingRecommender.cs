@@ -383,7 +383,7 @@ namespace Embeddings.Recommendation
                 }
             }
             foreach (var list in result.Values)
-                list.Sort((x, y) => y.Item2 != x.Item2 ? y.Item2.CompareTo(x.Item2) : ItemIdComparer.Instance.Compare(x.Item1, y.Item1));
+                list.Sort((x, y) => y.Item2 != x.Item2 ? y.Item2.CompareTo(x.Item2) : IdComparer.Instance.Compare(x.Item1, y.Item1));
             return result;
         }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Embeddings.Tests.Conformance;
 using Microsoft.ML;
@@ -199,7 +200,7 @@ namespace Embeddings.Tests.Recommendation
             string? path = TestUtilities.SharedDataPath(Path.Combine("movielens", "ml-100k", "u.data"));
             if (path is null)
                 Assert.Ignore("../shared/data/movielens/ml-100k is absent: the MovieLens 100K ranking check is skipped (the data may not be copied into the repository).");
-            var split = LeaveLastOutSplit.ReadMovieLens(path!);
+            var split = InteractionFile.ReadSplit(path!);
             var result = RecommendationEvaluation.Evaluate(new MLContext(seed: 1), split, RankingTarget.Test, new RankingRecommenderOptions { Seed = 1 });
             var m = result.Models;
             TestContext.Out.WriteLine(string.Join(", ", m.Select(p => $"{p.Key} {p.Value.HitRate:F4}/{p.Value.Ndcg:F4}")));

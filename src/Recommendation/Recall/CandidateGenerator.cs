@@ -55,7 +55,7 @@ namespace Embeddings.Recommendation
             _logit = logitIndex ?? (model.ContextEmbeddings is null ? null : new ExactNeighborIndex(model.ContextEmbeddings, SimilarityMetric.DotProduct));
             _popular = itemCounts is null
                 ? Array.Empty<(string, float)>()
-                : itemCounts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, ItemIdComparer.Instance).Select(p => (p.Key, (float)p.Value)).ToArray();
+                : itemCounts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, IdComparer.Instance).Select(p => (p.Key, (float)p.Value)).ToArray();
         }
 
         /// <summary>The best <paramref name="count"/> unseen items for <paramref name="user"/>, best first; empty for a user without a vector (except by popularity).</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Embeddings.Tests.Conformance;
 using Microsoft.ML;
@@ -89,7 +90,7 @@ namespace Embeddings.Tests.Estimators.Recommendation
             var logit = generator.ForUser("3", new HashSet<string>(), 10, CandidateScoring.InputOutputLogit);
             Assert.That(logit.Count(c => c.Item[0] == 'a'), Is.GreaterThanOrEqualTo(9), "user 3 is in group a");
             var popular = generator.ForUser("anyone", new HashSet<string>(), 3, CandidateScoring.Popularity);
-            Assert.That(popular.Select(c => c.Item), Is.EqualTo(counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, ItemIdComparer.Instance).Take(3).Select(p => p.Key)));
+            Assert.That(popular.Select(c => c.Item), Is.EqualTo(counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key, IdComparer.Instance).Take(3).Select(p => p.Key)));
             Assert.That(generator.ForUser("unknown-user", new HashSet<string>(), 3, CandidateScoring.Cosine), Is.Empty);
 
             var view = generator.ToDataView(ml, new[] { ("3", (IReadOnlyCollection<string>)seen), ("40", new HashSet<string>()) }, 4, CandidateScoring.InputOutputLogit);
@@ -118,7 +119,7 @@ namespace Embeddings.Tests.Estimators.Recommendation
             string? path = TestUtilities.SharedDataPath(System.IO.Path.Combine("movielens", "ml-100k", "u.data"));
             if (path is null)
                 Assert.Ignore("../shared/data/movielens/ml-100k is absent: the MovieLens 100K check is skipped.");
-            var split = LeaveLastOutSplit.ReadMovieLens(path!);
+            var split = InteractionFile.ReadSplit(path!);
             var rows = split.TrainingSequences(RankingTarget.Test)
                 .SelectMany(s => s.Items.Select((item, t) => new Interaction { User = int.Parse(s.User), Item = item, Time = t }))
                 .ToArray();

@@ -5,7 +5,7 @@ using Embeddings.Recommendation;
 namespace Microsoft.ML
 {
     /// <summary>The recommendation pipeline of <see cref="EmbeddingsCatalog"/> (<c>mlContext.Embeddings()</c>).</summary>
-    public static class RecommendationCatalog
+    public static class EmbeddingsRecommendationCatalog
     {
         /// <summary>
         /// Ranking features of (user, item) rows learned from interaction rows: item2vec and node2vec logits and cosines,

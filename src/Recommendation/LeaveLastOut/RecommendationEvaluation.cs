@@ -11,7 +11,7 @@ namespace Embeddings.Recommendation
     /// <param name="Target">Validation or test.</param>
     /// <param name="Models">Model name (popularity, item2vec, node2vec, blend, ranker) to its metrics.</param>
     /// <param name="Seconds">Wall-clock seconds of the split (training and ranking).</param>
-    public sealed record RecommendationSplitResult(RankingTarget Target, IReadOnlyDictionary<string, RankingMetrics> Models, double Seconds);
+    public sealed record RecommendationSplitResult(RankingTarget Target, IReadOnlyDictionary<string, LeaveLastOutMetrics> Models, double Seconds);
 
     /// <summary>
     /// The "mf" model of <see cref="RecommendationEvaluation"/>: implicit weighted ALS
@@ -94,7 +94,7 @@ namespace Embeddings.Recommendation
             var itemIndex = new int[split.Items.Count];
             for (int i = 0; i < itemIndex.Length; i++)
                 itemIndex[i] = featurizer.ItemIndex(split.Items[i]);
-            var results = new Dictionary<string, RankingMetrics>(StringComparer.Ordinal)
+            var results = new Dictionary<string, LeaveLastOutMetrics>(StringComparer.Ordinal)
             {
                 ["popularity"] = LeaveLastOutEvaluator.Evaluate(split, target, LeaveLastOutEvaluator.Popularity(split, target)),
             };
@@ -142,7 +142,7 @@ namespace Embeddings.Recommendation
         }
 
         /// <summary>Implicit matrix factorization of the training interactions, scored by user . item factors.</summary>
-        private static RankingMetrics MatrixFactorization(MLContext ml, LeaveLastOutSplit split, RankingTarget target, List<UserSequence> training, ImplicitMatrixFactorization mf, int seed)
+        private static LeaveLastOutMetrics MatrixFactorization(MLContext ml, LeaveLastOutSplit split, RankingTarget target, List<UserSequence> training, ImplicitMatrixFactorization mf, int seed)
         {
             mf.Validate();
             var settings = mf.Options;
