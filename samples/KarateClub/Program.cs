@@ -29,7 +29,7 @@ var options = new Node2VecEstimator.Options
     WalksPerNode = 40,
     WindowSize = 5,
     Epochs = 3,
-    ThreadCount = 1,
+    NumberOfThreads = 1,
     Seed = 1,
 };
 options.OutputColumns.Add(("MemberVector", nameof(Friendship.Member)));

@@ -51,7 +51,15 @@ namespace Embeddings.Recommendation
             public int? Seed { get; set; }
 
             /// <summary>Threads for training; null: all cores. With 1 thread and a seed, results are identical run to run.</summary>
-            public int? ThreadCount { get; set; }
+            public int? NumberOfThreads { get; set; }
+
+            /// <summary>The former name of <see cref="NumberOfThreads"/> (ML.NET's name), kept for one release.</summary>
+            [Obsolete("Use NumberOfThreads, as ML.NET's trainers name it. ThreadCount will be removed in the next release.")]
+            public int? ThreadCount
+            {
+                get => NumberOfThreads;
+                set => NumberOfThreads = value;
+            }
 
             internal static SkipGramEmbeddingEstimator.Options DefaultItem2Vec() => new()
             {
@@ -90,7 +98,7 @@ namespace Embeddings.Recommendation
             if (options.ItemGraph.Enabled)
                 GraphEmbeddingTraining.Validate(GraphOptions(options, seed: 0), c + ".ItemGraph", options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter);
             options.Features.Validate(c + ".Features");
-            RecommendationFeatureSettings.Check(c, options.ThreadCount is null || options.ThreadCount >= 1, nameof(options.ThreadCount), options.ThreadCount, "use null (all cores) or 1 or more");
+            RecommendationFeatureSettings.Check(c, options.NumberOfThreads is null || options.NumberOfThreads >= 1, nameof(options.NumberOfThreads), options.NumberOfThreads, "use null (all cores) or 1 or more");
         }
 
         /// <summary>Reads the interactions, trains the embeddings and counts, and returns the feature transformer.</summary>
@@ -135,7 +143,7 @@ namespace Embeddings.Recommendation
 
             var skipGram = options.Item2Vec.Clone();
             skipGram.Seed = seed;
-            skipGram.ThreadCount = options.ThreadCount ?? skipGram.ThreadCount;
+            skipGram.NumberOfThreads = options.NumberOfThreads ?? skipGram.NumberOfThreads;
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences.Select(s => s.Items)), skipGram, "the item column");
             var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences");
             var item2Vec = ItemVectors.Create(catalog, input, context!);
@@ -179,7 +187,7 @@ namespace Embeddings.Recommendation
                 LearningRate = g.LearningRate,
                 ReturnParameter = g.ReturnParameter,
                 InOutParameter = g.InOutParameter,
-                ThreadCount = options.ThreadCount,
+                NumberOfThreads = options.NumberOfThreads,
                 Seed = seed,
             };
             graph.OutputColumns.Add(("FromVector", "From"));

@@ -499,7 +499,7 @@ namespace Embeddings.Benchmarks
                 MinCount = 1,
                 SamplingThreshold = 1e-3,
                 Seed = seed,
-                ThreadCount = 1, // one thread: the warm-start curves are the same run to run
+                NumberOfThreads = 1, // one thread: the warm-start curves are the same run to run
             }).Fit(sessions).Embeddings;
         }
 

@@ -59,7 +59,7 @@ namespace Embeddings.Cli.Commands
             options.WalksPerNode = line.Int("--num-walks", 10);
             options.WindowSize = line.Int("--window-size", 10);
             options.Epochs = line.Int("--iter", 1);
-            options.ThreadCount = line.Int("--workers", 8);
+            options.NumberOfThreads = line.Int("--workers", 8);
             options.NegativeSampleCount = line.Int("--negative", 5);
             options.SamplingThreshold = line.Double("--sample", 1e-3);
             options.MinCount = line.Int("--min-count", 1);

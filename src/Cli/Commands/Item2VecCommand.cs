@@ -51,7 +51,7 @@ namespace Embeddings.Cli.Commands
                 NegativeSampleCount = line.Int("--negative", 5),
                 SamplingThreshold = line.Double("--sample", 1e-3),
                 MinCount = line.Int("--min-count", 1),
-                ThreadCount = line.Has("--threads") ? line.Int("--threads", 1) : null,
+                NumberOfThreads = line.Has("--threads") ? line.Int("--threads", 1) : null,
                 KeepContextVectors = contextOutput is not null,
             };
             SkipGramEmbeddingEstimator.Validate(options);

@@ -95,7 +95,7 @@ namespace Embeddings.Cli.Commands
                 NumberOfTrees = line.Int("--trees", 100),
                 LearningRate = line.Double("--learning-rate", 0.05),
                 MinimumExampleCountPerLeaf = line.Int("--min-leaf", 100),
-                ThreadCount = line.Has("--threads") ? line.Int("--threads", 1) : null,
+                NumberOfThreads = line.Has("--threads") ? line.Int("--threads", 1) : null,
                 Ranker = (line.Optional("--ranker") ?? "lightgbm") switch
                 {
                     "lightgbm" => RankerKind.LightGbm,
@@ -125,7 +125,7 @@ namespace Embeddings.Cli.Commands
             mf.Options.NumberOfIterations = line.Int("--mf-iterations", mf.Options.NumberOfIterations);
             mf.Options.Alpha = line.Double("--mf-alpha", mf.Options.Alpha);
             mf.Options.Lambda = line.Double("--mf-lambda", mf.Options.Lambda);
-            mf.Options.NumberOfThreads = options.ThreadCount;
+            mf.Options.NumberOfThreads = options.NumberOfThreads;
             mf.Options.Seed = options.Seed;
             mf.RecencyHalfLife = line.Double("--mf-recency-half-life", mf.RecencyHalfLife);
             mf.RecencyBoost = line.Double("--mf-recency-boost", mf.RecencyBoost);

@@ -42,7 +42,7 @@ namespace Embeddings.Cli.Commands
                 Budget = TimeSpan.FromMinutes(minutes),
                 MaximumTrials = line.Int("--trials", 1000),
                 Seed = line.Int("--seed", 1),
-                ThreadCount = line.Has("--threads") ? line.Int("--threads", 1) : null,
+                NumberOfThreads = line.Has("--threads") ? line.Int("--threads", 1) : null,
                 Baseline = new RankingRecommenderOptions { UserColumnName = "User", ItemColumnName = "Item" },
             };
             options.Validate();

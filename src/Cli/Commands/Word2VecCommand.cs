@@ -59,7 +59,7 @@ namespace Embeddings.Cli.Commands
                 SamplingThreshold = line.Double("-sample", 1e-3),
                 HierarchicalSoftmax = line.Flag01("-hs", false),
                 NegativeSampleCount = line.Int("-negative", 5),
-                ThreadCount = line.Int("-threads", 12),
+                NumberOfThreads = line.Int("-threads", 12),
                 Epochs = line.Int("-iter", 5),
                 MinCount = line.Int("-min-count", 5),
                 LearningRate = (float)line.Double("-alpha", cbow ? 0.05 : 0.025),

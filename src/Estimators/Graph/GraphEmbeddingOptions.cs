@@ -73,7 +73,15 @@ namespace Embeddings
         public int MinCount { get; set; } = 1;
 
         /// <summary>Threads for walks and training. Default null: all cores. Use 1 for bit-identical runs.</summary>
-        public int? ThreadCount { get; set; }
+        public int? NumberOfThreads { get; set; }
+
+        /// <summary>The former name of <see cref="NumberOfThreads"/> (ML.NET's name), kept for one release.</summary>
+        [Obsolete("Use NumberOfThreads, as ML.NET's trainers name it. ThreadCount will be removed in the next release.")]
+        public int? ThreadCount
+        {
+            get => NumberOfThreads;
+            set => NumberOfThreads = value;
+        }
 
         /// <summary>Random seed. Default null: drawn from the MLContext.</summary>
         public int? Seed { get; set; }

@@ -46,7 +46,7 @@ namespace Embeddings
             Check(component, o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more");
             Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
             Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
-            Check(component, o.ThreadCount is null || o.ThreadCount >= 1, nameof(o.ThreadCount), o.ThreadCount, "use null (all cores) or 1 or more");
+            Check(component, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
             Check(component, Enum.IsDefined(o.InvalidWeights), nameof(o.InvalidWeights), o.InvalidWeights, "use Reject or Drop");
             Check(component, double.IsFinite(p) && p > 0, "ReturnParameter (p)", p, "use p > 0 (p = 1 with q = 1 gives DeepWalk walks)");
             Check(component, double.IsFinite(q) && q > 0, "InOutParameter (q)", q, "use q > 0 (q = 1 with p = 1 gives DeepWalk walks)");
@@ -105,7 +105,7 @@ namespace Embeddings
         public static (EmbeddingTable All, EmbeddingTable Source, EmbeddingTable Target, EmbeddingTable? Context, GraphEmbeddingSummary Summary) Train(
             GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log, bool keepContextVectors)
         {
-            int threads = o.ThreadCount ?? Environment.ProcessorCount;
+            int threads = o.NumberOfThreads ?? Environment.ProcessorCount;
             var graph = builder.Build(out long merged);
             long dropped = builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes;
             if (graph.EdgeCount == 0)
@@ -130,7 +130,7 @@ namespace Embeddings
                 Epochs = o.Epochs,
                 LearningRate = o.LearningRate,
                 MinCount = o.MinCount,
-                ThreadCount = threads,
+                NumberOfThreads = threads,
                 KeepContextVectors = keepContextVectors,
                 Progress = o.Progress,
                 CancellationToken = o.CancellationToken,

@@ -19,7 +19,7 @@ namespace Embeddings
     /// <c>Key&lt;UInt32&gt;</c> with key values; vectors are keyed by the items' text. Short sequences train with a
     /// clipped window; sequences with fewer than two known items are skipped and counted in
     /// <see cref="SkipGramEmbeddingTransformer.TrainingSummary"/>.</para>
-    /// <para>Training is Hogwild over shared tables with <see cref="Options.ThreadCount"/> threads. With one thread and
+    /// <para>Training is Hogwild over shared tables with <see cref="Options.NumberOfThreads"/> threads. With one thread and
     /// a seed, two fits give bit-identical tables; with several, results vary slightly from run to run (as in gensim and
     /// the word2vec tool), while random streams stay tied to work items, not threads.</para>
     /// </remarks>
@@ -108,7 +108,15 @@ namespace Embeddings
             public float? LearningRate { get; set; }
 
             /// <summary>Training threads. Default null: all cores. At least 1; use 1 for bit-identical runs.</summary>
-            public int? ThreadCount { get; set; }
+            public int? NumberOfThreads { get; set; }
+
+            /// <summary>The former name of <see cref="NumberOfThreads"/> (ML.NET's name), kept for one release.</summary>
+            [Obsolete("Use NumberOfThreads, as ML.NET's trainers name it. ThreadCount will be removed in the next release.")]
+            public int? ThreadCount
+            {
+                get => NumberOfThreads;
+                set => NumberOfThreads = value;
+            }
 
             /// <summary>Random seed. Default null: drawn from the MLContext (repeatable when the MLContext has a seed).</summary>
             public int? Seed { get; set; }
@@ -161,7 +169,7 @@ namespace Embeddings
             Check(o.MaxVocabularySize is null || o.MaxVocabularySize >= 1, nameof(o.MaxVocabularySize), o.MaxVocabularySize, "use null (no limit) or 1 or more");
             Check(o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more (5 is usual)");
             Check(o.LearningRate is null || (o.LearningRate > 0 && o.LearningRate <= 1), nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1]: 0.025 for skip-gram and 0.05 for CBOW are usual");
-            Check(o.ThreadCount is null || o.ThreadCount >= 1, nameof(o.ThreadCount), o.ThreadCount, "use null (all cores) or 1 or more");
+            Check(o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
             Check(Enum.IsDefined(o.Pooling), nameof(o.Pooling), o.Pooling, "use Mean, Sum or Max");
             if (o.KeepContextVectors && o.NegativeSampleCount == 0)
                 throw new ArgumentOutOfRangeException(nameof(o.KeepContextVectors), true, $"{c}: KeepContextVectors = true needs negative sampling (the hierarchical-softmax outputs belong to tree nodes, not items); set NegativeSampleCount > 0.");
@@ -308,7 +316,7 @@ namespace Embeddings
                 SamplingThreshold = options.SamplingThreshold,
                 Epochs = options.Epochs,
                 LearningRate = options.LearningRate ?? (cbow ? SkipGramEmbeddingEstimator.Defaults.CbowLearningRate : SkipGramEmbeddingEstimator.Defaults.SkipGramLearningRate),
-                ThreadCount = options.ThreadCount ?? Environment.ProcessorCount,
+                NumberOfThreads = options.NumberOfThreads ?? Environment.ProcessorCount,
                 Seed = seed,
                 Progress = options.Progress,
                 Log = log,

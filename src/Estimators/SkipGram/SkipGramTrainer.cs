@@ -18,7 +18,7 @@ namespace Embeddings.SkipGram
         public required double SamplingThreshold { get; init; }
         public required int Epochs { get; init; }
         public required float LearningRate { get; init; }
-        public required int ThreadCount { get; init; }
+        public required int NumberOfThreads { get; init; }
         public required int Seed { get; init; }
         public IProgress<SkipGramProgress>? Progress { get; init; }
         public Action<string>? Log { get; init; }
@@ -93,7 +93,7 @@ namespace Embeddings.SkipGram
         {
             var watch = Stopwatch.StartNew();
             InitializeInputVectors();
-            int threadCount = Math.Max(1, _settings.ThreadCount);
+            int threadCount = Math.Max(1, _settings.NumberOfThreads);
             var threads = new Thread[threadCount];
             for (int t = 0; t < threadCount; t++)
             {
@@ -156,7 +156,7 @@ namespace Embeddings.SkipGram
         {
             // Row r depends only on (seed, r): the same with any number of threads. Values uniform in (-0.5, 0.5) / dimension.
             int rows = _input.RowCount;
-            int threads = Math.Max(1, Math.Min(_settings.ThreadCount, rows / 4096 + 1));
+            int threads = Math.Max(1, Math.Min(_settings.NumberOfThreads, rows / 4096 + 1));
             float scale = 1f / _settings.Dimension;
             System.Threading.Tasks.Parallel.For(0, threads, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {

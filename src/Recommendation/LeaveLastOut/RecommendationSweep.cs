@@ -25,14 +25,22 @@ namespace Embeddings.Recommendation
         public int Seed { get; set; } = 1;
 
         /// <summary>Threads per trial; null: all cores.</summary>
-        public int? ThreadCount { get; set; }
+        public int? NumberOfThreads { get; set; }
+
+        /// <summary>The former name of <see cref="NumberOfThreads"/> (ML.NET's name), kept for one release.</summary>
+        [Obsolete("Use NumberOfThreads, as ML.NET's trainers name it. ThreadCount will be removed in the next release.")]
+        public int? ThreadCount
+        {
+            get => NumberOfThreads;
+            set => NumberOfThreads = value;
+        }
 
         internal void Validate()
         {
             const string c = "RecommendationSweep";
             RecommendationFeatureSettings.Check(c, Budget >= TimeSpan.FromMinutes(1), nameof(Budget), Budget, "use at least 1 minute (a trial on ml-100k takes about 25 s on 2 cores)");
             RecommendationFeatureSettings.Check(c, MaximumTrials >= 1, nameof(MaximumTrials), MaximumTrials, "use 1 or more");
-            RecommendationFeatureSettings.Check(c, ThreadCount is null || ThreadCount >= 1, nameof(ThreadCount), ThreadCount, "use null (all cores) or 1 or more");
+            RecommendationFeatureSettings.Check(c, NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "use null (all cores) or 1 or more");
             ArgumentNullException.ThrowIfNull(Baseline, nameof(Baseline));
         }
     }
@@ -146,7 +154,7 @@ namespace Embeddings.Recommendation
             copy.ItemGraph = baseline.ItemGraph.Clone();
             copy.Features = baseline.Features.Clone();
             copy.Seed = sweep.Seed;
-            copy.ThreadCount = sweep.ThreadCount ?? baseline.ThreadCount;
+            copy.NumberOfThreads = sweep.NumberOfThreads ?? baseline.NumberOfThreads;
             return copy;
         }
 

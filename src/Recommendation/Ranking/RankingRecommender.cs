@@ -71,7 +71,15 @@ namespace Embeddings.Recommendation
         public int? Seed { get; set; }
 
         /// <summary>Threads; null: all cores. With 1 thread and a seed, the model is identical run to run.</summary>
-        public int? ThreadCount { get; set; }
+        public int? NumberOfThreads { get; set; }
+
+        /// <summary>The former name of <see cref="NumberOfThreads"/> (ML.NET's name), kept for one release.</summary>
+        [Obsolete("Use NumberOfThreads, as ML.NET's trainers name it. ThreadCount will be removed in the next release.")]
+        public int? ThreadCount
+        {
+            get => NumberOfThreads;
+            set => NumberOfThreads = value;
+        }
 
         internal RankingRecommenderOptions Clone() => (RankingRecommenderOptions)MemberwiseClone();
 
@@ -85,7 +93,7 @@ namespace Embeddings.Recommendation
             ItemGraph = ItemGraph,
             Features = Features,
             Seed = Seed,
-            ThreadCount = ThreadCount,
+            NumberOfThreads = NumberOfThreads,
         };
 
         internal void Validate()
@@ -289,7 +297,7 @@ namespace Embeddings.Recommendation
             schema[nameof(CandidateRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
             var data = ml.Data.LoadFromEnumerable(rows, schema);
             data = ml.Data.Cache(data, RankingRecommenderEstimator.FeaturesColumn, "Label", "GroupId");
-            int threads = options.ThreadCount ?? Environment.ProcessorCount;
+            int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
             IEstimator<ITransformer> trainer = options.Ranker == RankerKind.LightGbm
                 ? ml.Ranking.Trainers.LightGbm(new LightGbmRankingTrainer.Options
                 {

@@ -67,7 +67,7 @@ namespace Embeddings.Tests.Cli
             {
                 string input = WriteChains(folder);
                 var split = InteractionFile.ReadSplit(input);
-                var baseline = new RankingRecommenderOptions { CandidateCount = 10, NumberOfTrees = 10, MinimumExampleCountPerLeaf = 5, ThreadCount = 1 };
+                var baseline = new RankingRecommenderOptions { CandidateCount = 10, NumberOfTrees = 10, MinimumExampleCountPerLeaf = 5, NumberOfThreads = 1 };
                 baseline.Item2Vec.EmbeddingDimension = 8;
                 baseline.Item2Vec.Epochs = 5;
                 baseline.ItemGraph.EmbeddingDimension = 8;

@@ -67,7 +67,7 @@ namespace Embeddings.Tests.Estimators.Graph
             // The walk corpus of GraphWalk is exactly what node2vec trains on: the same seed gives the same walks.
             var skipGram = ml.Embeddings().SkipGram(new SkipGramEmbeddingEstimator.Options
             {
-                OutputColumnName = "WalkVector", InputColumnName = "Walk", EmbeddingDimension = 8, MinCount = 1, WindowSize = 2, Epochs = 1, ThreadCount = 1, Seed = 1,
+                OutputColumnName = "WalkVector", InputColumnName = "Walk", EmbeddingDimension = 8, MinCount = 1, WindowSize = 2, Epochs = 1, NumberOfThreads = 1, Seed = 1,
             }).Fit(corpus);
             Assert.That(skipGram.Embeddings.Count, Is.EqualTo(12));
             Assert.That(skipGram.TrainingSummary.CorpusTokens, Is.EqualTo(60 * 6));

@@ -53,7 +53,7 @@ namespace Embeddings.Tests.Estimators.Graph
                 WalksPerNode = 10,
                 WindowSize = 5,
                 Epochs = 2,
-                ThreadCount = 1,
+                NumberOfThreads = 1,
                 Seed = 3,
             };
             options.OutputColumns.Add(("SourceVector", "Source"));
@@ -97,7 +97,7 @@ namespace Embeddings.Tests.Estimators.Graph
             var deepWalkOptions = new DeepWalkEstimator.Options
             {
                 SourceColumnName = "Source", TargetColumnName = "Target", EmbeddingDimension = 16, WalkLength = 20, WalksPerNode = 10,
-                WindowSize = 5, Epochs = 2, ThreadCount = 1, Seed = 3,
+                WindowSize = 5, Epochs = 2, NumberOfThreads = 1, Seed = 3,
             };
             deepWalkOptions.OutputColumns.Add(("SourceVector", "Source"));
             var deepWalk = ml.Embeddings().DeepWalk(deepWalkOptions).Fit(edges).SourceEmbeddings;
@@ -126,7 +126,7 @@ namespace Embeddings.Tests.Estimators.Graph
             var options = new Node2VecEstimator.Options
             {
                 SourceColumnName = "User", TargetColumnName = "Item", WeightColumnName = "Score", Bipartite = true,
-                EmbeddingDimension = 16, WalkLength = 20, WalksPerNode = 20, WindowSize = 4, Epochs = 2, ThreadCount = 1, Seed = 5,
+                EmbeddingDimension = 16, WalkLength = 20, WalksPerNode = 20, WindowSize = 4, Epochs = 2, NumberOfThreads = 1, Seed = 5,
             };
             options.OutputColumns.Add(("UserVector", "User"));
             options.OutputColumns.Add(("ItemVector", "Item"));

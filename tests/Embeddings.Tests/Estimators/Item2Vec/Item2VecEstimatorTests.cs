@@ -39,7 +39,7 @@ namespace Embeddings.Tests.Estimators.Recommendation
             var options = new Item2VecEstimator.Options { UserColumnName = "User", ItemColumnName = "Item", TimestampColumnName = "Time", UserHistoryLength = 5 };
             options.SkipGram.EmbeddingDimension = 16;
             options.SkipGram.Epochs = 10;
-            options.SkipGram.ThreadCount = 1;
+            options.SkipGram.NumberOfThreads = 1;
             options.SkipGram.Seed = 2;
             options.SkipGram.SamplingThreshold = 0; // 1,200 tokens: the default 1e-3 would drop most of them
             return options;
@@ -127,7 +127,7 @@ namespace Embeddings.Tests.Estimators.Recommendation
             var options = Options();
             options.SkipGram.EmbeddingDimension = 64;
             options.SkipGram.Epochs = 20;
-            options.SkipGram.ThreadCount = 2;
+            options.SkipGram.NumberOfThreads = 2;
             options.SkipGram.SamplingThreshold = 1e-3;
             var model = ml.Embeddings().Item2Vec(options).Fit(ml.Data.LoadFromEnumerable(rows));
             var context = model.ContextEmbeddings!;

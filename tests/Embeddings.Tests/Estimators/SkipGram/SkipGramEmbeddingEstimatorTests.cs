@@ -25,7 +25,7 @@ namespace Embeddings.Tests.Estimators
             Epochs = 10,
             MinCount = 1,
             SamplingThreshold = 0,
-            ThreadCount = 1,
+            NumberOfThreads = 1,
             Seed = 7,
         };
 
@@ -207,7 +207,7 @@ namespace Embeddings.Tests.Estimators
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.MaxVocabularySize = 0), "MaxVocabularySize = 0");
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.Epochs = 0), "Epochs = 0");
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.LearningRate = -0.1f), "LearningRate = -0.1");
-            yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.ThreadCount = 0), "ThreadCount = 0");
+            yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.NumberOfThreads = 0), "NumberOfThreads = 0");
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.Model = (SkipGramModel)7), "Model = 7");
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.Pooling = (EmbeddingPooling)7), "Pooling = 7");
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => { o.KeepContextVectors = true; o.NegativeSampleCount = 0; o.HierarchicalSoftmax = true; }), "KeepContextVectors = true needs negative sampling");

@@ -70,7 +70,7 @@ namespace Embeddings.Tests.Recommendation
                 NumberOfLeaves = 4,
                 MinimumExampleCountPerLeaf = 5,
                 Seed = 3,
-                ThreadCount = 1,
+                NumberOfThreads = 1,
             };
             options.Item2Vec.EmbeddingDimension = 16;
             options.Item2Vec.Epochs = 10;
@@ -96,7 +96,7 @@ namespace Embeddings.Tests.Recommendation
                 Item2Vec = o.Item2Vec,
                 ItemGraph = o.ItemGraph,
                 Seed = 3,
-                ThreadCount = 1,
+                NumberOfThreads = 1,
             });
             var transformer = (RecommendationFeaturesTransformer)EstimatorConformance.Check(estimator, data,
                 new InvalidInput("float user ids", ml.Data.LoadFromEnumerable(new[] { new { User = 1f, Item = "a", Time = 1L } }), "column 'User'", "Single"),
