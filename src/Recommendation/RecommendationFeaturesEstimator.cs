@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using Embeddings.Graph;
 using Embeddings.Infrastructure;
 using Embeddings.SkipGram;
@@ -110,7 +111,8 @@ namespace Embeddings.Recommendation
             int seed = _options.Seed ?? _options.Item2Vec.Seed ?? host.Rand.Next();
             var sequences = UserSequence.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
             using var channel = host.Start("Training");
-            var featurizer = Train(sequences, _options, seed, message => channel.Info(MessageSensitivity.None, message));
+            using var cancellation = ContextCancellation.Watch(_context, ComponentName);
+            var featurizer = Train(sequences, _options, seed, message => channel.Info(MessageSensitivity.None, message), cancellation.Token);
             return new RecommendationFeaturesTransformer(featurizer, _options.UserColumnName, _options.ItemColumnName, _options.FeaturesColumnName);
         }
 
@@ -126,7 +128,7 @@ namespace Embeddings.Recommendation
         }
 
         /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
-        internal static RecommendationFeaturizer Train(IReadOnlyList<UserSequence> sequences, Options options, int seed, Action<string>? log)
+        internal static RecommendationFeaturizer Train(IReadOnlyList<UserSequence> sequences, Options options, int seed, Action<string>? log, CancellationToken cancellation)
         {
             var itemSet = new HashSet<string>(StringComparer.Ordinal);
             foreach (var sequence in sequences)
@@ -145,7 +147,7 @@ namespace Embeddings.Recommendation
             skipGram.Seed = seed;
             skipGram.NumberOfThreads = options.NumberOfThreads ?? skipGram.NumberOfThreads;
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences.Select(s => s.Items)), skipGram, "the item column");
-            var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences");
+            var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences", cancellation);
             var item2Vec = ItemVectors.Create(catalog, input, context!);
 
             ItemVectors? node2Vec = null;
@@ -162,7 +164,7 @@ namespace Embeddings.Recommendation
                 if (row > 0)
                 {
                     var (all, _, _, graphContext, _) = GraphEmbeddingTraining.Train(builder, graph, options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter,
-                        SecondOrderSampling.Auto, seed, ComponentName + ".ItemGraph", log, keepContextVectors: true);
+                        SecondOrderSampling.Auto, seed, ComponentName + ".ItemGraph", log, keepContextVectors: true, cancellation);
                     node2Vec = ItemVectors.Create(catalog, all, graphContext!);
                 }
             }

@@ -78,7 +78,7 @@ namespace Embeddings.Cli.Commands
             var builder = new GraphBuilder(options.Directed, bipartite: false, keepSelfLoops: true, InvalidEdgeWeightHandling.Reject);
             ReadEdgeList(input, line.Has("--weighted"), builder);
             var readTime = watch.Elapsed;
-            var (table, _, _, summary) = GraphEmbeddingTraining.Train(builder, options, p, q, sampling, seed, command, Console.Error.WriteLine);
+            var (table, _, _, summary) = GraphEmbeddingTraining.Train(builder, options, p, q, sampling, seed, command, Console.Error.WriteLine, options.CancellationToken);
             table.SaveWord2VecFormat(output, binary: false);
             var process = Process.GetCurrentProcess();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -62,7 +62,7 @@ namespace Embeddings.Cli.Commands
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences), options, $"'{input}'");
-            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, line.Int("--seed", 1), Console.Error.WriteLine, $"'{input}'");
+            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, line.Int("--seed", 1), Console.Error.WriteLine, $"'{input}'", options.CancellationToken);
             embeddings.SaveWord2VecFormat(output);
             if (contextOutput is not null)
                 context!.SaveWord2VecFormat(contextOutput);

@@ -78,7 +78,7 @@ namespace Embeddings.Cli.Commands
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => corpusTokens = TextCorpusReader.Read(train, sink), options, $"'{train}'");
             if (debug >= 1)
                 Console.WriteLine($"Vocab size: {vocabulary.Count}\nWords in train file: {corpusTokens}");
-            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, seed, null, $"'{train}'");
+            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, seed, null, $"'{train}'", options.CancellationToken);
             if (options.Progress is not null)
                 Console.Error.WriteLine();
             embeddings.SaveWord2VecFormat(output, binary);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Threading;
 using Embeddings.Graph;
 using Embeddings.Infrastructure;
 using Embeddings.SkipGram;
@@ -79,7 +80,8 @@ namespace Embeddings
             var builder = new GraphBuilder(o.Directed, o.Bipartite, o.KeepSelfLoops, o.InvalidWeights);
             GraphEdgeReader.Read(edges, o.SourceColumnName, o.TargetColumnName, o.WeightColumnName, builder, component);
             using var channel = host.Start("Training");
-            var (all, sourceTable, targetTable, summary) = Train(builder, o, p, q, sampling, seed, component, message => channel.Info(MessageSensitivity.None, message));
+            using var cancellation = ContextCancellation.Watch(context, component, o.CancellationToken);
+            var (all, sourceTable, targetTable, summary) = Train(builder, o, p, q, sampling, seed, component, message => channel.Info(MessageSensitivity.None, message), cancellation.Token);
             var columns = o.OutputColumns.Select(c => new InputOutputColumnPair(c.OutputColumnName, c.InputColumnName)).ToArray();
             var domains = o.OutputColumns.Select(c => o.Bipartite && c.InputColumnName == o.TargetColumnName ? 1 : 0).ToArray();
             return o.Bipartite
@@ -92,18 +94,19 @@ namespace Embeddings
         /// all nodes and, for a bipartite graph, the tables of the source and target domains (else the same table).
         /// </summary>
         public static (EmbeddingTable All, EmbeddingTable Source, EmbeddingTable Target, GraphEmbeddingSummary Summary) Train(
-            GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log)
+            GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log, CancellationToken cancellation)
         {
-            var (all, source, target, _, summary) = Train(builder, o, p, q, sampling, seed, component, log, keepContextVectors: false);
+            var (all, source, target, _, summary) = Train(builder, o, p, q, sampling, seed, component, log, keepContextVectors: false, cancellation);
             return (all, source, target, summary);
         }
 
         /// <summary>
-        /// As <see cref="Train(GraphBuilder, GraphEmbeddingOptions, double, double, SecondOrderSampling, int, string, Action{string})"/>,
+        /// As <see cref="Train(GraphBuilder, GraphEmbeddingOptions, double, double, SecondOrderSampling, int, string, Action{string}, CancellationToken)"/>,
         /// and also returns the context (output) vectors of all nodes when <paramref name="keepContextVectors"/> is set.
         /// </summary>
         public static (EmbeddingTable All, EmbeddingTable Source, EmbeddingTable Target, EmbeddingTable? Context, GraphEmbeddingSummary Summary) Train(
-            GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log, bool keepContextVectors)
+            GraphBuilder builder, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, string component, Action<string>? log, bool keepContextVectors,
+            CancellationToken cancellation)
         {
             int threads = o.NumberOfThreads ?? Environment.ProcessorCount;
             var graph = builder.Build(out long merged);
@@ -113,7 +116,7 @@ namespace Embeddings
 
             var walker = new RandomWalker(graph, p, q, sampling);
             var watch = Stopwatch.StartNew();
-            var (tokens, starts, steps) = WalkCorpus.Generate(graph, walker, o.WalksPerNode, o.WalkLength, seed, threads, o.CancellationToken);
+            var (tokens, starts, steps) = WalkCorpus.Generate(graph, walker, o.WalksPerNode, o.WalkLength, seed, threads, cancellation);
             var walkTime = watch.Elapsed;
             log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                 $"graph: {graph.NodeCount:N0} nodes, {graph.EdgeCount:N0} stored edges; {starts.Length - 1:N0} walks, {steps:N0} steps in {walkTime.TotalSeconds:F2} s ({steps / Math.Max(1e-9, walkTime.TotalSeconds) / 1e6:F1}M steps/s, {walker.Sampling})"));
@@ -133,10 +136,9 @@ namespace Embeddings
                 NumberOfThreads = threads,
                 KeepContextVectors = keepContextVectors,
                 Progress = o.Progress,
-                CancellationToken = o.CancellationToken,
             };
             var (all, context, training) = SkipGramTraining.Run(vocabulary, corpus, starts.Length - 1, skipped, settings, seed, log,
-                $"the walks over '{o.SourceColumnName}' -> '{o.TargetColumnName}'");
+                $"the walks over '{o.SourceColumnName}' -> '{o.TargetColumnName}'", cancellation);
             var summary = new GraphEmbeddingSummary(graph.NodeCount, graph.EdgeCount, builder.RowsRead, merged, dropped, starts.Length - 1, steps, walker.Sampling, walkTime, training);
             if (!o.Bipartite)
                 return (all, all, all, context, summary);

@@ -60,6 +60,13 @@ namespace Embeddings
                 Epochs = 20,
                 KeepContextVectors = true,
             };
+
+            internal Options Clone()
+            {
+                var copy = (Options)MemberwiseClone();
+                copy.SkipGram = SkipGram.Clone();
+                return copy;
+            }
         }
 
         internal Item2VecEstimator(MLContext context, Options options)
@@ -78,6 +85,8 @@ namespace Embeddings
             ArgumentNullException.ThrowIfNull(options.SkipGram, nameof(options.SkipGram));
             if (options.SkipGram.InputColumnName is not null || options.SkipGram.Pooling != EmbeddingPooling.Mean)
                 throw new ArgumentException($"{c}: SkipGram.InputColumnName ('{options.SkipGram.InputColumnName}') and SkipGram.Pooling ({options.SkipGram.Pooling}) do not apply to Item2Vec; set ItemColumnName, UserColumnName and UserHistoryLength instead.", nameof(options));
+            // A snapshot: the caller's options are never written to, and later changes to them do not reach this estimator.
+            options = options.Clone();
             if (string.IsNullOrWhiteSpace(options.SkipGram.OutputColumnName))
                 options.SkipGram.OutputColumnName = "Item2Vec";
             SkipGramEmbeddingEstimator.Validate(options.SkipGram);
@@ -95,8 +104,9 @@ namespace Embeddings
 
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Values), _options.SkipGram, $"column '{_options.ItemColumnName}'");
             using var channel = host.Start("Training");
+            using var cancellation = ContextCancellation.Watch(_context, ComponentName, _options.SkipGram.CancellationToken);
             var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
-                message => channel.Info(MessageSensitivity.None, message), $"the item sequences of '{_options.UserColumnName}'");
+                message => channel.Info(MessageSensitivity.None, message), $"the item sequences of '{_options.UserColumnName}'", cancellation.Token);
 
             // User vectors: the mean input vector of each user's last N known items.
             int d = items2.Dimension;

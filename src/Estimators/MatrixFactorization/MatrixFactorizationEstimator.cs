@@ -297,6 +297,8 @@ namespace Embeddings
                     channel.Info(MessageSensitivity.None, $"iteration {iteration}: validation RMSE {error.ToString("F4", CultureInfo.InvariantCulture)}");
                 };
             }
+            using var cancellation = ContextCancellation.Watch(_context, ComponentName);
+            observer += (_, _) => cancellation.Token.ThrowIfCancellationRequested();
             var model = MatrixFactorizationTraining.Train(ratings, userKeys, itemKeys, settings, observer);
             double rmse = implicitFeedback ? double.NaN : MatrixFactorizationTraining.Rmse(model, ratings);
             var summary = new MatrixFactorizationTrainingSummary(model.UserSeen.Count(s => s), model.ItemSeen.Count(s => s), ratings.Count, skipped,

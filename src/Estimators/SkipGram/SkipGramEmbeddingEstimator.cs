@@ -191,7 +191,7 @@ namespace Embeddings
         /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
         /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
-        /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled.</exception>
+        /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IDataView input)
         {
             ArgumentNullException.ThrowIfNull(input);
@@ -202,8 +202,9 @@ namespace Embeddings
 
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => ReadSequences(input, column, sink), _options, source);
             using var channel = host.Start("Training");
+            using var cancellation = ContextCancellation.Watch(_context, nameof(SkipGramEmbeddingEstimator), _options.CancellationToken);
             var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options, seed,
-                message => channel.Info(MessageSensitivity.None, message), source);
+                message => channel.Info(MessageSensitivity.None, message), source, cancellation.Token);
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
         }
 
@@ -298,7 +299,7 @@ namespace Embeddings
 
         public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
             Vocabulary vocabulary, TokenCorpus corpus, long sequencesSeen, long sequencesSkipped,
-            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source)
+            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation)
         {
             const string c = SkipGramEmbeddingTransformer.ComponentName;
             if (corpus.SequenceCount == 0)
@@ -320,7 +321,7 @@ namespace Embeddings
                 Seed = seed,
                 Progress = options.Progress,
                 Log = log,
-                CancellationToken = options.CancellationToken,
+                CancellationToken = cancellation,
             };
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
             var result = SkipGramTrainer.Train(vocabulary, corpus, settings);

@@ -87,8 +87,9 @@ namespace Embeddings.Recommendation
             var training = UserSequence.FromSplit(split, target);
 
             // The ranker learns from the interaction just before the target.
-            var ranker = RankingStage.TrainRanker(mlContext, training, holdout: 1, settings, seed, log);
-            var featurizer = RecommendationFeaturesEstimator.Train(training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, log);
+            using var cancellation = Infrastructure.ContextCancellation.Watch(mlContext, nameof(RecommendationEvaluation));
+            var ranker = RankingStage.TrainRanker(mlContext, training, holdout: 1, settings, seed, log, cancellation.Token);
+            var featurizer = RecommendationFeaturesEstimator.Train(training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, log, cancellation.Token);
             var model = new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn), ranker, settings.CandidateCount);
 
             var itemIndex = new int[split.Items.Count];

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -140,8 +141,9 @@ namespace Embeddings.Recommendation
             var sequences = UserSequence.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
             using var channel = host.Start("Training");
             Action<string> log = message => channel.Info(MessageSensitivity.None, message);
-            var ranker = RankingStage.TrainRanker(_context, sequences, holdout: 1, _options, seed, log);
-            var features = RecommendationFeaturesEstimator.Train(sequences, _options.FeatureOptions(FeaturesColumn), seed, log);
+            using var cancellation = Infrastructure.ContextCancellation.Watch(_context, ComponentName);
+            var ranker = RankingStage.TrainRanker(_context, sequences, holdout: 1, _options, seed, log, cancellation.Token);
+            var features = RecommendationFeaturesEstimator.Train(sequences, _options.FeatureOptions(FeaturesColumn), seed, log, cancellation.Token);
             return new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(features, _options.UserColumnName, _options.ItemColumnName, FeaturesColumn), ranker, _options.CandidateCount);
         }
 
@@ -253,7 +255,7 @@ namespace Embeddings.Recommendation
         /// <paramref name="holdout"/> interactions, label = the interaction at position -<paramref name="holdout"/>.
         /// </summary>
         public static ITransformer TrainRanker(MLContext ml, IReadOnlyList<UserSequence> sequences, int holdout,
-            RankingRecommenderOptions options, int seed, Action<string>? log)
+            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation)
         {
             var rows = new List<CandidateRow>();
             uint groups = 0;
@@ -275,7 +277,7 @@ namespace Embeddings.Recommendation
                         throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: no user has more than {holdout} interaction(s); the ranker needs each user's last interaction as a label and at least one before it.");
                     break;
                 }
-                var featurizer = RecommendationFeaturesEstimator.Train(history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, log);
+                var featurizer = RecommendationFeaturesEstimator.Train(history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, log, cancellation);
                 var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
                 var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out int positives);
                 log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");

@@ -46,6 +46,21 @@ namespace Embeddings.Tests.Estimators.Recommendation
         }
 
         [Test]
+        public void TheCallersOptionsAreNeitherChangedNorReadAfterConstruction()
+        {
+            var ml = new MLContext(seed: 1);
+            var options = Options();
+            options.SkipGram.OutputColumnName = "";
+            var estimator = ml.Embeddings().Item2Vec(options);
+            Assert.That(options.SkipGram.OutputColumnName, Is.EqualTo(""), "the caller's SkipGram options are not written to");
+            options.SkipGram.EmbeddingDimension = 3;
+            options.ItemVectorColumnName = "Changed";
+            var transformer = estimator.Fit(ml.Data.LoadFromEnumerable(Planted()));
+            Assert.That(transformer.ItemEmbeddings.Dimension, Is.EqualTo(16), "settings are taken when the estimator is created");
+            Assert.That(transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(Planted()).Schema).GetColumnOrNull("ItemVector"), Is.Not.Null);
+        }
+
+        [Test]
         public void LearnsItemAndUserVectorsThatFollowThePlantedGroupsAndConforms()
         {
             var ml = new MLContext(seed: 1);
