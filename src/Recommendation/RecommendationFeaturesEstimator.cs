@@ -120,9 +120,9 @@ namespace Embeddings.Recommendation
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
-            Item2VecEstimator.CheckTimestampColumn(inputSchema, _options.TimestampColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, _options.UserColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, _options.ItemColumnName, ComponentName);
+            IdColumns.CheckTime(inputSchema, _options.TimestampColumnName, ComponentName);
             var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
             return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)type) });
         }
@@ -362,7 +362,7 @@ namespace Embeddings.Recommendation
         /// <summary>A reader of the current row's id as an index by <paramref name="lookup"/> (-1 when missing or unknown); no allocation per row.</summary>
         public Func<int> Reader(DataViewRow row, IdLookup lookup)
         {
-            var read = GraphEdgeReader.NodeReader(row, _column);
+            var read = IdColumns.GetIdGetter(row, _column);
             return () =>
             {
                 var text = read();

@@ -9,18 +9,25 @@ namespace Embeddings
 {
     /// <summary>
     /// Maps item columns (Text, Key&lt;UInt32&gt; with key values, or vectors of either) to known-size float vectors
-    /// through an <see cref="EmbeddingTable"/>, pooling sequences. Shared by every transformer that applies a table.
+    /// through an <see cref="EmbeddingTable"/>, pooling sequences. Shared by every transformer that applies a table;
+    /// public so that a transformer built on <see cref="Infrastructure.RowMappingTransformer"/> can apply tables the same way.
+    /// Unknown and missing items give zeros and are skipped by the pooling; getters never throw on values.
     /// </summary>
-    internal static class EmbeddingColumnMapper
+    public static class EmbeddingColumnMapper
     {
+        /// <summary>The advice that schema errors about item columns end with.</summary>
         public const string Advice = "Tokenize text with TokenizeIntoWords, or map ids with MapValueToKey (which keeps the key values), before applying embeddings.";
 
+        /// <summary>Throws unless every input column of <paramref name="columns"/> is an item column of <paramref name="inputSchema"/>.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">A column is missing or of another type.</exception>
         public static void CheckShape(SchemaShape inputSchema, IReadOnlyList<InputOutputColumnPair> columns, string component)
         {
             foreach (var pair in columns)
                 SchemaChecks.RequireItemColumn(inputSchema, pair.InputColumnName, component, Advice);
         }
 
+        /// <summary>The input's columns and one known-size vector column of <paramref name="dimension"/> per pair.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">A column is missing or of another type.</exception>
         public static SchemaShape OutputShape(SchemaShape inputSchema, IReadOnlyList<InputOutputColumnPair> columns, int dimension, string component)
         {
             CheckShape(inputSchema, columns, component);
@@ -30,6 +37,8 @@ namespace Embeddings
             return SchemaChecks.Append(inputSchema, added);
         }
 
+        /// <summary>The appended vector columns of <paramref name="columns"/>, read through <paramref name="table"/> and pooled by <paramref name="pooling"/>.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">A column is missing or of another type.</exception>
         public static IReadOnlyList<AppendedColumn> Bind(DataViewSchema inputSchema, IReadOnlyList<InputOutputColumnPair> columns, EmbeddingTable table, EmbeddingPooling pooling, string component)
         {
             var appended = new List<AppendedColumn>(columns.Count);

@@ -45,7 +45,7 @@ namespace Embeddings
             writer.Write(StateVersion);
             writer.Write((int)Pooling);
             ColumnPairs.Write(writer, _columns);
-            Table.Write(writer);
+            Table.Save(writer);
         }
 
         static EmbeddingLookupTransformer ILoadableTransformer<EmbeddingLookupTransformer>.Load(BinaryReader reader)
@@ -57,7 +57,7 @@ namespace Embeddings
             if (!Enum.IsDefined(pooling))
                 throw new FormatException($"{nameof(EmbeddingLookupTransformer)}: unknown pooling {(int)pooling} in the saved model.");
             var columns = ColumnPairs.Read(reader);
-            var table = EmbeddingTable.Read(reader);
+            var table = EmbeddingTable.Load(reader);
             return new EmbeddingLookupTransformer(table, columns, pooling);
         }
     }

@@ -101,14 +101,18 @@ namespace Embeddings
             return vector;
         }
 
-        /// <summary>Row index of <paramref name="key"/>, or -1.</summary>
-        internal int IndexOf(ReadOnlySpan<char> key) => _spanIndex.TryGetValue(key, out int row) ? row : -1;
+        /// <summary>Row index of <paramref name="key"/> (the position of the key in <see cref="Keys"/>), or -1 when the table does not have it.</summary>
+        /// <param name="key">The key, as characters (no string is allocated).</param>
+        public int IndexOf(ReadOnlySpan<char> key) => _spanIndex.TryGetValue(key, out int row) ? row : -1;
 
-        /// <summary>Row index of <paramref name="key"/>, or -1.</summary>
-        internal int IndexOf(string key) => _index.TryGetValue(key, out int row) ? row : -1;
+        /// <summary>Row index of <paramref name="key"/> (the position of the key in <see cref="Keys"/>), or -1 when the table does not have it.</summary>
+        /// <param name="key">The key.</param>
+        public int IndexOf(string key) => _index.TryGetValue(key, out int row) ? row : -1;
 
-        /// <summary>The vector of row <paramref name="row"/>, read-only.</summary>
-        internal ReadOnlySpan<float> Row(int row) => _rows.Row(row);
+        /// <summary>The vector of row <paramref name="row"/> (of the key <c>Keys[row]</c>), read-only and without a copy.</summary>
+        /// <param name="row">A row index in [0, <see cref="Count"/>).</param>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="row"/> is out of range.</exception>
+        public ReadOnlySpan<float> Row(int row) => _rows.Row(row);
 
         /// <summary>
         /// The <paramref name="count"/> keys most similar to <paramref name="key"/> by cosine similarity, best first,
@@ -203,7 +207,7 @@ namespace Embeddings
         {
             ArgumentNullException.ThrowIfNull(stream);
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            Write(writer);
+            Save(writer);
         }
 
         /// <summary>Reads a table written by <see cref="Save(Stream)"/>.</summary>
@@ -212,14 +216,16 @@ namespace Embeddings
         {
             ArgumentNullException.ThrowIfNull(stream);
             using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            return Read(reader);
+            return Load(reader);
         }
 
         private const int NativeFormatMagic = 0x54424D45; // "EMBT"
         private const int NativeFormatVersion = 1;
 
-        internal void Write(BinaryWriter writer)
+        /// <summary>Writes the table with <paramref name="writer"/> in the form of <see cref="Save(Stream)"/> (for example inside a transformer's saved state).</summary>
+        public void Save(BinaryWriter writer)
         {
+            ArgumentNullException.ThrowIfNull(writer);
             if (!BitConverter.IsLittleEndian)
                 throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
             writer.Write(NativeFormatMagic);
@@ -232,8 +238,11 @@ namespace Embeddings
                 writer.Write(MemoryMarshal.AsBytes<float>(_rows.Chunk(c)));
         }
 
-        internal static EmbeddingTable Read(BinaryReader reader)
+        /// <summary>Reads a table written by <see cref="Save(BinaryWriter)"/> or <see cref="Save(Stream)"/>.</summary>
+        /// <exception cref="FormatException">The data does not hold a table in this form, or ends early.</exception>
+        public static EmbeddingTable Load(BinaryReader reader)
         {
+            ArgumentNullException.ThrowIfNull(reader);
             if (!BitConverter.IsLittleEndian)
                 throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
             try

@@ -38,35 +38,29 @@ namespace Embeddings
             }
             if (o.Bipartite && o.SourceColumnName == o.TargetColumnName)
                 throw new ArgumentException($"{component}: Bipartite = true needs two different columns; SourceColumnName and TargetColumnName are both '{o.SourceColumnName}'.", nameof(o.Bipartite));
-            Check(component, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use 1 to 100,000 (128 is the node2vec default)");
-            Check(component, o.WalkLength >= 2, nameof(o.WalkLength), o.WalkLength, "use 2 or more nodes per walk (80 is the node2vec default)");
-            Check(component, o.WalksPerNode >= 1, nameof(o.WalksPerNode), o.WalksPerNode, "use 1 or more (10 is the node2vec default)");
-            Check(component, o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (10 is the node2vec default)");
-            Check(component, o.NegativeSampleCount >= 1 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 1 to 1000 (5 is usual)");
-            Check(component, o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1) (1e-3 is usual)");
-            Check(component, o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more");
-            Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
-            Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
-            Check(component, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
-            Check(component, Enum.IsDefined(o.InvalidWeights), nameof(o.InvalidWeights), o.InvalidWeights, "use Reject or Drop");
-            Check(component, double.IsFinite(p) && p > 0, "ReturnParameter (p)", p, "use p > 0 (p = 1 with q = 1 gives DeepWalk walks)");
-            Check(component, double.IsFinite(q) && q > 0, "InOutParameter (q)", q, "use q > 0 (q = 1 with p = 1 gives DeepWalk walks)");
-        }
-
-        private static void Check(string component, bool valid, string option, object? value, string fix)
-        {
-            if (!valid)
-                throw new ArgumentOutOfRangeException(option, value, $"{component}: {option} = {Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null"} is invalid; {fix}.");
+            OptionChecks.Check(component, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use 1 to 100,000 (128 is the node2vec default)");
+            OptionChecks.Check(component, o.WalkLength >= 2, nameof(o.WalkLength), o.WalkLength, "use 2 or more nodes per walk (80 is the node2vec default)");
+            OptionChecks.Check(component, o.WalksPerNode >= 1, nameof(o.WalksPerNode), o.WalksPerNode, "use 1 or more (10 is the node2vec default)");
+            OptionChecks.Check(component, o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (10 is the node2vec default)");
+            OptionChecks.Check(component, o.NegativeSampleCount >= 1 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 1 to 1000 (5 is usual)");
+            OptionChecks.Check(component, o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1) (1e-3 is usual)");
+            OptionChecks.Check(component, o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more");
+            OptionChecks.Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
+            OptionChecks.Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
+            OptionChecks.Check(component, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
+            OptionChecks.Check(component, Enum.IsDefined(o.InvalidWeights), nameof(o.InvalidWeights), o.InvalidWeights, "use Reject or Drop");
+            OptionChecks.Check(component, double.IsFinite(p) && p > 0, "ReturnParameter (p)", p, "use p > 0 (p = 1 with q = 1 gives DeepWalk walks)");
+            OptionChecks.Check(component, double.IsFinite(q) && q > 0, "InOutParameter (q)", q, "use q > 0 (q = 1 with p = 1 gives DeepWalk walks)");
         }
 
         public static SchemaShape OutputShape(SchemaShape input, GraphEmbeddingOptions o, string component)
         {
-            GraphEdgeReader.CheckNodeColumn(input, o.SourceColumnName, component);
-            GraphEdgeReader.CheckNodeColumn(input, o.TargetColumnName, component);
+            IdColumns.CheckId(input, o.SourceColumnName, component);
+            IdColumns.CheckId(input, o.TargetColumnName, component);
             if (o.WeightColumnName is not null)
-                GraphEdgeReader.CheckWeightColumn(input, o.WeightColumnName, component);
+                IdColumns.CheckWeight(input, o.WeightColumnName, component);
             foreach (var (_, inputColumn) in o.OutputColumns)
-                GraphEdgeReader.CheckNodeColumn(input, inputColumn, component);
+                IdColumns.CheckId(input, inputColumn, component);
             var type = new VectorDataViewType(NumberDataViewType.Single, o.EmbeddingDimension);
             return SchemaChecks.Append(input, o.OutputColumns.Select(c => (c.OutputColumnName, (DataViewType)type)));
         }
@@ -206,15 +200,15 @@ namespace Embeddings
 
         private static EmbeddingTable Subset(EmbeddingTable all, List<int> rows, bool strip)
         {
-            var store = new RowStore(rows.Count, all.Dimension);
+            var store = new EmbeddingTableBuilder(rows.Count, all.Dimension);
             var keys = new string[rows.Count];
             for (int i = 0; i < rows.Count; i++)
             {
-                string key = all.KeyArray[rows[i]];
+                string key = all.Keys[rows[i]];
                 keys[i] = strip ? key.Substring(1) : key;
                 all.Row(rows[i]).CopyTo(store.Row(i));
             }
-            return new EmbeddingTable(keys, store);
+            return store.Build(keys);
         }
     }
 }

@@ -104,11 +104,11 @@ namespace Embeddings
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.SourceColumnName, ComponentName);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.TargetColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, _options.SourceColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, _options.TargetColumnName, ComponentName);
             if (_options.WeightColumnName is not null)
-                GraphEdgeReader.CheckWeightColumn(inputSchema, _options.WeightColumnName, ComponentName);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, InputColumn, ComponentName);
+                IdColumns.CheckWeight(inputSchema, _options.WeightColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, InputColumn, ComponentName);
             return SchemaChecks.Append(inputSchema, new[] { (_options.OutputColumnName, (DataViewType)new VectorDataViewType(TextDataViewType.Instance)) });
         }
     }
@@ -180,9 +180,9 @@ namespace Embeddings
         /// <inheritdoc/>
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
         {
-            var item = SchemaChecks.RequireItemColumn(inputSchema, _column.InputColumnName, GraphWalkEstimator.ComponentName, GraphEdgeReader.NodeAdvice);
+            var item = SchemaChecks.RequireItemColumn(inputSchema, _column.InputColumnName, GraphWalkEstimator.ComponentName, IdColumns.IdAdvice);
             if (item.IsVector)
-                throw SchemaChecks.TypeMismatch(GraphWalkEstimator.ComponentName, _column.InputColumnName, "a single start node", inputSchema[item.Index].Type.ToString() ?? "a vector", GraphEdgeReader.NodeAdvice);
+                throw SchemaChecks.TypeMismatch(GraphWalkEstimator.ComponentName, _column.InputColumnName, "a single start node", inputSchema[item.Index].Type.ToString() ?? "a vector", IdColumns.IdAdvice);
             var column = inputSchema[item.Index];
             var type = new VectorDataViewType(TextDataViewType.Instance);
             return new[]
@@ -193,7 +193,7 @@ namespace Embeddings
 
         private ValueGetter<VBuffer<ReadOnlyMemory<char>>> WalkGetter(DataViewRow row, DataViewSchema.Column column)
         {
-            var readNode = GraphEdgeReader.NodeReader(row, column);
+            var readNode = IdColumns.GetIdGetter(row, column);
             var walk = new int[WalkLength];
             return (ref VBuffer<ReadOnlyMemory<char>> destination) =>
             {

@@ -67,9 +67,9 @@ namespace Embeddings
             ColumnPairs.Write(writer, _columns);
             foreach (int domain in _domains)
                 writer.Write(domain);
-            SourceEmbeddings.Write(writer);
+            SourceEmbeddings.Save(writer);
             if (Bipartite)
-                TargetEmbeddings.Write(writer);
+                TargetEmbeddings.Save(writer);
         }
 
         static NodeEmbeddingTransformer ILoadableTransformer<NodeEmbeddingTransformer>.Load(BinaryReader reader)
@@ -87,8 +87,8 @@ namespace Embeddings
                 if (domains[i] is not (0 or 1))
                     throw new FormatException($"{nameof(NodeEmbeddingTransformer)}: invalid node domain {domains[i]} in the saved model.");
             }
-            var source = EmbeddingTable.Read(reader);
-            var target = bipartite ? EmbeddingTable.Read(reader) : source;
+            var source = EmbeddingTable.Load(reader);
+            var target = bipartite ? EmbeddingTable.Load(reader) : source;
             return new NodeEmbeddingTransformer(component, source, target, bipartite, columns, domains, summary: null);
         }
     }

@@ -140,22 +140,11 @@ namespace Embeddings
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
-            GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
-            CheckTimestampColumn(inputSchema, _options.TimestampColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, _options.UserColumnName, ComponentName);
+            IdColumns.CheckId(inputSchema, _options.ItemColumnName, ComponentName);
+            IdColumns.CheckTime(inputSchema, _options.TimestampColumnName, ComponentName);
             var type = new VectorDataViewType(NumberDataViewType.Single, _options.SkipGram.EmbeddingDimension);
             return SchemaChecks.Append(inputSchema, new[] { (_options.ItemVectorColumnName, (DataViewType)type), (_options.UserVectorColumnName, (DataViewType)type) });
-        }
-
-        /// <summary>An optional time column must be a scalar Single, Double, Int32, Int64 or DateTime.</summary>
-        internal static void CheckTimestampColumn(SchemaShape inputSchema, string? name, string component)
-        {
-            if (name is null)
-                return;
-            var column = SchemaChecks.FindColumn(inputSchema, name, component);
-            Type raw = column.ItemType.RawType;
-            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.IsKey || !(raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(DateTime)))
-                throw SchemaChecks.TypeMismatch(component, name, "a time: Single, Double, Int32, Int64 or DateTime", SchemaChecks.Describe(column), "");
         }
 
         /// <summary>Feeds in-memory item sequences to a corpus pass.</summary>
@@ -189,7 +178,7 @@ namespace Embeddings
             using var cursor = input.GetRowCursor(columns);
             var readUser = IdReader(cursor, schema[userColumn]);
             var readItem = IdReader(cursor, schema[itemColumn]);
-            var readTime = timestampColumn is null ? null : TimeReader(cursor, schema[timestampColumn]);
+            var readTime = timestampColumn is null ? null : IdColumns.GetTimeGetter(cursor, schema[timestampColumn]);
             long row = 0;
             while (cursor.MoveNext())
             {
@@ -211,24 +200,11 @@ namespace Embeddings
 
         private static Func<string?> IdReader(DataViewRowCursor cursor, DataViewSchema.Column column)
         {
-            var read = GraphEdgeReader.NodeReader(cursor, column);
+            var read = IdColumns.GetIdGetter(cursor, column);
             return () =>
             {
                 var text = read();
                 return text.IsEmpty ? null : text.ToString();
-            };
-        }
-
-        private static Func<double> TimeReader(DataViewRowCursor cursor, DataViewSchema.Column column)
-        {
-            if (column.Type.RawType != typeof(DateTime))
-                return GraphEdgeReader.WeightReader(cursor, column);
-            var getter = cursor.GetGetter<DateTime>(column);
-            DateTime date = default;
-            return () =>
-            {
-                getter(ref date);
-                return date.Ticks;
             };
         }
     }

@@ -55,10 +55,10 @@ namespace Embeddings
         {
             writer.Write(StateVersion);
             ColumnPairs.Write(writer, new[] { _itemColumn, _userColumn });
-            ItemEmbeddings.Write(writer);
-            UserEmbeddings.Write(writer);
+            ItemEmbeddings.Save(writer);
+            UserEmbeddings.Save(writer);
             writer.Write(ContextEmbeddings is not null);
-            ContextEmbeddings?.Write(writer);
+            ContextEmbeddings?.Save(writer);
         }
 
         static Item2VecTransformer ILoadableTransformer<Item2VecTransformer>.Load(BinaryReader reader)
@@ -69,9 +69,9 @@ namespace Embeddings
             var columns = ColumnPairs.Read(reader);
             if (columns.Length != 2)
                 throw new FormatException($"{nameof(Item2VecTransformer)}: expected 2 columns in the saved model, found {columns.Length}.");
-            var items = EmbeddingTable.Read(reader);
-            var users = EmbeddingTable.Read(reader);
-            var context = reader.ReadBoolean() ? EmbeddingTable.Read(reader) : null;
+            var items = EmbeddingTable.Load(reader);
+            var users = EmbeddingTable.Load(reader);
+            var context = reader.ReadBoolean() ? EmbeddingTable.Load(reader) : null;
             return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null);
         }
     }

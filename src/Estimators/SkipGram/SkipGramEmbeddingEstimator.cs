@@ -157,36 +157,23 @@ namespace Embeddings
                 throw new ArgumentException($"{c}: OutputColumnName is empty; name the output vector column.", nameof(o.OutputColumnName));
             if (o.InputColumnName is not null && string.IsNullOrWhiteSpace(o.InputColumnName))
                 throw new ArgumentException($"{c}: InputColumnName is blank; give the sequence column's name, or null to use OutputColumnName.", nameof(o.InputColumnName));
-            Check(o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use a value from 1 to 100,000 (typically 32-300)");
-            Check(o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (5 is usual; set WholeSequenceContext for item2vec baskets)");
-            Check(Enum.IsDefined(o.Model), nameof(o.Model), o.Model, "use SkipGramModel.SkipGram or SkipGramModel.Cbow");
-            Check(o.NegativeSampleCount >= 0 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 0 to 1000 (5-20 is usual)");
+            OptionChecks.Check(c, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use a value from 1 to 100,000 (typically 32-300)");
+            OptionChecks.Check(c, o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (5 is usual; set WholeSequenceContext for item2vec baskets)");
+            OptionChecks.Check(c, Enum.IsDefined(o.Model), nameof(o.Model), o.Model, "use SkipGramModel.SkipGram or SkipGramModel.Cbow");
+            OptionChecks.Check(c, o.NegativeSampleCount >= 0 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 0 to 1000 (5-20 is usual)");
             if (o.NegativeSampleCount == 0 && !o.HierarchicalSoftmax)
                 throw new ArgumentOutOfRangeException(nameof(o.NegativeSampleCount), o.NegativeSampleCount, $"{c}: NegativeSampleCount = 0 with HierarchicalSoftmax = false leaves nothing to train; use NegativeSampleCount > 0 (5 is usual) or HierarchicalSoftmax = true.");
-            Check(double.IsFinite(o.NegativeSamplingExponent), nameof(o.NegativeSamplingExponent), o.NegativeSamplingExponent, "use a finite value (0.75 is usual)");
-            Check(o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1): 1e-3 to 1e-5 is usual, 0 turns subsampling off");
-            Check(o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
-            Check(o.MaxVocabularySize is null || o.MaxVocabularySize >= 1, nameof(o.MaxVocabularySize), o.MaxVocabularySize, "use null (no limit) or 1 or more");
-            Check(o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more (5 is usual)");
-            Check(o.LearningRate is null || (o.LearningRate > 0 && o.LearningRate <= 1), nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1]: 0.025 for skip-gram and 0.05 for CBOW are usual");
-            Check(o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
-            Check(Enum.IsDefined(o.Pooling), nameof(o.Pooling), o.Pooling, "use Mean, Sum or Max");
+            OptionChecks.Check(c, double.IsFinite(o.NegativeSamplingExponent), nameof(o.NegativeSamplingExponent), o.NegativeSamplingExponent, "use a finite value (0.75 is usual)");
+            OptionChecks.Check(c, o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1): 1e-3 to 1e-5 is usual, 0 turns subsampling off");
+            OptionChecks.Check(c, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
+            OptionChecks.Check(c, o.MaxVocabularySize is null || o.MaxVocabularySize >= 1, nameof(o.MaxVocabularySize), o.MaxVocabularySize, "use null (no limit) or 1 or more");
+            OptionChecks.Check(c, o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "use 1 or more (5 is usual)");
+            OptionChecks.Check(c, o.LearningRate is null || (o.LearningRate > 0 && o.LearningRate <= 1), nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1]: 0.025 for skip-gram and 0.05 for CBOW are usual");
+            OptionChecks.Check(c, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
+            OptionChecks.Check(c, Enum.IsDefined(o.Pooling), nameof(o.Pooling), o.Pooling, "use Mean, Sum or Max");
             if (o.KeepContextVectors && o.NegativeSampleCount == 0)
                 throw new ArgumentOutOfRangeException(nameof(o.KeepContextVectors), true, $"{c}: KeepContextVectors = true needs negative sampling (the hierarchical-softmax outputs belong to tree nodes, not items); set NegativeSampleCount > 0.");
         }
-
-        private static void Check(bool valid, string option, object? value, string fix)
-        {
-            if (!valid)
-                throw new ArgumentOutOfRangeException(option, value, $"{SkipGramEmbeddingTransformer.ComponentName}: {option} = {Format(value)} is invalid; {fix}.");
-        }
-
-        private static string Format(object? value) => value switch
-        {
-            null => "null",
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => value.ToString() ?? "",
-        };
 
         /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
@@ -325,9 +312,9 @@ namespace Embeddings
             };
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
             var result = SkipGramTrainer.Train(vocabulary, corpus, settings);
-            var embeddings = new EmbeddingTable(vocabulary.Keys, result.InputVectors);
+            var embeddings = result.InputVectors.Build(vocabulary.Keys);
             EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null
-                ? new EmbeddingTable((string[])vocabulary.Keys.Clone(), result.OutputVectors)
+                ? result.OutputVectors.Build(vocabulary.Keys)
                 : null;
             var summary = new SkipGramTrainingSummary(vocabulary.Count, sequencesSeen, sequencesSkipped, corpus.TokenCount, options.Epochs, result.FinalLoss, result.TokensPerSecond, result.Elapsed);
             return (embeddings, context, summary);

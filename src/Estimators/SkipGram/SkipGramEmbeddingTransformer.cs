@@ -66,9 +66,9 @@ namespace Embeddings
             writer.Write(s.FinalLoss);
             writer.Write(s.TokensPerSecond);
             writer.Write(s.TrainingTime.Ticks);
-            Embeddings.Write(writer);
+            Embeddings.Save(writer);
             writer.Write(ContextEmbeddings is not null);
-            ContextEmbeddings?.Write(writer);
+            ContextEmbeddings?.Save(writer);
         }
 
         static SkipGramEmbeddingTransformer ILoadableTransformer<SkipGramEmbeddingTransformer>.Load(BinaryReader reader)
@@ -89,8 +89,8 @@ namespace Embeddings
                 FinalLoss: reader.ReadDouble(),
                 TokensPerSecond: reader.ReadDouble(),
                 TrainingTime: TimeSpan.FromTicks(reader.ReadInt64()));
-            var embeddings = EmbeddingTable.Read(reader);
-            var context = reader.ReadBoolean() ? EmbeddingTable.Read(reader) : null;
+            var embeddings = EmbeddingTable.Load(reader);
+            var context = reader.ReadBoolean() ? EmbeddingTable.Load(reader) : null;
             return new SkipGramEmbeddingTransformer(embeddings, context, columns[0], pooling, summary);
         }
     }

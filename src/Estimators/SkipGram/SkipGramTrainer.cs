@@ -26,7 +26,7 @@ namespace Embeddings.SkipGram
     }
 
     /// <summary>What training produced: the input vectors, optionally the output (context) vectors, and statistics.</summary>
-    internal sealed record SkipGramTrainingResult(RowStore InputVectors, RowStore? OutputVectors, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
+    internal sealed record SkipGramTrainingResult(EmbeddingTableBuilder InputVectors, EmbeddingTableBuilder? OutputVectors, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
 
     /// <summary>
     /// Hogwild skip-gram / CBOW training over shared float32 tables, as in the word2vec tool: negative sampling and/or
@@ -47,9 +47,9 @@ namespace Embeddings.SkipGram
         private readonly Vocabulary _vocabulary;
         private readonly TokenCorpus _corpus;
         private readonly SkipGramTrainingSettings _settings;
-        private readonly RowStore _input;
-        private readonly RowStore? _outputNegative;
-        private readonly RowStore? _outputHierarchical;
+        private readonly EmbeddingTableBuilder _input;
+        private readonly EmbeddingTableBuilder? _outputNegative;
+        private readonly EmbeddingTableBuilder? _outputHierarchical;
         private readonly HuffmanTree? _tree;
         private readonly AliasSampler? _negativeSampler;
         private readonly uint[] _keepThreshold;
@@ -68,16 +68,16 @@ namespace Embeddings.SkipGram
             _vocabulary = vocabulary;
             _corpus = corpus;
             _settings = settings;
-            _input = new RowStore(vocabulary.Count, settings.Dimension);
+            _input = new EmbeddingTableBuilder(vocabulary.Count, settings.Dimension);
             if (settings.NegativeSampleCount > 0)
             {
-                _outputNegative = new RowStore(vocabulary.Count, settings.Dimension);
+                _outputNegative = new EmbeddingTableBuilder(vocabulary.Count, settings.Dimension);
                 _negativeSampler = vocabulary.NegativeSampler(settings.NegativeSamplingExponent);
             }
             if (settings.HierarchicalSoftmax)
             {
                 _tree = new HuffmanTree(vocabulary.Counts);
-                _outputHierarchical = new RowStore(_tree.InnerNodeCount, settings.Dimension);
+                _outputHierarchical = new EmbeddingTableBuilder(_tree.InnerNodeCount, settings.Dimension);
             }
             _keepThreshold = vocabulary.SubsamplingThresholds(settings.SamplingThreshold);
             _totalTokens = corpus.TokenCount * settings.Epochs;
@@ -155,7 +155,7 @@ namespace Embeddings.SkipGram
         private void InitializeInputVectors()
         {
             // Row r depends only on (seed, r): the same with any number of threads. Values uniform in (-0.5, 0.5) / dimension.
-            int rows = _input.RowCount;
+            int rows = _input.Count;
             int threads = Math.Max(1, Math.Min(_settings.NumberOfThreads, rows / 4096 + 1));
             float scale = 1f / _settings.Dimension;
             System.Threading.Tasks.Parallel.For(0, threads, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
@@ -475,9 +475,9 @@ namespace Embeddings.SkipGram
             }
         }
 
-        private void CheckFinite(RowStore rows, string which)
+        private void CheckFinite(EmbeddingTableBuilder rows, string which)
         {
-            for (int r = 0; r < rows.RowCount; r++)
+            for (int r = 0; r < rows.Count; r++)
             {
                 if (!VectorMath.AllFinite(rows.Row(r)))
                 {

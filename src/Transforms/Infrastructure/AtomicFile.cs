@@ -3,8 +3,11 @@ using System.IO;
 
 namespace Embeddings.Infrastructure
 {
-    /// <summary>Writes a file under a temporary name in the same folder and moves it into place only when complete.</summary>
-    internal static class AtomicFile
+    /// <summary>
+    /// Writes a file under a temporary name in the same folder and moves it into place only when complete, so that a
+    /// failed or cancelled write never leaves a partial file (and never harms an existing one).
+    /// </summary>
+    public static class AtomicFile
     {
         /// <summary>Writes <paramref name="path"/> through a stream; a failure leaves no file (and an existing file untouched).</summary>
         public static void Write(string path, Action<Stream> write) =>

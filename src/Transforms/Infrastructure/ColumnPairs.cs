@@ -5,9 +5,11 @@ using Microsoft.ML;
 
 namespace Embeddings.Infrastructure
 {
-    /// <summary>Validation and persistence of (output, input) column pairs.</summary>
-    internal static class ColumnPairs
+    /// <summary>Validation and persistence of (output, input) column pairs, for transformers' saved state.</summary>
+    public static class ColumnPairs
     {
+        /// <summary>Checks that the pairs are non-empty, with non-blank names and distinct outputs; returns a copy.</summary>
+        /// <exception cref="ArgumentException">A pair is invalid; the message names <paramref name="optionName"/>.</exception>
         public static InputOutputColumnPair[] Validate(IReadOnlyList<InputOutputColumnPair>? columns, string component, string optionName)
         {
             if (columns is null || columns.Count == 0)
@@ -28,6 +30,7 @@ namespace Embeddings.Infrastructure
             return result;
         }
 
+        /// <summary>Writes the pairs (count, then output and input names).</summary>
         public static void Write(BinaryWriter writer, IReadOnlyList<InputOutputColumnPair> columns)
         {
             writer.Write(columns.Count);
@@ -38,6 +41,8 @@ namespace Embeddings.Infrastructure
             }
         }
 
+        /// <summary>Reads pairs written by <see cref="Write"/>.</summary>
+        /// <exception cref="FormatException">The data is not a valid list of pairs.</exception>
         public static InputOutputColumnPair[] Read(BinaryReader reader)
         {
             int count = reader.ReadInt32();

@@ -7,7 +7,7 @@ using Microsoft.ML.Data;
 namespace Embeddings.Infrastructure
 {
     /// <summary>How an item column holds its items.</summary>
-    internal enum ItemColumnKind
+    public enum ItemColumnKind
     {
         /// <summary>Text values: the item's key itself.</summary>
         Text,
@@ -20,20 +20,30 @@ namespace Embeddings.Infrastructure
     }
 
     /// <summary>An input column accepted as items: scalar or vector, of text or keys.</summary>
-    internal readonly record struct ItemColumn(int Index, ItemColumnKind Kind, bool IsVector);
+    /// <param name="Index">The column's index in its schema.</param>
+    /// <param name="Kind">How it holds items.</param>
+    /// <param name="IsVector">True for a vector (a sequence) of items.</param>
+    public readonly record struct ItemColumn(int Index, ItemColumnKind Kind, bool IsVector);
 
-    /// <summary>Schema validation shared by estimators (<see cref="SchemaShape"/>) and transformers (<see cref="DataViewSchema"/>).</summary>
-    internal static class SchemaChecks
+    /// <summary>
+    /// Schema validation shared by estimators (<see cref="SchemaShape"/>) and transformers (<see cref="DataViewSchema"/>):
+    /// every message names the component, the column, the expected and the actual type, and the fix. For writing
+    /// components on top of this library.
+    /// </summary>
+    public static class SchemaChecks
     {
         /// <summary>The annotation that holds a key column's values (ML.NET's AnnotationUtils.Kinds.KeyValues, internal there).</summary>
         public const string KeyValuesKind = "KeyValues";
 
+        /// <summary>The item types that <see cref="RequireItemColumn(DataViewSchema, string, string, string)"/> accepts, for messages.</summary>
         public const string ItemTypesExpected = "Text, Key<UInt32> with key values, an integer id (Int32, UInt32, Int64, UInt64), or a vector of Text or keys";
 
         /// <summary>True for the integer types accepted as ids.</summary>
         public static bool IsIntegerId(Type rawType) =>
             rawType == typeof(int) || rawType == typeof(uint) || rawType == typeof(long) || rawType == typeof(ulong);
 
+        /// <summary>The column <paramref name="name"/> of <paramref name="schema"/>; throws naming the columns the input has.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">The column is missing.</exception>
         public static DataViewSchema.Column FindColumn(DataViewSchema schema, string name, string component)
         {
             var column = schema.GetColumnOrNull(name);
@@ -42,6 +52,8 @@ namespace Embeddings.Infrastructure
             return column.Value;
         }
 
+        /// <summary>The column <paramref name="name"/> of <paramref name="schema"/>; throws naming the columns the input has.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">The column is missing.</exception>
         public static SchemaShape.Column FindColumn(SchemaShape schema, string name, string component)
         {
             var column = schema.FirstOrDefault(c => c.Name == name);
@@ -70,6 +82,8 @@ namespace Embeddings.Infrastructure
             throw TypeMismatch(component, name, ItemTypesExpected, type.ToString() ?? type.RawType.Name, advice);
         }
 
+        /// <summary>The <see cref="SchemaShape"/> form of <see cref="RequireItemColumn(DataViewSchema, string, string, string)"/>.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">The column is missing or of another type.</exception>
         public static void RequireItemColumn(SchemaShape schema, string name, string component, string advice)
         {
             var column = FindColumn(schema, name, component);
@@ -81,9 +95,11 @@ namespace Embeddings.Infrastructure
                 throw TypeMismatch(component, name, "a key column with key values (the KeyValues annotation that MapValueToKey adds)", Describe(column) + " without key values", advice);
         }
 
+        /// <summary>The exception for a column of the wrong type: "component: column 'c' has type T; expected E. Advice".</summary>
         public static Exception TypeMismatch(string component, string column, string expected, string actual, string advice) =>
             new ArgumentOutOfRangeException("inputSchema", $"{component}: column '{column}' has type {actual}; expected {expected}.{(advice.Length > 0 ? " " + advice : "")}");
 
+        /// <summary>A column's type as messages show it, e.g. <c>Key&lt;UInt32&gt;</c> or <c>Vector&lt;Text&gt;</c>.</summary>
         public static string Describe(SchemaShape.Column column)
         {
             string item = column.IsKey ? $"Key<{column.ItemType.RawType.Name}>" : column.ItemType.ToString() ?? column.ItemType.RawType.Name;

@@ -7,10 +7,11 @@ using System.Runtime.Intrinsics;
 namespace Embeddings.Kernels
 {
     /// <summary>
-    /// The one SIMD facade of the library: span-based vector kernels forwarding to <see cref="TensorPrimitives"/>.
-    /// Lengths are checked here, at the boundary, and nowhere below.
+    /// The one SIMD facade of the library: span-based vector kernels forwarding to <see cref="TensorPrimitives"/>, and
+    /// the fused updates of the skip-gram trainer. Lengths are checked here, at the boundary, and nowhere below. Public
+    /// for components built on this library; every trainer and feature of the library uses it.
     /// </summary>
-    internal static class VectorMath
+    public static class VectorMath
     {
         /// <summary>Returns the dot product of <paramref name="x"/> and <paramref name="y"/>.</summary>
         public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
