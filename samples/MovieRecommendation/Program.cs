@@ -2,11 +2,11 @@
 // samples/data/movielens-small). Run from the repository root:
 //     dotnet run --project samples/MovieRecommendation
 //
-// 1. Evaluation (evaluation.md section 3): each user's last rating is the test target, everything before it trains;
-//    every unseen movie is ranked. Models: popularity, item2vec (skip-gram over viewing histories, scored by the
-//    input-output logit), node2vec (the movie transition graph), implicit matrix factorization (recency-weighted ALS),
-//    the blend of logit, transitions and co-occurrence, and
-//    the ranker: LightGBM LambdaRank over those signals, re-ranking the blend's top 100 per user.
+// 1. Evaluation (leave-last-out, docs/evaluation-protocols.md): each user's last rating is the test target,
+//    everything before it trains; every unseen movie is ranked. Models: popularity, item2vec (skip-gram over viewing
+//    histories, scored by the input-output logit), node2vec (the movie transition graph), implicit matrix
+//    factorization (recency-weighted ALS), the blend of logit, transitions and co-occurrence, and the ranker:
+//    LightGBM LambdaRank over those signals, re-ranking the blend's top 100 per user.
 // 2. The deployable recommender: mlContext.Embeddings().RankingRecommender(...) fitted on all ratings; a few users'
 //    recommendations with titles; the model saved with mlContext.Model.Save, reloaded, and scored by a PredictionEngine.
 // 3. A map of the movie vectors (first two principal components, coloured by main genre) written as movie-map.png.

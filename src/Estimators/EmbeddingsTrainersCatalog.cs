@@ -37,7 +37,7 @@ namespace Microsoft.ML
             ArgumentNullException.ThrowIfNull(catalog);
             return new SkipGramEmbeddingEstimator(catalog.Context, options);
         }
-    
+
         /// <summary>node2vec embeddings of the graph of the training rows' edges, mapped to the named node columns.</summary>
         public static Node2VecEstimator Node2Vec(this EmbeddingsCatalog catalog, Node2VecEstimator.Options options)
         {
@@ -79,14 +79,14 @@ namespace Microsoft.ML
             ArgumentNullException.ThrowIfNull(catalog);
             return new DeepWalkEstimator(catalog.Context, options);
         }
-    
+
         /// <summary>Builds a graph from edge rows; the transformer draws DeepWalk or node2vec walks (row to row, or the whole corpus).</summary>
         public static GraphWalkEstimator GraphWalk(this EmbeddingsCatalog catalog, GraphWalkEstimator.Options options)
         {
             ArgumentNullException.ThrowIfNull(catalog);
             return new GraphWalkEstimator(catalog.Context, options);
         }
-    
+
         /// <summary>item2vec from interaction rows: item vectors, context vectors and user vectors (mean of the last items).</summary>
         public static Item2VecEstimator Item2Vec(this EmbeddingsCatalog catalog, Item2VecEstimator.Options options)
         {

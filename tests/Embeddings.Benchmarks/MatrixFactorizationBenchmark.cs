@@ -13,9 +13,9 @@ using Microsoft.ML.Data;
 namespace Embeddings.Benchmarks
 {
     /// <summary>
-    /// The acceptance figures of matrix factorization (issue 6):
+    /// The matrix factorization figures of the README (protocols: docs/evaluation-protocols.md):
     /// 1. explicit: RMSE on the ML.NET tutorial's ml-latest-small train/test files, and on a random 10% holdout of train;
-    /// 2. implicit: ml-100k leave-last-out full ranking (evaluation.md section 3), HR@10 / NDCG@10 on validation and test,
+    /// 2. implicit: ml-100k leave-last-out full ranking, HR@10 / NDCG@10 on validation and test,
     ///    per iteration from random and from item2vec initialisation;
     /// 3. speed: implicit ALS on ml-100k, rank 64, 15 iterations, 2 threads.
     /// Options: --section explicit|implicit|speed|sweep|grid|explicit-cv (default explicit, implicit, speed) --rank 64 --alpha 5
@@ -378,8 +378,9 @@ namespace Embeddings.Benchmarks
         }
 
         /// <summary>
-        /// Final-iteration HR@10 / NDCG@10 on validation and test for each "alpha:lambda" pair of --grid
-        /// (default: the numpy reference's 20:0.1), rank --rank, --iterations iterations, random initialisation.
+        /// Final-iteration HR@10 / NDCG@10 on validation and test for each "alpha:lambda" pair of --grid (default 20:0.1,
+        /// the settings of the numpy implicit-ALS reference we compared with), rank --rank, --iterations iterations,
+        /// random initialisation.
         /// Selection must read the validation column only; test is printed for the report.
         /// </summary>
         private static void Grid(string[] args)

@@ -10,10 +10,10 @@ using Microsoft.ML;
 namespace Embeddings.Benchmarks
 {
     /// <summary>
-    /// Next-item recommendation on MovieLens 100K, evaluation.md section 3 (leave-last-out, full ranking, HR@10 and
-    /// NDCG@10 over all users, validation and test): popularity, and item2vec (skip-gram over each user's time-ordered
-    /// training items) scored by the cosine of input vectors and by the input-output logit (mean input vector of the
-    /// user's last 5 items, dot the candidate's context vector).
+    /// Next-item recommendation on MovieLens 100K under the leave-last-out protocol of docs/evaluation-protocols.md
+    /// (full ranking, HR@10 and NDCG@10 over all users, validation and test): popularity, and item2vec (skip-gram over
+    /// each user's time-ordered training items) scored by the cosine of input vectors and by the input-output logit
+    /// (mean input vector of the user's last 5 items, dot the candidate's context vector).
     /// Options: --data FILE (../shared/data/movielens/ml-100k/u.data) --dimension 64 --window 5 --epochs 20 --seed 1.
     /// </summary>
     internal static class RecommendationBenchmark

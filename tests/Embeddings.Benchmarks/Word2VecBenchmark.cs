@@ -11,9 +11,10 @@ using Embeddings.Evaluation;
 namespace Embeddings.Benchmarks
 {
     /// <summary>
-    /// The word2vec acceptance run of evaluation.md section 1: our `embeddings word2vec` and the gensim reference script,
-    /// back to back on the same corpus with the classic text8 settings and 2 threads; analogy accuracy of both with the
-    /// same scorer, wall time of each whole command, words/s and peak resident memory.
+    /// The word2vec comparison of docs/evaluation-protocols.md (analogies; speed): our `embeddings word2vec` and gensim
+    /// (a Python script training gensim's Word2Vec, looked up beside the repository; skipped with a message when it or
+    /// python3 with gensim is missing), back to back on the same corpus with the classic text8 settings and 2 threads;
+    /// analogy accuracy of both with the same scorer, wall time of each whole command, words/s and peak resident memory.
     /// Options: --corpus FILE[.gz] (../shared/data/corpus/enwiki-text8like.txt.gz) --questions FILE
     ///          --models sg,cbow (both) --epochs N (5) --threads N (2) --no-gensim --work DIR (a temp folder).
     /// </summary>

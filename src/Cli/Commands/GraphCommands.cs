@@ -10,7 +10,7 @@ namespace Embeddings.Cli.Commands
 {
     /// <summary>
     /// <c>embeddings node2vec</c> and <c>embeddings deepwalk</c>, with the flags of the reference node2vec
-    /// implementation; and <c>embeddings node-classification</c>, the evaluation of evaluation.md section 2.
+    /// implementation; and <c>embeddings node-classification</c>, the evaluation of docs/evaluation-protocols.md.
     /// </summary>
     internal static class GraphCommands
     {

@@ -27,7 +27,8 @@ namespace Embeddings.Cli.Commands
               mf:        implicit ALS --mf-rank N (64) --mf-iterations N (15) --mf-alpha X (5) --mf-lambda X (30)
                          --mf-recency-half-life X (3; 0: every interaction weighs 1) --mf-recency-boost X (4) --no-mf
               --threads N (all cores) --seed N (1; with --seeds, the first seed) --verbose (training messages on stderr)
-            Protocol: evaluation.md section 3 (full ranking over every unseen item, HR@10 and NDCG@10 over all users).
+            Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users
+            (docs/evaluation-protocols.md in the repository).
             """;
 
         public static int Run(string[] args)

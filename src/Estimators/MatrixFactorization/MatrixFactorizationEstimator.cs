@@ -107,8 +107,8 @@ namespace Embeddings
             /// <remarks>
             /// This is not ML.NET's Alpha, which weighs the unobserved cells relative to observed ones (ML.NET default 0.0001).
             /// For binary feedback the two are related by ours = 1 / ML.NET's − 1: ML.NET's Alpha = 0.01 corresponds to ours ≈ 99.
-            /// On MovieLens 100K with binary events (leave-last-out, rank 64, 15 iterations, chosen on validation): Alpha 5 with
-            /// Lambda 30; the whole range Alpha 2 to 20, Lambda 0.1 to 30 lies within one standard error of it.
+            /// Tune Alpha together with <see cref="Lambda"/> on validation data (for next-item recommendation, the
+            /// leave-last-out validation target): a larger Alpha usually wants a larger Lambda.
             /// </remarks>
             public double Alpha { get; set; } = Defaults.Alpha;
 
@@ -130,13 +130,11 @@ namespace Embeddings
             /// the implicit loss (unseen items score 0 there).
             /// </summary>
             /// <remarks>
-            /// Off by default because item cold-start cross-validation did not support it: on the ml-latest-small train file
-            /// (5 folds of movies, all ratings of a fold's movies held out; rank 100, λ 0.1, learning rate 0.05, 40 iterations)
-            /// the held-out RMSE was 0.9617 with the prior off and 0.9662 / 0.9686 / 0.9718 with k = 1 / 2 / 5 (prior ≈ -0.08
-            /// to -0.13: rarely rated movies are rated lower), because 41% of the held-out ratings belong to movies with more
-            /// than 50 ratings. On the held-out movies with at most 2 ratings the prior helps (1.0686 → 1.0574 with k = 1):
-            /// use it when the new items are themselves expected to be rarely rated, after validating on your own item
-            /// cold-start split (benchmark section <c>cold-start-cv</c>).
+            /// Off by default because item cold-start cross-validation did not support it (figures in the README): the
+            /// rarest items' mean bias is usually negative (rarely rated items are rated lower), which hurts the many
+            /// held-out ratings of items that turn out to be popular and helps only those of items that stay rarely
+            /// rated. Use it when new items are themselves expected to be rarely rated, after validating on your own item
+            /// cold-start split (all ratings of held-out items predicted; benchmark section <c>cold-start-cv</c>).
             /// </remarks>
             public int ColdStartItemMaxRatings { get; set; }
 

@@ -13,9 +13,10 @@ namespace Embeddings.Recommendation
     public sealed record LeaveLastOutMetrics(double HitRate, double Ndcg, int Hits, int Users, int Cutoff);
 
     /// <summary>
-    /// Full-ranking evaluation of evaluation.md section 3: for each user, every catalog item not among the user's
-    /// training interactions (for the chosen target) is a candidate (the target included); rank = 1 + candidates scoring higher than the
-    /// target, or equal with a smaller item id. Items a scorer cannot score get negative infinity.
+    /// Full-ranking leave-last-out evaluation (docs/evaluation-protocols.md): for each user, every catalog item not
+    /// among the user's training interactions (for the chosen target) is a candidate (the target included); rank = 1 +
+    /// candidates scoring higher than the target, or equal with a smaller item id. Items a scorer cannot score get
+    /// negative infinity.
     /// </summary>
     public static class LeaveLastOutEvaluator
     {

@@ -21,10 +21,10 @@ namespace Embeddings.Recommendation
     }
 
     /// <summary>
-    /// The leave-last-out split of evaluation.md section 3: per user, interactions sorted by (timestamp, item id
+    /// The leave-last-out split (docs/evaluation-protocols.md): per user, interactions sorted by (timestamp, item id
     /// ascending; numerically when both ids are integers); the last is the test target, the second-to-last the
-    /// validation target. As in the reference scorer (shared/tools/recsys_anchor_bench.py), validation trains on all
-    /// but the last two interactions and test on all but the last (the validation interaction included). Users with
+    /// validation target. Validation trains on all but the last two interactions and test on all but the last (the
+    /// validation interaction included), so the test model sees as much history as a deployed one. Users with
     /// fewer than three interactions have no targets and only train.
     /// </summary>
     public sealed class LeaveLastOutSplit

@@ -54,11 +54,12 @@ namespace Embeddings.Recommendation
     }
 
     /// <summary>
-    /// Runs the whole recommendation pipeline under evaluation.md section 3 (leave-last-out, full ranking over every
-    /// unseen item): popularity; item2vec scored by the input-output logit; node2vec (item transition graph) scored by its
-    /// input-output logit; the blend of logit, transitions and co-occurrence; and the ranker. For the held-out item at
-    /// position -h (h = 1 test, 2 validation), the features are trained on all interactions before it and the ranker on
-    /// the interaction at -(h + 1), with features from those before that, so the target is never seen in training.
+    /// Runs the whole recommendation pipeline under the leave-last-out protocol (docs/evaluation-protocols.md: full
+    /// ranking over every unseen item): popularity; item2vec scored by the input-output logit; node2vec (item transition
+    /// graph) scored by its input-output logit; implicit matrix factorization; the blend of logit, transitions and
+    /// co-occurrence; and the ranker. For the held-out item at position -h (h = 1 test, 2 validation), the features are
+    /// trained on all interactions before it and the ranker on the interactions at -(h + 1), -(h + 2), ... (one per
+    /// label period), each with features from those before it, so the target is never seen in training.
     /// Items outside a user's ranker candidates rank after all candidates.
     /// </summary>
     public static class RecommendationEvaluation

@@ -45,7 +45,7 @@ namespace Embeddings.Evaluation
     }
 
     /// <summary>
-    /// Multi-label node classification as in the DeepWalk and node2vec papers (evaluation.md section 2): one binary
+    /// Multi-label node classification as in the DeepWalk and node2vec papers (docs/evaluation-protocols.md): one binary
     /// L2-regularised logistic regression per label (ML.NET's L-BFGS trainer, weight 1 on the squared norm, as
     /// liblinear's C = 1; ML.NET leaves the bias unregularised) on the training nodes' raw vectors; each test node gets
     /// its k highest-scoring labels, k its true number of labels; Micro-F1 and Macro-F1 (0 for a label whose
