@@ -6,6 +6,8 @@ using Embeddings.Kernels;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.SimilarityTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -16,7 +18,6 @@ namespace Embeddings
     public sealed class SimilarityTransformer : RowMappingTransformer, ILoadableTransformer<SimilarityTransformer>
     {
         internal const string ComponentName = "Similarity";
-        private const int StateVersion = 1;
 
         internal SimilarityTransformer(string outputColumnName, string leftColumnName, string rightColumnName, SimilarityMetric metric)
         {
@@ -98,21 +99,26 @@ namespace Embeddings
             return scratch;
         }
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<SimilarityTransformer>.LoaderId => "Embeddings.Similarity";
+
+        static int ILoadableTransformer<SimilarityTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<SimilarityTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.SimilarityTransformer, Embeddings.Transforms"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write(OutputColumnName);
             writer.Write(LeftColumnName);
             writer.Write(RightColumnName);
             writer.Write((int)Metric);
         }
 
-        static SimilarityTransformer ILoadableTransformer<SimilarityTransformer>.Load(BinaryReader reader)
+        static SimilarityTransformer ILoadableTransformer<SimilarityTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(SimilarityTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             string output = reader.ReadString(), left = reader.ReadString(), right = reader.ReadString();
             var metric = (SimilarityMetric)reader.ReadInt32();
             if (!Enum.IsDefined(metric))
