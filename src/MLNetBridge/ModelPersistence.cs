@@ -90,49 +90,47 @@ namespace Embeddings.Infrastructure
             BinaryReader reader = ctx.Reader;
             TransformerLoader loader;
             int stateVersion;
-            string savedBy;
+            string package, version;
             if (ctx.Header.ModelVerWritten < LoaderIdFormat)
             {
                 string typeName = reader.ReadString();
-                savedBy = PackageOf(typeName);
+                int comma = typeName.IndexOf(',');
+                (package, version) = (comma < 0 ? "that defines it" : typeName[(comma + 1)..].Trim(), "");
                 loader = TransformerLoaderRegistry.FindByLegacyName(typeName, out var registry)
-                    ?? throw Unknown($"under the type name '{typeName}' (the first save format, before loader ids)", savedBy, registry);
+                    ?? throw Unknown($"under the type name '{typeName}' (the first save format, before loader ids)", package, version, registry);
                 stateVersion = reader.ReadInt32();
             }
             else
             {
                 string id = reader.ReadString();
                 stateVersion = reader.ReadInt32();
-                savedBy = reader.ReadString();
+                string savedBy = reader.ReadString();
+                int space = savedBy.IndexOf(' ');
+                (package, version) = space < 0 ? (savedBy, "") : (savedBy[..space], savedBy[(space + 1)..]);
                 loader = TransformerLoaderRegistry.FindById(id, out var registry)
-                    ?? throw Unknown($"'{id}' (state version {stateVersion}, saved by {savedBy})", savedBy, registry);
+                    ?? throw Unknown($"'{id}' (state version {stateVersion}, saved by {savedBy})", package, version, registry);
             }
             if (stateVersion > loader.StateVersion)
             {
+                string savedBy = version.Length == 0 ? package : $"{package} {version}";
+                string update = version.Length == 0 ? "to the latest version" : $"to {version} or later";
                 throw new InvalidOperationException(
                     $"The model contains the embeddings transformer '{loader.Id}' in state version {stateVersion}, saved by a newer version of the library ({savedBy}). " +
-                    $"This {loader.Package} reads state versions 1 to {loader.StateVersion}: update the Embeddings packages to the version that saved the model, or later.");
+                    $"This {loader.Package} reads state versions 1 to {loader.StateVersion}: update the Embeddings packages {update}.");
             }
             if (stateVersion < 1)
                 throw new FormatException($"The model contains the embeddings transformer '{loader.Id}' with state version {stateVersion}, which no version of the library writes: the model file is damaged.");
             return loader.Load(reader, stateVersion);
         }
 
-        /// <summary>The assembly named by an assembly-qualified type name ("Namespace.Type, Assembly").</summary>
-        private static string PackageOf(string typeName)
-        {
-            int comma = typeName.IndexOf(',');
-            return comma < 0 ? "an unknown package" : typeName[(comma + 1)..].Trim();
-        }
-
-        private static InvalidOperationException Unknown(string what, string savedBy, TransformerLoaderRegistry registry)
+        private static InvalidOperationException Unknown(string what, string package, string version, TransformerLoaderRegistry registry)
         {
             string known = registry.Loaders.Count == 0 ? "none" : string.Join(", ", registry.Loaders.Select(l => l.Id).Order(StringComparer.Ordinal));
             string problems = registry.Problems.Count == 0 ? "" : $" Also, {string.Join("; ", registry.Problems)}.";
-            string package = savedBy.Split(' ')[0];
+            string which = version.Length == 0 ? package : $"{package} (version {version} or later)";
             return new InvalidOperationException(
                 $"The model contains an embeddings transformer {what}, but no loaded assembly registers it (loader ids known here: {known}). " +
-                $"Reference the package {package} (the one that saved the model, {savedBy}, or a later version) in the program that loads the model.{problems}");
+                $"Reference the package {which} in the program that loads the model.{problems}");
         }
     }
 }

@@ -119,12 +119,12 @@ namespace Embeddings.Infrastructure
             return lookup(registry);
         }
 
-        /// <summary>"Name Version" of an assembly: its informational version when it has one.</summary>
+        /// <summary>"Name Version" of an assembly: its informational version without build metadata, else its assembly version.</summary>
         internal static string Describe(Assembly assembly)
         {
             var name = assembly.GetName();
-            string? version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-            return $"{name.Name} {version ?? name.Version?.ToString() ?? "(unknown version)"}";
+            string? version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0];
+            return string.IsNullOrEmpty(version) && name.Version is null ? name.Name ?? "" : $"{name.Name} {(string.IsNullOrEmpty(version) ? name.Version : version)}";
         }
 
         private static bool ReferencesBridge(Assembly assembly)

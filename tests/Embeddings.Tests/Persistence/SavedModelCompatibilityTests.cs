@@ -24,7 +24,7 @@ namespace Embeddings.Tests.Persistence
         private static TextLoader.Column Singles(string name, int min, int max) => new(name, DataKind.Single, min, max);
 
         /// <summary>Every fixture, by file name stem, with the column specs that read its input rows.</summary>
-        private static readonly Dictionary<string, TextLoader.Column[]> Fixtures = new()
+        internal static readonly Dictionary<string, TextLoader.Column[]> Fixtures = new()
         {
             ["lookup"] = new[] { Text("Item", 0), Text("HistoryText", 1) },
             ["similarity"] = new[] { Singles("Left", 0, 3), Singles("Right", 4, 7) },
@@ -41,14 +41,20 @@ namespace Embeddings.Tests.Persistence
 
         private static IEnumerable<string> FixtureNames => Fixtures.Keys;
 
-        private static string Folder => Path.Combine(TestContext.CurrentContext.TestDirectory, "TestData", "Models");
+        internal static string Folder => Path.Combine(TestContext.CurrentContext.TestDirectory, "TestData", "Models");
 
         [TestCaseSource(nameof(FixtureNames))]
         public void OldModelLoadsInANewContextWithBitIdenticalOutputs(string name)
         {
+            AssertExpectedOutputs(name, Path.Combine(Folder, name + ".zip"));
+        }
+
+        /// <summary>The model at <paramref name="modelPath"/>, loaded in a new MLContext, gives fixture <paramref name="name"/>'s expected outputs.</summary>
+        internal static void AssertExpectedOutputs(string name, string modelPath)
+        {
             var ml = new MLContext(seed: 42);
-            ITransformer model = ml.Model.Load(Path.Combine(Folder, name + ".zip"), out _);
-            var input = ml.Data.LoadFromTextFile(Path.Combine(Folder, name + ".input.tsv"), Fixtures[name], separatorChar: '\t', hasHeader: true, allowQuoting: false);
+            ITransformer model = ml.Model.Load(modelPath, out _);
+            var input = LoadInput(ml, name);
             var output = model.Transform(input);
 
             string[] expected = File.ReadAllLines(Path.Combine(Folder, name + ".expected.tsv"));
@@ -62,6 +68,10 @@ namespace Embeddings.Tests.Persistence
                     Assert.That(actual[c][row - 1], Is.EqualTo(cells[c]), $"{name}: column '{columns[c]}', row {row}");
             }
         }
+
+        /// <summary>The input rows of fixture <paramref name="name"/>.</summary>
+        internal static IDataView LoadInput(MLContext ml, string name) =>
+            ml.Data.LoadFromTextFile(Path.Combine(Folder, name + ".input.tsv"), Fixtures[name], separatorChar: '\t', hasHeader: true, allowQuoting: false);
 
         [Test]
         public void EveryModelInTheFolderIsChecked()
