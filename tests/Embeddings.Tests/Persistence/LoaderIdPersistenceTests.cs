@@ -248,11 +248,11 @@ namespace Embeddings.Tests.Persistence
             return count;
         }
 
-        /// <summary>The error of loading <paramref name="path"/>: ML.NET wraps the loader's exception in a TargetInvocationException.</summary>
+        /// <summary>The error of loading <paramref name="path"/>: ML.NET wraps the loader's exception (in a TargetInvocationException).</summary>
         private static Exception LoadError(string path)
         {
             var e = Assert.Catch(() => new MLContext(seed: 1).Model.Load(path, out _));
-            while (e is System.Reflection.TargetInvocationException { InnerException: not null })
+            while (e?.InnerException is not null)
                 e = e.InnerException;
             Assert.That(e, Is.InstanceOf<InvalidOperationException>());
             TestContext.WriteLine(e!.Message);
