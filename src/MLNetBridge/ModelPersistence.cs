@@ -1,10 +1,11 @@
 // Uses ML.NET internals: ModelSaveContext's members, ModelLoadContext, VersionInfo and LoadableClassAttribute are
 // internal to Microsoft.ML.Core (dotnet/machinelearning#4911). Microsoft.ML is pinned to 5.0.x in
-// Directory.Packages.props; the save/load round-trip tests catch any break. Keep the loader signature and this
-// assembly's name stable: saved models record both.
+// Directory.Packages.props; the save/load round-trip tests and the saved-model fixtures catch any break. This is the
+// only file of the library that uses them. Keep the loader signature and this assembly's name stable: saved models
+// record both (docs/persistence.md).
 using System;
 using System.IO;
-using System.Reflection;
+using System.Linq;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -15,26 +16,45 @@ using Microsoft.ML.Runtime;
 namespace Embeddings.Infrastructure
 {
     /// <summary>
-    /// Implemented by every saveable transformer of the library: reads back the state the transformer wrote when it
-    /// was saved, when ML.NET loads a model that contains it.
+    /// Saves transformers of this library (and any transformer implementing <see cref="ILoadableTransformer{TSelf}"/>)
+    /// into ML.NET models, under a stable loader id and state version; see docs/persistence.md.
     /// </summary>
-    /// <typeparam name="TSelf">The implementing transformer.</typeparam>
-    public interface ILoadableTransformer<TSelf>
-        where TSelf : ITransformer, ILoadableTransformer<TSelf>
+    public static class TransformerPersistence
     {
-        /// <summary>Reads a transformer from the state it wrote when saved.</summary>
-        static abstract TSelf Load(BinaryReader reader);
+        /// <summary>
+        /// Writes <paramref name="transformer"/> into the ML.NET model being saved: its loader id, its state version, the
+        /// package that saved it, then the state written by <paramref name="writeState"/>. Call it from
+        /// <c>ICanSaveModel.Save</c>.
+        /// </summary>
+        /// <param name="context">The context ML.NET passes to <c>ICanSaveModel.Save</c>.</param>
+        /// <param name="transformer">A transformer registered with <see cref="EmbeddingsTransformerLoaderAttribute"/>.</param>
+        /// <param name="writeState">Writes the state in the layout of the transformer's current
+        /// <see cref="ILoadableTransformer{TSelf}.StateVersion"/>.</param>
+        /// <exception cref="InvalidOperationException">The transformer's type is not registered, or the registrations conflict.</exception>
+        public static void Save(ModelSaveContext context, ITransformer transformer, Action<BinaryWriter> writeState)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            ArgumentNullException.ThrowIfNull(transformer);
+            ArgumentNullException.ThrowIfNull(writeState);
+            ModelPersistence.Save(context, transformer, writeState);
+        }
     }
 
     /// <summary>
-    /// Saves every transformer of the library under one ML.NET loader signature: the model stream holds the
-    /// transformer's type name, then its own state. On load, the type is found and its
-    /// <see cref="ILoadableTransformer{TSelf}.Load"/> reads the state.
+    /// The one ML.NET loader (signature <c>EmbeddingsTransformer</c>) of every transformer of the library. Format
+    /// 0x00010002 writes the loader id, the state version and the saving package, then the state; format 0x00010001
+    /// (read only) wrote the CLR type name, then the state, which began with the state version.
     /// </summary>
     internal sealed class ModelPersistence
     {
         internal const string LoaderSignature = "EmbeddingsTransformer";
         private const string ModelSignature = "EMBTRANS";
+
+        /// <summary>The first format: assembly-qualified type name, then the transformer's state (version first).</summary>
+        internal const uint TypeNameFormat = 0x00010001;
+
+        /// <summary>The current format: loader id, state version, saving package, state.</summary>
+        internal const uint LoaderIdFormat = 0x00010002;
 
         private ModelPersistence()
         {
@@ -42,59 +62,75 @@ namespace Embeddings.Infrastructure
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: ModelSignature,
-            verWrittenCur: 0x00010001,
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
+            verWrittenCur: LoaderIdFormat,
+            verReadableCur: LoaderIdFormat,
+            verWeCanReadBack: TypeNameFormat,
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(ModelPersistence).Assembly.FullName);
 
-        /// <summary>Writes <paramref name="transformer"/> into an ML.NET model being saved.</summary>
-        internal static void Save(ModelSaveContext ctx, ITransformer transformer, Action<BinaryWriter> saveState)
+        internal static void Save(ModelSaveContext ctx, ITransformer transformer, Action<BinaryWriter> writeState)
         {
-            ArgumentNullException.ThrowIfNull(ctx);
             Type type = transformer.GetType();
-            if (!ImplementsLoadable(type))
-                throw new NotSupportedException($"{type.Name} cannot be saved: it does not implement ILoadableTransformer<{type.Name}>.");
+            var loader = TransformerLoaderRegistry.FindByType(type, out _)
+                ?? throw new InvalidOperationException($"{type.FullName} cannot be saved: no loaded assembly registers it. Implement ILoadableTransformer<{type.Name}> and add [assembly: EmbeddingsTransformerLoader(typeof({type.Name}))] in the file that defines it.");
             ctx.CheckAtModel();
             ctx.SetVersionInfo(GetVersionInfo());
-            ctx.Writer.Write($"{type.FullName}, {type.Assembly.GetName().Name}");
-            saveState(ctx.Writer);
+            ctx.Writer.Write(loader.Id);
+            ctx.Writer.Write(loader.StateVersion);
+            ctx.Writer.Write(loader.Package);
+            writeState(ctx.Writer);
         }
 
-        // Found by ML.NET's component catalog through the LoadableClass attribute above.
+        // Found by ML.NET's component catalog through the LoadableClass attribute above. ML.NET reports an exception
+        // thrown here as the InnerException of a TargetInvocationException.
         private static ITransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             ArgumentNullException.ThrowIfNull(ctx);
             ctx.CheckAtModel(GetVersionInfo());
-            string typeName = ctx.Reader.ReadString();
-            Type? type = Type.GetType(typeName, throwOnError: false);
-            if (type is null)
-                throw new InvalidOperationException($"The model contains an embeddings transformer of type '{typeName}', which is not available. Reference the package that defines it (Embeddings.Estimators for trained transformers).");
-            if (!ImplementsLoadable(type))
-                throw new InvalidOperationException($"The model names type '{typeName}', which is not a loadable embeddings transformer.");
-            var load = typeof(ModelPersistence).GetMethod(nameof(LoadTyped), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(type);
-            try
+            BinaryReader reader = ctx.Reader;
+            TransformerLoader loader;
+            int stateVersion;
+            string package, version;
+            if (ctx.Header.ModelVerWritten < LoaderIdFormat)
             {
-                return (ITransformer)load.Invoke(null, new object[] { ctx.Reader })!;
+                string typeName = reader.ReadString();
+                int comma = typeName.IndexOf(',');
+                (package, version) = (comma < 0 ? "that defines it" : typeName[(comma + 1)..].Trim(), "");
+                loader = TransformerLoaderRegistry.FindByLegacyName(typeName, out var registry)
+                    ?? throw Unknown($"under the type name '{typeName}' (the first save format, before loader ids)", package, version, registry);
+                stateVersion = reader.ReadInt32();
             }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
+            else
             {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-                throw;
+                string id = reader.ReadString();
+                stateVersion = reader.ReadInt32();
+                string savedBy = reader.ReadString();
+                int space = savedBy.IndexOf(' ');
+                (package, version) = space < 0 ? (savedBy, "") : (savedBy[..space], savedBy[(space + 1)..]);
+                loader = TransformerLoaderRegistry.FindById(id, out var registry)
+                    ?? throw Unknown($"'{id}' (state version {stateVersion}, saved by {savedBy})", package, version, registry);
             }
+            if (stateVersion > loader.StateVersion)
+            {
+                string savedBy = version.Length == 0 ? package : $"{package} {version}";
+                string update = version.Length == 0 ? "to the latest version" : $"to {version} or later";
+                throw new InvalidOperationException(
+                    $"The model contains the embeddings transformer '{loader.Id}' in state version {stateVersion}, saved by a newer version of the library ({savedBy}). " +
+                    $"This {loader.Package} reads state versions 1 to {loader.StateVersion}: update the Embeddings packages {update}.");
+            }
+            if (stateVersion < 1)
+                throw new FormatException($"The model contains the embeddings transformer '{loader.Id}' with state version {stateVersion}, which no version of the library writes: the model file is damaged.");
+            return loader.Load(reader, stateVersion);
         }
 
-        private static T LoadTyped<T>(BinaryReader reader)
-            where T : ITransformer, ILoadableTransformer<T> => T.Load(reader);
-
-        private static bool ImplementsLoadable(Type type)
+        private static InvalidOperationException Unknown(string what, string package, string version, TransformerLoaderRegistry registry)
         {
-            foreach (Type contract in type.GetInterfaces())
-            {
-                if (contract.IsGenericType && contract.GetGenericTypeDefinition() == typeof(ILoadableTransformer<>) && contract.GetGenericArguments()[0] == type)
-                    return true;
-            }
-            return false;
+            string known = registry.Loaders.Count == 0 ? "none" : string.Join(", ", registry.Loaders.Select(l => l.Id).Order(StringComparer.Ordinal));
+            string problems = registry.Problems.Count == 0 ? "" : $" Also, {string.Join("; ", registry.Problems)}.";
+            string which = version.Length == 0 ? package : $"{package} (version {version} or later)";
+            return new InvalidOperationException(
+                $"The model contains an embeddings transformer {what}, but no loaded assembly registers it (loader ids known here: {known}). " +
+                $"Reference the package {which} in the program that loads the model.{problems}");
         }
     }
 }

@@ -10,6 +10,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.Recommendation.RecommendationFeaturesTransformer))]
+
 namespace Embeddings.Recommendation
 {
     /// <summary>
@@ -204,7 +206,6 @@ namespace Embeddings.Recommendation
     /// </summary>
     public sealed class RecommendationFeaturesTransformer : RowMappingTransformer, ILoadableTransformer<RecommendationFeaturesTransformer>
     {
-        private const int StateVersion = 1;
         private readonly string _userColumn;
         private readonly string _itemColumn;
         private readonly string _featuresColumn;
@@ -300,21 +301,26 @@ namespace Embeddings.Recommendation
             return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory) };
         }
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<RecommendationFeaturesTransformer>.LoaderId => "Embeddings.RecommendationFeatures";
+
+        static int ILoadableTransformer<RecommendationFeaturesTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<RecommendationFeaturesTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write(_userColumn);
             writer.Write(_itemColumn);
             writer.Write(_featuresColumn);
             Featurizer.Write(writer);
         }
 
-        static RecommendationFeaturesTransformer ILoadableTransformer<RecommendationFeaturesTransformer>.Load(BinaryReader reader)
+        static RecommendationFeaturesTransformer ILoadableTransformer<RecommendationFeaturesTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(RecommendationFeaturesTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             string user = reader.ReadString(), item = reader.ReadString(), features = reader.ReadString();
             return new RecommendationFeaturesTransformer(RecommendationFeaturizer.Read(reader), user, item, features);
         }

@@ -5,6 +5,8 @@ using System.Linq;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.EmbeddingLookupTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -16,7 +18,6 @@ namespace Embeddings
     public sealed class EmbeddingLookupTransformer : RowMappingTransformer, ILoadableTransformer<EmbeddingLookupTransformer>
     {
         internal const string ComponentName = "ApplyEmbedding";
-        private const int StateVersion = 1;
         private readonly InputOutputColumnPair[] _columns;
 
         internal EmbeddingLookupTransformer(EmbeddingTable table, IReadOnlyList<InputOutputColumnPair> columns, EmbeddingPooling pooling)
@@ -39,20 +40,25 @@ namespace Embeddings
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
             EmbeddingColumnMapper.Bind(inputSchema, _columns, Table, Pooling, ComponentName);
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<EmbeddingLookupTransformer>.LoaderId => "Embeddings.EmbeddingLookup";
+
+        static int ILoadableTransformer<EmbeddingLookupTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<EmbeddingLookupTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.EmbeddingLookupTransformer, Embeddings.Transforms"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write((int)Pooling);
             ColumnPairs.Write(writer, _columns);
             Table.Save(writer);
         }
 
-        static EmbeddingLookupTransformer ILoadableTransformer<EmbeddingLookupTransformer>.Load(BinaryReader reader)
+        static EmbeddingLookupTransformer ILoadableTransformer<EmbeddingLookupTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(EmbeddingLookupTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             var pooling = (EmbeddingPooling)reader.ReadInt32();
             if (!Enum.IsDefined(pooling))
                 throw new FormatException($"{nameof(EmbeddingLookupTransformer)}: unknown pooling {(int)pooling} in the saved model.");

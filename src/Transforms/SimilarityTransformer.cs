@@ -6,6 +6,8 @@ using Embeddings.Kernels;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.SimilarityTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -17,8 +19,6 @@ namespace Embeddings
     public sealed class SimilarityTransformer : RowMappingTransformer, ILoadableTransformer<SimilarityTransformer>
     {
         internal const string ComponentName = "Similarity";
-        // Version 2: Euclidean is -distance. Version 1 wrote +distance; models saved then keep their outputs.
-        private const int StateVersion = 2;
         private readonly bool _positiveDistance;
 
         internal SimilarityTransformer(string outputColumnName, string leftColumnName, string rightColumnName, SimilarityMetric metric)
@@ -107,26 +107,36 @@ namespace Embeddings
             return scratch;
         }
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<SimilarityTransformer>.LoaderId => "Embeddings.Similarity";
+
+        // Version 2: Euclidean is -distance, and the state ends with a flag for +distance (models first saved with version 1,
+        // which wrote +distance, keep their outputs).
+        static int ILoadableTransformer<SimilarityTransformer>.StateVersion => 2;
+
+        static IReadOnlyList<string> ILoadableTransformer<SimilarityTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.SimilarityTransformer, Embeddings.Transforms"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write(OutputColumnName);
             writer.Write(LeftColumnName);
             writer.Write(RightColumnName);
             writer.Write((int)Metric);
+            writer.Write(_positiveDistance);
         }
 
-        static SimilarityTransformer ILoadableTransformer<SimilarityTransformer>.Load(BinaryReader reader)
+        static SimilarityTransformer ILoadableTransformer<SimilarityTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version is < 1 or > StateVersion)
-                throw new FormatException($"{nameof(SimilarityTransformer)} state version {version} is not supported; this library reads versions 1 to {StateVersion}.");
             string output = reader.ReadString(), left = reader.ReadString(), right = reader.ReadString();
             var metric = (SimilarityMetric)reader.ReadInt32();
             if (!Enum.IsDefined(metric))
                 throw new FormatException($"{nameof(SimilarityTransformer)}: unknown metric {(int)metric} in the saved model.");
-            return new SimilarityTransformer(output, left, right, metric, positiveDistance: version == 1 && metric == SimilarityMetric.Euclidean);
+            // Version 1 had no flag: its Euclidean feature was +distance, and a model loaded from it keeps that when saved again.
+            bool positiveDistance = stateVersion == 1 ? metric == SimilarityMetric.Euclidean : reader.ReadBoolean();
+            return new SimilarityTransformer(output, left, right, metric, positiveDistance);
         }
     }
 

@@ -9,6 +9,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.GraphWalkTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -120,7 +122,6 @@ namespace Embeddings
     /// </summary>
     public sealed class GraphWalkTransformer : RowMappingTransformer, ILoadableTransformer<GraphWalkTransformer>
     {
-        private const int StateVersion = 1;
         private readonly CsrGraph _graph;
         private readonly InputOutputColumnPair _column;
         private readonly RandomWalker _walker;
@@ -215,10 +216,18 @@ namespace Embeddings
             destination = editor.Commit();
         }
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<GraphWalkTransformer>.LoaderId => "Embeddings.GraphWalk";
+
+        static int ILoadableTransformer<GraphWalkTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<GraphWalkTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.GraphWalkTransformer, Embeddings.Estimators"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write(_column.OutputColumnName);
             writer.Write(_column.InputColumnName);
             writer.Write(ReturnParameter);
@@ -229,11 +238,8 @@ namespace Embeddings
             _graph.Write(writer);
         }
 
-        static GraphWalkTransformer ILoadableTransformer<GraphWalkTransformer>.Load(BinaryReader reader)
+        static GraphWalkTransformer ILoadableTransformer<GraphWalkTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(GraphWalkTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             var column = new InputOutputColumnPair(reader.ReadString(), reader.ReadString());
             double p = reader.ReadDouble();
             double q = reader.ReadDouble();

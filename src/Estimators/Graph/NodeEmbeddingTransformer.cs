@@ -5,6 +5,8 @@ using System.Linq;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.NodeEmbeddingTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -14,7 +16,6 @@ namespace Embeddings
     /// </summary>
     public sealed class NodeEmbeddingTransformer : RowMappingTransformer, ILoadableTransformer<NodeEmbeddingTransformer>
     {
-        private const int StateVersion = 1;
         private readonly InputOutputColumnPair[] _columns;
         private readonly int[] _domains;
         private readonly string _component;
@@ -58,10 +59,18 @@ namespace Embeddings
             return appended;
         }
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<NodeEmbeddingTransformer>.LoaderId => "Embeddings.NodeEmbedding";
+
+        static int ILoadableTransformer<NodeEmbeddingTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<NodeEmbeddingTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.NodeEmbeddingTransformer, Embeddings.Estimators"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write(_component);
             writer.Write(Bipartite);
             ColumnPairs.Write(writer, _columns);
@@ -72,11 +81,8 @@ namespace Embeddings
                 TargetEmbeddings.Save(writer);
         }
 
-        static NodeEmbeddingTransformer ILoadableTransformer<NodeEmbeddingTransformer>.Load(BinaryReader reader)
+        static NodeEmbeddingTransformer ILoadableTransformer<NodeEmbeddingTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(NodeEmbeddingTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             string component = reader.ReadString();
             bool bipartite = reader.ReadBoolean();
             var columns = ColumnPairs.Read(reader);

@@ -10,6 +10,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.Item2VecTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -18,7 +20,6 @@ namespace Embeddings
     /// </summary>
     public sealed class Item2VecTransformer : RowMappingTransformer, ILoadableTransformer<Item2VecTransformer>
     {
-        private const int StateVersion = 1;
         private readonly InputOutputColumnPair _itemColumn;
         private readonly InputOutputColumnPair _userColumn;
 
@@ -50,10 +51,18 @@ namespace Embeddings
                 .Concat(EmbeddingColumnMapper.Bind(inputSchema, new[] { _userColumn }, UserEmbeddings, EmbeddingPooling.Mean, Item2VecEstimator.ComponentName))
                 .ToArray();
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<Item2VecTransformer>.LoaderId => "Embeddings.Item2Vec";
+
+        static int ILoadableTransformer<Item2VecTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<Item2VecTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.Item2VecTransformer, Embeddings.Estimators"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             ColumnPairs.Write(writer, new[] { _itemColumn, _userColumn });
             ItemEmbeddings.Save(writer);
             UserEmbeddings.Save(writer);
@@ -61,11 +70,8 @@ namespace Embeddings
             ContextEmbeddings?.Save(writer);
         }
 
-        static Item2VecTransformer ILoadableTransformer<Item2VecTransformer>.Load(BinaryReader reader)
+        static Item2VecTransformer ILoadableTransformer<Item2VecTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(Item2VecTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             var columns = ColumnPairs.Read(reader);
             if (columns.Length != 2)
                 throw new FormatException($"{nameof(Item2VecTransformer)}: expected 2 columns in the saved model, found {columns.Length}.");

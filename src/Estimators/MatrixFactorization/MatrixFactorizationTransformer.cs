@@ -6,6 +6,8 @@ using Embeddings.MatrixFactorization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.MatrixFactorizationTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -24,8 +26,6 @@ namespace Embeddings
     /// </remarks>
     public sealed class MatrixFactorizationTransformer : RowMappingTransformer, ILoadableTransformer<MatrixFactorizationTransformer>
     {
-        // Version 2 appends UnseenItemBias; version 1 models (no cold-start prior) still load, with UnseenItemBias 0.
-        private const int StateVersion = 2;
         private readonly FactorModel _model;
         private readonly bool _userKeysAreIndices;
         private readonly bool _itemKeysAreIndices;
@@ -166,10 +166,19 @@ namespace Embeddings
 
         private static int Seen(int row, bool[] seen) => row >= 0 && seen[row] ? row : -1;
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        // State version 2 appends UnseenItemBias; version 1 models (no cold-start prior) still load, with UnseenItemBias 0.
+        static string ILoadableTransformer<MatrixFactorizationTransformer>.LoaderId => "Embeddings.MatrixFactorization";
+
+        static int ILoadableTransformer<MatrixFactorizationTransformer>.StateVersion => 2;
+
+        static IReadOnlyList<string> ILoadableTransformer<MatrixFactorizationTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write((int)LossFunction);
             writer.Write(MatrixColumnIndexColumnName);
             writer.Write(MatrixRowIndexColumnName);
@@ -180,18 +189,15 @@ namespace Embeddings
             writer.Write(_model.UnseenItemBias);
         }
 
-        static MatrixFactorizationTransformer ILoadableTransformer<MatrixFactorizationTransformer>.Load(BinaryReader reader)
+        static MatrixFactorizationTransformer ILoadableTransformer<MatrixFactorizationTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version is < 1 or > StateVersion)
-                throw new FormatException($"{nameof(MatrixFactorizationTransformer)} state version {version} is not supported; this library reads versions 1 to {StateVersion}.");
             var loss = (MatrixFactorizationEstimator.LossFunctionType)reader.ReadInt32();
             if (!Enum.IsDefined(loss))
                 throw new FormatException($"{nameof(MatrixFactorizationTransformer)}: unknown loss function {(int)loss} in the saved model.");
             string user = reader.ReadString(), item = reader.ReadString(), score = reader.ReadString();
             bool userIndices = reader.ReadBoolean(), itemIndices = reader.ReadBoolean();
             var model = FactorModel.Read(reader);
-            if (version >= 2)
+            if (stateVersion >= 2)
             {
                 float unseen = reader.ReadSingle();
                 if (!float.IsFinite(unseen) || (model.Implicit && unseen != 0))

@@ -4,6 +4,8 @@ using System.IO;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
 
+[assembly: EmbeddingsTransformerLoader(typeof(Embeddings.SkipGramEmbeddingTransformer))]
+
 namespace Embeddings
 {
     /// <summary>
@@ -13,7 +15,6 @@ namespace Embeddings
     public sealed class SkipGramEmbeddingTransformer : RowMappingTransformer, ILoadableTransformer<SkipGramEmbeddingTransformer>
     {
         internal const string ComponentName = "SkipGram";
-        private const int StateVersion = 1;
         private readonly InputOutputColumnPair[] _columns;
 
         internal SkipGramEmbeddingTransformer(EmbeddingTable embeddings, EmbeddingTable? contextEmbeddings, InputOutputColumnPair column, EmbeddingPooling pooling, SkipGramTrainingSummary summary)
@@ -51,10 +52,18 @@ namespace Embeddings
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
             EmbeddingColumnMapper.Bind(inputSchema, _columns, Embeddings, Pooling, ComponentName);
 
+        // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
+        // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
+        static string ILoadableTransformer<SkipGramEmbeddingTransformer>.LoaderId => "Embeddings.SkipGram";
+
+        static int ILoadableTransformer<SkipGramEmbeddingTransformer>.StateVersion => 1;
+
+        static IReadOnlyList<string> ILoadableTransformer<SkipGramEmbeddingTransformer>.LegacyTypeNames { get; } =
+            ["Embeddings.SkipGramEmbeddingTransformer, Embeddings.Estimators"];
+
         /// <inheritdoc/>
         protected override void SaveState(BinaryWriter writer)
         {
-            writer.Write(StateVersion);
             writer.Write((int)Pooling);
             ColumnPairs.Write(writer, _columns);
             var s = TrainingSummary;
@@ -71,11 +80,8 @@ namespace Embeddings
             ContextEmbeddings?.Save(writer);
         }
 
-        static SkipGramEmbeddingTransformer ILoadableTransformer<SkipGramEmbeddingTransformer>.Load(BinaryReader reader)
+        static SkipGramEmbeddingTransformer ILoadableTransformer<SkipGramEmbeddingTransformer>.Load(BinaryReader reader, int stateVersion)
         {
-            int version = reader.ReadInt32();
-            if (version != StateVersion)
-                throw new FormatException($"{nameof(SkipGramEmbeddingTransformer)} state version {version} is not supported; this library reads version {StateVersion}.");
             var pooling = (EmbeddingPooling)reader.ReadInt32();
             if (!Enum.IsDefined(pooling))
                 throw new FormatException($"{nameof(SkipGramEmbeddingTransformer)}: unknown pooling {(int)pooling} in the saved model.");

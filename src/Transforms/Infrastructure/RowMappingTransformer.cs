@@ -13,8 +13,9 @@ namespace Embeddings.Infrastructure
     /// and persistence through ML.NET's <c>mlContext.Model.Save</c> / <c>Load</c>.
     /// </summary>
     /// <remarks>
-    /// A derived class that can be saved writes its state in <see cref="SaveState"/> and implements
-    /// <see cref="ILoadableTransformer{TSelf}"/> to read it back.
+    /// A derived class that can be saved writes its state in <see cref="SaveState"/>, implements
+    /// <see cref="ILoadableTransformer{TSelf}"/> (loader id, state version, <c>Load</c>) to read it back, and registers
+    /// itself with <c>[assembly: EmbeddingsTransformerLoader(typeof(...))]</c> in its file (docs/persistence.md).
     /// </remarks>
     public abstract class RowMappingTransformer : ITransformer
     {
@@ -41,7 +42,7 @@ namespace Embeddings.Infrastructure
         /// <summary>The row-to-row mapper used by <c>CreatePredictionEngine</c>.</summary>
         public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => Bind(inputSchema);
 
-        void ICanSaveModel.Save(ModelSaveContext ctx) => ModelPersistence.Save(ctx, this, SaveState);
+        void ICanSaveModel.Save(ModelSaveContext ctx) => TransformerPersistence.Save(ctx, this, SaveState);
 
         /// <summary>
         /// Validates <paramref name="inputSchema"/> and describes the appended columns. Throw here, naming the column, the
@@ -49,7 +50,11 @@ namespace Embeddings.Infrastructure
         /// </summary>
         protected abstract IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema);
 
-        /// <summary>Writes the transformer's trained state and settings; read back by <see cref="ILoadableTransformer{TSelf}.Load"/>.</summary>
+        /// <summary>
+        /// Writes the transformer's trained state and settings, in the layout of its current
+        /// <see cref="ILoadableTransformer{TSelf}.StateVersion"/> (which the model records before this state); read back by
+        /// <see cref="ILoadableTransformer{TSelf}.Load"/>.
+        /// </summary>
         protected abstract void SaveState(BinaryWriter writer);
 
         private AppendingRowMapper Bind(DataViewSchema inputSchema)

@@ -126,7 +126,6 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
             using var stream = new MemoryStream();
             using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                writer.Write(1);
                 writer.Write((int)model.LossFunction);
                 writer.Write(model.MatrixColumnIndexColumnName);
                 writer.Write(model.MatrixRowIndexColumnName);
@@ -137,12 +136,12 @@ namespace Embeddings.Tests.Estimators.MatrixFactorization
             }
             stream.Position = 0;
             using var reader = new BinaryReader(stream);
-            var old = Load<MatrixFactorizationTransformer>(reader);
+            var old = Load<MatrixFactorizationTransformer>(reader, stateVersion: 1);
             Assert.That(old.UnseenItemBias, Is.EqualTo(0f));
             Assert.That(old.Score("u1", "brand-new"), Is.EqualTo(model.GlobalBias + model.GetUserBias("u1")).Within(1e-5));
             Assert.That(old.Score("u1", "p2"), Is.EqualTo(model.Score("u1", "p2")));
         }
 
-        private static T Load<T>(BinaryReader reader) where T : ITransformer, ILoadableTransformer<T> => T.Load(reader);
+        private static T Load<T>(BinaryReader reader, int stateVersion) where T : class, ITransformer, ILoadableTransformer<T> => T.Load(reader, stateVersion);
     }
 }
