@@ -15,7 +15,7 @@ namespace Embeddings.Recommendation
     /// Learns everything the ranking features need from interaction rows (user, item, optional timestamp): each user's
     /// time-ordered history (ties by item id), item2vec input and context vectors, node2vec vectors of the item transition
     /// graph, item popularity, transitions and co-occurrences. The transformer maps (user, item) rows to a known-size
-    /// feature vector (<see cref="RecommendationFeaturesTransformer.FeatureNames"/>) for an ML.NET ranker.
+    /// feature vector with one slot per <see cref="RecommendationFeature"/> for an ML.NET ranker.
     /// </summary>
     public sealed class RecommendationFeaturesEstimator : IEstimator<RecommendationFeaturesTransformer>
     {
@@ -113,8 +113,7 @@ namespace Embeddings.Recommendation
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
             Item2VecEstimator.CheckTimestampColumn(inputSchema, _options.TimestampColumnName, ComponentName);
-            var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
-            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)type) });
+            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType()) });
         }
 
         /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
@@ -138,9 +137,9 @@ namespace Embeddings.Recommendation
             skipGram.ThreadCount = options.ThreadCount ?? skipGram.ThreadCount;
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences.Select(s => s.Items)), skipGram, "the item column");
             var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences");
-            var item2Vec = ItemVectors.Create(catalog, input, context!);
+            var item2Vec = CatalogVectors.Create(catalog, input, context!);
 
-            ItemVectors? node2Vec = null;
+            CatalogVectors? node2Vec = null;
             if (options.ItemGraph.Enabled)
             {
                 var graph = GraphOptions(options, seed);
@@ -155,10 +154,10 @@ namespace Embeddings.Recommendation
                 {
                     var (all, _, _, graphContext, _) = GraphEmbeddingTraining.Train(builder, graph, options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter,
                         SecondOrderSampling.Auto, seed, ComponentName + ".ItemGraph", log, keepContextVectors: true);
-                    node2Vec = ItemVectors.Create(catalog, all, graphContext!);
+                    node2Vec = CatalogVectors.Create(catalog, all, graphContext!);
                 }
             }
-            return new RecommendationFeaturizer(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone());
+            return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone()));
         }
 
         private static Node2VecEstimator.Options GraphOptions(Options options, int seed)
@@ -188,9 +187,9 @@ namespace Embeddings.Recommendation
     }
 
     /// <summary>
-    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt; of <see cref="FeatureNames"/>'s length):
-    /// item2vec and node2vec logits and cosines, popularity, user activity, transitions, co-occurrences and the blend score.
-    /// Unknown users or items get zeros for the features that need them, never an exception.
+    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt;, one slot per <see cref="RecommendationFeature"/>):
+    /// item2vec and node2vec logits and cosines, popularity, user activity, transitions, co-occurrences, time and the blend
+    /// score. Unknown users or items get zeros for the features that need them, never an exception.
     /// </summary>
     public sealed class RecommendationFeaturesTransformer : RowMappingTransformer, ILoadableTransformer<RecommendationFeaturesTransformer>
     {
@@ -209,8 +208,8 @@ namespace Embeddings.Recommendation
 
         internal RecommendationFeaturizer Featurizer { get; }
 
-        /// <summary>The names of the features, in vector order.</summary>
-        public static IReadOnlyList<string> FeatureNames => RecommendationFeaturizer.FeatureNames;
+        /// <summary>The names of the features, in vector order: the names of the <see cref="RecommendationFeature"/> members.</summary>
+        public static IReadOnlyList<string> FeatureNames => RecommendationFeatureSlots.Names;
 
         /// <summary>The item catalog (every training item), in id order.</summary>
         public IReadOnlyList<string> Items => Featurizer.Items;
@@ -273,7 +272,7 @@ namespace Embeddings.Recommendation
             const string c = RecommendationFeaturesEstimator.ComponentName;
             var user = IdColumn.Bind(inputSchema, _userColumn, c);
             var item = IdColumn.Bind(inputSchema, _itemColumn, c);
-            var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
+            var type = RecommendationFeatureSlots.VectorType();
             var featurizer = Featurizer;
             Func<DataViewRow, Delegate> factory = row =>
             {
@@ -282,7 +281,7 @@ namespace Embeddings.Recommendation
                 var scratch = featurizer.CreateFeatureScratch();
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> destination) =>
                 {
-                    var editor = VBufferEditor.Create(ref destination, RecommendationFeaturizer.FeatureCount);
+                    var editor = VBufferEditor.Create(ref destination, RecommendationFeatureSlots.Count);
                     featurizer.Compute(readUser(), readItem(), editor.Values, scratch);
                     destination = editor.Commit();
                 });

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Runtime.InteropServices;
 
 namespace Embeddings.Recommendation
 {
@@ -85,9 +84,9 @@ namespace Embeddings.Recommendation
         {
             writer.Write(RowCount);
             writer.Write(_columns.LongLength);
-            writer.Write(MemoryMarshal.AsBytes(_offsets.AsSpan()));
-            writer.Write(MemoryMarshal.AsBytes(_columns.AsSpan()));
-            writer.Write(MemoryMarshal.AsBytes(_values.AsSpan()));
+            StateBinary.Write<long>(writer, _offsets);
+            StateBinary.Write<int>(writer, _columns);
+            StateBinary.Write<float>(writer, _values);
         }
 
         public static SparseCounts Read(BinaryReader reader)
@@ -96,27 +95,12 @@ namespace Embeddings.Recommendation
             long count = reader.ReadInt64();
             if (rows < 0 || count < 0 || count > int.MaxValue)
                 throw new FormatException($"Sparse counts: invalid size {rows} rows, {count} entries in the saved model.");
-            var offsets = ReadArray<long>(reader, rows + 1);
-            var columns = ReadArray<int>(reader, (int)count);
-            var values = ReadArray<float>(reader, (int)count);
+            var offsets = StateBinary.ReadArray<long>(reader, rows + 1);
+            var columns = StateBinary.ReadArray<int>(reader, (int)count);
+            var values = StateBinary.ReadArray<float>(reader, (int)count);
             if (offsets[0] != 0 || offsets[rows] != count)
                 throw new FormatException("Sparse counts: the saved row offsets do not match the entry count.");
             return new SparseCounts(offsets, columns, values);
-        }
-
-        internal static T[] ReadArray<T>(BinaryReader reader, int length)
-            where T : unmanaged
-        {
-            var array = new T[length];
-            var bytes = MemoryMarshal.AsBytes(array.AsSpan());
-            while (!bytes.IsEmpty)
-            {
-                int read = reader.Read(bytes);
-                if (read == 0)
-                    throw new EndOfStreamException("The saved model ends inside an array.");
-                bytes = bytes[read..];
-            }
-            return array;
         }
     }
 }
