@@ -15,7 +15,8 @@ namespace Embeddings.Recommendation
     /// Learns everything the ranking features need from interaction rows (user, item, optional timestamp): each user's
     /// time-ordered history (ties by item id), item2vec input and context vectors, node2vec vectors of the item transition
     /// graph, item popularity, transitions and co-occurrences. The transformer maps (user, item) rows to a known-size
-    /// feature vector with one slot per <see cref="RecommendationFeature"/> for an ML.NET ranker.
+    /// feature vector with one slot per <see cref="RecommendationFeature"/> (named by the <c>SlotNames</c> annotation) for an
+    /// ML.NET ranker.
     /// </summary>
     public sealed class RecommendationFeaturesEstimator : IEstimator<RecommendationFeaturesTransformer>
     {
@@ -113,7 +114,7 @@ namespace Embeddings.Recommendation
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.UserColumnName, ComponentName);
             GraphEdgeReader.CheckNodeColumn(inputSchema, _options.ItemColumnName, ComponentName);
             Item2VecEstimator.CheckTimestampColumn(inputSchema, _options.TimestampColumnName, ComponentName);
-            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType()) });
+            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType(), (DataViewSchema.Annotations?)RecommendationFeatureSlots.Annotations()) });
         }
 
         /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
@@ -187,9 +188,10 @@ namespace Embeddings.Recommendation
     }
 
     /// <summary>
-    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt;, one slot per <see cref="RecommendationFeature"/>):
-    /// item2vec and node2vec logits and cosines, popularity, user activity, transitions, co-occurrences, time and the blend
-    /// score. Unknown users or items get zeros for the features that need them, never an exception.
+    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt;, one slot per <see cref="RecommendationFeature"/>,
+    /// named by the <c>SlotNames</c> annotation): item2vec and node2vec logits and cosines, popularity, user activity,
+    /// transitions, co-occurrences, time and the blend score. Unknown users or items get zeros for the features that need
+    /// them, never an exception.
     /// </summary>
     public sealed class RecommendationFeaturesTransformer : RowMappingTransformer, ILoadableTransformer<RecommendationFeaturesTransformer>
     {
@@ -208,7 +210,7 @@ namespace Embeddings.Recommendation
 
         internal RecommendationFeaturizer Featurizer { get; }
 
-        /// <summary>The names of the features, in vector order: the names of the <see cref="RecommendationFeature"/> members.</summary>
+        /// <summary>The names of the features, in vector order: the names of the <see cref="RecommendationFeature"/> members, also the slot names of the feature column.</summary>
         public static IReadOnlyList<string> FeatureNames => RecommendationFeatureSlots.Names;
 
         /// <summary>The item catalog (every training item), in id order.</summary>
@@ -286,7 +288,7 @@ namespace Embeddings.Recommendation
                     destination = editor.Commit();
                 });
             };
-            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory) };
+            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory, RecommendationFeatureSlots.Annotations()) };
         }
 
         /// <inheritdoc/>

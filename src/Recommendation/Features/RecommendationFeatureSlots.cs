@@ -1,12 +1,14 @@
 using System;
 using System.Collections.Generic;
+using Embeddings.Infrastructure;
+using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace Embeddings.Recommendation
 {
     /// <summary>
     /// The feature vector as ML.NET sees it, derived from <see cref="RecommendationFeature"/> alone: its length (one slot per
-    /// member) and its type.
+    /// member), its type and its slot names.
     /// </summary>
     internal static class RecommendationFeatureSlots
     {
@@ -18,6 +20,21 @@ namespace Embeddings.Recommendation
 
         /// <summary>The type of the feature column: a known-size vector of Single.</summary>
         public static VectorDataViewType VectorType() => new(NumberDataViewType.Single, Count);
+
+        /// <summary>The annotations of the feature column: <c>SlotNames</c>, read by feature-importance tools and trainers.</summary>
+        public static DataViewSchema.Annotations Annotations()
+        {
+            var builder = new DataViewSchema.Annotations.Builder();
+            var type = new VectorDataViewType(TextDataViewType.Instance, Count);
+            builder.Add(SchemaChecks.SlotNamesKind, type, (ref VBuffer<ReadOnlyMemory<char>> value) =>
+            {
+                var editor = VBufferEditor.Create(ref value, Count);
+                for (int i = 0; i < Count; i++)
+                    editor.Values[i] = Names[i].AsMemory();
+                value = editor.Commit();
+            });
+            return builder.ToAnnotations();
+        }
 
         /// <summary>The member names by value; the values must be 0, 1, 2, ... (they index the vector).</summary>
         private static string[] SlotNamesInOrder()
