@@ -32,9 +32,6 @@ namespace Embeddings.Recommendation
         /// <summary>The ids, in index order.</summary>
         public IReadOnlyList<string> Ids => _ids;
 
-        /// <summary>The ids array itself (not to be modified).</summary>
-        public string[] IdArray => _ids;
-
         /// <summary>The index of <paramref name="id"/>, or -1.</summary>
         public int IndexOf(string id) => _index.TryGetValue(id, out int index) ? index : -1;
 

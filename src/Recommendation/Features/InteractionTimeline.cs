@@ -23,6 +23,7 @@ namespace Embeddings.Recommendation
             _userTimes = userTimes;
         }
 
+        /// <summary>The timeline of <paramref name="histories"/> (item indices below <paramref name="itemCount"/>) whose entries happened at <paramref name="times"/>.</summary>
         public static InteractionTimeline Create(int itemCount, int[][] histories, double[][] times)
         {
             var offsets = new long[itemCount + 1];
@@ -102,6 +103,7 @@ namespace Embeddings.Recommendation
             return lo;
         }
 
+        /// <summary>Writes the interaction count, all times, the item offsets, the items' times and the users' last times.</summary>
         public void Write(BinaryWriter writer)
         {
             writer.Write(_all.LongLength);
@@ -111,6 +113,8 @@ namespace Embeddings.Recommendation
             StateBinary.Write<double>(writer, _userTimes);
         }
 
+        /// <summary>Reads what <see cref="Write"/> wrote, for <paramref name="items"/> items and <paramref name="users"/> users.</summary>
+        /// <exception cref="FormatException">The counts or offsets are invalid.</exception>
         public static InteractionTimeline Read(BinaryReader reader, int items, int users)
         {
             long count = reader.ReadInt64();

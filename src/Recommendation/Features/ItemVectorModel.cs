@@ -24,9 +24,6 @@ namespace Embeddings.Recommendation
         /// <summary>The catalog-aligned input and context vectors.</summary>
         public CatalogVectors Vectors { get; }
 
-        /// <summary>Each training user's logit standardisation, by user index.</summary>
-        public ReadOnlySpan<LogitScale> UserScales => _userScales;
-
         /// <summary>The logit standardisation of <paramref name="user"/>.</summary>
         public LogitScale Scale(int user) => _userScales[user];
 

@@ -21,8 +21,10 @@ namespace Embeddings.Recommendation
             _values = values;
         }
 
+        /// <summary>The number of rows (the matrix is square: items x items).</summary>
         public int RowCount => _offsets.Length - 1;
 
+        /// <summary>The number of stored (non-zero) entries.</summary>
         public long Count => _columns.Length;
 
         /// <summary>The count of (row, column), 0 when absent.</summary>
@@ -51,14 +53,17 @@ namespace Embeddings.Recommendation
             private readonly int _size;
             private readonly Dictionary<long, float> _cells = new();
 
+            /// <summary>A builder of a <paramref name="size"/> x <paramref name="size"/> matrix.</summary>
             public Builder(int size) => _size = size;
 
+            /// <summary>Adds <paramref name="amount"/> to (<paramref name="row"/>, <paramref name="column"/>).</summary>
             public void Add(int row, int column, float amount = 1)
             {
                 long cell = (long)row * _size + column;
                 _cells[cell] = _cells.GetValueOrDefault(cell) + amount;
             }
 
+            /// <summary>The summed counts in compressed rows.</summary>
             public SparseCounts Build()
             {
                 var cells = new long[_cells.Count];
@@ -80,6 +85,7 @@ namespace Embeddings.Recommendation
             }
         }
 
+        /// <summary>Writes the row count, the entry count, the row offsets, the columns and the values.</summary>
         public void Write(BinaryWriter writer)
         {
             writer.Write(RowCount);
@@ -89,6 +95,8 @@ namespace Embeddings.Recommendation
             StateBinary.Write<float>(writer, _values);
         }
 
+        /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+        /// <exception cref="FormatException">The sizes or offsets are invalid.</exception>
         public static SparseCounts Read(BinaryReader reader)
         {
             int rows = reader.ReadInt32();
