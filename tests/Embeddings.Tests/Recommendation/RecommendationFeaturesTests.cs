@@ -153,6 +153,27 @@ namespace Embeddings.Tests.Recommendation
         }
 
         [Test]
+        public void ComputeAllocatesNothingPerRowEvenWhenTheUserChangesEveryRow()
+        {
+            var ml = new MLContext(seed: 1);
+            var (rows, _) = PlantedChains.Interactions();
+            var featurizer = Estimator(ml).Fit(ml.Data.LoadFromEnumerable(rows)).Featurizer;
+            var scratch = featurizer.CreateFeatureScratch();
+            var features = new float[RecommendationFeaturesTransformer.FeatureNames.Count];
+            int users = featurizer.Users.Count, items = featurizer.Items.Count;
+            // Users change on every row; some users and items are unknown (-1).
+            void Run()
+            {
+                for (int k = 0; k < 600; k++)
+                    featurizer.Compute(k % 11 == 10 ? -1 : k % users, k % 13 == 12 ? -1 : (k * 7) % items, features, scratch);
+            }
+            Run();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run();
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "bytes allocated by 600 rows");
+        }
+
+        [Test]
         public void SavedStateReadsBackAndWritesTheSameBytes()
         {
             var ml = new MLContext(seed: 1);
