@@ -18,7 +18,8 @@ namespace Embeddings.Recommendation
     /// Learns everything the ranking features need from interaction rows (user, item, optional timestamp): each user's
     /// time-ordered history (ties by item id), item2vec input and context vectors, node2vec vectors of the item transition
     /// graph, item popularity, transitions and co-occurrences. The transformer maps (user, item) rows to a known-size
-    /// feature vector (<see cref="RecommendationFeaturesTransformer.FeatureNames"/>) for an ML.NET ranker.
+    /// feature vector with one slot per <see cref="RecommendationFeature"/> (named by the <c>SlotNames</c> annotation) for an
+    /// ML.NET ranker.
     /// </summary>
     public sealed class RecommendationFeaturesEstimator : IEstimator<RecommendationFeaturesTransformer>
     {
@@ -125,8 +126,7 @@ namespace Embeddings.Recommendation
             IdColumns.CheckId(inputSchema, _options.UserColumnName, ComponentName);
             IdColumns.CheckId(inputSchema, _options.ItemColumnName, ComponentName);
             IdColumns.CheckTime(inputSchema, _options.TimestampColumnName, ComponentName);
-            var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
-            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)type) });
+            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType(), (DataViewSchema.Annotations?)RecommendationFeatureSlots.Annotations()) });
         }
 
         /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
@@ -150,9 +150,9 @@ namespace Embeddings.Recommendation
             skipGram.NumberOfThreads = options.NumberOfThreads ?? skipGram.NumberOfThreads;
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences.Select(s => s.Items)), skipGram, "the item column");
             var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences", cancellation);
-            var item2Vec = ItemVectors.Create(catalog, input, context!);
+            var item2Vec = CatalogVectors.Create(catalog, input, context!);
 
-            ItemVectors? node2Vec = null;
+            CatalogVectors? node2Vec = null;
             if (options.ItemGraph.Enabled)
             {
                 var graph = GraphOptions(options, seed);
@@ -167,10 +167,10 @@ namespace Embeddings.Recommendation
                 {
                     var (all, _, _, graphContext, _) = GraphEmbeddingTraining.Train(builder, graph, options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter,
                         SecondOrderSampling.Auto, seed, ComponentName + ".ItemGraph", log, keepContextVectors: true, cancellation);
-                    node2Vec = ItemVectors.Create(catalog, all, graphContext!);
+                    node2Vec = CatalogVectors.Create(catalog, all, graphContext!);
                 }
             }
-            return new RecommendationFeaturizer(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone());
+            return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone()));
         }
 
         private static Node2VecEstimator.Options GraphOptions(Options options, int seed)
@@ -200,9 +200,10 @@ namespace Embeddings.Recommendation
     }
 
     /// <summary>
-    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt; of <see cref="FeatureNames"/>'s length):
-    /// item2vec and node2vec logits and cosines, popularity, user activity, transitions, co-occurrences and the blend score.
-    /// Unknown users or items get zeros for the features that need them, never an exception.
+    /// Maps (user, item) rows to the ranking feature vector (Vector&lt;Single&gt;, one slot per <see cref="RecommendationFeature"/>,
+    /// named by the <c>SlotNames</c> annotation): item2vec and node2vec logits and cosines, popularity, user activity,
+    /// transitions, co-occurrences, time and the blend score. Unknown users or items get zeros for the features that need
+    /// them, never an exception.
     /// </summary>
     public sealed class RecommendationFeaturesTransformer : RowMappingTransformer, ILoadableTransformer<RecommendationFeaturesTransformer>
     {
@@ -220,8 +221,8 @@ namespace Embeddings.Recommendation
 
         internal RecommendationFeaturizer Featurizer { get; }
 
-        /// <summary>The names of the features, in vector order.</summary>
-        public static IReadOnlyList<string> FeatureNames => RecommendationFeaturizer.FeatureNames;
+        /// <summary>The names of the features, in vector order: the names of the <see cref="RecommendationFeature"/> members, also the slot names of the feature column.</summary>
+        public static IReadOnlyList<string> FeatureNames => RecommendationFeatureSlots.Names;
 
         /// <summary>The item catalog (every training item), in id order.</summary>
         public IReadOnlyList<string> Items => Featurizer.Items;
@@ -284,7 +285,7 @@ namespace Embeddings.Recommendation
             const string c = RecommendationFeaturesEstimator.ComponentName;
             var user = IdColumn.Bind(inputSchema, _userColumn, c);
             var item = IdColumn.Bind(inputSchema, _itemColumn, c);
-            var type = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
+            var type = RecommendationFeatureSlots.VectorType();
             var featurizer = Featurizer;
             Func<DataViewRow, Delegate> factory = row =>
             {
@@ -293,12 +294,12 @@ namespace Embeddings.Recommendation
                 var scratch = featurizer.CreateFeatureScratch();
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> destination) =>
                 {
-                    var editor = VBufferEditor.Create(ref destination, RecommendationFeaturizer.FeatureCount);
+                    var editor = VBufferEditor.Create(ref destination, RecommendationFeatureSlots.Count);
                     featurizer.Compute(readUser(), readItem(), editor.Values, scratch);
                     destination = editor.Commit();
                 });
             };
-            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory) };
+            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory, RecommendationFeatureSlots.Annotations()) };
         }
 
         // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first

@@ -296,7 +296,7 @@ namespace Embeddings.Recommendation
             }
             var schema = SchemaDefinition.Create(typeof(CandidateRow));
             schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, groups));
-            schema[nameof(CandidateRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, RecommendationFeaturizer.FeatureCount);
+            schema[nameof(CandidateRow.Features)].ColumnType = RecommendationFeatureSlots.VectorType();
             var data = ml.Data.LoadFromEnumerable(rows, schema);
             data = ml.Data.Cache(data, RankingRecommenderEstimator.FeaturesColumn, "Label", "GroupId");
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;

@@ -35,6 +35,9 @@ namespace Embeddings.Infrastructure
         /// <summary>The annotation that holds a key column's values (ML.NET's AnnotationUtils.Kinds.KeyValues, internal there).</summary>
         public const string KeyValuesKind = "KeyValues";
 
+        /// <summary>The annotation that names a vector column's slots (ML.NET's AnnotationUtils.Kinds.SlotNames, internal there).</summary>
+        public const string SlotNamesKind = "SlotNames";
+
         /// <summary>The item types that <see cref="RequireItemColumn(DataViewSchema, string, string, string)"/> accepts, for messages.</summary>
         public const string ItemTypesExpected = "Text, Key<UInt32> with key values, an integer id (Int32, UInt32, Int64, UInt64), or a vector of Text or keys";
 
@@ -114,13 +117,17 @@ namespace Embeddings.Infrastructure
         /// The output shape: the input's columns (except those the new ones hide) followed by the new columns.
         /// <see cref="SchemaShape.Column"/>'s constructor is internal, so new columns are described through a schema.
         /// </summary>
-        public static SchemaShape Append(SchemaShape input, IEnumerable<(string Name, DataViewType Type)> newColumns)
+        public static SchemaShape Append(SchemaShape input, IEnumerable<(string Name, DataViewType Type)> newColumns) =>
+            Append(input, newColumns.Select(c => (c.Name, c.Type, (DataViewSchema.Annotations?)null)));
+
+        /// <summary>As <see cref="Append(SchemaShape, IEnumerable{ValueTuple{string, DataViewType}})"/>, with each new column's annotations (or null).</summary>
+        public static SchemaShape Append(SchemaShape input, IEnumerable<(string Name, DataViewType Type, DataViewSchema.Annotations? Annotations)> newColumns)
         {
             var builder = new DataViewSchema.Builder();
             var names = new HashSet<string>();
-            foreach (var (name, type) in newColumns)
+            foreach (var (name, type, annotations) in newColumns)
             {
-                builder.AddColumn(name, type);
+                builder.AddColumn(name, type, annotations);
                 names.Add(name);
             }
             var added = SchemaShapes.FromSchema(builder.ToSchema());

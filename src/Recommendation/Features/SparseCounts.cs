@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Runtime.InteropServices;
 
 namespace Embeddings.Recommendation
 {
@@ -22,8 +21,10 @@ namespace Embeddings.Recommendation
             _values = values;
         }
 
+        /// <summary>The number of rows (the matrix is square: items x items).</summary>
         public int RowCount => _offsets.Length - 1;
 
+        /// <summary>The number of stored (non-zero) entries.</summary>
         public long Count => _columns.Length;
 
         /// <summary>The count of (row, column), 0 when absent.</summary>
@@ -52,14 +53,17 @@ namespace Embeddings.Recommendation
             private readonly int _size;
             private readonly Dictionary<long, float> _cells = new();
 
+            /// <summary>A builder of a <paramref name="size"/> x <paramref name="size"/> matrix.</summary>
             public Builder(int size) => _size = size;
 
+            /// <summary>Adds <paramref name="amount"/> to (<paramref name="row"/>, <paramref name="column"/>).</summary>
             public void Add(int row, int column, float amount = 1)
             {
                 long cell = (long)row * _size + column;
                 _cells[cell] = _cells.GetValueOrDefault(cell) + amount;
             }
 
+            /// <summary>The summed counts in compressed rows.</summary>
             public SparseCounts Build()
             {
                 var cells = new long[_cells.Count];
@@ -81,42 +85,30 @@ namespace Embeddings.Recommendation
             }
         }
 
+        /// <summary>Writes the row count, the entry count, the row offsets, the columns and the values.</summary>
         public void Write(BinaryWriter writer)
         {
             writer.Write(RowCount);
             writer.Write(_columns.LongLength);
-            writer.Write(MemoryMarshal.AsBytes(_offsets.AsSpan()));
-            writer.Write(MemoryMarshal.AsBytes(_columns.AsSpan()));
-            writer.Write(MemoryMarshal.AsBytes(_values.AsSpan()));
+            StateBinary.Write<long>(writer, _offsets);
+            StateBinary.Write<int>(writer, _columns);
+            StateBinary.Write<float>(writer, _values);
         }
 
+        /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+        /// <exception cref="FormatException">The sizes or offsets are invalid.</exception>
         public static SparseCounts Read(BinaryReader reader)
         {
             int rows = reader.ReadInt32();
             long count = reader.ReadInt64();
             if (rows < 0 || count < 0 || count > int.MaxValue)
                 throw new FormatException($"Sparse counts: invalid size {rows} rows, {count} entries in the saved model.");
-            var offsets = ReadArray<long>(reader, rows + 1);
-            var columns = ReadArray<int>(reader, (int)count);
-            var values = ReadArray<float>(reader, (int)count);
+            var offsets = StateBinary.ReadArray<long>(reader, rows + 1);
+            var columns = StateBinary.ReadArray<int>(reader, (int)count);
+            var values = StateBinary.ReadArray<float>(reader, (int)count);
             if (offsets[0] != 0 || offsets[rows] != count)
                 throw new FormatException("Sparse counts: the saved row offsets do not match the entry count.");
             return new SparseCounts(offsets, columns, values);
-        }
-
-        internal static T[] ReadArray<T>(BinaryReader reader, int length)
-            where T : unmanaged
-        {
-            var array = new T[length];
-            var bytes = MemoryMarshal.AsBytes(array.AsSpan());
-            while (!bytes.IsEmpty)
-            {
-                int read = reader.Read(bytes);
-                if (read == 0)
-                    throw new EndOfStreamException("The saved model ends inside an array.");
-                bytes = bytes[read..];
-            }
-            return array;
         }
     }
 }

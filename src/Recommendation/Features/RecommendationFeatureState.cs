@@ -1,0 +1,184 @@
+using System;
+using System.IO;
+
+namespace Embeddings.Recommendation
+{
+    /// <summary>
+    /// Everything the ranking features are computed from, trained once and immutable: the item catalog, the training
+    /// users and their time-ordered histories, the item2vec model (required), the node2vec model (optional), interaction
+    /// counts and the interaction timeline.
+    /// </summary>
+    /// <remarks>
+    /// Saved layout, version 1 (all little-endian; arrays are raw values without a length unless stated):
+    /// <list type="number">
+    /// <item>Int32 version (1); the <see cref="RecommendationFeatureSettings"/>.</item>
+    /// <item>Items, then users: Int32 count and that many strings.</item>
+    /// <item>Per user: Int32 history length and the Int32 item indices.</item>
+    /// <item>item2vec vectors (<see cref="CatalogVectors.Write"/>); Boolean "node2vec present", and its vectors if so.</item>
+    /// <item>Per item, Single: popularity, recent popularity, mean position.</item>
+    /// <item>Per user, Single: item2vec logit means, item2vec logit scales, node2vec logit means, node2vec logit scales
+    /// (0 and 1 without node2vec).</item>
+    /// <item>Transitions and co-occurrences (<see cref="SparseCounts.Write"/>); the timeline (<see cref="InteractionTimeline.Write"/>).</item>
+    /// </list>
+    /// </remarks>
+    internal sealed class RecommendationFeatureState
+    {
+        private const int FormatVersion = 1;
+
+        /// <summary>History lengths and blend weights.</summary>
+        public required RecommendationFeatureSettings Settings { get; init; }
+
+        /// <summary>The item catalog, in id order.</summary>
+        public required IdIndex Items { get; init; }
+
+        /// <summary>The training users.</summary>
+        public required IdIndex Users { get; init; }
+
+        /// <summary>Each user's training items (catalog indices), in time order; by user index.</summary>
+        public required int[][] Histories { get; init; }
+
+        /// <summary>item2vec vectors and per-user logit scales.</summary>
+        public required ItemVectorModel Item2Vec { get; init; }
+
+        /// <summary>node2vec vectors of the item transition graph and per-user logit scales; null when node2vec was disabled or there were no transitions.</summary>
+        public ItemVectorModel? Node2Vec { get; init; }
+
+        /// <summary>Popularity, positions, transitions and co-occurrences.</summary>
+        public required InteractionCounts Counts { get; init; }
+
+        /// <summary>When the training interactions happened.</summary>
+        public required InteractionTimeline Timeline { get; init; }
+
+        /// <summary>
+        /// Builds the state from trained vectors: counts the histories, orders the interaction times and computes each
+        /// user's logit scales.
+        /// </summary>
+        /// <param name="items">The item catalog (distinct ids, in id order); taken over.</param>
+        /// <param name="users">The training users (distinct ids); taken over.</param>
+        /// <param name="histories">Per user, catalog indices in time order; taken over.</param>
+        /// <param name="times">Per user, the time of each history entry.</param>
+        /// <param name="item2Vec">item2vec vectors aligned with <paramref name="items"/>.</param>
+        /// <param name="node2Vec">node2vec vectors aligned with <paramref name="items"/>, or null for none.</param>
+        /// <param name="settings">The feature settings; taken over (pass a copy).</param>
+        public static RecommendationFeatureState Create(string[] items, string[] users, int[][] histories, double[][] times,
+            CatalogVectors item2Vec, CatalogVectors? node2Vec, RecommendationFeatureSettings settings)
+        {
+            ArgumentNullException.ThrowIfNull(item2Vec);
+            if (histories.Length != users.Length || times.Length != users.Length)
+                throw new ArgumentException($"{users.Length} users need as many histories and time lists; got {histories.Length} and {times.Length}.", nameof(histories));
+            if (item2Vec.ItemCount != items.Length || (node2Vec is not null && node2Vec.ItemCount != items.Length))
+                throw new ArgumentException($"The item vectors must be aligned with the {items.Length} catalog items.", nameof(item2Vec));
+            return new RecommendationFeatureState
+            {
+                Settings = settings,
+                Items = new IdIndex(items),
+                Users = new IdIndex(users),
+                Histories = histories,
+                Item2Vec = ItemVectorModel.Create(item2Vec, histories, settings.HistoryLength),
+                Node2Vec = node2Vec is null ? null : ItemVectorModel.Create(node2Vec, histories, settings.HistoryLength),
+                Counts = InteractionCounts.Count(items.Length, histories, settings),
+                Timeline = InteractionTimeline.Create(items.Length, histories, times),
+            };
+        }
+
+        /// <summary>Writes the state in the layout of version 1 (see the remarks).</summary>
+        public void Write(BinaryWriter writer)
+        {
+            writer.Write(FormatVersion);
+            Settings.Write(writer);
+            Items.Write(writer);
+            Users.Write(writer);
+            foreach (var history in Histories)
+            {
+                writer.Write(history.Length);
+                StateBinary.Write<int>(writer, history);
+            }
+            Item2Vec.Vectors.Write(writer);
+            writer.Write(Node2Vec is not null);
+            Node2Vec?.Vectors.Write(writer);
+            StateBinary.Write<float>(writer, Counts.Popularity);
+            StateBinary.Write<float>(writer, Counts.RecentPopularity);
+            StateBinary.Write<float>(writer, Counts.MeanPosition);
+            WriteScales(writer, Item2Vec);
+            WriteScales(writer, Node2Vec);
+            Counts.Transitions.Write(writer);
+            Counts.Cooccurrences.Write(writer);
+            Timeline.Write(writer);
+        }
+
+        /// <summary>Reads a state written by <see cref="Write"/>.</summary>
+        /// <exception cref="FormatException">The version is not 1, or the parts do not fit together.</exception>
+        public static RecommendationFeatureState Read(BinaryReader reader)
+        {
+            int version = reader.ReadInt32();
+            if (version != FormatVersion)
+                throw new FormatException($"Recommendation features: state version {version} is not supported; this library reads version {FormatVersion}.");
+            var settings = RecommendationFeatureSettings.Read(reader);
+            var items = IdIndex.Read(reader, "item");
+            var users = IdIndex.Read(reader, "user");
+            var histories = new int[users.Count][];
+            for (int u = 0; u < users.Count; u++)
+            {
+                int length = reader.ReadInt32();
+                if (length < 0)
+                    throw new FormatException($"Recommendation features: user '{users.Ids[u]}' has history length {length} in the saved model.");
+                histories[u] = StateBinary.ReadArray<int>(reader, length);
+                foreach (int item in histories[u])
+                {
+                    if ((uint)item >= (uint)items.Count)
+                        throw new FormatException($"Recommendation features: user '{users.Ids[u]}' has item index {item}, beyond the {items.Count} items of the saved model.");
+                }
+            }
+            var item2Vec = CatalogVectors.Read(reader, items.Ids);
+            var node2Vec = reader.ReadBoolean() ? CatalogVectors.Read(reader, items.Ids) : null;
+            var popularity = StateBinary.ReadArray<float>(reader, items.Count);
+            var recent = StateBinary.ReadArray<float>(reader, items.Count);
+            var position = StateBinary.ReadArray<float>(reader, items.Count);
+            var item2VecScales = ReadScales(reader, users.Count);
+            var node2VecScales = ReadScales(reader, users.Count);
+            var transitions = SparseCounts.Read(reader);
+            var cooccurrences = SparseCounts.Read(reader);
+            if (transitions.RowCount != items.Count || cooccurrences.RowCount != items.Count)
+                throw new FormatException("Recommendation features: the saved count matrices do not match the item catalog.");
+            var timeline = InteractionTimeline.Read(reader, items.Count, users.Count);
+            return new RecommendationFeatureState
+            {
+                Settings = settings,
+                Items = items,
+                Users = users,
+                Histories = histories,
+                Item2Vec = new ItemVectorModel(item2Vec, item2VecScales),
+                // Without node2vec the saved scales are placeholders (mean 0, scale 1) and are dropped.
+                Node2Vec = node2Vec is null ? null : new ItemVectorModel(node2Vec, node2VecScales),
+                Counts = new InteractionCounts
+                {
+                    Popularity = popularity,
+                    RecentPopularity = recent,
+                    MeanPosition = position,
+                    Transitions = transitions,
+                    Cooccurrences = cooccurrences,
+                },
+                Timeline = timeline,
+            };
+        }
+
+        /// <summary>The users' logit means, then their scales; <see cref="LogitScale.Identity"/> for every user of an absent model.</summary>
+        private void WriteScales(BinaryWriter writer, ItemVectorModel? model)
+        {
+            for (int u = 0; u < Users.Count; u++)
+                writer.Write(model is null ? LogitScale.Identity.Mean : model.Scale(u).Mean);
+            for (int u = 0; u < Users.Count; u++)
+                writer.Write(model is null ? LogitScale.Identity.Scale : model.Scale(u).Scale);
+        }
+
+        private static LogitScale[] ReadScales(BinaryReader reader, int users)
+        {
+            var means = StateBinary.ReadArray<float>(reader, users);
+            var scales = StateBinary.ReadArray<float>(reader, users);
+            var result = new LogitScale[users];
+            for (int u = 0; u < users; u++)
+                result[u] = new LogitScale(means[u], scales[u]);
+            return result;
+        }
+    }
+}
