@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Infrastructure;
 using Embeddings.SkipGram;
 using Microsoft.ML;
 
@@ -38,9 +39,9 @@ namespace Embeddings.Recommendation
         internal void Validate()
         {
             const string c = "RecommendationSweep";
-            RecommendationFeatureSettings.Check(c, Budget >= TimeSpan.FromMinutes(1), nameof(Budget), Budget, "use at least 1 minute (a trial on ml-100k takes about 25 s on 2 cores)");
-            RecommendationFeatureSettings.Check(c, MaximumTrials >= 1, nameof(MaximumTrials), MaximumTrials, "use 1 or more");
-            RecommendationFeatureSettings.Check(c, NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "use null (all cores) or 1 or more");
+            OptionChecks.Check(c, Budget >= TimeSpan.FromMinutes(1), nameof(Budget), Budget, "use at least 1 minute (a trial on ml-100k takes about 25 s on 2 cores)");
+            OptionChecks.Check(c, MaximumTrials >= 1, nameof(MaximumTrials), MaximumTrials, "use 1 or more");
+            OptionChecks.Check(c, NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "use null (all cores) or 1 or more");
             ArgumentNullException.ThrowIfNull(Baseline, nameof(Baseline));
         }
     }

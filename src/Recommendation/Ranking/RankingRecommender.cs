@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Embeddings.Infrastructure;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -101,13 +102,13 @@ namespace Embeddings.Recommendation
         {
             const string c = RankingRecommenderEstimator.ComponentName;
             RecommendationFeaturesEstimator.Validate(FeatureOptions("Features"));
-            RecommendationFeatureSettings.Check(c, CandidateCount is >= 10 and <= 100_000, nameof(CandidateCount), CandidateCount, "use 10 to 100,000 (100 is usual; the evaluation cuts at 10)");
-            RecommendationFeatureSettings.Check(c, RankerTrainingPeriods is >= 1 and <= 20, nameof(RankerTrainingPeriods), RankerTrainingPeriods, "use 1 to 20 (each period adds one feature fit)");
-            RecommendationFeatureSettings.Check(c, Enum.IsDefined(Ranker), nameof(Ranker), Ranker, "use LightGbm or FastTree");
-            RecommendationFeatureSettings.Check(c, NumberOfLeaves is >= 2 and <= 1024, nameof(NumberOfLeaves), NumberOfLeaves, "use 2 to 1024 (8 is the default)");
-            RecommendationFeatureSettings.Check(c, NumberOfTrees is >= 1 and <= 10_000, nameof(NumberOfTrees), NumberOfTrees, "use 1 to 10,000 (100 is the default)");
-            RecommendationFeatureSettings.Check(c, LearningRate > 0 && LearningRate <= 1, nameof(LearningRate), LearningRate, "use a value in (0, 1] (0.05 is the default)");
-            RecommendationFeatureSettings.Check(c, MinimumExampleCountPerLeaf >= 1, nameof(MinimumExampleCountPerLeaf), MinimumExampleCountPerLeaf, "use 1 or more (100 is the default)");
+            OptionChecks.Check(c, CandidateCount is >= 10 and <= 100_000, nameof(CandidateCount), CandidateCount, "use 10 to 100,000 (100 is usual; the evaluation cuts at 10)");
+            OptionChecks.Check(c, RankerTrainingPeriods is >= 1 and <= 20, nameof(RankerTrainingPeriods), RankerTrainingPeriods, "use 1 to 20 (each period adds one feature fit)");
+            OptionChecks.Check(c, Enum.IsDefined(Ranker), nameof(Ranker), Ranker, "use LightGbm or FastTree");
+            OptionChecks.Check(c, NumberOfLeaves is >= 2 and <= 1024, nameof(NumberOfLeaves), NumberOfLeaves, "use 2 to 1024 (8 is the default)");
+            OptionChecks.Check(c, NumberOfTrees is >= 1 and <= 10_000, nameof(NumberOfTrees), NumberOfTrees, "use 1 to 10,000 (100 is the default)");
+            OptionChecks.Check(c, LearningRate > 0 && LearningRate <= 1, nameof(LearningRate), LearningRate, "use a value in (0, 1] (0.05 is the default)");
+            OptionChecks.Check(c, MinimumExampleCountPerLeaf >= 1, nameof(MinimumExampleCountPerLeaf), MinimumExampleCountPerLeaf, "use 1 or more (100 is the default)");
         }
     }
 

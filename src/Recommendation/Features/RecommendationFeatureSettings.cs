@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Recommendation
 {
@@ -38,20 +39,14 @@ namespace Embeddings.Recommendation
 
         internal void Validate(string component)
         {
-            Check(component, HistoryLength is >= 1 and <= 1000, nameof(HistoryLength), HistoryLength, "use 1 to 1000 (5 is usual)");
-            Check(component, TransitionHistoryLength is >= 1 and <= 1000, nameof(TransitionHistoryLength), TransitionHistoryLength, "use 1 to 1000 (3 is usual)");
-            Check(component, CooccurrenceWindow is >= 1 and <= 1000, nameof(CooccurrenceWindow), CooccurrenceWindow, "use 1 to 1000 (5 is usual)");
-            Check(component, RecentHistoryLength >= 1, nameof(RecentHistoryLength), RecentHistoryLength, "use 1 or more (10 is usual)");
-            Check(component, TimeWindowInteractions >= 1, nameof(TimeWindowInteractions), TimeWindowInteractions, "use 1 or more (2000 is the default)");
-            Check(component, float.IsFinite(LogitWeight), nameof(LogitWeight), LogitWeight, "use a finite weight (1 by default)");
-            Check(component, float.IsFinite(TransitionWeight), nameof(TransitionWeight), TransitionWeight, "use a finite weight (1 by default)");
-            Check(component, float.IsFinite(CooccurrenceWeight), nameof(CooccurrenceWeight), CooccurrenceWeight, "use a finite weight (0.5 by default)");
-        }
-
-        internal static void Check(string component, bool valid, string option, object? value, string fix)
-        {
-            if (!valid)
-                throw new ArgumentOutOfRangeException(option, value, $"{component}: {option} = {Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null"} is invalid; {fix}.");
+            OptionChecks.Check(component, HistoryLength is >= 1 and <= 1000, nameof(HistoryLength), HistoryLength, "use 1 to 1000 (5 is usual)");
+            OptionChecks.Check(component, TransitionHistoryLength is >= 1 and <= 1000, nameof(TransitionHistoryLength), TransitionHistoryLength, "use 1 to 1000 (3 is usual)");
+            OptionChecks.Check(component, CooccurrenceWindow is >= 1 and <= 1000, nameof(CooccurrenceWindow), CooccurrenceWindow, "use 1 to 1000 (5 is usual)");
+            OptionChecks.Check(component, RecentHistoryLength >= 1, nameof(RecentHistoryLength), RecentHistoryLength, "use 1 or more (10 is usual)");
+            OptionChecks.Check(component, TimeWindowInteractions >= 1, nameof(TimeWindowInteractions), TimeWindowInteractions, "use 1 or more (2000 is the default)");
+            OptionChecks.Check(component, float.IsFinite(LogitWeight), nameof(LogitWeight), LogitWeight, "use a finite weight (1 by default)");
+            OptionChecks.Check(component, float.IsFinite(TransitionWeight), nameof(TransitionWeight), TransitionWeight, "use a finite weight (1 by default)");
+            OptionChecks.Check(component, float.IsFinite(CooccurrenceWeight), nameof(CooccurrenceWeight), CooccurrenceWeight, "use a finite weight (0.5 by default)");
         }
 
         internal void Write(BinaryWriter writer)

@@ -102,7 +102,7 @@ namespace Embeddings.Recommendation
             if (options.ItemGraph.Enabled)
                 GraphEmbeddingTraining.Validate(GraphOptions(options, seed: 0), c + ".ItemGraph", options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter);
             options.Features.Validate(c + ".Features");
-            RecommendationFeatureSettings.Check(c, options.NumberOfThreads is null || options.NumberOfThreads >= 1, nameof(options.NumberOfThreads), options.NumberOfThreads, "use null (all cores) or 1 or more");
+            OptionChecks.Check(c, options.NumberOfThreads is null || options.NumberOfThreads >= 1, nameof(options.NumberOfThreads), options.NumberOfThreads, "use null (all cores) or 1 or more");
         }
 
         /// <summary>Reads the interactions, trains the embeddings and counts, and returns the feature transformer.</summary>
