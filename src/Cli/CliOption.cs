@@ -83,6 +83,9 @@ namespace Embeddings.Cli
             return option;
         }
 
+        /// <summary>A float default as the double that reads the same (help then shows 0.05, not 0.0500000007...).</summary>
+        public static double Widen(float value) => double.Parse(value.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
         /// <summary>The option must be given.</summary>
         public static Option<T> Required<T>(this Option<T> option)
         {

@@ -54,7 +54,7 @@ namespace Embeddings.Cli.Commands
             _negative = CliOption.Int("--negative", "negative samples per pair (extension)").Default(defaults.NegativeSampleCount).Between(1, 1000);
             _sample = CliOption.Double("--sample", "frequent-node subsampling threshold (extension)").Default(defaults.SamplingThreshold).Threshold();
             _minCount = CliOption.Int("--min-count", "nodes visited fewer times get no vector (extension)").Default(defaults.MinCount).AtLeast(1);
-            _alpha = CliOption.Double("--alpha", "starting learning rate (extension)").Default(defaults.LearningRate).Rate();
+            _alpha = CliOption.Double("--alpha", "starting learning rate (extension)").Default(CliOption.Widen(defaults.LearningRate)).Rate();
             _sampling = CliOption.Choice("--sampling", "second-order transition sampling (extension)",
                 new[] { ("auto", SecondOrderSampling.Auto), ("precomputed", SecondOrderSampling.Precomputed), ("rejection", SecondOrderSampling.Rejection) },
                 s_node2Vec.SecondOrderSampling);

@@ -53,25 +53,26 @@ namespace Embeddings.Cli.Commands
                 _threads, _seed, _excludeLast, _test, _warmStart, _output, _userOutput);
             Command.Validators.Add(result =>
             {
+                // A flag of the other kind of feedback is refused unless it holds its default (as the library does).
                 bool implicitFeedback = result.ValueOf(_implicit);
                 bool Given(Option option) => result.GetResult(option) is { Implicit: false };
+                bool Changed<T>(Option<T> option) => Given(option) && !Equals(result.ValueOf(option), option.GetDefaultValue());
                 if (implicitFeedback)
                 {
                     if (Given(_test))
                         result.AddError("--test applies to explicit ratings (RMSE); for --implicit use --exclude-last 1 (leave-last-out HR@10 / NDCG@10).");
-                    foreach (var option in new Option[] { _learningRate, _nonNegative, _coldStart })
+                    foreach (var (option, changed) in new (Option, bool)[] { (_learningRate, Changed(_learningRate)), (_nonNegative, Changed(_nonNegative)), (_coldStart, Changed(_coldStart)) })
                     {
-                        if (Given(option))
+                        if (changed)
                             result.AddError($"{option.Name} applies to explicit ratings only; leave it out with --implicit.");
                     }
                 }
                 else
                 {
-                    foreach (var option in new Option[] { _recencyHalfLife, _alpha })
-                    {
-                        if (Given(option))
-                            result.AddError($"{option.Name} applies to --implicit only (explicit ratings are fitted as given).");
-                    }
+                    if (Given(_recencyHalfLife))
+                        result.AddError("--recency-half-life applies to --implicit only (explicit ratings are fitted as given).");
+                    if (Changed(_alpha))
+                        result.AddError("--alpha applies to --implicit only (explicit ratings are fitted as given).");
                 }
             });
         }

@@ -4,7 +4,7 @@ using Microsoft.ML;
 
 namespace Embeddings.Cli.Commands
 {
-    /// <summary><c>embeddings node-classification</c>: multi-label node classification of node vectors (evaluation.md section 2).</summary>
+    /// <summary><c>embeddings node-classification</c>: multi-label node classification of node vectors, as in the node2vec paper.</summary>
     internal sealed class NodeClassificationCommand : CliCommand
     {
         /// <summary>liblinear's C = 1, as the node2vec paper's evaluation.</summary>

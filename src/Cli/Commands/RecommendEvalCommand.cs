@@ -70,7 +70,7 @@ namespace Embeddings.Cli.Commands
 
         public RecommendEvalCommand()
             : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, blend and the ranker on an interaction file.",
-                "Protocol: evaluation.md section 3 (full ranking over every unseen item, HR@10 and NDCG@10 over all users).")
+                "Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users.")
         {
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,

@@ -113,6 +113,16 @@ namespace Embeddings.Tests.Cli
         }
 
         [Test]
+        public void FlagsOfTheOtherFeedbackKindAreAcceptedAtTheirDefaults()
+        {
+            // As before the rewrite (and as the library): only a value that would change the fit is refused.
+            string missing = Path.Combine(_folder, "missing.data");
+            Assert.That(CliRunner.Run("mf", "--input", missing, "--output", "o", "--implicit", "--learning-rate", "0.1").ExitCode, Is.EqualTo(1), "past parsing: the file is missing");
+            Assert.That(CliRunner.Run("mf", "--input", missing, "--output", "o", "--alpha", "1").ExitCode, Is.EqualTo(1));
+            Assert.That(CliRunner.Run("mf", "--input", missing, "--output", "o", "--implicit", "--learning-rate", "0.2").ExitCode, Is.EqualTo(2));
+        }
+
+        [Test]
         public void MissingAndMisplacedFilesAreOneLineWithExitCode1()
         {
             string missing = Path.Combine(_folder, "missing.bin");
