@@ -65,7 +65,7 @@ namespace Embeddings.Cli
             foreach (var command in Commands())
                 root.Subcommands.Add(command.Command);
 
-            var help = new Command("help", "show the help of the tool or of one command: embeddings help COMMAND");
+            var help = new Command("help", "Show the help of the tool or of one command: embeddings help COMMAND.");
             var name = new Argument<string?>("command") { Arity = ArgumentArity.ZeroOrOne, Description = "the command to describe" };
             help.Arguments.Add(name);
             help.SetAction(result =>
