@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Text;
+using System.Threading;
 using Embeddings.SkipGram;
 
 namespace Embeddings.Cli
@@ -14,8 +15,8 @@ namespace Embeddings.Cli
         public const int DefaultMaxSequenceLength = 10_000;
         private const int MaxTokenBytes = 1 << 16;
 
-        /// <summary>Reads the whole file once; returns the number of tokens.</summary>
-        public static long Read(string path, ISequenceSink sink, int maxSequenceLength = DefaultMaxSequenceLength)
+        /// <summary>Reads the whole file once; returns the number of tokens. Checks <paramref name="cancellation"/> every megabyte.</summary>
+        public static long Read(string path, ISequenceSink sink, int maxSequenceLength = DefaultMaxSequenceLength, CancellationToken cancellation = default)
         {
             if (!File.Exists(path))
                 throw new FileNotFoundException($"The training file '{path}' does not exist.", path);
@@ -30,6 +31,7 @@ namespace Embeddings.Cli
             int read;
             while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
             {
+                cancellation.ThrowIfCancellationRequested();
                 for (int i = 0; i < read; i++)
                 {
                     byte b = buffer[i];

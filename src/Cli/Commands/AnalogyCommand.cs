@@ -1,31 +1,34 @@
-using System;
+using System.CommandLine;
 using Embeddings.Evaluation;
 
 namespace Embeddings.Cli.Commands
 {
     /// <summary><c>embeddings analogy</c>: word-analogy accuracy of a vector file, as in the evaluation protocol.</summary>
-    internal static class AnalogyCommand
+    internal sealed class AnalogyCommand : CliCommand
     {
-        private const string Help = """
-            usage: embeddings analogy --vectors FILE --questions questions-words.txt [--restrict 30000]
-              --vectors FILE     word2vec text or binary file, most frequent word first
-              --questions FILE   analogy questions (': section' lines, then 'a b c d' lines)
-              --restrict N       search and accept only the N most frequent words (30000, as compute-accuracy and gensim)
-            Prints each section's accuracy, then semantic, syntactic and total accuracy and the questions seen.
-            """;
+        /// <summary>The protocol's vocabulary cut (compute-accuracy and gensim).</summary>
+        private const int ProtocolRestrict = 30_000;
 
-        public static int Run(string[] args)
+        private readonly Option<string> _vectors = CommonOptions.Input("--vectors", "word2vec text or binary file, most frequent word first");
+        private readonly Option<string> _questions = CommonOptions.Input("--questions", "analogy questions (': section' lines, then 'a b c d' lines), e.g. questions-words.txt");
+        private readonly Option<int> _restrict = CliOption.Int("--restrict", "search and accept only the N most frequent words (as compute-accuracy and gensim)").Default(ProtocolRestrict).AtLeast(1);
+
+        public AnalogyCommand()
+            : base("analogy", "Score a vector file on word analogies (questions-words.txt).",
+                "Prints each section's accuracy, then semantic, syntactic and total accuracy and the questions seen.")
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help")
-            {
-                Console.WriteLine(Help);
-                return args.Length == 0 ? 2 : 0;
-            }
-            var line = new CommandLine("analogy", args, new[] { "--vectors", "--questions", "--restrict" }, Array.Empty<string>());
-            var table = EmbeddingTable.LoadWord2VecFormat(line.Required("--vectors"));
-            var result = WordAnalogyEvaluator.Evaluate(table, line.Required("--questions"), line.Int("--restrict", 30_000));
-            Console.Write(result);
-            return 0;
+            Add(_vectors, _questions, _restrict);
+        }
+
+        protected override int Run(CommandRun run)
+        {
+            string vectors = run.InputFile(_vectors);
+            string questions = run.InputFile(_questions);
+            var table = EmbeddingTable.LoadWord2VecFormat(vectors);
+            run.ThrowIfCancelled();
+            var result = WordAnalogyEvaluator.Evaluate(table, questions, run.Get(_restrict));
+            run.Out.Write(result);
+            return ExitCodes.Success;
         }
     }
 }

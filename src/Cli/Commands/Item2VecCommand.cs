@@ -1,8 +1,7 @@
 using System;
-using System.Collections.Generic;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
@@ -11,48 +10,51 @@ using Embeddings.SkipGram;
 namespace Embeddings.Cli.Commands
 {
     /// <summary><c>embeddings item2vec</c>: item vectors (and context vectors) from an interaction file.</summary>
-    internal static class Item2VecCommand
+    internal sealed class Item2VecCommand : CliCommand
     {
-        private const string Help = """
-            usage: embeddings item2vec --input INTERACTIONS --output ITEMS.txt [--context-output CONTEXT.txt] [options]
-              --input FILE          'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)
-              --exclude-last N      drop each user's last N interactions (by timestamp, then item id), to match a leave-last-out split (0)
-              --output FILE         item input vectors, word2vec text format
-              --context-output FILE item output (context) vectors, word2vec text format
-              --dimensions N (64) --window N (5) --whole-sequence --epochs N (20) --negative N (5) --sample X (1e-3)
-              --min-count N (1) --threads N (all cores) --seed N (1)
-            Each user's items, in time order, form one sequence.
-            """;
+        /// <summary>The item2vec defaults of the recommendation pipeline.</summary>
+        private static readonly SkipGramEmbeddingEstimator.Options s_defaults = RecommendationFeaturesEstimator.Options.DefaultItem2Vec();
 
-        public static int Run(string[] args)
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<int> _excludeLast = CommonOptions.ExcludeLast("drop each user's last N interactions (by timestamp, then item id), to match a leave-last-out split");
+        private readonly Option<string> _output = CommonOptions.Output("--output", "item input vectors, word2vec text format");
+        private readonly Option<string> _contextOutput = CliOption.File("--context-output", "item output (context) vectors, word2vec text format");
+        private readonly Option<int> _dimensions = CliOption.Int("--dimensions", "vector size").Default(s_defaults.EmbeddingDimension).Between(1, 100_000);
+        private readonly Option<int> _window = CliOption.Int("--window", "context window").Default(s_defaults.WindowSize).AtLeast(1);
+        private readonly Option<bool> _wholeSequence = CliOption.Switch("--whole-sequence", "every other item of the user's sequence is context (instead of a window)");
+        private readonly Option<int> _epochs = CliOption.Int("--epochs", "passes over the data").Default(s_defaults.Epochs).AtLeast(1);
+        private readonly Option<int> _negative = CliOption.Int("--negative", "negative samples per pair").Default(s_defaults.NegativeSampleCount).Between(1, 1000);
+        private readonly Option<double> _sample = CliOption.Double("--sample", "frequent-item subsampling threshold (0 turns it off)").Default(s_defaults.SamplingThreshold).Threshold();
+        private readonly Option<int> _minCount = CliOption.Int("--min-count", "items seen fewer times get no vector").Default(s_defaults.MinCount).AtLeast(1);
+        private readonly Option<int?> _threads = CommonOptions.Threads();
+        private readonly Option<int> _seed = CommonOptions.Seed();
+
+        public Item2VecCommand()
+            : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help")
-            {
-                Console.WriteLine(Help);
-                return args.Length == 0 ? 2 : 0;
-            }
-            var line = new CommandLine("item2vec", args,
-                new[] { "--input", "--output", "--context-output", "--exclude-last", "--dimensions", "--window", "--epochs", "--negative", "--sample", "--min-count", "--threads", "--seed" },
-                new[] { "--whole-sequence" });
+            Add(_input, _excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
+        }
+
+        protected override int Run(CommandRun run)
+        {
             var watch = Stopwatch.StartNew();
-            string input = line.Required("--input");
-            string output = line.Required("--output");
-            string? contextOutput = line.Optional("--context-output");
-            int excludeLast = line.Int("--exclude-last", 0);
-            if (excludeLast < 0)
-                throw new UsageException($"--exclude-last must be 0 or more; got {excludeLast}.");
+            string input = run.InputFile(_input);
+            string output = run.OutputFile(_output);
+            string? contextOutput = run.OptionalOutputFile(_contextOutput);
+            int excludeLast = run.Get(_excludeLast);
             var options = new SkipGramEmbeddingEstimator.Options
             {
                 OutputColumnName = "items",
-                EmbeddingDimension = line.Int("--dimensions", 64),
-                WindowSize = line.Int("--window", 5),
-                WholeSequenceContext = line.Has("--whole-sequence"),
-                Epochs = line.Int("--epochs", 20),
-                NegativeSampleCount = line.Int("--negative", 5),
-                SamplingThreshold = line.Double("--sample", 1e-3),
-                MinCount = line.Int("--min-count", 1),
-                NumberOfThreads = line.Has("--threads") ? line.Int("--threads", 1) : null,
+                EmbeddingDimension = run.Get(_dimensions),
+                WindowSize = run.Get(_window),
+                WholeSequenceContext = run.Get(_wholeSequence),
+                Epochs = run.Get(_epochs),
+                NegativeSampleCount = run.Get(_negative),
+                SamplingThreshold = run.Get(_sample),
+                MinCount = run.Get(_minCount),
+                NumberOfThreads = run.Get(_threads),
                 KeepContextVectors = contextOutput is not null,
+                CancellationToken = run.Cancellation,
             };
             SkipGramEmbeddingEstimator.Validate(options);
 
@@ -62,13 +64,14 @@ namespace Embeddings.Cli.Commands
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
             var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences), options, $"'{input}'");
-            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, line.Int("--seed", 1), Console.Error.WriteLine, $"'{input}'", options.CancellationToken);
+            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, run.Get(_seed), run.Error.WriteLine, $"'{input}'", options.CancellationToken);
+            run.ThrowIfCancelled();
             embeddings.SaveWord2VecFormat(output);
             if (contextOutput is not null)
                 context!.SaveWord2VecFormat(contextOutput);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{sequences.Count:N0} users, {summary.VocabularySize:N0} items, {summary.CorpusTokens:N0} interactions x {summary.Epochs} epochs in {summary.TrainingTime.TotalSeconds:F2} s; total {watch.Elapsed.TotalSeconds:F2} s; wrote {output}{(contextOutput is null ? "" : " and " + contextOutput)}"));
-            return 0;
+            return ExitCodes.Success;
         }
     }
 }

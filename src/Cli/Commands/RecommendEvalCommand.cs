@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
@@ -12,55 +13,88 @@ using Microsoft.ML;
 namespace Embeddings.Cli.Commands
 {
     /// <summary><c>embeddings recommend-eval</c>: the whole recommendation pipeline under the leave-last-out protocol.</summary>
-    internal static class RecommendEvalCommand
+    internal sealed class RecommendEvalCommand : CliCommand
     {
-        private const string Help = """
-            usage: embeddings recommend-eval --input INTERACTIONS [--json RESULTS.json] [options]
-              --input FILE          'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)
-              --json FILE           write {model: {"hr10", "ndcg10"}, ..., "validation": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, blend, ranker)
-              --split S             test, validation or both (both)
-              --seeds N             repeat with seeds 1..N and report the mean and spread (1)
-              item2vec:  --dimensions N (64) --window N (5) --epochs N (20) --negative N (5) --sample X (1e-3) --ns-exponent X (0.75)
-              node2vec:  --graph-dimensions N (64) --walk-length N (40) --num-walks N (10) --p X (1) --q X (1) --no-graph
-              ranker:    --ranker lightgbm|fasttree (lightgbm) --candidates N (100) --leaves N (8) --trees N (100) --learning-rate X (0.05) --min-leaf N (100)
-                         --periods N (3: the ranker learns from each user's next interaction and the 2 before it, one feature fit each)
-              mf:        implicit ALS --mf-rank N (64) --mf-iterations N (15) --mf-alpha X (5) --mf-lambda X (30)
-                         --mf-recency-half-life X (3; 0: every interaction weighs 1) --mf-recency-boost X (4) --no-mf
-              --threads N (all cores) --seed N (1; with --seeds, the first seed) --verbose (training messages on stderr)
-            Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users
-            (docs/evaluation-protocols.md in the repository).
-            """;
+        private static readonly RankingRecommenderOptions s_defaults = new();
+        private static readonly ImplicitMatrixFactorization s_mf = new();
+        private static readonly RankingTarget[] s_test = { RankingTarget.Test };
+        private static readonly RankingTarget[] s_validation = { RankingTarget.Validation };
+        private static readonly RankingTarget[] s_both = { RankingTarget.Validation, RankingTarget.Test };
 
-        public static int Run(string[] args)
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _json = CliOption.File("--json",
+            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, blend, ranker)");
+        private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
+            new[] { ("test", s_test), ("validation", s_validation), ("both", s_both) }, s_both);
+        private readonly Option<int> _seeds = CliOption.Int("--seeds", "repeat with seeds --seed .. --seed + N - 1 and report the mean and spread").Default(1).AtLeast(1);
+
+        // item2vec
+        private readonly Option<int> _dimensions = CliOption.Int("--dimensions", "item2vec vector size").Default(s_defaults.Item2Vec.EmbeddingDimension).Between(1, 100_000);
+        private readonly Option<int> _window = CliOption.Int("--window", "item2vec window").Default(s_defaults.Item2Vec.WindowSize).AtLeast(1);
+        private readonly Option<int> _epochs = CliOption.Int("--epochs", "item2vec epochs").Default(s_defaults.Item2Vec.Epochs).AtLeast(1);
+        private readonly Option<int> _negative = CliOption.Int("--negative", "item2vec negative samples").Default(s_defaults.Item2Vec.NegativeSampleCount).Between(1, 1000);
+        private readonly Option<double> _sample = CliOption.Double("--sample", "item2vec subsampling threshold").Default(s_defaults.Item2Vec.SamplingThreshold).Threshold();
+        private readonly Option<double> _nsExponent = CliOption.Double("--ns-exponent", "item2vec negative-sampling exponent").Default(s_defaults.Item2Vec.NegativeSamplingExponent)
+            .Check(double.IsFinite, "must be a finite number");
+
+        // node2vec of the item transition graph
+        private readonly Option<int> _graphDimensions = CliOption.Int("--graph-dimensions", "node2vec vector size").Default(s_defaults.ItemGraph.EmbeddingDimension).Between(1, 100_000);
+        private readonly Option<int> _walkLength = CliOption.Int("--walk-length", "node2vec nodes per walk").Default(s_defaults.ItemGraph.WalkLength).AtLeast(2);
+        private readonly Option<int> _numWalks = CliOption.Int("--num-walks", "node2vec walks per item").Default(s_defaults.ItemGraph.WalksPerNode).AtLeast(1);
+        private readonly Option<double> _p = CliOption.Double("--p", "node2vec return parameter").Default(s_defaults.ItemGraph.ReturnParameter).AtLeast(0, exclusive: true);
+        private readonly Option<double> _q = CliOption.Double("--q", "node2vec in-out parameter").Default(s_defaults.ItemGraph.InOutParameter).AtLeast(0, exclusive: true);
+        private readonly Option<bool> _noGraph = CliOption.Switch("--no-graph", "leave node2vec out");
+
+        // ranker
+        private readonly Option<Named<RankerKind>> _ranker = CliOption.Choice("--ranker", "the ML.NET ranker",
+            new[] { ("lightgbm", RankerKind.LightGbm), ("fasttree", RankerKind.FastTree) }, s_defaults.Ranker);
+        private readonly Option<int> _candidates = CliOption.Int("--candidates", "candidates per user re-ranked by the ranker").Default(s_defaults.CandidateCount).Between(10, 100_000);
+        private readonly Option<int> _leaves = CliOption.Int("--leaves", "ranker leaves per tree").Default(s_defaults.NumberOfLeaves).Between(2, 1024);
+        private readonly Option<int> _trees = CliOption.Int("--trees", "ranker trees").Default(s_defaults.NumberOfTrees).Between(1, 10_000);
+        private readonly Option<double> _learningRate = CliOption.Double("--learning-rate", "ranker learning rate").Default(s_defaults.LearningRate).Rate();
+        private readonly Option<int> _minLeaf = CliOption.Int("--min-leaf", "ranker minimum candidates per leaf").Default(s_defaults.MinimumExampleCountPerLeaf).AtLeast(1);
+        private readonly Option<int> _periods = CliOption.Int("--periods",
+            "the ranker learns from each user's next interaction and the N - 1 before it, one feature fit each").Default(s_defaults.RankerTrainingPeriods).Between(1, 20);
+
+        // implicit ALS
+        private readonly Option<int> _mfRank = CliOption.Int("--mf-rank", "implicit ALS rank").Default(s_mf.Options.ApproximationRank).Between(1, 1024);
+        private readonly Option<int> _mfIterations = CliOption.Int("--mf-iterations", "implicit ALS iterations").Default(s_mf.Options.NumberOfIterations).AtLeast(1);
+        private readonly Option<double> _mfAlpha = CliOption.Double("--mf-alpha", "implicit ALS confidence weight").Default(s_mf.Options.Alpha).AtLeast(0);
+        private readonly Option<double> _mfLambda = CliOption.Double("--mf-lambda", "implicit ALS L2 regularisation").Default(s_mf.Options.Lambda).AtLeast(0, exclusive: true);
+        private readonly Option<double> _mfRecencyHalfLife = CliOption.Double("--mf-recency-half-life", "recency half-life in interactions (0: every interaction weighs 1)").Default(s_mf.RecencyHalfLife).AtLeast(0);
+        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost).AtLeast(0);
+        private readonly Option<bool> _noMf = CliOption.Switch("--no-mf", "leave implicit MF out");
+
+        private readonly Option<int?> _threads = CommonOptions.Threads();
+        private readonly Option<int> _seed = CommonOptions.Seed(description: "random seed (with --seeds, the first seed)");
+        private readonly Option<bool> _verbose = CliOption.Switch("--verbose", "training messages on stderr");
+
+        public RecommendEvalCommand()
+            : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, blend and the ranker on an interaction file.",
+                "Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users.")
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help")
+            Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
+                _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
+                _threads, _seed, _verbose);
+            Command.Validators.Add(result =>
             {
-                Console.WriteLine(Help);
-                return args.Length == 0 ? 2 : 0;
-            }
-            var line = new CommandLine("recommend-eval", args,
-                new[] { "--input", "--json", "--split", "--seeds", "--dimensions", "--window", "--epochs", "--negative", "--sample", "--ns-exponent",
-                        "--graph-dimensions", "--walk-length", "--num-walks", "--p", "--q", "--ranker", "--candidates", "--leaves", "--trees",
-                        "--learning-rate", "--min-leaf", "--periods", "--mf-rank", "--mf-iterations", "--mf-alpha", "--mf-lambda", "--mf-recency-half-life", "--mf-recency-boost", "--threads", "--seed" },
-                new[] { "--no-graph", "--no-mf", "--verbose" });
-            string input = line.Required("--input");
-            string? json = line.Optional("--json");
-            string splitName = line.Optional("--split") ?? "both";
-            var targets = splitName switch
-            {
-                "both" => new[] { RankingTarget.Validation, RankingTarget.Test },
-                "test" => new[] { RankingTarget.Test },
-                "validation" => new[] { RankingTarget.Validation },
-                _ => throw new UsageException($"--split must be test, validation or both; got '{splitName}'."),
-            };
-            int seeds = line.Int("--seeds", 1);
-            if (seeds < 1)
-                throw new UsageException($"--seeds must be 1 or more; got {seeds}.");
-            int firstSeed = line.Int("--seed", 1);
-            var options = Options(line);
+                if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)
+                    result.AddError($"--seed {result.ValueOf(_seed)} with --seeds {result.ValueOf(_seeds)} goes past the largest seed, {int.MaxValue}.");
+            });
+        }
+
+        protected override int Run(CommandRun run)
+        {
+            string input = run.InputFile(_input);
+            string? json = run.OptionalOutputFile(_json);
+            var targets = run.Get(_split).Value;
+            int seeds = run.Get(_seeds);
+            int firstSeed = run.Get(_seed);
+            bool verbose = run.Get(_verbose);
+            var options = Options(run);
             options.Validate();
             var split = InteractionFile.ReadSplit(input);
-            Console.Error.WriteLine($"{input}: {split.AllUsers.Count():N0} users, {split.Items.Count:N0} items; {split.Users.Count:N0} users with targets");
+            run.Error.WriteLine($"{input}: {split.AllUsers.Count():N0} users, {split.Items.Count:N0} items; {split.Users.Count:N0} users with targets");
 
             var runs = new Dictionary<RankingTarget, List<RecommendationSplitResult>>();
             var watch = Stopwatch.StartNew();
@@ -69,74 +103,73 @@ namespace Embeddings.Cli.Commands
                 options.Seed = firstSeed + s;
                 foreach (var target in targets)
                 {
-                    var result = RecommendationEvaluation.Evaluate(new MLContext(options.Seed), split, target, options, line.Has("--verbose") ? Console.Error.WriteLine : null,
-                        line.Has("--no-mf") ? null : MatrixFactorizationOptions(line, options));
+                    run.ThrowIfCancelled();
+                    var ml = new MLContext(options.Seed);
+                    var result = RecommendationEvaluation.Evaluate(ml, split, target, options, verbose ? run.Error.WriteLine : null,
+                        run.Get(_noMf) ? null : MatrixFactorizationOptions(run, options));
                     if (!runs.TryGetValue(target, out var list))
                         runs[target] = list = new List<RecommendationSplitResult>();
                     list.Add(result);
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {options.Seed} {target}: {result.Seconds:F1} s"));
+                    run.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {options.Seed} {target}: {result.Seconds:F1} s"));
                 }
             }
-            Print(runs, seeds);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {watch.Elapsed.TotalSeconds:F1} s"));
+            run.ThrowIfCancelled();
+            Print(run.Out, runs, seeds);
+            run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {watch.Elapsed.TotalSeconds:F1} s"));
             if (json is not null)
                 Infrastructure.AtomicFile.Write(json, stream => JsonSerializer.Serialize(stream, Report(runs, options, seeds), new JsonSerializerOptions { WriteIndented = true }));
-            return 0;
+            return ExitCodes.Success;
         }
 
-        internal static RankingRecommenderOptions Options(CommandLine line)
+        private RankingRecommenderOptions Options(CommandRun run)
         {
             var options = new RankingRecommenderOptions
             {
                 UserColumnName = "User",
                 ItemColumnName = "Item",
-                CandidateCount = line.Int("--candidates", 100),
-                RankerTrainingPeriods = line.Int("--periods", 3),
-                NumberOfLeaves = line.Int("--leaves", 8),
-                NumberOfTrees = line.Int("--trees", 100),
-                LearningRate = line.Double("--learning-rate", 0.05),
-                MinimumExampleCountPerLeaf = line.Int("--min-leaf", 100),
-                NumberOfThreads = line.Has("--threads") ? line.Int("--threads", 1) : null,
-                Ranker = (line.Optional("--ranker") ?? "lightgbm") switch
-                {
-                    "lightgbm" => RankerKind.LightGbm,
-                    "fasttree" => RankerKind.FastTree,
-                    string other => throw new UsageException($"--ranker must be lightgbm or fasttree; got '{other}'."),
-                },
+                CandidateCount = run.Get(_candidates),
+                RankerTrainingPeriods = run.Get(_periods),
+                NumberOfLeaves = run.Get(_leaves),
+                NumberOfTrees = run.Get(_trees),
+                LearningRate = run.Get(_learningRate),
+                MinimumExampleCountPerLeaf = run.Get(_minLeaf),
+                NumberOfThreads = run.Get(_threads),
+                Ranker = run.Get(_ranker).Value,
             };
-            options.Item2Vec.EmbeddingDimension = line.Int("--dimensions", 64);
-            options.Item2Vec.WindowSize = line.Int("--window", 5);
-            options.Item2Vec.Epochs = line.Int("--epochs", 20);
-            options.Item2Vec.NegativeSampleCount = line.Int("--negative", 5);
-            options.Item2Vec.SamplingThreshold = line.Double("--sample", 1e-3);
-            options.Item2Vec.NegativeSamplingExponent = line.Double("--ns-exponent", 0.75);
-            options.ItemGraph.Enabled = !line.Has("--no-graph");
-            options.ItemGraph.EmbeddingDimension = line.Int("--graph-dimensions", 64);
-            options.ItemGraph.WalkLength = line.Int("--walk-length", 40);
-            options.ItemGraph.WalksPerNode = line.Int("--num-walks", 10);
-            options.ItemGraph.ReturnParameter = line.Double("--p", 1);
-            options.ItemGraph.InOutParameter = line.Double("--q", 1);
+            options.Item2Vec.EmbeddingDimension = run.Get(_dimensions);
+            options.Item2Vec.WindowSize = run.Get(_window);
+            options.Item2Vec.Epochs = run.Get(_epochs);
+            options.Item2Vec.NegativeSampleCount = run.Get(_negative);
+            options.Item2Vec.SamplingThreshold = run.Get(_sample);
+            options.Item2Vec.NegativeSamplingExponent = run.Get(_nsExponent);
+            options.Item2Vec.CancellationToken = run.Cancellation;
+            options.ItemGraph.Enabled = !run.Get(_noGraph);
+            options.ItemGraph.EmbeddingDimension = run.Get(_graphDimensions);
+            options.ItemGraph.WalkLength = run.Get(_walkLength);
+            options.ItemGraph.WalksPerNode = run.Get(_numWalks);
+            options.ItemGraph.ReturnParameter = run.Get(_p);
+            options.ItemGraph.InOutParameter = run.Get(_q);
             return options;
         }
 
-        private static ImplicitMatrixFactorization MatrixFactorizationOptions(CommandLine line, RankingRecommenderOptions options)
+        private ImplicitMatrixFactorization MatrixFactorizationOptions(CommandRun run, RankingRecommenderOptions options)
         {
             var mf = new ImplicitMatrixFactorization();
-            mf.Options.ApproximationRank = line.Int("--mf-rank", mf.Options.ApproximationRank);
-            mf.Options.NumberOfIterations = line.Int("--mf-iterations", mf.Options.NumberOfIterations);
-            mf.Options.Alpha = line.Double("--mf-alpha", mf.Options.Alpha);
-            mf.Options.Lambda = line.Double("--mf-lambda", mf.Options.Lambda);
+            mf.Options.ApproximationRank = run.Get(_mfRank);
+            mf.Options.NumberOfIterations = run.Get(_mfIterations);
+            mf.Options.Alpha = run.Get(_mfAlpha);
+            mf.Options.Lambda = run.Get(_mfLambda);
             mf.Options.NumberOfThreads = options.NumberOfThreads;
             mf.Options.Seed = options.Seed;
-            mf.RecencyHalfLife = line.Double("--mf-recency-half-life", mf.RecencyHalfLife);
-            mf.RecencyBoost = line.Double("--mf-recency-boost", mf.RecencyBoost);
+            mf.RecencyHalfLife = run.Get(_mfRecencyHalfLife);
+            mf.RecencyBoost = run.Get(_mfRecencyBoost);
             mf.Validate();
             return mf;
         }
 
-        private static void Print(Dictionary<RankingTarget, List<RecommendationSplitResult>> runs, int seeds)
+        private static void Print(TextWriter output, Dictionary<RankingTarget, List<RecommendationSplitResult>> runs, int seeds)
         {
-            Console.WriteLine($"{"model",-12} {"split",-10} {"HR@10",8} {"NDCG@10",8}{(seeds > 1 ? $"  (mean of {seeds} seeds; HR@10 min-max)" : "")}");
+            output.WriteLine($"{"model",-12} {"split",-10} {"HR@10",8} {"NDCG@10",8}{(seeds > 1 ? $"  (mean of {seeds} seeds; HR@10 min-max)" : "")}");
             foreach (string model in RecommendationEvaluation.ModelNames)
             {
                 foreach (var (target, list) in runs.OrderBy(r => r.Key))
@@ -145,7 +178,7 @@ namespace Embeddings.Cli.Commands
                     if (values.Count == 0)
                         continue;
                     string spread = seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $"  {values.Min(v => v.HitRate):F4}-{values.Max(v => v.HitRate):F4}") : "";
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{model,-12} {target,-10} {values.Average(v => v.HitRate),8:F4} {values.Average(v => v.Ndcg),8:F4}{spread}"));
                 }
             }

@@ -1,87 +1,108 @@
 using System;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Text;
 using Embeddings.SkipGram;
+using Defaults = Embeddings.SkipGramEmbeddingEstimator.Defaults;
 
 namespace Embeddings.Cli.Commands
 {
     /// <summary>
     /// <c>embeddings word2vec</c>: a drop-in replacement for the word2vec tool, with its flags, meanings and defaults.
+    /// Every flag also has a double-dash spelling (<c>--size</c>), and <c>--dimensions</c> and <c>--epochs</c> name
+    /// <c>-size</c> and <c>-iter</c>.
     /// </summary>
-    internal static class Word2VecCommand
+    internal sealed class Word2VecCommand : CliCommand
     {
-        private const string Help = """
-            usage: embeddings word2vec -train FILE -output FILE [options]
-            The word2vec tool's flags, meanings and defaults:
-              -train FILE       training text: whitespace-separated words; each line is a sentence (cut every 10,000 words)
-              -output FILE      where to write the word vectors (word2vec format)
-              -size N           vector size (100)
-              -window N         maximum skip length between words (5)
-              -sample X         threshold for down-sampling frequent words (1e-3; useful range 0 to 1e-5; 0 turns it off)
-              -hs 0|1           hierarchical softmax (0)
-              -negative N       negative examples (5; 3-10 common; 0 = none)
-              -threads N        threads (12)
-              -iter N           training iterations (5)
-              -min-count N      discard words that appear fewer times (5)
-              -alpha X          starting learning rate (0.025 for skip-gram, 0.05 for CBOW)
-              -cbow 0|1         1 = continuous bag of words, 0 = skip-gram (1)
-              -binary 0|1       save the vectors in binary (1) or text (0) format (0)
-              -save-vocab FILE  also write the vocabulary: 'word count' lines, most frequent first
-              -debug N          0 = quiet, 1 = summary, 2 = progress (2)
-            Extensions: -seed N (1): random seed; with -threads 1 the output is identical run to run.
-            """;
+        /// <summary>The word2vec tool's defaults where they differ from the library's.</summary>
+        private const int ToolThreads = 12;
+        private const int ToolDebug = 2;
 
-        public static int Run(string[] args)
+        private readonly Option<string> _train = CommonOptions.Input("-train", "training text: whitespace-separated words; each line is a sentence (cut every 10,000 words)", "--train");
+        private readonly Option<string> _output = CommonOptions.Output("-output", "where to write the word vectors (word2vec format)", "--output");
+        private readonly Option<int> _size = CliOption.Int("-size", "vector size", "--size", "--dimensions").Default(Defaults.EmbeddingDimension).Between(1, 100_000);
+        private readonly Option<int> _window = CliOption.Int("-window", "maximum skip length between words", "--window").Default(Defaults.WindowSize).AtLeast(1);
+        private readonly Option<double> _sample = CliOption.Double("-sample", "threshold for down-sampling frequent words (useful range 0 to 1e-5; 0 turns it off)", "--sample")
+            .Default(Defaults.SamplingThreshold).Threshold();
+        private readonly Option<Named<bool>> _hs = CliOption.ZeroOrOne("-hs", "hierarchical softmax", false, "--hs");
+        private readonly Option<int> _negative = CliOption.Int("-negative", "negative examples (3-10 common; 0 = none)", "--negative").Default(Defaults.NegativeSampleCount).Between(0, 1000);
+        private readonly Option<int> _threads = CommonOptions.Threads("-threads", ToolThreads, "--threads");
+        private readonly Option<int> _iter = CliOption.Int("-iter", "training iterations", "--iter", "--epochs").Default(Defaults.Epochs).AtLeast(1);
+        private readonly Option<int> _minCount = CliOption.Int("-min-count", "discard words that appear fewer times", "--min-count").Default(Defaults.MinCount).AtLeast(1);
+        private readonly Option<double?> _alpha = CliOption.OptionalDouble("-alpha",
+            string.Create(CultureInfo.InvariantCulture, $"starting learning rate (default: {Defaults.SkipGramLearningRate} for skip-gram, {Defaults.CbowLearningRate} for CBOW)"), "--alpha").Rate();
+        private readonly Option<Named<bool>> _cbow = CliOption.ZeroOrOne("-cbow", "1 = continuous bag of words, 0 = skip-gram", true, "--cbow");
+        private readonly Option<Named<bool>> _binary = CliOption.ZeroOrOne("-binary", "save the vectors in binary (1) or text (0) format", false, "--binary");
+        private readonly Option<string> _saveVocab = CliOption.File("-save-vocab", "also write the vocabulary: 'word count' lines, most frequent first", "--save-vocab");
+        private readonly Option<string> _readVocab = CliOption.File("-read-vocab", "not supported: the vocabulary is always counted from -train", "--read-vocab");
+        private readonly Option<string> _classes = new("-classes", "--classes") { Description = "not supported (k-means word classes): cluster the vectors instead", HelpName = "N" };
+        private readonly Option<int> _debug = CliOption.Int("-debug", "0 = quiet, 1 = summary, 2 = progress", "--debug").Default(ToolDebug);
+        private readonly Option<int> _seed = CommonOptions.Seed("-seed", "random seed (extension); with -threads 1 the output is identical run to run", "--seed");
+
+        public Word2VecCommand()
+            : base("word2vec", "Train word vectors with the word2vec tool's flags, meanings and defaults (-train -output -size ...).",
+                "Every flag also takes two dashes (--train, --size); --dimensions and --epochs are -size and -iter.")
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help")
+            Add(_train, _output, _size, _window, _sample, _hs, _negative, _threads, _iter, _minCount, _alpha, _cbow, _binary, _saveVocab, _readVocab, _classes, _debug, _seed);
+            Command.Validators.Add(result =>
             {
-                Console.WriteLine(Help);
-                return args.Length == 0 ? 2 : 0;
-            }
-            var line = new CommandLine("word2vec", args,
-                new[] { "-train", "-output", "-size", "-window", "-sample", "-hs", "-negative", "-threads", "-iter", "-min-count", "-alpha", "-cbow", "-binary", "-save-vocab", "-debug", "-seed", "-classes", "-read-vocab" },
-                Array.Empty<string>());
-            if (line.Has("-classes"))
-                throw new NotSupportedException("-classes (k-means word classes) is not supported: cluster the vectors instead.");
-            if (line.Has("-read-vocab"))
-                throw new NotSupportedException("-read-vocab is not supported: the vocabulary is always counted from -train.");
+                if (result.GetResult(_classes) is { Implicit: false })
+                    result.AddError("-classes (k-means word classes) is not supported: cluster the vectors instead.");
+                if (result.GetResult(_readVocab) is { Implicit: false })
+                    result.AddError("-read-vocab is not supported: the vocabulary is always counted from -train.");
+                if (result.ValueOf(_negative) == 0 && !result.ValueOf(_hs).Value)
+                    result.AddError("-negative 0 with -hs 0 leaves nothing to train; use -negative 5 (3-10 is common) or -hs 1.");
+            });
+        }
 
-            string train = line.Required("-train");
-            string output = line.Required("-output");
-            bool cbow = line.Flag01("-cbow", true);
-            int debug = line.Int("-debug", 2);
+        /// <summary>What the flags ask for.</summary>
+        internal sealed record Settings(string Train, string Output, SkipGramEmbeddingEstimator.Options Options, bool Binary, int Seed, string? SaveVocabulary, int Debug);
+
+        /// <summary>The settings of parsed flags (the training options without progress and cancellation).</summary>
+        internal Settings Read(ParseResult result)
+        {
+            bool cbow = result.GetValue(_cbow)!.Value;
             var options = new SkipGramEmbeddingEstimator.Options
             {
                 OutputColumnName = "vectors",
-                EmbeddingDimension = line.Int("-size", 100),
-                WindowSize = line.Int("-window", 5),
-                SamplingThreshold = line.Double("-sample", 1e-3),
-                HierarchicalSoftmax = line.Flag01("-hs", false),
-                NegativeSampleCount = line.Int("-negative", 5),
-                NumberOfThreads = line.Int("-threads", 12),
-                Epochs = line.Int("-iter", 5),
-                MinCount = line.Int("-min-count", 5),
-                LearningRate = (float)line.Double("-alpha", cbow ? 0.05 : 0.025),
+                EmbeddingDimension = result.GetValue(_size),
+                WindowSize = result.GetValue(_window),
+                SamplingThreshold = result.GetValue(_sample),
+                HierarchicalSoftmax = result.GetValue(_hs)!.Value,
+                NegativeSampleCount = result.GetValue(_negative),
+                NumberOfThreads = result.GetValue(_threads),
+                Epochs = result.GetValue(_iter),
+                MinCount = result.GetValue(_minCount),
+                LearningRate = result.GetValue(_alpha) is double alpha ? (float)alpha : cbow ? Defaults.CbowLearningRate : Defaults.SkipGramLearningRate,
                 Model = cbow ? SkipGramModel.Cbow : SkipGramModel.SkipGram,
-                Progress = debug >= 2 ? new ConsoleProgress() : null,
             };
+            return new Settings(result.GetValue(_train)!, result.GetValue(_output)!, options, result.GetValue(_binary)!.Value, result.GetValue(_seed),
+                result.GetValue(_saveVocab), result.GetValue(_debug));
+        }
+
+        protected override int Run(CommandRun run)
+        {
+            var settings = Read(run.Result);
+            string train = run.InputFile(_train);
+            string output = run.OutputFile(_output);
+            string? saveVocabulary = run.OptionalOutputFile(_saveVocab);
+            int debug = settings.Debug;
+            var options = settings.Options;
+            options.Progress = debug >= 2 ? new ConsoleProgress(run.Error) : null;
+            options.CancellationToken = run.Cancellation;
             SkipGramEmbeddingEstimator.Validate(options);
-            bool binary = line.Flag01("-binary", false);
-            int seed = line.Int("-seed", 1);
-            string? saveVocabulary = line.Optional("-save-vocab");
-            string? outputFolder = Path.GetDirectoryName(Path.GetFullPath(output));
-            if (outputFolder is not null && !Directory.Exists(outputFolder))
-                throw new DirectoryNotFoundException($"-output: the folder '{outputFolder}' does not exist.");
 
             long corpusTokens = 0;
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => corpusTokens = TextCorpusReader.Read(train, sink), options, $"'{train}'");
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => corpusTokens = TextCorpusReader.Read(train, sink, cancellation: run.Cancellation), options, $"'{train}'");
             if (debug >= 1)
-                Console.WriteLine($"Vocab size: {vocabulary.Count}\nWords in train file: {corpusTokens}");
-            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, seed, null, $"'{train}'", options.CancellationToken);
+                run.Out.WriteLine($"Vocab size: {vocabulary.Count}\nWords in train file: {corpusTokens}");
+            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, settings.Seed, null, $"'{train}'", options.CancellationToken);
             if (options.Progress is not null)
-                Console.Error.WriteLine();
-            embeddings.SaveWord2VecFormat(output, binary);
+                run.Error.WriteLine();
+            run.ThrowIfCancelled();
+            embeddings.SaveWord2VecFormat(output, settings.Binary);
             if (saveVocabulary is not null)
                 WriteVocabulary(saveVocabulary, vocabulary);
 
@@ -89,37 +110,46 @@ namespace Embeddings.Cli.Commands
             double wall = (DateTime.Now - process.StartTime).TotalSeconds;
             if (debug >= 1)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"trained {summary.VocabularySize:N0} words on {corpusTokens:N0} tokens x {options.Epochs} epochs: training {summary.TrainingTime.TotalSeconds:F1} s ({summary.TokensPerSecond / 1000:F1}k words/s of training), final loss {summary.FinalLoss:F4}"));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"words/s: {corpusTokens * (double)options.Epochs / wall:F0} (corpus tokens x epochs / {wall:F1} s wall time of the whole command); peak resident memory {process.PeakWorkingSet64 / (1024.0 * 1024.0):F0} MiB"));
             }
-            return 0;
+            return ExitCodes.Success;
         }
 
-        private static void WriteVocabulary(string path, Vocabulary vocabulary)
-        {
-            using var writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
-            for (int i = 0; i < vocabulary.Count; i++)
-                writer.WriteLine($"{vocabulary.Keys[i]} {vocabulary.Counts[i].ToString(CultureInfo.InvariantCulture)}");
-        }
+        private static void WriteVocabulary(string path, Vocabulary vocabulary) =>
+            Infrastructure.AtomicFile.Write(path, stream =>
+            {
+                using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
+                for (int i = 0; i < vocabulary.Count; i++)
+                    writer.WriteLine($"{vocabulary.Keys[i]} {vocabulary.Counts[i].ToString(CultureInfo.InvariantCulture)}");
+            });
     }
 
-    /// <summary>Prints training progress on one updating line (or a line every 10 s when output is redirected).</summary>
+    /// <summary>Prints training progress on one updating line (or a line every 10 s when it is not a terminal).</summary>
     internal sealed class ConsoleProgress : IProgress<SkipGramProgress>
     {
         private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
+        private readonly TextWriter _writer;
+        private readonly bool _terminal;
+
+        public ConsoleProgress(TextWriter writer)
+        {
+            _writer = writer;
+            _terminal = ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected;
+        }
 
         public void Report(SkipGramProgress value)
         {
-            if (!Console.IsErrorRedirected)
+            if (_terminal)
             {
-                Console.Error.Write("\r" + value);
+                _writer.Write("\r" + value);
                 return;
             }
             if (_sinceLine.Elapsed.TotalSeconds >= 10 || value.TokensProcessed == value.TotalTokens)
             {
-                Console.Error.WriteLine(value);
+                _writer.WriteLine(value);
                 _sinceLine.Restart();
             }
         }

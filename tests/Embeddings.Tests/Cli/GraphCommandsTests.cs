@@ -1,6 +1,5 @@
 using System.IO;
 using System.Linq;
-using Embeddings.Cli.Commands;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Cli
@@ -17,9 +16,9 @@ namespace Embeddings.Tests.Cli
             try
             {
                 string output = Path.Combine(folder, "karate.emb");
-                int code = GraphCommands.Node2Vec(new[] { "--input", Path.Combine(data, "edges.tsv"), "--output", output, "--dimensions", "16", "--walk-length", "20",
-                    "--num-walks", "40", "--window-size", "5", "--iter", "3", "--workers", "1", "--p", "1", "--q", "0.5", "--weighted" });
-                Assert.That(code, Is.EqualTo(0));
+                var run = CliRunner.Run("node2vec", "--input", Path.Combine(data, "edges.tsv"), "--output", output, "--dimensions", "16", "--walk-length", "20",
+                    "--num-walks", "40", "--window-size", "5", "--iter", "3", "--workers", "1", "--p", "1", "--q", "0.5", "--weighted");
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 var table = EmbeddingTable.LoadWord2VecFormat(output);
                 Assert.That(table.Count, Is.EqualTo(34));
                 var faction = File.ReadLines(Path.Combine(data, "labels.tsv")).Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
@@ -28,18 +27,9 @@ namespace Embeddings.Tests.Cli
 
                 string splits = Path.Combine(folder, "splits.tsv");
                 File.WriteAllLines(splits, Enumerable.Range(0, 34).Select(i => $"0\t{i}\t{(i % 2 == 0 ? 1 : 0)}"));
-                var writer = new StringWriter();
-                var previous = System.Console.Out;
-                System.Console.SetOut(writer);
-                try
-                {
-                    Assert.That(GraphCommands.NodeClassification(new[] { "--vectors", output, "--labels", Path.Combine(data, "labels.tsv"), "--splits", splits }), Is.EqualTo(0));
-                }
-                finally
-                {
-                    System.Console.SetOut(previous);
-                }
-                Assert.That(writer.ToString(), Does.Contain("Micro-F1"));
+                var evaluation = CliRunner.Run("node-classification", "--vectors", output, "--labels", Path.Combine(data, "labels.tsv"), "--splits", splits);
+                Assert.That(evaluation.ExitCode, Is.EqualTo(0), evaluation.ToString());
+                Assert.That(evaluation.Output, Does.Contain("Micro-F1"));
             }
             finally
             {

@@ -1,6 +1,5 @@
 using System.IO;
 using System.Linq;
-using Embeddings.Cli.Commands;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Cli
@@ -21,9 +20,9 @@ namespace Embeddings.Tests.Cli
                 string input = Path.Combine(folder, "u.data");
                 File.WriteAllLines(input, rows);
                 string items = Path.Combine(folder, "items.txt"), context = Path.Combine(folder, "context.txt");
-                int code = Item2VecCommand.Run(new[] { "--input", input, "--exclude-last", "1", "--output", items, "--context-output", context,
-                    "--dimensions", "8", "--epochs", "10", "--sample", "0", "--threads", "1" });
-                Assert.That(code, Is.EqualTo(0));
+                var run = CliRunner.Run("item2vec", "--input", input, "--exclude-last", "1", "--output", items, "--context-output", context,
+                    "--dimensions", "8", "--epochs", "10", "--sample", "0", "--threads", "1");
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 var table = EmbeddingTable.LoadWord2VecFormat(items);
                 Assert.That(table.Keys.Where(k => k.StartsWith("last-")), Is.Empty, "the excluded interactions are not trained on");
                 Assert.That(table.Count, Is.EqualTo(16));

@@ -1,7 +1,5 @@
 using System.IO;
 using System.Linq;
-using Embeddings.Cli;
-using Embeddings.Cli.Commands;
 using Microsoft.ML;
 using NUnit.Framework;
 
@@ -27,9 +25,9 @@ namespace Embeddings.Tests.Cli
             File.WriteAllLines(input, Enumerable.Range(0, 40).SelectMany(u => Enumerable.Range(0, 12).Select(t =>
                 $"{u}\t{(u < 20 ? 0 : 20) + random.Next(20)}\t{1 + random.Next(5)}\t{1000 + t}")));
             string items = Path.Combine(_folder, "items.txt"), users = Path.Combine(_folder, "users.txt");
-            var args = new[] { "--input", input, "--output", items, "--user-output", users, "--rank", "4", "--iterations", "5", "--threads", "1", "--exclude-last", "1" };
-            int code = MatrixFactorizationCommand.Run(implicitFeedback ? args.Append("--implicit").ToArray() : args);
-            Assert.That(code, Is.EqualTo(0));
+            var args = new[] { "mf", "--input", input, "--output", items, "--user-output", users, "--rank", "4", "--iterations", "5", "--threads", "1", "--exclude-last", "1" };
+            var run = CliRunner.Run(implicitFeedback ? args.Append("--implicit").ToArray() : args);
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
             var itemTable = EmbeddingTable.LoadWord2VecFormat(items);
             var userTable = EmbeddingTable.LoadWord2VecFormat(users);
             Assert.That(itemTable.Dimension, Is.EqualTo(4));
@@ -38,7 +36,7 @@ namespace Embeddings.Tests.Cli
 
             // Warm start from the written item vectors, projected to another rank.
             string warm = Path.Combine(_folder, "warm.txt");
-            Assert.That(MatrixFactorizationCommand.Run(new[] { "--input", input, "--output", warm, "--rank", "6", "--iterations", "1", "--warm-start", items, "--implicit" }), Is.EqualTo(0));
+            Assert.That(CliRunner.Run("mf", "--input", input, "--output", warm, "--rank", "6", "--iterations", "1", "--warm-start", items, "--implicit").ExitCode, Is.EqualTo(0));
             Assert.That(EmbeddingTable.LoadWord2VecFormat(warm).Dimension, Is.EqualTo(6));
         }
 
@@ -59,25 +57,16 @@ namespace Embeddings.Tests.Cli
             File.WriteAllLines(test, new[] { "userId,movieId,rating,timestamp" }
                 .Concat(testPairs.Select(p => $"{p.u},{p.Item2},{Planted(p.u, p.Item2)},2000"))
                 .Append("3,999,4,2000"));
-            var writer = new StringWriter();
-            var previous = System.Console.Out;
-            System.Console.SetOut(writer);
-            try
-            {
-                Assert.That(MatrixFactorizationCommand.Run(new[] { "--input", train, "--test", test, "--output", Path.Combine(_folder, "items.txt"),
-                    "--rank", "4", "--iterations", "30", "--threads", "1" }), Is.EqualTo(0));
-            }
-            finally
-            {
-                System.Console.SetOut(previous);
-            }
-            var match = System.Text.RegularExpressions.Regex.Match(writer.ToString(), @"RMSE on .*test\.csv \(41 ratings, 1 of them with a user or item not in training\): ([0-9.]+)");
-            Assert.That(match.Success, writer.ToString());
+            var run = CliRunner.Run("mf", "--input", train, "--test", test, "--output", Path.Combine(_folder, "items.txt"), "--rank", "4", "--iterations", "30", "--threads", "1");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+            var match = System.Text.RegularExpressions.Regex.Match(run.Output, @"RMSE on .*test\.csv \(41 ratings, 1 of them with a user or item not in training\): ([0-9.]+)");
+            Assert.That(match.Success, run.ToString());
             // Predicting the global mean (3) would give an RMSE of about 2; the blocks are learned.
             Assert.That(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Is.LessThan(0.8));
 
-            var error = Assert.Throws<UsageException>(() => MatrixFactorizationCommand.Run(new[] { "--input", train, "--test", test, "--output", "x.txt", "--implicit" }))!;
-            Assert.That(error.Message, Does.Contain("--test applies to explicit ratings"));
+            var usage = CliRunner.Run("mf", "--input", train, "--test", test, "--output", "x.txt", "--implicit");
+            Assert.That(usage.ExitCode, Is.EqualTo(2));
+            Assert.That(usage.Error, Does.Contain("--test applies to explicit ratings"));
         }
 
         [Test]
@@ -89,8 +78,9 @@ namespace Embeddings.Tests.Cli
                 .OrderBy(_ => random.Next()).ToList();
             string input = Path.Combine(_folder, "events.tsv"), items = Path.Combine(_folder, "items.txt");
             File.WriteAllLines(input, events.Select(e => $"{e.User}\t{e.Item}\t1\t{e.Time}"));
-            Assert.That(MatrixFactorizationCommand.Run(new[] { "--input", input, "--output", items, "--implicit", "--recency-half-life", "2",
-                "--rank", "4", "--iterations", "3", "--threads", "1", "--seed", "1" }), Is.EqualTo(0));
+            var run = CliRunner.Run("mf", "--input", input, "--output", items, "--implicit", "--recency-half-life", "2",
+                "--rank", "4", "--iterations", "3", "--threads", "1", "--seed", "1");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
 
             var age = events.GroupBy(e => e.User).SelectMany(g => g.OrderBy(e => e.Time).Select((e, t) => (e, Age: g.Count() - 1 - t))).ToDictionary(p => p.e, p => p.Age);
             var ml = new MLContext(seed: 1);

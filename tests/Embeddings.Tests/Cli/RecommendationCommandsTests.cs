@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Embeddings.Cli.Data;
-using Embeddings.Cli.Commands;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 using NUnit.Framework;
@@ -34,10 +33,10 @@ namespace Embeddings.Tests.Cli
             try
             {
                 string input = WriteChains(folder), json = Path.Combine(folder, "results.json");
-                int code = RecommendEvalCommand.Run(new[] { "--input", input, "--json", json, "--dimensions", "8", "--epochs", "5", "--sample", "0",
+                var run = CliRunner.Run("recommend-eval", "--input", input, "--json", json, "--dimensions", "8", "--epochs", "5", "--sample", "0",
                     "--graph-dimensions", "8", "--walk-length", "10", "--num-walks", "4", "--trees", "10", "--leaves", "4", "--min-leaf", "5", "--candidates", "10",
-                    "--mf-rank", "4", "--mf-iterations", "3", "--threads", "1" });
-                Assert.That(code, Is.EqualTo(0));
+                    "--mf-rank", "4", "--mf-iterations", "3", "--threads", "1");
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 using var report = JsonDocument.Parse(File.ReadAllText(json));
                 foreach (string model in new[] { "popularity", "item2vec", "node2vec", "mf", "blend", "ranker" })
                 {
@@ -89,8 +88,8 @@ namespace Embeddings.Tests.Cli
                 Assert.Throws<ArgumentOutOfRangeException>(() => RecommendationSweep.Run(split, new RecommendationSweepOptions { Budget = TimeSpan.FromSeconds(5) }));
 
                 string model = Path.Combine(folder, "best.zip"), board = Path.Combine(folder, "board.csv");
-                int code = SweepCommand.Run(new[] { "--input", input, "--trials", "1", "--budget-minutes", "5", "--leaderboard", board, "--model", model, "--threads", "1" });
-                Assert.That(code, Is.EqualTo(0));
+                var run = CliRunner.Run("sweep", "--input", input, "--trials", "1", "--budget-minutes", "5", "--leaderboard", board, "--model", model, "--threads", "1");
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 Assert.That(File.ReadAllLines(board), Has.Length.EqualTo(2));
                 var loaded = new MLContext(seed: 1).Model.Load(model, out var schema);
                 Assert.That(schema.GetColumnOrNull("User"), Is.Not.Null);

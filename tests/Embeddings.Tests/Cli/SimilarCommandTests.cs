@@ -1,6 +1,5 @@
 using System.IO;
 using System.Linq;
-using Embeddings.Cli.Commands;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Cli
@@ -23,8 +22,9 @@ namespace Embeddings.Tests.Cli
                 string queries = Path.Combine(folder, "q.txt");
                 File.WriteAllLines(queries, new[] { "k1", "missing", "k42" });
                 string output = Path.Combine(folder, "out.tsv");
-                var args = new[] { "--vectors", vectors, "--queries", queries, "--k", "5", "--output", output, "--ef", "300" };
-                Assert.That(SimilarCommand.Run(approximate ? args.Append("--approximate").ToArray() : args), Is.EqualTo(0));
+                var args = new[] { "similar", "--vectors", vectors, "--queries", queries, "--k", "5", "--output", output, "--ef", "300" };
+                var run = CliRunner.Run(approximate ? args.Append("--approximate").ToArray() : args);
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 var lines = File.ReadAllLines(output).Select(l => l.Split('\t')).ToArray();
                 Assert.That(lines, Has.Length.EqualTo(10), "5 neighbours for each of the 2 known queries; the unknown one is skipped");
                 foreach (var group in lines.GroupBy(l => l[0]))

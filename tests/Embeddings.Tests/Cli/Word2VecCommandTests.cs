@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Linq;
 using Embeddings.Cli;
-using Embeddings.Cli.Commands;
 using Embeddings.Tests.Estimators;
 using NUnit.Framework;
 
@@ -33,9 +32,9 @@ namespace Embeddings.Tests.Cli
             string train = WritePlantedCorpus();
             string output = Path.Combine(_folder, "vectors.out");
             string vocabulary = Path.Combine(_folder, "vocab.txt");
-            int code = Word2VecCommand.Run(new[] { "-train", train, "-output", output, "-size", "16", "-window", "5", "-cbow", "0", "-negative", "5", "-hs", "0",
-                "-sample", "0", "-threads", "1", "-iter", "8", "-min-count", "1", "-binary", binary, "-save-vocab", vocabulary, "-debug", "0" });
-            Assert.That(code, Is.EqualTo(0));
+            var run = CliRunner.Run("word2vec", "-train", train, "-output", output, "-size", "16", "-window", "5", "-cbow", "0", "-negative", "5", "-hs", "0",
+                "-sample", "0", "-threads", "1", "-iter", "8", "-min-count", "1", "-binary", binary, "-save-vocab", vocabulary, "-debug", "0");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
             var table = EmbeddingTable.LoadWord2VecFormat(output, binary == "1" ? Word2VecFileFormat.Binary : Word2VecFileFormat.Text);
             Assert.That(table.Count, Is.EqualTo(60));
             Assert.That(table.Dimension, Is.EqualTo(16));
@@ -50,21 +49,42 @@ namespace Embeddings.Tests.Cli
         public void OneThreadIsRepeatable()
         {
             string train = WritePlantedCorpus();
-            string[] Args(string output) => new[] { "-train", train, "-output", output, "-size", "8", "-threads", "1", "-iter", "2", "-min-count", "1", "-debug", "0", "-seed", "3" };
-            Word2VecCommand.Run(Args(Path.Combine(_folder, "a.txt")));
-            Word2VecCommand.Run(Args(Path.Combine(_folder, "b.txt")));
+            string[] Args(string output) => new[] { "word2vec", "-train", train, "-output", output, "-size", "8", "-threads", "1", "-iter", "2", "-min-count", "1", "-debug", "0", "-seed", "3" };
+            Assert.That(CliRunner.Run(Args(Path.Combine(_folder, "a.txt"))).ExitCode, Is.EqualTo(0));
+            Assert.That(CliRunner.Run(Args(Path.Combine(_folder, "b.txt"))).ExitCode, Is.EqualTo(0));
             Assert.That(File.ReadAllText(Path.Combine(_folder, "b.txt")), Is.EqualTo(File.ReadAllText(Path.Combine(_folder, "a.txt"))));
         }
 
         [Test]
         public void BadFlagsAreRejectedWithTheirNames()
         {
-            Assert.That(Assert.Throws<UsageException>(() => Word2VecCommand.Run(new[] { "-train", "x", "-outptu", "y" }))!.Message, Does.Contain("unknown option '-outptu'"));
-            Assert.That(Assert.Throws<UsageException>(() => Word2VecCommand.Run(new[] { "-train", "x" }))!.Message, Does.Contain("-output is required"));
-            Assert.That(Assert.Throws<UsageException>(() => Word2VecCommand.Run(new[] { "-train", "x", "-output", "y", "-cbow", "2" }))!.Message, Does.Contain("-cbow takes 0 or 1"));
-            Assert.That(Assert.Throws<UsageException>(() => Word2VecCommand.Run(new[] { "-train", "x", "-output", "y", "-size", "big" }))!.Message, Does.Contain("-size needs a whole number"));
-            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => Word2VecCommand.Run(new[] { "-train", "x", "-output", "y", "-window", "0" }))!.Message, Does.Contain("WindowSize = 0"));
-            Assert.Throws<FileNotFoundException>(() => Word2VecCommand.Run(new[] { "-train", Path.Combine(_folder, "missing.txt"), "-output", Path.Combine(_folder, "y") }));
+            void Rejected(int exitCode, string message, params string[] args)
+            {
+                var run = CliRunner.Run(new[] { "word2vec" }.Concat(args).ToArray());
+                Assert.That(run.ExitCode, Is.EqualTo(exitCode), run.ToString());
+                Assert.That(run.Error, Does.StartWith("embeddings word2vec: ").And.Contain(message), run.ToString());
+                Assert.That(run.Error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line");
+                Assert.That(run.Output, Is.Empty);
+            }
+
+            Rejected(2, "unknown option '-outptu'", "-train", "x", "-outptu", "y");
+            Rejected(2, "option -output is required", "-train", "x");
+            Rejected(2, "-cbow takes 0 or 1; got '2'", "-train", "x", "-output", "y", "-cbow", "2");
+            Rejected(2, "-size needs a whole number; got 'big'", "-train", "x", "-output", "y", "-size", "big");
+            Rejected(2, "--dimensions needs a whole number; got 'big'", "-train", "x", "-output", "y", "--dimensions", "big");
+            Rejected(2, "-window must be 1 or more; got 0", "-train", "x", "-output", "y", "-window", "0");
+            Rejected(2, "-sample must be at least 0 and below 1", "-train", "x", "-output", "y", "-sample", "1.5");
+            Rejected(2, "-negative 0 with -hs 0 leaves nothing to train", "-train", "x", "-output", "y", "-negative", "0");
+            Rejected(2, "-classes (k-means word classes) is not supported", "-train", "x", "-output", "y", "-classes", "500");
+            Rejected(1, $"-train: the file '{Path.Combine(_folder, "missing.txt")}' does not exist", "-train", Path.Combine(_folder, "missing.txt"), "-output", Path.Combine(_folder, "y"));
+            Rejected(1, "is a folder", "-train", _folder, "-output", Path.Combine(_folder, "y"));
+            string train = WritePlantedCorpus();
+            Rejected(1, "is a folder", "-train", train, "-output", _folder);
+            Rejected(1, "does not exist", "-train", train, "-output", Path.Combine(_folder, "no-such-folder", "y"));
+
+            // The CLI's names, not the library's, and no .NET boilerplate.
+            var window = CliRunner.Run("word2vec", "-train", "x", "-output", "y", "-window", "0");
+            Assert.That(window.Error, Does.Not.Contain("WindowSize").And.Not.Contain("Parameter").And.Not.Contain("Actual value"));
         }
 
         [Test]

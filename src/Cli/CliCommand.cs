@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Embeddings.Cli
+{
+    /// <summary>One command of the tool: its System.CommandLine definition and what it runs.</summary>
+    internal abstract class CliCommand
+    {
+        protected CliCommand(string name, string description, string? notes = null)
+        {
+            Command = new ToolCommand(name, description) { Notes = notes };
+            Command.SetAction((result, cancellation) => Task.FromResult(Run(new CommandRun(result, cancellation))));
+        }
+
+        /// <summary>The command, ready to add to the root command.</summary>
+        public Command Command { get; }
+
+        /// <summary>Adds options in the order help lists them.</summary>
+        protected void Add(params Option[] options)
+        {
+            foreach (var option in options)
+                Command.Options.Add(option);
+        }
+
+        /// <summary>Runs the command on parsed, validated flags; returns the exit code.</summary>
+        protected abstract int Run(CommandRun run);
+    }
+
+    /// <summary>A command whose help ends with notes (what the one-line description in the command list leaves out).</summary>
+    internal sealed class ToolCommand : Command
+    {
+        public ToolCommand(string name, string description)
+            : base(name, description)
+        {
+        }
+
+        /// <summary>Printed after the options in the command's help; null for none.</summary>
+        public string? Notes { get; init; }
+    }
+
+    /// <summary>What a running command needs: its parsed flags, where to print, and the cancellation of Ctrl+C.</summary>
+    internal sealed class CommandRun
+    {
+        public CommandRun(ParseResult result, CancellationToken cancellation)
+        {
+            Result = result;
+            Cancellation = cancellation;
+        }
+
+        public ParseResult Result { get; }
+
+        /// <summary>Cancelled by Ctrl+C (or the caller's token): commands pass it to the library and stop before writing outputs.</summary>
+        public CancellationToken Cancellation { get; }
+
+        /// <summary>Results and summaries (standard output).</summary>
+        public TextWriter Out => Result.InvocationConfiguration.Output;
+
+        /// <summary>Progress and warnings (standard error).</summary>
+        public TextWriter Error => Result.InvocationConfiguration.Error;
+
+        /// <summary>The option's value, or its default.</summary>
+        public T Get<T>(Option<T> option) => Result.GetValue(option)!;
+
+        /// <summary>Whether the flag was given on the command line.</summary>
+        public bool Given(Option option) => Result.GetResult(option) is { Implicit: false };
+
+        /// <summary>The flag as typed (an alias, perhaps), for messages.</summary>
+        public string Flag(Option option) => Result.GetResult(option)?.IdentifierToken?.Value ?? option.Name;
+
+        /// <summary>The path of a file to read; throws (exit code 1) when it is missing or a folder.</summary>
+        public string InputFile(Option<string> option) => CommonOptions.CheckInputFile(Get(option), Flag(option));
+
+        /// <summary>The path of a file to write; throws (exit code 1) when it is a folder or its folder is missing.</summary>
+        public string OutputFile(Option<string> option) => CommonOptions.CheckOutputFile(Get(option), Flag(option));
+
+        /// <summary>Like <see cref="InputFile"/> for an optional flag: null when absent.</summary>
+        public string? OptionalInputFile(Option<string> option) => Given(option) ? InputFile(option) : null;
+
+        /// <summary>Like <see cref="OutputFile"/> for an optional flag: null when absent.</summary>
+        public string? OptionalOutputFile(Option<string> option) => Given(option) ? OutputFile(option) : null;
+
+        /// <summary>Throws <see cref="System.OperationCanceledException"/> if Ctrl+C was pressed: call before writing outputs.</summary>
+        public void ThrowIfCancelled() => Cancellation.ThrowIfCancellationRequested();
+    }
+}
