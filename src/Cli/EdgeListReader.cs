@@ -2,14 +2,13 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Threading;
-using Embeddings.Graph;
 
 namespace Embeddings.Cli
 {
     /// <summary>Reads an edge list: 'source target [weight]' per line, separated by spaces or tabs; '#' starts a comment line.</summary>
     internal static class EdgeListReader
     {
-        public static void Read(string path, bool weighted, GraphBuilder builder, CancellationToken cancellation = default)
+        public static void Read(string path, bool weighted, IEdgeWriter edges, CancellationToken cancellation = default)
         {
             long row = 0;
             var separators = new[] { ' ', '\t' };
@@ -33,8 +32,10 @@ namespace Embeddings.Cli
                 {
                     if (second < 0 || !double.TryParse(rest.Slice(second).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out weight))
                         throw new FormatException($"{path}: line {row}: --weighted needs a numeric third column; found '{text}'.");
+                    if (!(weight > 0) || !double.IsFinite(weight) || weight > float.MaxValue)
+                        throw new FormatException($"{path}: line {row}: the weight must be positive and finite; found '{text}'. Fix or remove the line.");
                 }
-                builder.AddEdge(row, source, target, weight, "3 (weight)");
+                edges.AddEdge(source, target, weight);
             }
         }
     }

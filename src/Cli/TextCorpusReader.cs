@@ -16,7 +16,7 @@ namespace Embeddings.Cli
         private const int MaxTokenBytes = 1 << 16;
 
         /// <summary>Reads the whole file once; returns the number of tokens. Checks <paramref name="cancellation"/> every megabyte.</summary>
-        public static long Read(string path, ISequenceSink sink, int maxSequenceLength = DefaultMaxSequenceLength, CancellationToken cancellation = default)
+        public static long Read(string path, ISequenceWriter sink, int maxSequenceLength = DefaultMaxSequenceLength, CancellationToken cancellation = default)
         {
             if (!File.Exists(path))
                 throw new FileNotFoundException($"The training file '{path}' does not exist.", path);

@@ -51,7 +51,9 @@ namespace Embeddings.Infrastructure
         public static ContextCancellation Watch(MLContext context, string componentName, CancellationToken token = default)
         {
             ArgumentNullException.ThrowIfNull(context);
-            return new ContextCancellation(((IHostEnvironment)context).Register(componentName), token);
+            // A fixed seed: registering without one would draw from the context's random source and so change the
+            // random starts of the components fitted after this one.
+            return new ContextCancellation(((IHostEnvironment)context).Register(componentName, seed: 0), token);
         }
 
         private static bool IsCanceled(IHost host) => host is ICancelable cancelable && cancelable.IsCanceled;

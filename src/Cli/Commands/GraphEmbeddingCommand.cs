@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Embeddings.Graph;
+using Microsoft.ML;
 
 namespace Embeddings.Cli.Commands
 {
@@ -111,13 +112,28 @@ namespace Embeddings.Cli.Commands
             string output = run.OutputFile(_output);
             var options = settings.Options;
             options.CancellationToken = run.Cancellation;
-            string command = Command.Name;
-            GraphEmbeddingTraining.Validate(options, command, settings.P, settings.Q);
+            options.Seed = settings.Seed;
+            var ml = new MLContext(settings.Seed);
+            Func<Action<IEdgeWriter>, NodeEmbeddingTransformer> fit;
+            if (options is Node2VecEstimator.Options node2Vec)
+            {
+                node2Vec.ReturnParameter = settings.P;
+                node2Vec.InOutParameter = settings.Q;
+                node2Vec.SecondOrderSampling = settings.Sampling;
+                fit = ml.Embeddings().Node2Vec(node2Vec).Fit;
+            }
+            else
+            {
+                fit = ml.Embeddings().DeepWalk((DeepWalkEstimator.Options)options).Fit;
+            }
 
-            var builder = new GraphBuilder(options.Directed, bipartite: false, keepSelfLoops: true, InvalidEdgeWeightHandling.Reject);
-            EdgeListReader.Read(input, settings.Weighted, builder, run.Cancellation);
-            var readTime = watch.Elapsed;
-            var (table, _, _, summary) = GraphEmbeddingTraining.Train(builder, options, settings.P, settings.Q, settings.Sampling, settings.Seed, command, run.Error.WriteLine, options.CancellationToken);
+            var readTime = TimeSpan.Zero;
+            var model = fit(writer =>
+            {
+                EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
+                readTime = watch.Elapsed;
+            });
+            var (table, summary) = (model.SourceEmbeddings, model.Summary!);
             run.ThrowIfCancelled();
             table.SaveWord2VecFormat(output, binary: false);
             var process = Process.GetCurrentProcess();

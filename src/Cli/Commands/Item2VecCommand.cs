@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Linq;
 using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
-using Embeddings.SkipGram;
+using Microsoft.ML;
 
 namespace Embeddings.Cli.Commands
 {
@@ -56,15 +56,16 @@ namespace Embeddings.Cli.Commands
                 KeepContextVectors = contextOutput is not null,
                 CancellationToken = run.Cancellation,
             };
-            SkipGramEmbeddingEstimator.Validate(options);
+            options.Seed = run.Get(_seed);
+            var estimator = new MLContext(options.Seed).Embeddings().SkipGram(options);
 
             var split = InteractionFile.ReadSplit(input);
             var sequences = split.AllUsers
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences), options, $"'{input}'");
-            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, run.Get(_seed), run.Error.WriteLine, $"'{input}'", options.CancellationToken);
+            var model = estimator.Fit(sequences);
+            var (embeddings, context, summary) = (model.Embeddings, model.ContextEmbeddings, model.TrainingSummary);
             run.ThrowIfCancelled();
             embeddings.SaveWord2VecFormat(output);
             if (contextOutput is not null)

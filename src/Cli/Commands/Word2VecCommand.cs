@@ -1,10 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Text;
-using Embeddings.SkipGram;
+using Microsoft.ML;
 using Defaults = Embeddings.SkipGramEmbeddingEstimator.Defaults;
 
 namespace Embeddings.Cli.Commands
@@ -92,19 +93,20 @@ namespace Embeddings.Cli.Commands
             var options = settings.Options;
             options.Progress = debug >= 2 ? new ConsoleProgress(run.Error) : null;
             options.CancellationToken = run.Cancellation;
-            SkipGramEmbeddingEstimator.Validate(options);
+            options.Seed = settings.Seed;
+            var estimator = new MLContext(settings.Seed).Embeddings().SkipGram(options);
 
             long corpusTokens = 0;
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => corpusTokens = TextCorpusReader.Read(train, sink, cancellation: run.Cancellation), options, $"'{train}'");
-            if (debug >= 1)
-                run.Out.WriteLine($"Vocab size: {vocabulary.Count}\nWords in train file: {corpusTokens}");
-            var (embeddings, _, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, options, settings.Seed, null, $"'{train}'", options.CancellationToken);
+            var model = estimator.Fit(writer => corpusTokens = TextCorpusReader.Read(train, writer, cancellation: run.Cancellation));
+            var summary = model.TrainingSummary;
             if (options.Progress is not null)
                 run.Error.WriteLine();
             run.ThrowIfCancelled();
-            embeddings.SaveWord2VecFormat(output, settings.Binary);
+            if (debug >= 1)
+                run.Out.WriteLine($"Vocab size: {summary.VocabularySize}\nWords in train file: {corpusTokens}");
+            model.Embeddings.SaveWord2VecFormat(output, settings.Binary);
             if (saveVocabulary is not null)
-                WriteVocabulary(saveVocabulary, vocabulary);
+                WriteVocabulary(saveVocabulary, model.Embeddings.Keys, summary.ItemCounts);
 
             var process = Process.GetCurrentProcess();
             double wall = (DateTime.Now - process.StartTime).TotalSeconds;
@@ -118,12 +120,12 @@ namespace Embeddings.Cli.Commands
             return ExitCodes.Success;
         }
 
-        private static void WriteVocabulary(string path, Vocabulary vocabulary) =>
+        private static void WriteVocabulary(string path, IReadOnlyList<string> words, IReadOnlyList<long> counts) =>
             Infrastructure.AtomicFile.Write(path, stream =>
             {
                 using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
-                for (int i = 0; i < vocabulary.Count; i++)
-                    writer.WriteLine($"{vocabulary.Keys[i]} {vocabulary.Counts[i].ToString(CultureInfo.InvariantCulture)}");
+                for (int i = 0; i < words.Count; i++)
+                    writer.WriteLine($"{words[i]} {counts[i].ToString(CultureInfo.InvariantCulture)}");
             });
     }
 

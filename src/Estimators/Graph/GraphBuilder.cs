@@ -18,7 +18,7 @@ namespace Embeddings.Graph
     /// Collects edges (node keys and weights) and freezes them into a <see cref="CsrGraph"/>: duplicate edges merge
     /// with their weights added, self-loops are kept or dropped, neighbour lists are sorted.
     /// </summary>
-    internal sealed class GraphBuilder
+    internal sealed class GraphBuilder : IEdgeWriter
     {
         private readonly bool _directed;
         private readonly bool _bipartite;
@@ -63,6 +63,9 @@ namespace Embeddings.Graph
             _domains.Add((byte)d);
             return id;
         }
+
+        /// <inheritdoc/>
+        void IEdgeWriter.AddEdge(ReadOnlySpan<char> source, ReadOnlySpan<char> target, double weight) => AddEdge(RowsRead, source, target, weight, "weight");
 
         /// <summary>Adds the edge of input row <paramref name="row"/>; <paramref name="source"/> or <paramref name="target"/> empty means a missing node (the row is dropped and counted).</summary>
         public void AddEdge(long row, ReadOnlySpan<char> source, ReadOnlySpan<char> target, double weight, string weightColumn)

@@ -85,6 +85,13 @@ namespace Embeddings
         /// <summary>Random seed. Default null: drawn from the MLContext.</summary>
         public int? Seed { get; set; }
 
+        /// <summary>
+        /// Also keep the skip-gram output (context) vectors of all nodes, as <see cref="NodeEmbeddingTransformer.ContextEmbeddings"/>:
+        /// a node's vector dotted with another node's context vector scores how likely a walk from the first reaches the
+        /// second (the input-output score of item2vec, used by the recommendation features). Default false.
+        /// </summary>
+        public bool KeepContextVectors { get; set; }
+
         /// <summary>Receives skip-gram progress about once a second.</summary>
         public IProgress<SkipGramProgress>? Progress { get; set; }
 

@@ -18,12 +18,7 @@ namespace Embeddings
     {
         public static void Validate(GraphEmbeddingOptions o, string component, double p, double q)
         {
-            if (string.IsNullOrWhiteSpace(o.SourceColumnName))
-                throw new ArgumentException($"{component}: SourceColumnName is empty; name the column of edge sources.", nameof(o.SourceColumnName));
-            if (string.IsNullOrWhiteSpace(o.TargetColumnName))
-                throw new ArgumentException($"{component}: TargetColumnName is empty; name the column of edge targets.", nameof(o.TargetColumnName));
-            if (o.WeightColumnName is not null && string.IsNullOrWhiteSpace(o.WeightColumnName))
-                throw new ArgumentException($"{component}: WeightColumnName is blank; name the weight column or leave it null.", nameof(o.WeightColumnName));
+            ValidateEdgeColumns(component, o.SourceColumnName, o.TargetColumnName, o.WeightColumnName);
             if (o.OutputColumns.Count == 0)
                 throw new ArgumentException($"{component}: OutputColumns is empty; add at least one (output, input) pair, for example (\"{o.SourceColumnName}Vector\", \"{o.SourceColumnName}\").", nameof(o.OutputColumns));
             var outputs = new HashSet<string>();
@@ -36,11 +31,13 @@ namespace Embeddings
                 if (o.Bipartite && input != o.SourceColumnName && input != o.TargetColumnName)
                     throw new ArgumentException($"{component}: OutputColumns input '{input}' is neither SourceColumnName '{o.SourceColumnName}' nor TargetColumnName '{o.TargetColumnName}'; in a bipartite graph each input must name one of them, to choose its node domain.", nameof(o.OutputColumns));
             }
+            if (o.Bipartite && o.KeepContextVectors)
+                throw new NotSupportedException($"{component}: KeepContextVectors is not supported with Bipartite = true (the context vectors of the two node domains would share one table); train a non-bipartite graph, or leave KeepContextVectors false.");
             if (o.Bipartite && o.SourceColumnName == o.TargetColumnName)
                 throw new ArgumentException($"{component}: Bipartite = true needs two different columns; SourceColumnName and TargetColumnName are both '{o.SourceColumnName}'.", nameof(o.Bipartite));
-            OptionChecks.Check(component, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use 1 to 100,000 (128 is the node2vec default)");
-            OptionChecks.Check(component, o.WalkLength >= 2, nameof(o.WalkLength), o.WalkLength, "use 2 or more nodes per walk (80 is the node2vec default)");
+            ValidateWalks(component, o.WalkLength, o.InvalidWeights, p, q);
             OptionChecks.Check(component, o.WalksPerNode >= 1, nameof(o.WalksPerNode), o.WalksPerNode, "use 1 or more (10 is the node2vec default)");
+            OptionChecks.Check(component, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use 1 to 100,000 (128 is the node2vec default)");
             OptionChecks.Check(component, o.WindowSize >= 1, nameof(o.WindowSize), o.WindowSize, "use 1 or more (10 is the node2vec default)");
             OptionChecks.Check(component, o.NegativeSampleCount >= 1 && o.NegativeSampleCount <= 1000, nameof(o.NegativeSampleCount), o.NegativeSampleCount, "use 1 to 1000 (5 is usual)");
             OptionChecks.Check(component, o.SamplingThreshold >= 0 && o.SamplingThreshold < 1, nameof(o.SamplingThreshold), o.SamplingThreshold, "use a value in [0, 1) (1e-3 is usual)");
@@ -48,7 +45,24 @@ namespace Embeddings
             OptionChecks.Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
             OptionChecks.Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
             OptionChecks.Check(component, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
-            OptionChecks.Check(component, Enum.IsDefined(o.InvalidWeights), nameof(o.InvalidWeights), o.InvalidWeights, "use Reject or Drop");
+        }
+
+        /// <summary>The edge columns of a graph: source and target named, the weight column null or named.</summary>
+        public static void ValidateEdgeColumns(string component, string source, string target, string? weight)
+        {
+            if (string.IsNullOrWhiteSpace(source))
+                throw new ArgumentException($"{component}: SourceColumnName is empty; name the column of edge sources.", "SourceColumnName");
+            if (string.IsNullOrWhiteSpace(target))
+                throw new ArgumentException($"{component}: TargetColumnName is empty; name the column of edge targets.", "TargetColumnName");
+            if (weight is not null && string.IsNullOrWhiteSpace(weight))
+                throw new ArgumentException($"{component}: WeightColumnName is blank; name the weight column or leave it null.", "WeightColumnName");
+        }
+
+        /// <summary>The walk settings shared by the embedding estimators and <see cref="GraphWalkEstimator"/>.</summary>
+        public static void ValidateWalks(string component, int walkLength, InvalidEdgeWeightHandling invalidWeights, double p, double q)
+        {
+            OptionChecks.Check(component, walkLength >= 2, "WalkLength", walkLength, "use 2 or more nodes per walk (80 is the node2vec default)");
+            OptionChecks.Check(component, Enum.IsDefined(invalidWeights), "InvalidWeights", invalidWeights, "use Reject or Drop");
             OptionChecks.Check(component, double.IsFinite(p) && p > 0, "ReturnParameter (p)", p, "use p > 0 (p = 1 with q = 1 gives DeepWalk walks)");
             OptionChecks.Check(component, double.IsFinite(q) && q > 0, "InOutParameter (q)", q, "use q > 0 (q = 1 with p = 1 gives DeepWalk walks)");
         }
@@ -69,18 +83,26 @@ namespace Embeddings
         {
             ArgumentNullException.ThrowIfNull(edges);
             OutputShape(SchemaShapes.FromSchema(edges.Schema), o, component);
+            return Fit(context, writer => GraphEdgeReader.Read(edges, o.SourceColumnName, o.TargetColumnName, o.WeightColumnName, (GraphBuilder)writer, component), o, p, q, sampling, component);
+        }
+
+        /// <summary>As <see cref="Fit(MLContext, IDataView, GraphEmbeddingOptions, double, double, SecondOrderSampling, string)"/>, with the edges written by <paramref name="writeEdges"/>.</summary>
+        public static NodeEmbeddingTransformer Fit(MLContext context, Action<IEdgeWriter> writeEdges, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, string component)
+        {
+            ArgumentNullException.ThrowIfNull(writeEdges);
             var host = ((IHostEnvironment)context).Register(component);
             int seed = o.Seed ?? host.Rand.Next();
             var builder = new GraphBuilder(o.Directed, o.Bipartite, o.KeepSelfLoops, o.InvalidWeights);
-            GraphEdgeReader.Read(edges, o.SourceColumnName, o.TargetColumnName, o.WeightColumnName, builder, component);
+            writeEdges(builder);
             using var channel = host.Start("Training");
             using var cancellation = ContextCancellation.Watch(context, component, o.CancellationToken);
-            var (all, sourceTable, targetTable, summary) = Train(builder, o, p, q, sampling, seed, component, message => channel.Info(MessageSensitivity.None, message), cancellation.Token);
+            var (all, sourceTable, targetTable, contextTable, summary) = Train(builder, o, p, q, sampling, seed, component, message => channel.Info(MessageSensitivity.None, message),
+                o.KeepContextVectors, cancellation.Token);
             var columns = o.OutputColumns.Select(c => new InputOutputColumnPair(c.OutputColumnName, c.InputColumnName)).ToArray();
             var domains = o.OutputColumns.Select(c => o.Bipartite && c.InputColumnName == o.TargetColumnName ? 1 : 0).ToArray();
             return o.Bipartite
-                ? new NodeEmbeddingTransformer(component, sourceTable, targetTable, true, columns, domains, summary)
-                : new NodeEmbeddingTransformer(component, all, all, false, columns, domains, summary);
+                ? new NodeEmbeddingTransformer(component, sourceTable, targetTable, true, columns, domains, contextTable, summary)
+                : new NodeEmbeddingTransformer(component, all, all, false, columns, domains, contextTable, summary);
         }
 
         /// <summary>

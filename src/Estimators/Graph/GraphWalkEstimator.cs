@@ -71,16 +71,12 @@ namespace Embeddings
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             ArgumentNullException.ThrowIfNull(options);
-            var check = new DeepWalkEstimator.Options
-            {
-                SourceColumnName = options.SourceColumnName,
-                TargetColumnName = options.TargetColumnName,
-                WeightColumnName = options.WeightColumnName,
-                WalkLength = options.WalkLength,
-                InvalidWeights = options.InvalidWeights,
-            };
-            check.OutputColumns.Add((options.OutputColumnName, options.InputColumnName ?? options.SourceColumnName));
-            GraphEmbeddingTraining.Validate(check, ComponentName, options.ReturnParameter, options.InOutParameter);
+            GraphEmbeddingTraining.ValidateEdgeColumns(ComponentName, options.SourceColumnName, options.TargetColumnName, options.WeightColumnName);
+            if (string.IsNullOrWhiteSpace(options.OutputColumnName))
+                throw new ArgumentException($"{ComponentName}: OutputColumnName is empty; name the walk column.", nameof(options.OutputColumnName));
+            if (options.InputColumnName is not null && string.IsNullOrWhiteSpace(options.InputColumnName))
+                throw new ArgumentException($"{ComponentName}: InputColumnName is blank; name the start-node column, or leave it null to start from SourceColumnName.", nameof(options.InputColumnName));
+            GraphEmbeddingTraining.ValidateWalks(ComponentName, options.WalkLength, options.InvalidWeights, options.ReturnParameter, options.InOutParameter);
             if (!Enum.IsDefined(options.SecondOrderSampling))
                 throw new ArgumentOutOfRangeException(nameof(options.SecondOrderSampling), options.SecondOrderSampling, $"{ComponentName}: SecondOrderSampling = {(int)options.SecondOrderSampling} is invalid; use Auto, Precomputed or Rejection.");
             _options = options;

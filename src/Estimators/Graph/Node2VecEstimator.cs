@@ -51,6 +51,16 @@ namespace Embeddings
         public NodeEmbeddingTransformer Fit(IDataView input) =>
             GraphEmbeddingTraining.Fit(_context, input, _options, _options.ReturnParameter, _options.InOutParameter, _options.SecondOrderSampling, ComponentName);
 
+        /// <summary>
+        /// Builds the graph from the edges that <paramref name="writeEdges"/> writes (any source, without an
+        /// <see cref="IDataView"/>), walks, trains, and returns the node lookup; it maps the
+        /// <see cref="GraphEmbeddingOptions.OutputColumns"/> like a transformer fitted on a data view.
+        /// </summary>
+        /// <param name="writeEdges">Writes every edge once: <see cref="IEdgeWriter.AddEdge"/> for each.</param>
+        /// <exception cref="InvalidOperationException">An edge has an invalid weight (when rejected), or the graph has no edges.</exception>
+        public NodeEmbeddingTransformer Fit(Action<IEdgeWriter> writeEdges) =>
+            GraphEmbeddingTraining.Fit(_context, writeEdges, _options, _options.ReturnParameter, _options.InOutParameter, _options.SecondOrderSampling, ComponentName);
+
         /// <summary>The input's columns and one known-size vector column per <see cref="GraphEmbeddingOptions.OutputColumns"/> pair.</summary>
         public SchemaShape GetOutputSchema(SchemaShape inputSchema) => GraphEmbeddingTraining.OutputShape(inputSchema, _options, ComponentName);
     }
@@ -81,6 +91,12 @@ namespace Embeddings
         /// <summary>Builds the graph, walks, trains, and returns the node lookup.</summary>
         public NodeEmbeddingTransformer Fit(IDataView input) =>
             GraphEmbeddingTraining.Fit(_context, input, _options, 1, 1, SecondOrderSampling.Auto, ComponentName);
+
+        /// <summary>Builds the graph from the edges that <paramref name="writeEdges"/> writes, walks, trains, and returns the node lookup.</summary>
+        /// <param name="writeEdges">Writes every edge once: <see cref="IEdgeWriter.AddEdge"/> for each.</param>
+        /// <exception cref="InvalidOperationException">An edge has an invalid weight (when rejected), or the graph has no edges.</exception>
+        public NodeEmbeddingTransformer Fit(Action<IEdgeWriter> writeEdges) =>
+            GraphEmbeddingTraining.Fit(_context, writeEdges, _options, 1, 1, SecondOrderSampling.Auto, ComponentName);
 
         /// <summary>The input's columns and one known-size vector column per <see cref="GraphEmbeddingOptions.OutputColumns"/> pair.</summary>
         public SchemaShape GetOutputSchema(SchemaShape inputSchema) => GraphEmbeddingTraining.OutputShape(inputSchema, _options, ComponentName);

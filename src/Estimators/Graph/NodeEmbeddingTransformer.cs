@@ -21,8 +21,9 @@ namespace Embeddings
         private readonly string _component;
 
         internal NodeEmbeddingTransformer(string component, EmbeddingTable sourceEmbeddings, EmbeddingTable targetEmbeddings, bool bipartite,
-            IReadOnlyList<InputOutputColumnPair> columns, IReadOnlyList<int> domains, GraphEmbeddingSummary? summary)
+            IReadOnlyList<InputOutputColumnPair> columns, IReadOnlyList<int> domains, EmbeddingTable? contextEmbeddings, GraphEmbeddingSummary? summary)
         {
+            ContextEmbeddings = contextEmbeddings;
             _component = component;
             SourceEmbeddings = sourceEmbeddings;
             TargetEmbeddings = targetEmbeddings;
@@ -37,6 +38,12 @@ namespace Embeddings
 
         /// <summary>Vectors of the target column's nodes; the same table as <see cref="SourceEmbeddings"/> when the graph is not bipartite.</summary>
         public EmbeddingTable TargetEmbeddings { get; }
+
+        /// <summary>
+        /// The skip-gram output (context) vectors of all nodes, when the options set <c>KeepContextVectors</c>; null
+        /// otherwise (and always null for a bipartite graph, which does not support them).
+        /// </summary>
+        public EmbeddingTable? ContextEmbeddings { get; }
 
         /// <summary>True when source and target nodes are separate domains.</summary>
         public bool Bipartite { get; }
@@ -63,7 +70,8 @@ namespace Embeddings
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         static string ILoadableTransformer<NodeEmbeddingTransformer>.LoaderId => "Embeddings.NodeEmbedding";
 
-        static int ILoadableTransformer<NodeEmbeddingTransformer>.StateVersion => 1;
+        // Version 2 appends the optional context vectors.
+        static int ILoadableTransformer<NodeEmbeddingTransformer>.StateVersion => 2;
 
         static IReadOnlyList<string> ILoadableTransformer<NodeEmbeddingTransformer>.LegacyTypeNames { get; } =
             ["Embeddings.NodeEmbeddingTransformer, Embeddings.Estimators"];
@@ -79,6 +87,8 @@ namespace Embeddings
             SourceEmbeddings.Save(writer);
             if (Bipartite)
                 TargetEmbeddings.Save(writer);
+            writer.Write(ContextEmbeddings is not null);
+            ContextEmbeddings?.Save(writer);
         }
 
         static NodeEmbeddingTransformer ILoadableTransformer<NodeEmbeddingTransformer>.Load(BinaryReader reader, int stateVersion)
@@ -95,7 +105,8 @@ namespace Embeddings
             }
             var source = EmbeddingTable.Load(reader);
             var target = bipartite ? EmbeddingTable.Load(reader) : source;
-            return new NodeEmbeddingTransformer(component, source, target, bipartite, columns, domains, summary: null);
+            var context = stateVersion >= 2 && reader.ReadBoolean() ? EmbeddingTable.Load(reader) : null;
+            return new NodeEmbeddingTransformer(component, source, target, bipartite, columns, domains, context, summary: null);
         }
     }
 }

@@ -100,9 +100,9 @@ namespace Embeddings
             GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
             var host = ((IHostEnvironment)_context).Register(ComponentName);
             int seed = _options.SkipGram.Seed ?? host.Rand.Next();
-            var sequences = ReadSequences(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
+            var sequences = InteractionSequences.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
 
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Values), _options.SkipGram, $"column '{_options.ItemColumnName}'");
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Select(s => s.Items)), _options.SkipGram, $"column '{_options.ItemColumnName}'");
             using var channel = host.Start("Training");
             using var cancellation = ContextCancellation.Watch(_context, ComponentName, _options.SkipGram.CancellationToken);
             var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
@@ -112,7 +112,7 @@ namespace Embeddings
             int d = items2.Dimension;
             var userKeys = new List<string>();
             var userRows = new List<float[]>();
-            foreach (var (user, items) in sequences)
+            foreach (var (user, items, _) in sequences)
             {
                 var sum = new float[d];
                 int known = 0;
@@ -148,7 +148,7 @@ namespace Embeddings
         }
 
         /// <summary>Feeds in-memory item sequences to a corpus pass.</summary>
-        internal static void WriteTo(ISequenceSink sink, IEnumerable<IReadOnlyList<string>> sequences)
+        internal static void WriteTo(ISequenceWriter sink, IEnumerable<IReadOnlyList<string>> sequences)
         {
             foreach (var items in sequences)
             {
@@ -156,56 +156,6 @@ namespace Embeddings
                     sink.Add(item);
                 sink.EndSequence();
             }
-        }
-
-        /// <summary>Each user's items in time order (ties by item id), users in id order.</summary>
-        internal static SortedDictionary<string, List<string>> ReadSequences(IDataView input, string userColumn, string itemColumn, string? timestampColumn)
-        {
-            var result = new SortedDictionary<string, List<string>>(IdComparer.Instance);
-            foreach (var (user, sequence) in ReadTimedSequences(input, userColumn, itemColumn, timestampColumn))
-                result[user] = sequence.Items;
-            return result;
-        }
-
-        /// <summary>Each user's items and their times (the row number without a time column), in time order (ties by item id), users in id order.</summary>
-        internal static SortedDictionary<string, (List<string> Items, List<double> Times)> ReadTimedSequences(IDataView input, string userColumn, string itemColumn, string? timestampColumn)
-        {
-            var rows = new List<(string User, string Item, double Time, long Row)>();
-            var schema = input.Schema;
-            var columns = new List<DataViewSchema.Column> { schema[userColumn], schema[itemColumn] };
-            if (timestampColumn is not null)
-                columns.Add(schema[timestampColumn]);
-            using var cursor = input.GetRowCursor(columns);
-            var readUser = IdReader(cursor, schema[userColumn]);
-            var readItem = IdReader(cursor, schema[itemColumn]);
-            var readTime = timestampColumn is null ? null : IdColumns.GetTimeGetter(cursor, schema[timestampColumn]);
-            long row = 0;
-            while (cursor.MoveNext())
-            {
-                string? user = readUser(), item = readItem();
-                double time = readTime?.Invoke() ?? row;
-                row++;
-                if (user is null || item is null || double.IsNaN(time))
-                    continue;
-                rows.Add((user, item, time, row));
-            }
-            var sequences = new SortedDictionary<string, (List<string>, List<double>)>(IdComparer.Instance);
-            foreach (var group in rows.GroupBy(r => r.User))
-            {
-                var ordered = group.OrderBy(r => r.Time).ThenBy(r => r.Item, IdComparer.Instance).ToList();
-                sequences[group.Key] = (ordered.Select(r => r.Item).ToList(), ordered.Select(r => r.Time).ToList());
-            }
-            return sequences;
-        }
-
-        private static Func<string?> IdReader(DataViewRowCursor cursor, DataViewSchema.Column column)
-        {
-            var read = IdColumns.GetIdGetter(cursor, column);
-            return () =>
-            {
-                var text = read();
-                return text.IsEmpty ? null : text.ToString();
-            };
         }
     }
 }

@@ -28,17 +28,34 @@ namespace Embeddings
         private readonly MLContext _context;
         private readonly Options _options;
 
-        /// <summary>Default values of <see cref="Options"/>, shared with the catalog methods.</summary>
-        internal static class Defaults
+        /// <summary>Default values of <see cref="Options"/>, shared with the catalog methods and the command-line tool.</summary>
+        public static class Defaults
         {
+            /// <summary>Default <see cref="Options.EmbeddingDimension"/>: 100.</summary>
             public const int EmbeddingDimension = 100;
+
+            /// <summary>Default <see cref="Options.WindowSize"/>: 5.</summary>
             public const int WindowSize = 5;
+
+            /// <summary>Default <see cref="Options.NegativeSampleCount"/>: 5.</summary>
             public const int NegativeSampleCount = 5;
+
+            /// <summary>Default <see cref="Options.NegativeSamplingExponent"/>: 0.75.</summary>
             public const double NegativeSamplingExponent = 0.75;
+
+            /// <summary>Default <see cref="Options.SamplingThreshold"/>: 1e-3.</summary>
             public const double SamplingThreshold = 1e-3;
+
+            /// <summary>Default <see cref="Options.MinCount"/>: 5.</summary>
             public const int MinCount = 5;
+
+            /// <summary>Default <see cref="Options.Epochs"/>: 5.</summary>
             public const int Epochs = 5;
+
+            /// <summary>Starting learning rate of skip-gram when <see cref="Options.LearningRate"/> is null: 0.025.</summary>
             public const float SkipGramLearningRate = 0.025f;
+
+            /// <summary>Starting learning rate of CBOW when <see cref="Options.LearningRate"/> is null: 0.05.</summary>
             public const float CbowLearningRate = 0.05f;
         }
 
@@ -131,12 +148,21 @@ namespace Embeddings
             public EmbeddingPooling Pooling { get; set; } = EmbeddingPooling.Mean;
 
             /// <summary>A shallow copy (the progress sink and cancellation token are shared).</summary>
-            internal Options Clone() => (Options)MemberwiseClone();
+            /// <summary>A copy of these options (the <see cref="Progress"/> reporter and the token are shared, not copied).</summary>
+            public Options Clone() => (Options)MemberwiseClone();
+
+            /// <summary>
+            /// Checks every setting and throws naming the option, its value and the fix. The estimator calls it when it is
+            /// created; call it yourself to check options that another component (for example Item2Vec) will use.
+            /// </summary>
+            /// <exception cref="ArgumentException">A column name is empty or blank.</exception>
+            /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range.</exception>
+            public void Validate() => SkipGramEmbeddingEstimator.Validate(this);
 
             /// <summary>Receives progress about once a second (epoch, tokens/s, learning rate, loss). Default null.</summary>
             public IProgress<SkipGramProgress>? Progress { get; set; }
 
-            /// <summary>Cancels training; <see cref="Fit"/> then throws <see cref="OperationCanceledException"/>.</summary>
+            /// <summary>Cancels training; <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
             public CancellationToken CancellationToken { get; set; }
         }
 
@@ -183,13 +209,53 @@ namespace Embeddings
         {
             ArgumentNullException.ThrowIfNull(input);
             var column = CheckSequenceColumn(input.Schema, InputColumn);
+            return Fit(writer => ReadSequences(input, column, writer), $"column '{InputColumn}'");
+        }
+
+        /// <summary>
+        /// Trains on sequences held in memory, as gensim's <c>Word2Vec(sentences)</c> does: each inner sequence is one
+        /// sentence, session or basket. The sequences are enumerated twice (once to count, once to train), so they must
+        /// give the same items both times. Null or empty items are missing and skipped. The transformer maps
+        /// <see cref="Options.InputColumnName"/> (or <see cref="Options.OutputColumnName"/>) like one fitted on a data view.
+        /// </summary>
+        /// <param name="sequences">The sequences of item ids.</param>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
+        public SkipGramEmbeddingTransformer Fit(IEnumerable<IEnumerable<string?>> sequences)
+        {
+            ArgumentNullException.ThrowIfNull(sequences);
+            return Fit(writer =>
+            {
+                foreach (var sequence in sequences)
+                {
+                    foreach (string? item in sequence)
+                        writer.Add(item);
+                    writer.EndSequence();
+                }
+            }, "the given sequences");
+        }
+
+        /// <summary>
+        /// Trains on a corpus that <paramref name="writeSequences"/> writes, item by item, into the given
+        /// <see cref="ISequenceWriter"/>: a stream of any size (a text file read line by line, a database cursor) is never
+        /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times.
+        /// </summary>
+        /// <param name="writeSequences">Writes every sequence of the corpus: <c>Add</c> for each item, <c>EndSequence</c> after each sequence.</param>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
+        public SkipGramEmbeddingTransformer Fit(Action<ISequenceWriter> writeSequences)
+        {
+            ArgumentNullException.ThrowIfNull(writeSequences);
+            return Fit(writeSequences, "the written sequences");
+        }
+
+        private SkipGramEmbeddingTransformer Fit(Action<ISequenceWriter> writeSequences, string source)
+        {
             var host = ((IHostEnvironment)_context).Register(nameof(SkipGramEmbeddingEstimator));
             int seed = _options.Seed ?? host.Rand.Next();
-            string source = $"column '{InputColumn}'";
-
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => ReadSequences(input, column, sink), _options, source);
             using var channel = host.Start("Training");
             using var cancellation = ContextCancellation.Watch(_context, nameof(SkipGramEmbeddingEstimator), _options.CancellationToken);
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(writeSequences, _options, source);
             var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options, seed,
                 message => channel.Info(MessageSensitivity.None, message), source, cancellation.Token);
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
@@ -218,7 +284,7 @@ namespace Embeddings
             SchemaChecks.TypeMismatch(SkipGramEmbeddingTransformer.ComponentName, column, "a sequence: a vector of Text or of Key<UInt32> with key values", actual,
                 isText ? "Split the text into words first with mlContext.Transforms.Text.TokenizeIntoWords." : "Gather each sequence's items into one vector column (for example with TokenizeIntoWords, or Item2Vec for interaction rows).");
 
-        private static void ReadSequences(IDataView input, ItemColumn item, ISequenceSink sink)
+        private static void ReadSequences(IDataView input, ItemColumn item, ISequenceWriter sink)
         {
             var column = input.Schema[item.Index];
             using var cursor = input.GetRowCursor(new[] { column });
@@ -262,7 +328,7 @@ namespace Embeddings
         /// the first counts items and selects the vocabulary, the second writes the known tokens.
         /// </summary>
         public static (Vocabulary Vocabulary, TokenCorpus Corpus, long SequencesSeen, long SequencesSkipped) ReadCorpus(
-            Action<ISequenceSink> readPass, SkipGramEmbeddingEstimator.Options options, string source)
+            Action<ISequenceWriter> readPass, SkipGramEmbeddingEstimator.Options options, string source)
         {
             var counter = new ItemCounter();
             readPass(counter);
@@ -316,7 +382,10 @@ namespace Embeddings
             EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null
                 ? result.OutputVectors.Build(vocabulary.Keys)
                 : null;
-            var summary = new SkipGramTrainingSummary(vocabulary.Count, sequencesSeen, sequencesSkipped, corpus.TokenCount, options.Epochs, result.FinalLoss, result.TokensPerSecond, result.Elapsed);
+            var summary = new SkipGramTrainingSummary(vocabulary.Count, sequencesSeen, sequencesSkipped, corpus.TokenCount, options.Epochs, result.FinalLoss, result.TokensPerSecond, result.Elapsed)
+            {
+                ItemCounts = vocabulary.Counts,
+            };
             return (embeddings, context, summary);
         }
     }

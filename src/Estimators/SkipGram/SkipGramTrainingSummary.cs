@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Embeddings
 {
@@ -11,5 +12,12 @@ namespace Embeddings
     /// <param name="FinalLoss">Mean log-loss per (item, target) pair over the whole run.</param>
     /// <param name="TokensPerSecond">Corpus tokens x epochs / training time.</param>
     /// <param name="TrainingTime">Wall time of the training passes (after the corpus was read).</param>
-    public sealed record SkipGramTrainingSummary(int VocabularySize, long SequencesSeen, long SequencesSkipped, long CorpusTokens, int Epochs, double FinalLoss, double TokensPerSecond, TimeSpan TrainingTime);
+    public sealed record SkipGramTrainingSummary(int VocabularySize, long SequencesSeen, long SequencesSkipped, long CorpusTokens, int Epochs, double FinalLoss, double TokensPerSecond, TimeSpan TrainingTime)
+    {
+        /// <summary>
+        /// How often each vocabulary item occurs in the corpus (one epoch, before subsampling), in the order of the
+        /// trained table's keys (most frequent first): what the word2vec tool's <c>-save-vocab</c> writes.
+        /// </summary>
+        public IReadOnlyList<long> ItemCounts { get; init; } = Array.Empty<long>();
+    }
 }

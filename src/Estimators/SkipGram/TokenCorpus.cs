@@ -55,21 +55,11 @@ namespace Embeddings.SkipGram
         public long WorkItemTokenOffset(int item) => _starts[_workItemFirstSequence[item]];
     }
 
-    /// <summary>Receives the items of each sequence during one pass over a corpus (data view, text file, in-memory lists).</summary>
-    internal interface ISequenceSink
-    {
-        /// <summary>One item of the current sequence; empty means missing and is skipped.</summary>
-        void Add(ReadOnlySpan<char> item);
-
-        /// <summary>Ends the current sequence.</summary>
-        void EndSequence();
-    }
-
     /// <summary>
     /// First pass over the sequences: counts every distinct item. <see cref="Select"/> then keeps the frequent ones.
     /// Only keys and counts are held, never the tokens, so memory stays proportional to the distinct items.
     /// </summary>
-    internal sealed class ItemCounter : ISequenceSink
+    internal sealed class ItemCounter : ISequenceWriter
     {
         private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
@@ -118,7 +108,7 @@ namespace Embeddings.SkipGram
     /// Second pass over the sequences: writes the vocabulary index of each known token into one exactly sized array;
     /// sequences left with fewer than two known tokens are dropped and counted.
     /// </summary>
-    internal sealed class TokenCorpusWriter : ISequenceSink
+    internal sealed class TokenCorpusWriter : ISequenceWriter
     {
         private readonly Dictionary<string, int> _index;
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIndex;

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
+using System.Threading;
 using Embeddings.Infrastructure;
 
 namespace Embeddings.Recommendation
@@ -123,5 +124,46 @@ namespace Embeddings.Recommendation
         public int NegativeSampleCount { get; set; } = 5;
 
         internal ItemGraphOptions Clone() => (ItemGraphOptions)MemberwiseClone();
+
+        /// <summary>Checks every setting; <paramref name="component"/> prefixes the messages (e.g. "RecommendationFeatures.ItemGraph").</summary>
+        internal void Validate(string component)
+        {
+            OptionChecks.Check(component, EmbeddingDimension is >= 1 and <= 100_000, nameof(EmbeddingDimension), EmbeddingDimension, "use 1 to 100,000 (64 is the default)");
+            OptionChecks.Check(component, WalkLength >= 2, nameof(WalkLength), WalkLength, "use 2 or more nodes per walk (40 is the default)");
+            OptionChecks.Check(component, WalksPerNode >= 1, nameof(WalksPerNode), WalksPerNode, "use 1 or more (10 is the default)");
+            OptionChecks.Check(component, WindowSize >= 1, nameof(WindowSize), WindowSize, "use 1 or more (5 is the default)");
+            OptionChecks.Check(component, double.IsFinite(ReturnParameter) && ReturnParameter > 0, nameof(ReturnParameter), ReturnParameter, "use p > 0 (1 is the default)");
+            OptionChecks.Check(component, double.IsFinite(InOutParameter) && InOutParameter > 0, nameof(InOutParameter), InOutParameter, "use q > 0 (1 is the default)");
+            OptionChecks.Check(component, Epochs >= 1, nameof(Epochs), Epochs, "use 1 or more");
+            OptionChecks.Check(component, LearningRate > 0 && LearningRate <= 1, nameof(LearningRate), LearningRate, "use a value in (0, 1] (0.05 is the default)");
+            OptionChecks.Check(component, NegativeSampleCount is >= 1 and <= 1000, nameof(NegativeSampleCount), NegativeSampleCount, "use 1 to 1000 (5 is the default)");
+        }
+
+        /// <summary>The node2vec settings of these options, for a graph whose edges are in columns <paramref name="source"/> and <paramref name="target"/>.</summary>
+        internal Node2VecEstimator.Options Node2VecOptions(string source, string target, int? threads, int seed, CancellationToken cancellation)
+        {
+            var graph = new Node2VecEstimator.Options
+            {
+                SourceColumnName = source,
+                TargetColumnName = target,
+                Directed = Directed,
+                KeepSelfLoops = false,
+                EmbeddingDimension = EmbeddingDimension,
+                WalkLength = WalkLength,
+                WalksPerNode = WalksPerNode,
+                WindowSize = WindowSize,
+                NegativeSampleCount = NegativeSampleCount,
+                Epochs = Epochs,
+                LearningRate = LearningRate,
+                ReturnParameter = ReturnParameter,
+                InOutParameter = InOutParameter,
+                NumberOfThreads = threads,
+                Seed = seed,
+                KeepContextVectors = true,
+                CancellationToken = cancellation,
+            };
+            graph.OutputColumns.Add((source + "Vector", source));
+            return graph;
+        }
     }
 }

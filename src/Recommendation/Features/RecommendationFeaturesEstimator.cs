@@ -98,9 +98,9 @@ namespace Embeddings.Recommendation
             ArgumentNullException.ThrowIfNull(options.Features, nameof(options.Features));
             if (options.Item2Vec.InputColumnName is not null || !options.Item2Vec.KeepContextVectors)
                 throw new ArgumentException($"{c}: Item2Vec.InputColumnName ('{options.Item2Vec.InputColumnName}') must be null and Item2Vec.KeepContextVectors ({options.Item2Vec.KeepContextVectors}) true: the items come from ItemColumnName and the logit features need context vectors.", nameof(options));
-            SkipGramEmbeddingEstimator.Validate(options.Item2Vec);
+            options.Item2Vec.Validate();
             if (options.ItemGraph.Enabled)
-                GraphEmbeddingTraining.Validate(GraphOptions(options, seed: 0), c + ".ItemGraph", options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter);
+                options.ItemGraph.Validate(c + ".ItemGraph");
             options.Features.Validate(c + ".Features");
             OptionChecks.Check(c, options.NumberOfThreads is null || options.NumberOfThreads >= 1, nameof(options.NumberOfThreads), options.NumberOfThreads, "use null (all cores) or 1 or more");
         }
@@ -115,7 +115,7 @@ namespace Embeddings.Recommendation
             var sequences = UserSequence.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
             using var channel = host.Start("Training");
             using var cancellation = ContextCancellation.Watch(_context, ComponentName);
-            var featurizer = Train(sequences, _options, seed, message => channel.Info(MessageSensitivity.None, message), cancellation.Token);
+            var featurizer = Train(_context, sequences, _options, seed, cancellation.Token);
             return new RecommendationFeaturesTransformer(featurizer, _options.UserColumnName, _options.ItemColumnName, _options.FeaturesColumnName);
         }
 
@@ -130,7 +130,7 @@ namespace Embeddings.Recommendation
         }
 
         /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
-        internal static RecommendationFeaturizer Train(IReadOnlyList<UserSequence> sequences, Options options, int seed, Action<string>? log, CancellationToken cancellation)
+        internal static RecommendationFeaturizer Train(MLContext context, IReadOnlyList<UserSequence> sequences, Options options, int seed, CancellationToken cancellation)
         {
             var itemSet = new HashSet<string>(StringComparer.Ordinal);
             foreach (var sequence in sequences)
@@ -145,57 +145,40 @@ namespace Embeddings.Recommendation
             var histories = sequences.Select(s => s.Items.Select(i => itemIndex[i]).ToArray()).ToArray();
             var times = sequences.Select(s => s.Times.ToArray()).ToArray();
 
+            // item2vec and node2vec through their public estimators, as a user would train them.
             var skipGram = options.Item2Vec.Clone();
             skipGram.Seed = seed;
             skipGram.NumberOfThreads = options.NumberOfThreads ?? skipGram.NumberOfThreads;
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => Item2VecEstimator.WriteTo(sink, sequences.Select(s => s.Items)), skipGram, "the item column");
-            var (input, context, _) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, skipGram, seed, log, "the users' item sequences", cancellation);
-            var item2Vec = CatalogVectors.Create(catalog, input, context!);
+            skipGram.CancellationToken = cancellation;
+            var item2VecModel = context.Embeddings().SkipGram(skipGram).Fit(sequences.Select(s => s.Items));
+            var item2Vec = CatalogVectors.Create(catalog, item2VecModel.Embeddings, item2VecModel.ContextEmbeddings!);
 
             CatalogVectors? node2Vec = null;
             if (options.ItemGraph.Enabled)
             {
-                var graph = GraphOptions(options, seed);
-                var builder = new GraphBuilder(options.ItemGraph.Directed, bipartite: false, keepSelfLoops: false, InvalidEdgeWeightHandling.Reject);
-                long row = 0;
+                // The item transition graph: an edge from each item to the next one of a user's history.
+                var transitions = new List<Transition>();
                 foreach (var (_, items, _) in sequences)
                 {
                     for (int t = 1; t < items.Count; t++)
-                        builder.AddEdge(row++, items[t - 1], items[t], 1, "transitions");
+                        transitions.Add(new Transition { From = items[t - 1], To = items[t] });
                 }
-                if (row > 0)
+                if (transitions.Count > 0)
                 {
-                    var (all, _, _, graphContext, _) = GraphEmbeddingTraining.Train(builder, graph, options.ItemGraph.ReturnParameter, options.ItemGraph.InOutParameter,
-                        SecondOrderSampling.Auto, seed, ComponentName + ".ItemGraph", log, keepContextVectors: true, cancellation);
-                    node2Vec = CatalogVectors.Create(catalog, all, graphContext!);
+                    var graph = options.ItemGraph.Node2VecOptions(nameof(Transition.From), nameof(Transition.To), options.NumberOfThreads, seed, cancellation);
+                    var graphModel = context.Embeddings().Node2Vec(graph).Fit(context.Data.LoadFromEnumerable(transitions));
+                    node2Vec = CatalogVectors.Create(catalog, graphModel.SourceEmbeddings, graphModel.ContextEmbeddings!);
                 }
             }
             return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone()));
         }
 
-        private static Node2VecEstimator.Options GraphOptions(Options options, int seed)
+        /// <summary>An edge of the item transition graph.</summary>
+        private sealed class Transition
         {
-            var g = options.ItemGraph;
-            var graph = new Node2VecEstimator.Options
-            {
-                SourceColumnName = "From",
-                TargetColumnName = "To",
-                Directed = g.Directed,
-                KeepSelfLoops = false,
-                EmbeddingDimension = g.EmbeddingDimension,
-                WalkLength = g.WalkLength,
-                WalksPerNode = g.WalksPerNode,
-                WindowSize = g.WindowSize,
-                NegativeSampleCount = g.NegativeSampleCount,
-                Epochs = g.Epochs,
-                LearningRate = g.LearningRate,
-                ReturnParameter = g.ReturnParameter,
-                InOutParameter = g.InOutParameter,
-                NumberOfThreads = options.NumberOfThreads,
-                Seed = seed,
-            };
-            graph.OutputColumns.Add(("FromVector", "From"));
-            return graph;
+            public string From { get; set; } = "";
+
+            public string To { get; set; } = "";
         }
     }
 
@@ -335,8 +318,8 @@ namespace Embeddings.Recommendation
             new(User, Items.Take(Math.Max(0, Items.Count - count)).ToArray(), Times.Take(Math.Max(0, Times.Count - count)).ToArray());
 
         public static List<UserSequence> Read(IDataView input, string userColumn, string itemColumn, string? timestampColumn) =>
-            Item2VecEstimator.ReadTimedSequences(input, userColumn, itemColumn, timestampColumn)
-                .Select(p => new UserSequence(p.Key, p.Value.Items, p.Value.Times)).ToList();
+            InteractionSequences.Read(input, userColumn, itemColumn, timestampColumn)
+                .Select(s => new UserSequence(s.User, s.Items, s.Times)).ToList();
 
         public static List<UserSequence> FromSplit(LeaveLastOutSplit split, RankingTarget target) =>
             split.AllUsers.Select(user =>

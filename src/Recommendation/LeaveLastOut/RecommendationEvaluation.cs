@@ -90,7 +90,7 @@ namespace Embeddings.Recommendation
             // The ranker learns from the interaction just before the target.
             using var cancellation = Infrastructure.ContextCancellation.Watch(mlContext, nameof(RecommendationEvaluation));
             var ranker = RankingStage.TrainRanker(mlContext, training, holdout: 1, settings, seed, log, cancellation.Token);
-            var featurizer = RecommendationFeaturesEstimator.Train(training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, log, cancellation.Token);
+            var featurizer = RecommendationFeaturesEstimator.Train(mlContext, training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation.Token);
             var model = new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn), ranker, settings.CandidateCount);
 
             var itemIndex = new int[split.Items.Count];

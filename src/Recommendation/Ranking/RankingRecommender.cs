@@ -144,7 +144,7 @@ namespace Embeddings.Recommendation
             Action<string> log = message => channel.Info(MessageSensitivity.None, message);
             using var cancellation = Infrastructure.ContextCancellation.Watch(_context, ComponentName);
             var ranker = RankingStage.TrainRanker(_context, sequences, holdout: 1, _options, seed, log, cancellation.Token);
-            var features = RecommendationFeaturesEstimator.Train(sequences, _options.FeatureOptions(FeaturesColumn), seed, log, cancellation.Token);
+            var features = RecommendationFeaturesEstimator.Train(_context, sequences, _options.FeatureOptions(FeaturesColumn), seed, cancellation.Token);
             return new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(features, _options.UserColumnName, _options.ItemColumnName, FeaturesColumn), ranker, _options.CandidateCount);
         }
 
@@ -278,7 +278,7 @@ namespace Embeddings.Recommendation
                         throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: no user has more than {holdout} interaction(s); the ranker needs each user's last interaction as a label and at least one before it.");
                     break;
                 }
-                var featurizer = RecommendationFeaturesEstimator.Train(history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, log, cancellation);
+                var featurizer = RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, cancellation);
                 var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
                 var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out int positives);
                 log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");

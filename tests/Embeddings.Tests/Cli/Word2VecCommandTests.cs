@@ -98,7 +98,7 @@ namespace Embeddings.Tests.Cli
             Assert.That(sink.Sequences, Is.EqualTo(new[] { "a b c", "d e", "f g h i", "j k" }));
         }
 
-        private sealed class RecordingSink : Embeddings.SkipGram.ISequenceSink
+        private sealed class RecordingSink : Embeddings.ISequenceWriter
         {
             private readonly System.Collections.Generic.List<string> _current = new();
 

@@ -29,7 +29,7 @@ namespace Embeddings.Tests.Persistence
             (typeof(EmbeddingLookupTransformer), "Embeddings.EmbeddingLookup", 1, new[] { "Embeddings.EmbeddingLookupTransformer, Embeddings.Transforms" }),
             (typeof(SimilarityTransformer), "Embeddings.Similarity", 2, new[] { "Embeddings.SimilarityTransformer, Embeddings.Transforms" }),
             (typeof(SkipGramEmbeddingTransformer), "Embeddings.SkipGram", 1, new[] { "Embeddings.SkipGramEmbeddingTransformer, Embeddings.Estimators" }),
-            (typeof(NodeEmbeddingTransformer), "Embeddings.NodeEmbedding", 1, new[] { "Embeddings.NodeEmbeddingTransformer, Embeddings.Estimators" }),
+            (typeof(NodeEmbeddingTransformer), "Embeddings.NodeEmbedding", 2, new[] { "Embeddings.NodeEmbeddingTransformer, Embeddings.Estimators" }),
             (typeof(GraphWalkTransformer), "Embeddings.GraphWalk", 1, new[] { "Embeddings.GraphWalkTransformer, Embeddings.Estimators" }),
             (typeof(Item2VecTransformer), "Embeddings.Item2Vec", 1, new[] { "Embeddings.Item2VecTransformer, Embeddings.Estimators" }),
             (typeof(MatrixFactorizationTransformer), "Embeddings.MatrixFactorization", 2, new[] { "Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators" }),
