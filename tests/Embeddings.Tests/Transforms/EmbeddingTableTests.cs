@@ -20,6 +20,29 @@ namespace Embeddings.Tests.Transforms
         }
 
         [Test]
+        public void ABuilderFillsRowsThenBuildsAnImmutableTableOnce()
+        {
+            var builder = new EmbeddingTableBuilder(3, 2);
+            for (int i = 0; i < 3; i++)
+            {
+                builder.Row(i)[0] = i;
+                builder.Row(i)[1] = -i;
+            }
+            var table = builder.Build(new[] { "a", "b", "c" });
+            Assert.That(table.GetVector("c"), Is.EqualTo(new float[] { 2, -2 }));
+            Assert.That(table.IndexOf("b"), Is.EqualTo(1));
+            Assert.That(table.IndexOf("b".AsSpan()), Is.EqualTo(1));
+            Assert.That(table.IndexOf("zzz"), Is.EqualTo(-1));
+            Assert.That(table.Row(2).ToArray(), Is.EqualTo(new float[] { 2, -2 }));
+            Assert.Throws<InvalidOperationException>(() => builder.Row(0), "rows can't be changed through the builder once built");
+            Assert.Throws<InvalidOperationException>(() => builder.Build(new[] { "a", "b", "c" }));
+            Assert.That(Assert.Throws<ArgumentException>(() => new EmbeddingTableBuilder(2, 2).Build(new[] { "a" }))!.Message, Does.Contain("1 keys but 2 vectors"));
+            Assert.That(Assert.Throws<ArgumentException>(() => new EmbeddingTableBuilder(2, 2).Build(new[] { "a", "a" }))!.Message, Does.Contain("appears twice"));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingTableBuilder(1, 0));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new EmbeddingTableBuilder(2, 2).Row(2));
+        }
+
+        [Test]
         public void StoresKeysAndVectors()
         {
             var table = new EmbeddingTable(new[] { "a", "b" }, new float[] { 1, 2, 3, 4, 5, 6 }, 3);

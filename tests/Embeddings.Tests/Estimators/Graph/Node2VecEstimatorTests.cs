@@ -79,6 +79,60 @@ namespace Embeddings.Tests.Estimators.Graph
         }
 
         [Test]
+        public void EdgesWrittenThroughIEdgeWriterTrainTheSameModelAsADataView()
+        {
+            var ml = new MLContext(seed: 1);
+            var planted = PlantedCommunities(seed: 2);
+            var fromView = ml.Embeddings().Node2Vec(Options(0.5, 2)).Fit(ml.Data.LoadFromEnumerable(planted));
+            var fromWriter = ml.Embeddings().Node2Vec(Options(0.5, 2)).Fit(edges =>
+            {
+                foreach (var edge in planted)
+                    edges.AddEdge(edge.Source.ToString(System.Globalization.CultureInfo.InvariantCulture), edge.Target.ToString(System.Globalization.CultureInfo.InvariantCulture), edge.Weight);
+            });
+            SkipGramEmbeddingEstimatorTests.AssertBitIdentical(fromView.SourceEmbeddings, fromWriter.SourceEmbeddings);
+            Assert.That(fromWriter.Summary!.StoredEdges, Is.EqualTo(fromView.Summary!.StoredEdges));
+            var error = Assert.Throws<InvalidOperationException>(() => ml.Embeddings().DeepWalk(new DeepWalkEstimator.Options
+            {
+                SourceColumnName = "Source", TargetColumnName = "Target", OutputColumns = { ("V", "Source") },
+            }).Fit(edges => edges.AddEdge("a", "b", -1)))!;
+            Assert.That(error.Message, Does.Contain("weight -1"));
+        }
+
+        [Test]
+        public void ContextVectorsAreKeptOnRequestAndSurviveSaveAndLoad()
+        {
+            var ml = new MLContext(seed: 1);
+            var edges = ml.Data.LoadFromEnumerable(PlantedCommunities(seed: 2));
+            Assert.That(ml.Embeddings().Node2Vec(Options()).Fit(edges).ContextEmbeddings, Is.Null, "off by default");
+            var options = Options();
+            options.KeepContextVectors = true;
+            var model = ml.Embeddings().Node2Vec(options).Fit(edges);
+            var context = model.ContextEmbeddings!;
+            Assert.That(context.Keys, Is.EquivalentTo(model.SourceEmbeddings.Keys));
+            // A node's vector scores its own community's context vectors above the others'.
+            double inside = 0, outside = 0;
+            foreach (string key in model.SourceEmbeddings.Keys)
+            {
+                var vector = model.SourceEmbeddings.GetVector(key);
+                foreach (string other in context.Keys)
+                {
+                    float logit = Embeddings.Kernels.VectorMath.Dot(vector, context.GetVector(other));
+                    if (int.Parse(other) / 20 == int.Parse(key) / 20)
+                        inside += logit;
+                    else
+                        outside += logit;
+                }
+            }
+            Assert.That(inside / (80 * 20), Is.GreaterThan(outside / (80 * 60)));
+            string path = System.IO.Path.Combine(TestContext.CurrentContext.WorkDirectory, "node2vec-context.zip");
+            ml.Model.Save(model, edges.Schema, path);
+            var loaded = (NodeEmbeddingTransformer)new MLContext(seed: 2).Model.Load(path, out _);
+            SkipGramEmbeddingEstimatorTests.AssertBitIdentical(context, loaded.ContextEmbeddings!);
+            options.Bipartite = true;
+            Assert.Throws<NotSupportedException>(() => ml.Embeddings().Node2Vec(options));
+        }
+
+        [Test]
         public void OneThreadWithASeedIsBitIdentical()
         {
             var ml = new MLContext(seed: 1);

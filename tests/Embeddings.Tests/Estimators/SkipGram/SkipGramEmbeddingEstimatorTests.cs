@@ -251,6 +251,41 @@ namespace Embeddings.Tests.Estimators
             public bool Label { get; set; }
         }
 
+        [Test]
+        public void InMemoryAndStreamedSequencesTrainTheSameModelAsADataView()
+        {
+            var ml = new MLContext(seed: 1);
+            var rows = PlantedSequences.Generate(clusters: 8, itemsPerCluster: 15, sequences: 600, seed: 3);
+            var options = Planted();
+            options.KeepContextVectors = true;
+            var fromView = ml.Embeddings().SkipGram(options).Fit(ml.Data.LoadFromEnumerable(rows));
+            var fromLists = ml.Embeddings().SkipGram(options).Fit(rows.Select(r => r.Items));
+            int passes = 0;
+            var fromWriter = ml.Embeddings().SkipGram(options).Fit(writer =>
+            {
+                passes++;
+                foreach (var row in rows)
+                {
+                    foreach (string item in row.Items)
+                        writer.Add(item.AsSpan());
+                    writer.EndSequence();
+                }
+            });
+            Assert.That(passes, Is.EqualTo(2), "one counting pass, one training pass");
+            AssertBitIdentical(fromView.Embeddings, fromLists.Embeddings);
+            AssertBitIdentical(fromView.Embeddings, fromWriter.Embeddings);
+            AssertBitIdentical(fromView.ContextEmbeddings!, fromLists.ContextEmbeddings!);
+            Assert.That(fromLists.GetOutputSchema(ml.Data.LoadFromEnumerable(rows).Schema).GetColumnOrNull("Vector"), Is.Not.Null, "maps the options' columns");
+
+            // Counts in key order, most frequent first, as the word2vec tool's -save-vocab writes them.
+            var counts = fromLists.TrainingSummary.ItemCounts;
+            var expected = rows.SelectMany(r => r.Items).GroupBy(i => i).ToDictionary(g => g.Key, g => (long)g.Count());
+            Assert.That(counts, Has.Count.EqualTo(fromLists.Embeddings.Count));
+            for (int i = 0; i < counts.Count; i++)
+                Assert.That(counts[i], Is.EqualTo(expected[fromLists.Embeddings.Keys[i]]));
+            Assert.That(counts, Is.Ordered.Descending);
+        }
+
         internal static void AssertBitIdentical(EmbeddingTable a, EmbeddingTable b)
         {
             Assert.That(b.Keys, Is.EqualTo(a.Keys));
