@@ -1,4 +1,8 @@
+using System;
+using System.Collections.Generic;
 using System.CommandLine;
+using Embeddings.Infrastructure;
+using Microsoft.ML;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
@@ -11,7 +15,11 @@ namespace Embeddings.Cli
         protected CliCommand(string name, string description, string? notes = null)
         {
             Command = new ToolCommand(name, description) { Notes = notes };
-            Command.SetAction((result, cancellation) => Task.FromResult(Run(new CommandRun(result, cancellation))));
+            Command.SetAction((result, cancellation) =>
+            {
+                using var run = new CommandRun(result, cancellation);
+                return Task.FromResult(Run(run));
+            });
         }
 
         /// <summary>The command, ready to add to the root command.</summary>
@@ -41,8 +49,10 @@ namespace Embeddings.Cli
     }
 
     /// <summary>What a running command needs: its parsed flags, where to print, and the cancellation of Ctrl+C.</summary>
-    internal sealed class CommandRun
+    internal sealed class CommandRun : IDisposable
     {
+        private readonly List<CancellationTokenRegistration> _registrations = new();
+
         public CommandRun(ParseResult result, CancellationToken cancellation)
         {
             Result = result;
@@ -81,7 +91,25 @@ namespace Embeddings.Cli
         /// <summary>Like <see cref="OutputFile"/> for an optional flag: null when absent.</summary>
         public string? OptionalOutputFile(Option<string> option) => Given(option) ? OutputFile(option) : null;
 
+        /// <summary>
+        /// A context for the command's ML.NET work, cancelled with <see cref="Cancellation"/>: every trainer that runs on it
+        /// (ours and ML.NET's, such as matrix factorization and the LightGBM ranker) stops on Ctrl+C.
+        /// </summary>
+        public MLContext NewContext(int? seed)
+        {
+            var context = new MLContext(seed);
+            _registrations.Add(Cancellation.Register(() => ContextCancellation.CancelExecution(context)));
+            return context;
+        }
+
         /// <summary>Throws <see cref="System.OperationCanceledException"/> if Ctrl+C was pressed: call before writing outputs.</summary>
         public void ThrowIfCancelled() => Cancellation.ThrowIfCancellationRequested();
+
+        /// <summary>Stops linking the contexts of <see cref="NewContext"/> to Ctrl+C.</summary>
+        public void Dispose()
+        {
+            foreach (var registration in _registrations)
+                registration.Dispose();
+        }
     }
 }

@@ -56,6 +56,18 @@ namespace Embeddings.Infrastructure
             return new ContextCancellation(((IHostEnvironment)context).Register(componentName, seed: 0), token);
         }
 
+        /// <summary>
+        /// Cancels everything running on <paramref name="context"/>: its <c>CancelExecution</c>, which ML.NET 5 exposes
+        /// only through the Microsoft.ML.Experimental package. Our trainers, and ML.NET's own where they check, stop
+        /// with an <see cref="OperationCanceledException"/>.
+        /// </summary>
+        /// <param name="context">The context to cancel; it stays cancelled.</param>
+        public static void CancelExecution(MLContext context)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            context.CancelExecution();
+        }
+
         private static bool IsCanceled(IHost host) => host is ICancelable cancelable && cancelable.IsCanceled;
 
         /// <summary>Stops watching the context.</summary>

@@ -113,7 +113,7 @@ namespace Embeddings.Cli.Commands
             var options = settings.Options;
             options.CancellationToken = run.Cancellation;
             options.Seed = settings.Seed;
-            var ml = new MLContext(settings.Seed);
+            var ml = run.NewContext(settings.Seed);
             Func<Action<IEdgeWriter>, NodeEmbeddingTransformer> fit;
             if (options is Node2VecEstimator.Options node2Vec)
             {

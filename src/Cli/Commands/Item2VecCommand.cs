@@ -57,7 +57,7 @@ namespace Embeddings.Cli.Commands
                 CancellationToken = run.Cancellation,
             };
             options.Seed = run.Get(_seed);
-            var estimator = new MLContext(options.Seed).Embeddings().SkipGram(options);
+            var estimator = run.NewContext(options.Seed).Embeddings().SkipGram(options);
 
             var split = InteractionFile.ReadSplit(input);
             var sequences = split.AllUsers

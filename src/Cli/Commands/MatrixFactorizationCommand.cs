@@ -136,7 +136,7 @@ namespace Embeddings.Cli.Commands
             }
             double readSeconds = watch.Elapsed.TotalSeconds;
             run.ThrowIfCancelled();
-            var ml = new MLContext(seed: 1);
+            var ml = run.NewContext(seed: 1);
             var data = ml.Data.LoadFromEnumerable(kept);
             var keyed = ml.Transforms.Conversion.MapValueToKey("UserKey", "User").Append(ml.Transforms.Conversion.MapValueToKey("ItemKey", "Item")).Fit(data).Transform(data);
             var fitWatch = Stopwatch.StartNew();

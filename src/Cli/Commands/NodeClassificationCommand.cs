@@ -27,7 +27,7 @@ namespace Embeddings.Cli.Commands
             var vectors = EmbeddingTable.LoadWord2VecFormat(run.InputFile(_vectors));
             var labels = NodeClassificationEvaluator.ReadLabels(run.InputFile(_labels));
             var splits = NodeClassificationEvaluator.ReadSplits(run.InputFile(_splits));
-            var ml = new MLContext(seed: 0);
+            var ml = run.NewContext(seed: 0);
             run.ThrowIfCancelled();
             var result = NodeClassificationEvaluator.Evaluate(ml, vectors, labels, splits, (float)run.Get(_l2));
             run.ThrowIfCancelled();

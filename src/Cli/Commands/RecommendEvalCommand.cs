@@ -104,7 +104,7 @@ namespace Embeddings.Cli.Commands
                 foreach (var target in targets)
                 {
                     run.ThrowIfCancelled();
-                    var ml = new MLContext(options.Seed);
+                    var ml = run.NewContext(options.Seed);
                     var result = RecommendationEvaluation.Evaluate(ml, split, target, options, verbose ? run.Error.WriteLine : null,
                         run.Get(_noMf) ? null : MatrixFactorizationOptions(run, options));
                     if (!runs.TryGetValue(target, out var list))

@@ -66,7 +66,7 @@ namespace Embeddings.Cli.Commands
 
             // The chosen pipeline, fitted on every interaction, as one ML.NET model; fitted before anything is written, so
             // that Ctrl+C during the fit leaves neither the leaderboard nor the model.
-            var ml = new MLContext(options.Seed);
+            var ml = run.NewContext(options.Seed);
             var rows = split.AllUsers.SelectMany(user => split.Interactions(user).Zip(split.InteractionTimes(user), (item, time) => new InteractionRow { User = user, Item = item, Timestamp = time }));
             var data = ml.Data.LoadFromEnumerable(rows);
             var chosen = result.Best.Options.Clone();

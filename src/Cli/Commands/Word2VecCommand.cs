@@ -94,7 +94,7 @@ namespace Embeddings.Cli.Commands
             options.Progress = debug >= 2 ? new ConsoleProgress(run.Error) : null;
             options.CancellationToken = run.Cancellation;
             options.Seed = settings.Seed;
-            var estimator = new MLContext(settings.Seed).Embeddings().SkipGram(options);
+            var estimator = run.NewContext(settings.Seed).Embeddings().SkipGram(options);
 
             long corpusTokens = 0;
             var model = estimator.Fit(writer => corpusTokens = TextCorpusReader.Read(train, writer, cancellation: run.Cancellation));

@@ -65,7 +65,11 @@ namespace Embeddings.Recommendation
                 set => NumberOfThreads = value;
             }
 
-            internal static SkipGramEmbeddingEstimator.Options DefaultItem2Vec() => new()
+            /// <summary>
+            /// The item2vec settings that <see cref="Item2Vec"/> starts from (dimension 64, window 5, MinCount 1, 20
+            /// epochs, context vectors kept, the other skip-gram defaults); a new object on every call.
+            /// </summary>
+            public static SkipGramEmbeddingEstimator.Options DefaultItem2Vec() => new()
             {
                 OutputColumnName = "Item2Vec",
                 EmbeddingDimension = 64,

@@ -42,14 +42,18 @@ namespace Embeddings.Recommendation
         public double RecencyBoost { get; set; } = 4;
 
         /// <summary>Throws when the recency settings are not finite and 0 or more.</summary>
-        internal void Validate()
+        /// <exception cref="ArgumentOutOfRangeException">A recency setting is negative or not finite.</exception>
+        public void Validate()
         {
             if (!(RecencyHalfLife >= 0) || !(RecencyBoost >= 0) || double.IsInfinity(RecencyHalfLife) || double.IsInfinity(RecencyBoost))
                 throw new ArgumentOutOfRangeException(nameof(RecencyHalfLife), $"ImplicitMatrixFactorization: RecencyHalfLife = {RecencyHalfLife} and RecencyBoost = {RecencyBoost} must be finite and 0 or more (3 and 4 are the defaults; half-life 0 turns the weighting off).");
         }
 
         /// <summary>The strength of an event with <paramref name="age"/> later events of the same user: 1 + boost x 0.5^(age / half-life); 1 when the half-life is 0.</summary>
-        internal static float RecencyWeight(int age, double halfLife, double boost) =>
+        /// <param name="age">How many later events the user has.</param>
+        /// <param name="halfLife">The half-life in events; 0 turns the weighting off.</param>
+        /// <param name="boost">The extra strength of the most recent event.</param>
+        public static float RecencyWeight(int age, double halfLife, double boost) =>
             halfLife == 0 ? 1 : (float)(1 + boost * Math.Pow(0.5, age / halfLife));
     }
 

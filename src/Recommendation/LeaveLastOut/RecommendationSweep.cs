@@ -36,7 +36,8 @@ namespace Embeddings.Recommendation
             set => NumberOfThreads = value;
         }
 
-        internal void Validate()
+        /// <summary>Checks every setting and throws naming the option, its value and the fix.</summary>
+        public void Validate()
         {
             const string c = "RecommendationSweep";
             OptionChecks.Check(c, Budget >= TimeSpan.FromMinutes(1), nameof(Budget), Budget, "use at least 1 minute (a trial on ml-100k takes about 25 s on 2 cores)");

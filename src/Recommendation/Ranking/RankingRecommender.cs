@@ -83,7 +83,8 @@ namespace Embeddings.Recommendation
             set => NumberOfThreads = value;
         }
 
-        internal RankingRecommenderOptions Clone() => (RankingRecommenderOptions)MemberwiseClone();
+        /// <summary>A copy of these options (the nested skip-gram, item graph and feature settings are shared, not copied).</summary>
+        public RankingRecommenderOptions Clone() => (RankingRecommenderOptions)MemberwiseClone();
 
         internal RecommendationFeaturesEstimator.Options FeatureOptions(string featuresColumn) => new()
         {
@@ -98,7 +99,8 @@ namespace Embeddings.Recommendation
             NumberOfThreads = NumberOfThreads,
         };
 
-        internal void Validate()
+        /// <summary>Checks every setting and throws naming the option, its value and the fix.</summary>
+        public void Validate()
         {
             const string c = RankingRecommenderEstimator.ComponentName;
             RecommendationFeaturesEstimator.Validate(FeatureOptions("Features"));

@@ -231,6 +231,16 @@ namespace Embeddings.Tests.Cli
             var graph = CliRunner.Run(graphCancellation.Token, "node2vec", "--input", edges, "--output", Path.Combine(_folder, "nodes.emb"), "--workers", "1", "--iter", "100000", "--num-walks", "20");
             Assert.That(graph.ExitCode, Is.EqualTo(130), graph.ToString());
             Assert.That(Directory.GetFiles(_folder), Is.EquivalentTo(new[] { train, edges }), "no output and no temporary file");
+
+            // Matrix factorization runs on an ML.NET context: Ctrl+C reaches it through the context's cancellation.
+            string ratings = Path.Combine(_folder, "ratings.tsv");
+            File.WriteAllLines(ratings, Enumerable.Range(0, 3000).Select(i => $"{i % 97}\t{i % 89}\t{1 + i % 5}\t{1000 + i}"));
+            using var factorizationCancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            watch.Restart();
+            var factorization = CliRunner.Run(factorizationCancellation.Token, "mf", "--input", ratings, "--output", Path.Combine(_folder, "items.txt"), "--rank", "64", "--iterations", "100000", "--threads", "1");
+            Assert.That(factorization.ExitCode, Is.EqualTo(130), factorization.ToString());
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)));
+            Assert.That(Directory.GetFiles(_folder), Is.EquivalentTo(new[] { train, edges, ratings }), "no output and no temporary file");
         }
 
         [Test]
