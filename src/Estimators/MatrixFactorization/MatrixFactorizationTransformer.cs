@@ -156,12 +156,7 @@ namespace Embeddings
                     direct[k] = k - 1;
                 return direct;
             }
-            string[] values = SchemaChecks.KeyValueTexts(column);
-            var map = new int[values.Length + 1];
-            map[0] = -1;
-            for (int k = 1; k < map.Length; k++)
-                map[k] = indexOf(values[k - 1]);
-            return map;
+            return SchemaChecks.MapKeysToRows(column, indexOf);
         }
 
         private static int Seen(int row, bool[] seen) => row >= 0 && seen[row] ? row : -1;

@@ -270,14 +270,14 @@ namespace Embeddings.Recommendation
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
         {
             const string c = RecommendationFeaturesEstimator.ComponentName;
-            var user = IdColumn.Bind(inputSchema, _userColumn, c);
-            var item = IdColumn.Bind(inputSchema, _itemColumn, c);
+            var user = IdColumns.CheckId(inputSchema, _userColumn, c);
+            var item = IdColumns.CheckId(inputSchema, _itemColumn, c);
             var type = RecommendationFeatureSlots.VectorType();
             var featurizer = Featurizer;
             Func<DataViewRow, Delegate> factory = row =>
             {
-                var readUser = user.Reader(row, featurizer.UserIndex);
-                var readItem = item.Reader(row, featurizer.ItemIndex);
+                var readUser = IndexGetter(row, user, featurizer.UserIndex);
+                var readItem = IndexGetter(row, item, featurizer.ItemIndex);
                 var scratch = featurizer.CreateFeatureScratch();
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> destination) =>
                 {
@@ -287,6 +287,17 @@ namespace Embeddings.Recommendation
                 });
             };
             return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory, RecommendationFeatureSlots.Annotations()) };
+        }
+
+        /// <summary>A reader of the current row's id as an index by <paramref name="lookup"/> (-1 when missing or unknown); no allocation per row.</summary>
+        private static Func<int> IndexGetter(DataViewRow row, DataViewSchema.Column column, IdLookup lookup)
+        {
+            var read = IdColumns.GetIdGetter(row, column);
+            return () =>
+            {
+                var text = read();
+                return text.IsEmpty ? -1 : lookup(text);
+            };
         }
 
         // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
@@ -335,33 +346,4 @@ namespace Embeddings.Recommendation
 
     /// <summary>Looks an id up: its index, or -1 when unknown.</summary>
     internal delegate int IdLookup(ReadOnlySpan<char> id);
-
-    /// <summary>Reads an id column (Text, Key with key values, or integer) as an index into a known list of ids.</summary>
-    internal sealed class IdColumn
-    {
-        private readonly DataViewSchema.Column _column;
-
-        private IdColumn(DataViewSchema.Column column) => _column = column;
-
-        public int Index => _column.Index;
-
-        public static IdColumn Bind(DataViewSchema schema, string name, string component)
-        {
-            var item = SchemaChecks.RequireItemColumn(schema, name, component, "Use Text ids, integer ids, or MapValueToKey (which keeps the key values).");
-            if (item.IsVector)
-                throw SchemaChecks.TypeMismatch(component, name, "one id per row (Text, Key<UInt32> with key values, or an integer id)", schema[item.Index].Type.ToString() ?? "a vector", "Give one user and one item per row.");
-            return new IdColumn(schema[item.Index]);
-        }
-
-        /// <summary>A reader of the current row's id as an index by <paramref name="lookup"/> (-1 when missing or unknown); no allocation per row.</summary>
-        public Func<int> Reader(DataViewRow row, IdLookup lookup)
-        {
-            var read = IdColumns.GetIdGetter(row, _column);
-            return () =>
-            {
-                var text = read();
-                return text.IsEmpty ? -1 : lookup(text);
-            };
-        }
-    }
 }

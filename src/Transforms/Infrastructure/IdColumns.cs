@@ -43,6 +43,15 @@ namespace Embeddings.Infrastructure
                 throw SchemaChecks.TypeMismatch(component, name, "a key column with key values (the KeyValues annotation that MapValueToKey adds)", SchemaChecks.Describe(column) + " without key values", "");
         }
 
+        /// <summary>The <see cref="DataViewSchema"/> form of <see cref="CheckId(SchemaShape, string, string)"/>: returns the column.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">The column is missing or of another type.</exception>
+        public static DataViewSchema.Column CheckId(DataViewSchema schema, string name, string component)
+        {
+            ArgumentNullException.ThrowIfNull(schema);
+            CheckId(SchemaShapes.FromSchema(schema), name, component);
+            return schema[name];
+        }
+
         /// <summary>Throws unless <paramref name="name"/> is a scalar Single, Double, Int32 or Int64 column (a weight).</summary>
         /// <exception cref="ArgumentOutOfRangeException">The column is missing or of another type.</exception>
         public static void CheckWeight(SchemaShape schema, string name, string component)
@@ -66,7 +75,7 @@ namespace Embeddings.Infrastructure
 
         private static bool IsNumber(Type raw) => raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long);
 
-        /// <summary>Reads an id column (checked with <see cref="CheckId"/>) of <paramref name="row"/> as text.</summary>
+        /// <summary>Reads an id column (checked with <see cref="CheckId(SchemaShape, string, string)"/>) of <paramref name="row"/> as text.</summary>
         public static IdTextGetter GetIdGetter(DataViewRow row, DataViewSchema.Column column)
         {
             ArgumentNullException.ThrowIfNull(row);

@@ -20,7 +20,7 @@ namespace Embeddings.Infrastructure
     {
         /// <summary>Reads the sequences of <paramref name="input"/>; check the columns with <see cref="IdColumns"/> first.</summary>
         /// <param name="input">The interaction rows.</param>
-        /// <param name="userColumn">The user id column (see <see cref="IdColumns.CheckId"/>).</param>
+        /// <param name="userColumn">The user id column (see <see cref="IdColumns.CheckId(SchemaShape, string, string)"/>).</param>
         /// <param name="itemColumn">The item id column.</param>
         /// <param name="timestampColumn">The time column (see <see cref="IdColumns.CheckTime"/>); null: the row order.</param>
         public static IReadOnlyList<InteractionSequence> Read(IDataView input, string userColumn, string itemColumn, string? timestampColumn)

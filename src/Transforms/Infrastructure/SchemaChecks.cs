@@ -140,6 +140,17 @@ namespace Embeddings.Infrastructure
         /// </summary>
         public static int[] MapKeysToRows(DataViewSchema.Column column, EmbeddingTable table)
         {
+            ArgumentNullException.ThrowIfNull(table);
+            return MapKeysToRows(column, table.IndexOf);
+        }
+
+        /// <summary>
+        /// For a key column with key values, the row that <paramref name="indexOf"/> gives for each key's value (index 0,
+        /// the missing key, maps to -1). Key values of any primitive type are matched through their invariant text form.
+        /// </summary>
+        public static int[] MapKeysToRows(DataViewSchema.Column column, Func<string, int> indexOf)
+        {
+            ArgumentNullException.ThrowIfNull(indexOf);
             var keyType = (KeyDataViewType)(column.Type is VectorDataViewType v ? v.ItemType : column.Type);
             var valuesType = column.Annotations.Schema[KeyValuesKind].Type;
             string[] values = ReadKeyValues(column, valuesType);
@@ -147,7 +158,7 @@ namespace Embeddings.Infrastructure
             var map = new int[keyCount + 1];
             map[0] = -1;
             for (long k = 1; k <= keyCount; k++)
-                map[k] = table.IndexOf(values[k - 1]);
+                map[k] = indexOf(values[k - 1]);
             return map;
         }
 
