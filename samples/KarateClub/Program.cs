@@ -48,56 +48,23 @@ foreach (string member in vectors.Keys.OrderBy(k => int.Parse(k, CultureInfo.Inv
 }
 Console.WriteLine($"{100.0 * agreeing / (5 * vectors.Count):F1}% of each member's 5 nearest neighbours are in the member's faction (chance: about 50%)");
 
-// Principal components of the centred vectors, by power iteration on the covariance matrix.
+// The first two principal components of the vectors (samples/Shared/VectorMap.cs).
 var keys = vectors.Keys.ToArray();
-int d = vectors.Dimension;
-var x = keys.Select(k => vectors.GetVector(k).Select(v => (double)v).ToArray()).ToArray();
-var mean = Enumerable.Range(0, d).Select(j => x.Average(r => r[j])).ToArray();
-foreach (var r in x)
-    for (int j = 0; j < d; j++)
-        r[j] -= mean[j];
-var first = PrincipalComponent(x, d, null);
-var second = PrincipalComponent(x, d, first);
+var (mapX, mapY) = VectorMap.Project(keys.Select(k => vectors.GetVector(k)).ToArray());
 var plot = new ScottPlot.Plot();
 foreach (int f in new[] { 0, 1 })
 {
     var members = Enumerable.Range(0, keys.Length).Where(i => faction[keys[i]] == f).ToArray();
-    var scatter = plot.Add.ScatterPoints(members.Select(i => Dot(x[i], first)).ToArray(), members.Select(i => Dot(x[i], second)).ToArray());
+    var scatter = plot.Add.ScatterPoints(members.Select(i => mapX[i]).ToArray(), members.Select(i => mapY[i]).ToArray());
     scatter.LegendText = f == 0 ? "Mr. Hi" : "Officer";
     scatter.MarkerSize = 10;
     foreach (int i in members)
-        plot.Add.Text(keys[i], Dot(x[i], first), Dot(x[i], second));
+        plot.Add.Text(keys[i], mapX[i], mapY[i]);
 }
 plot.Title("Karate club: node2vec vectors, first two principal components");
 plot.ShowLegend();
 plot.SavePng(png, 800, 600);
 Console.WriteLine($"wrote {Path.GetFullPath(png)}");
-
-static double Dot(double[] a, double[] b) => a.Zip(b, (u, v) => u * v).Sum();
-
-static double[] PrincipalComponent(double[][] rows, int d, double[]? orthogonalTo)
-{
-    var v = Enumerable.Range(0, d).Select(j => 1.0 / (j + 1)).ToArray();
-    for (int iteration = 0; iteration < 200; iteration++)
-    {
-        var next = new double[d];
-        foreach (var r in rows)
-        {
-            double s = Dot(r, v);
-            for (int j = 0; j < d; j++)
-                next[j] += s * r[j];
-        }
-        if (orthogonalTo is not null)
-        {
-            double s = Dot(next, orthogonalTo);
-            for (int j = 0; j < d; j++)
-                next[j] -= s * orthogonalTo[j];
-        }
-        double norm = Math.Sqrt(Dot(next, next));
-        v = next.Select(t => t / norm).ToArray();
-    }
-    return v;
-}
 
 internal sealed class Friendship
 {

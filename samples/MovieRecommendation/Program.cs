@@ -87,7 +87,7 @@ foreach (string movie in new[] { "1", "2571", "296" })
 
 // 3. Movie map: movies with at least 20 ratings, first two principal components of their item2vec vectors.
 var shown = vectors.Keys.Where(m => counts.GetValueOrDefault(m) >= 20 && movies.ContainsKey(m)).ToArray();
-var (first, second) = MovieMap.Project(shown.Select(m => vectors.GetVector(m)).ToArray());
+var (first, second) = VectorMap.Project(shown.Select(m => vectors.GetVector(m)).ToArray());
 // A movie's main genre: the least common of its listed genres (MovieLens lists genres alphabetically, so the first
 // one would make almost everything "Action" or "Adventure").
 var genreCounts = movies.Values.SelectMany(m => m.Genres).GroupBy(g => g).ToDictionary(g => g.Key, g => g.Count());
@@ -152,49 +152,4 @@ internal sealed class UserMovie
 internal sealed class Prediction
 {
     public float Score { get; set; }
-}
-
-/// <summary>Principal components by power iteration on the covariance of the centred vectors.</summary>
-internal static class MovieMap
-{
-    public static (double[] First, double[] Second) Project(float[][] vectors)
-    {
-        int d = vectors[0].Length;
-        var x = vectors.Select(v => v.Select(t => (double)t).ToArray()).ToArray();
-        var mean = Enumerable.Range(0, d).Select(j => x.Average(r => r[j])).ToArray();
-        foreach (var r in x)
-        {
-            for (int j = 0; j < d; j++)
-                r[j] -= mean[j];
-        }
-        var a = Component(x, d, null);
-        var b = Component(x, d, a);
-        return (x.Select(r => Dot(r, a)).ToArray(), x.Select(r => Dot(r, b)).ToArray());
-    }
-
-    private static double Dot(double[] a, double[] b) => a.Zip(b, (u, v) => u * v).Sum();
-
-    private static double[] Component(double[][] rows, int d, double[]? orthogonalTo)
-    {
-        var v = Enumerable.Range(0, d).Select(j => 1.0 / (j + 1)).ToArray();
-        for (int iteration = 0; iteration < 100; iteration++)
-        {
-            var next = new double[d];
-            foreach (var r in rows)
-            {
-                double s = Dot(r, v);
-                for (int j = 0; j < d; j++)
-                    next[j] += s * r[j];
-            }
-            if (orthogonalTo is not null)
-            {
-                double s = Dot(next, orthogonalTo);
-                for (int j = 0; j < d; j++)
-                    next[j] -= s * orthogonalTo[j];
-            }
-            double norm = Math.Sqrt(Dot(next, next));
-            v = next.Select(t => t / norm).ToArray();
-        }
-        return v;
-    }
 }
