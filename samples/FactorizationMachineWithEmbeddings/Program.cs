@@ -11,13 +11,11 @@
 // 3. Both are compared by AUC on the held-out ratings; the model with embeddings is saved, reloaded and used through a
 //    PredictionEngine.
 using System;
-using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using Embeddings;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 var ml = new MLContext(seed: 1);
 string path = Path.Combine(AppContext.BaseDirectory, "Data", "recommendation-ratings-train.csv");

@@ -3,7 +3,6 @@
 // Prints each member's nearest neighbours and how often they share the member's faction, and writes a PNG scatter of
 // the vectors projected on their first two principal components, coloured by faction.
 using System;
-using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;

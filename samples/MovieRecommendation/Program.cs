@@ -17,7 +17,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using Embeddings;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 

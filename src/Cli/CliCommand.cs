@@ -1,11 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
-using Embeddings.Infrastructure;
-using Microsoft.ML;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using Embeddings.Infrastructure;
+using Microsoft.ML;
 
 namespace Embeddings.Cli
 {

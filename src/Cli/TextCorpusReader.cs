@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Text;
 using System.Threading;
-using Embeddings.SkipGram;
 
 namespace Embeddings.Cli
 {

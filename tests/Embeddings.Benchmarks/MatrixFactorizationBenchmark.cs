@@ -403,25 +403,25 @@ namespace Embeddings.Benchmarks
                 data[target] = (ml, ml.Data.Cache(Keyed(ml, split, target)));
             }
             foreach (var (alpha, lambda) in pairs)
-            for (int seed = 1; seed <= seeds; seed++)
-            {
-                var line = new List<string>();
-                foreach (var target in targets)
+                for (int seed = 1; seed <= seeds; seed++)
                 {
-                    var (ml, view) = data[target];
-                    var options = ImplicitOptions(rank, alpha, lambda, iterations);
-                    options.Seed = seed;
-                    LeaveLastOutMetrics? last = null;
-                    options.IterationObserver = (iteration, model) =>
+                    var line = new List<string>();
+                    foreach (var target in targets)
                     {
-                        if (iteration == iterations)
-                            last = Evaluate(split, target, model);
-                    };
-                    ml.Embeddings().MatrixFactorization(options).Fit(view);
-                    line.Add(string.Create(CultureInfo.InvariantCulture, $"{target} HR@10 {last!.HitRate:F4} NDCG@10 {last.Ndcg:F4}"));
+                        var (ml, view) = data[target];
+                        var options = ImplicitOptions(rank, alpha, lambda, iterations);
+                        options.Seed = seed;
+                        LeaveLastOutMetrics? last = null;
+                        options.IterationObserver = (iteration, model) =>
+                        {
+                            if (iteration == iterations)
+                                last = Evaluate(split, target, model);
+                        };
+                        ml.Embeddings().MatrixFactorization(options).Fit(view);
+                        line.Add(string.Create(CultureInfo.InvariantCulture, $"{target} HR@10 {last!.HitRate:F4} NDCG@10 {last.Ndcg:F4}"));
+                    }
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alpha {alpha,6} lambda {lambda,7} seed {seed}: {string.Join(" | ", line)}"));
                 }
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alpha {alpha,6} lambda {lambda,7} seed {seed}: {string.Join(" | ", line)}"));
-            }
         }
 
         private static void Implicit(string[] args)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Embeddings.Evaluation;
-using Microsoft.ML;
 
 namespace Embeddings.Cli.Commands
 {

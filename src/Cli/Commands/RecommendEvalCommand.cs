@@ -8,7 +8,6 @@ using System.Linq;
 using System.Text.Json;
 using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
-using Microsoft.ML;
 
 namespace Embeddings.Cli.Commands
 {

@@ -1,7 +1,6 @@
 using System;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace Embeddings.Graph
 {

@@ -1,14 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
-using Embeddings.Graph;
 using Embeddings.Infrastructure;
-using Embeddings.SkipGram;
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
 
 [assembly: EmbeddingsTransformerLoader(typeof(Embeddings.Item2VecTransformer))]
 

@@ -5,7 +5,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Embeddings.Infrastructure;
-using Embeddings.SkipGram;
 using Microsoft.ML;
 
 namespace Embeddings.Recommendation

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Reflection;
 using System.Threading.Tasks;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Estimators
@@ -26,7 +25,13 @@ namespace Embeddings.Tests.Estimators
         // Far more epochs than the test would wait for: only cancellation can end the fit in time.
         private static SkipGramEmbeddingEstimator.Options Endless() => new()
         {
-            OutputColumnName = "Vector", InputColumnName = "Items", EmbeddingDimension = 32, MinCount = 1, Epochs = 100_000, NumberOfThreads = 1, Seed = 1,
+            OutputColumnName = "Vector",
+            InputColumnName = "Items",
+            EmbeddingDimension = 32,
+            MinCount = 1,
+            Epochs = 100_000,
+            NumberOfThreads = 1,
+            Seed = 1,
         };
 
         [Test]
@@ -61,7 +66,11 @@ namespace Embeddings.Tests.Estimators
                 .Append(ml.Embeddings().MatrixFactorization("Label", "UserKey", "ItemKey", numberOfIterations: 5));
             var node2Vec = ml.Embeddings().Node2Vec(new Node2VecEstimator.Options
             {
-                SourceColumnName = "User", TargetColumnName = "Item", OutputColumns = { ("UserVector", "User") }, NumberOfThreads = 1, Seed = 1,
+                SourceColumnName = "User",
+                TargetColumnName = "Item",
+                OutputColumns = { ("UserVector", "User") },
+                NumberOfThreads = 1,
+                Seed = 1,
             });
             CancelExecution(ml);
             Assert.Throws(Is.InstanceOf<OperationCanceledException>(), () => mf.Fit(ratings));

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using Embeddings.Tests.Conformance;
 using Microsoft.ML;
@@ -67,7 +66,14 @@ namespace Embeddings.Tests.Estimators.Graph
             // The walk corpus of GraphWalk is exactly what node2vec trains on: the same seed gives the same walks.
             var skipGram = ml.Embeddings().SkipGram(new SkipGramEmbeddingEstimator.Options
             {
-                OutputColumnName = "WalkVector", InputColumnName = "Walk", EmbeddingDimension = 8, MinCount = 1, WindowSize = 2, Epochs = 1, NumberOfThreads = 1, Seed = 1,
+                OutputColumnName = "WalkVector",
+                InputColumnName = "Walk",
+                EmbeddingDimension = 8,
+                MinCount = 1,
+                WindowSize = 2,
+                Epochs = 1,
+                NumberOfThreads = 1,
+                Seed = 1,
             }).Fit(corpus);
             Assert.That(skipGram.Embeddings.Count, Is.EqualTo(12));
             Assert.That(skipGram.TrainingSummary.CorpusTokens, Is.EqualTo(60 * 6));

@@ -93,7 +93,9 @@ namespace Embeddings.Tests.Estimators.Graph
             Assert.That(fromWriter.Summary!.StoredEdges, Is.EqualTo(fromView.Summary!.StoredEdges));
             var error = Assert.Throws<InvalidOperationException>(() => ml.Embeddings().DeepWalk(new DeepWalkEstimator.Options
             {
-                SourceColumnName = "Source", TargetColumnName = "Target", OutputColumns = { ("V", "Source") },
+                SourceColumnName = "Source",
+                TargetColumnName = "Target",
+                OutputColumns = { ("V", "Source") },
             }).Fit(edges => edges.AddEdge("a", "b", -1)))!;
             Assert.That(error.Message, Does.Contain("weight -1"));
         }
@@ -150,8 +152,15 @@ namespace Embeddings.Tests.Estimators.Graph
             var node2vec = ml.Embeddings().Node2Vec(Options()).Fit(edges).SourceEmbeddings;
             var deepWalkOptions = new DeepWalkEstimator.Options
             {
-                SourceColumnName = "Source", TargetColumnName = "Target", EmbeddingDimension = 16, WalkLength = 20, WalksPerNode = 10,
-                WindowSize = 5, Epochs = 2, NumberOfThreads = 1, Seed = 3,
+                SourceColumnName = "Source",
+                TargetColumnName = "Target",
+                EmbeddingDimension = 16,
+                WalkLength = 20,
+                WalksPerNode = 10,
+                WindowSize = 5,
+                Epochs = 2,
+                NumberOfThreads = 1,
+                Seed = 3,
             };
             deepWalkOptions.OutputColumns.Add(("SourceVector", "Source"));
             var deepWalk = ml.Embeddings().DeepWalk(deepWalkOptions).Fit(edges).SourceEmbeddings;
@@ -179,8 +188,17 @@ namespace Embeddings.Tests.Estimators.Graph
             var ml = new MLContext(seed: 1);
             var options = new Node2VecEstimator.Options
             {
-                SourceColumnName = "User", TargetColumnName = "Item", WeightColumnName = "Score", Bipartite = true,
-                EmbeddingDimension = 16, WalkLength = 20, WalksPerNode = 20, WindowSize = 4, Epochs = 2, NumberOfThreads = 1, Seed = 5,
+                SourceColumnName = "User",
+                TargetColumnName = "Item",
+                WeightColumnName = "Score",
+                Bipartite = true,
+                EmbeddingDimension = 16,
+                WalkLength = 20,
+                WalksPerNode = 20,
+                WindowSize = 4,
+                Epochs = 2,
+                NumberOfThreads = 1,
+                Seed = 5,
             };
             options.OutputColumns.Add(("UserVector", "User"));
             options.OutputColumns.Add(("ItemVector", "Item"));

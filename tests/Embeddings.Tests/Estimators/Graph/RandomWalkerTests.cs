@@ -28,14 +28,14 @@ namespace Embeddings.Tests.Estimators.Graph
         private static IEnumerable<TestCaseData> Cases()
         {
             foreach (bool directed in new[] { false, true })
-            foreach (bool weighted in new[] { false, true })
-            foreach (var (p, q) in new[] { (1.0, 1.0), (0.5, 2.0), (4.0, 0.25) })
-            foreach (var sampling in new[] { SecondOrderSampling.Precomputed, SecondOrderSampling.Rejection })
-            {
-                if (p == 1 && q == 1 && sampling == SecondOrderSampling.Rejection)
-                    continue;
-                yield return new TestCaseData(directed, weighted, p, q, sampling);
-            }
+                foreach (bool weighted in new[] { false, true })
+                    foreach (var (p, q) in new[] { (1.0, 1.0), (0.5, 2.0), (4.0, 0.25) })
+                        foreach (var sampling in new[] { SecondOrderSampling.Precomputed, SecondOrderSampling.Rejection })
+                        {
+                            if (p == 1 && q == 1 && sampling == SecondOrderSampling.Rejection)
+                                continue;
+                            yield return new TestCaseData(directed, weighted, p, q, sampling);
+                        }
         }
 
         /// <summary>
