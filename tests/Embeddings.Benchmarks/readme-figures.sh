@@ -2,21 +2,23 @@
 # Reproduces the README's headline figures, one command per figure, each command's full output kept.
 #
 # usage: tests/Embeddings.Benchmarks/readme-figures.sh RESULTS_DIR [SECTION ...]
-#   SECTION: word2vec blogcatalog recommend mf-cli mf-bench (default: all of them, in that order)
+#   SECTION: word2vec blogcatalog recommend mf-cli mf-bench (default: all of them, in that order); `summary` alone
+#   prints the summary of the logs already in RESULTS_DIR again.
 #   RESULTS_DIR gets NAME.log (stdout + stderr of each command), NAME.time (/usr/bin/time -v: wall time, peak RSS),
 #   the trained vector files, recommend-eval.json and summary.txt (the compact summary printed at the end).
 #
 # What it measures (protocols: ../shared/docs/evaluation.md; 2 threads everywhere):
 #   word2vec     the word2vec benchmark (ours, then gensim back to back; skip-gram and CBOW; classic text8 settings):
-#                analogy accuracy (total / semantic / syntactic), wall s, words/s, peak MiB.      ~12 min on a quiet machine
+#                analogy accuracy (total / semantic / syntactic), wall s, words/s, peak MiB.          7-12 min
 #                (needs /usr/bin/python3 with gensim: apt-get install -y python3-gensim python3-sklearn python3-scipy)
 #   blogcatalog  DeepWalk (node2vec p = q = 1) and node2vec p = q = 0.25 on BlogCatalog, then node-classification
-#                over the 5 splits: Macro-/Micro-F1 (mean +- spread), wall s and peak RSS of training.   ~1.5 min
+#                over the 5 splits: Macro-/Micro-F1 (mean +- spread), wall s and peak RSS of training.  ~1 min
 #   recommend    recommend-eval on ml-100k, seeds 1-3: HR@10 / NDCG@10 of popularity, item2vec, node2vec,
-#                implicit MF, blend and the ranker, test and validation (mean and range).             a few minutes
+#                implicit MF, blend and the ranker, test and validation (mean and HR@10 range).        ~2 min
 #   mf-cli       embeddings mf explicit (ml-latest-small tutorial files, rank 400: test RMSE) and implicit
-#                (ml-100k leave-last-out, rank 64: test HR@10 / NDCG@10).                                ~30 s
-#   mf-bench     the mf benchmark: explicit RMSE for seeds 1-6 (4 settings) and the implicit ALS speed row.  a few minutes
+#                (ml-100k leave-last-out, rank 64: test HR@10 / NDCG@10).                              ~10 s
+#   mf-bench     the mf benchmark: explicit RMSE for seeds 1-6 (4 settings) and the implicit ALS speed row.  ~40 s
+# All of it: about 11-16 minutes on 2 cores, most of it the word2vec benchmark (gensim skip-gram alone is 3.5-5.5 min).
 # Speed figures (wall s, words/s, s) are only comparable with runs made back to back on an otherwise idle machine;
 # quality figures do not depend on machine load.
 set -euo pipefail
@@ -32,6 +34,9 @@ RESULTS=$(cd "$1" && pwd)
 shift
 SECTIONS=("$@")
 [[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(word2vec blogcatalog recommend mf-cli mf-bench)
+for s in "${SECTIONS[@]}"; do
+    [[ $s =~ ^(word2vec|blogcatalog|recommend|mf-cli|mf-bench|summary)$ ]] || { echo "unknown section '$s'" >&2; exit 2; }
+done
 DATA=$REPO/../shared/data
 THREADS=2
 FAILED=()
@@ -70,6 +75,7 @@ run() {
     fi
 }
 
+if [[ ${SECTIONS[*]} != summary ]]; then
 # Release build, once; afterwards the built DLLs run directly (what `dotnet run -c Release --project ...` runs).
 echo "== build (Release)"
 dotnet build -c Release "$REPO/src/Cli/Embeddings.Cli.csproj" >"$RESULTS/build.log" 2>&1 &&
@@ -79,6 +85,7 @@ CLI=(dotnet "$(ls "$REPO"/src/Cli/bin/Release/net*/Embeddings.Cli.dll | head -n 
 BENCH=(dotnet "$(ls "$REPO"/tests/Embeddings.Benchmarks/bin/Release/net*/Embeddings.Benchmarks.dll | head -n 1)")
 git -C "$REPO" log -1 --format='commit %H %s' >"$RESULTS/commit.txt" 2>/dev/null || true
 { date -u '+%F %T UTC'; nproc; uptime; } >"$RESULTS/machine.txt"
+fi
 
 if want word2vec && have "$DATA/corpus/enwiki-text8like.txt.gz" "$DATA/corpus/questions-words.txt"; then
     /usr/bin/python3 -c 'import gensim' 2>/dev/null ||
