@@ -21,17 +21,8 @@ namespace Embeddings
         private readonly Options _options;
 
         /// <summary>Settings of <see cref="Item2VecEstimator"/>.</summary>
-        public sealed class Options
+        public sealed class Options : InteractionColumnsOptions
         {
-            /// <summary>User id column: Text, Key&lt;UInt32&gt; with key values, or integer ids. Required.</summary>
-            public string UserColumnName { get; set; } = "";
-
-            /// <summary>Item id column (same types). Required.</summary>
-            public string ItemColumnName { get; set; } = "";
-
-            /// <summary>Optional time column (Single, Double, Int32, Int64, or DateTime): orders each user's items. Null: row order.</summary>
-            public string? TimestampColumnName { get; set; }
-
             /// <summary>Output column of item vectors. Default "ItemVector".</summary>
             public string ItemVectorColumnName { get; set; } = "ItemVector";
 
@@ -70,10 +61,7 @@ namespace Embeddings
             _context = context ?? throw new ArgumentNullException(nameof(context));
             ArgumentNullException.ThrowIfNull(options);
             const string c = ComponentName;
-            if (string.IsNullOrWhiteSpace(options.UserColumnName))
-                throw new ArgumentException($"{c}: UserColumnName is empty; name the user id column.", nameof(options));
-            if (string.IsNullOrWhiteSpace(options.ItemColumnName))
-                throw new ArgumentException($"{c}: ItemColumnName is empty; name the item id column.", nameof(options));
+            options.ValidateColumnNames(c);
             if (string.IsNullOrWhiteSpace(options.ItemVectorColumnName) || string.IsNullOrWhiteSpace(options.UserVectorColumnName) || options.ItemVectorColumnName == options.UserVectorColumnName)
                 throw new ArgumentException($"{c}: ItemVectorColumnName ('{options.ItemVectorColumnName}') and UserVectorColumnName ('{options.UserVectorColumnName}') must be two different non-empty names.", nameof(options));
             if (options.UserHistoryLength < 1)
@@ -136,9 +124,7 @@ namespace Embeddings
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
-            IdColumns.CheckId(inputSchema, _options.UserColumnName, ComponentName);
-            IdColumns.CheckId(inputSchema, _options.ItemColumnName, ComponentName);
-            IdColumns.CheckTime(inputSchema, _options.TimestampColumnName, ComponentName);
+            _options.CheckInput(inputSchema, ComponentName);
             var type = new VectorDataViewType(NumberDataViewType.Single, _options.SkipGram.EmbeddingDimension);
             return SchemaChecks.Append(inputSchema, new[] { (_options.ItemVectorColumnName, (DataViewType)type), (_options.UserVectorColumnName, (DataViewType)type) });
         }

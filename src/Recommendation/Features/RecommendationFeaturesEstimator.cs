@@ -26,17 +26,8 @@ namespace Embeddings.Recommendation
         private readonly Options _options;
 
         /// <summary>Settings of <see cref="RecommendationFeaturesEstimator"/>.</summary>
-        public sealed class Options
+        public sealed class Options : InteractionColumnsOptions
         {
-            /// <summary>User id column: Text, Key&lt;UInt32&gt; with key values, or integer ids. Required.</summary>
-            public string UserColumnName { get; set; } = "";
-
-            /// <summary>Item id column (same types). Required.</summary>
-            public string ItemColumnName { get; set; } = "";
-
-            /// <summary>Optional time column (Single, Double, Int32, Int64 or DateTime) that orders each user's items; null: row order.</summary>
-            public string? TimestampColumnName { get; set; }
-
             /// <summary>The output feature vector column. Default "Features".</summary>
             public string FeaturesColumnName { get; set; } = "Features";
 
@@ -89,10 +80,7 @@ namespace Embeddings.Recommendation
         {
             ArgumentNullException.ThrowIfNull(options);
             const string c = ComponentName;
-            if (string.IsNullOrWhiteSpace(options.UserColumnName))
-                throw new ArgumentException($"{c}: UserColumnName is empty; name the user id column.", nameof(options));
-            if (string.IsNullOrWhiteSpace(options.ItemColumnName))
-                throw new ArgumentException($"{c}: ItemColumnName is empty; name the item id column.", nameof(options));
+            options.ValidateColumnNames(c);
             if (string.IsNullOrWhiteSpace(options.FeaturesColumnName))
                 throw new ArgumentException($"{c}: FeaturesColumnName is empty; name the output feature column (\"Features\" is usual).", nameof(options));
             ArgumentNullException.ThrowIfNull(options.Item2Vec, nameof(options.Item2Vec));
@@ -125,9 +113,7 @@ namespace Embeddings.Recommendation
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
-            IdColumns.CheckId(inputSchema, _options.UserColumnName, ComponentName);
-            IdColumns.CheckId(inputSchema, _options.ItemColumnName, ComponentName);
-            IdColumns.CheckTime(inputSchema, _options.TimestampColumnName, ComponentName);
+            _options.CheckInput(inputSchema, ComponentName);
             return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType(), (DataViewSchema.Annotations?)RecommendationFeatureSlots.Annotations()) });
         }
 

@@ -22,17 +22,8 @@ namespace Embeddings.Recommendation
     }
 
     /// <summary>Settings of <see cref="RankingRecommenderEstimator"/>.</summary>
-    public sealed class RankingRecommenderOptions
+    public sealed class RankingRecommenderOptions : InteractionColumnsOptions
     {
-        /// <summary>User id column of the interaction rows (Text, Key with key values, or integer ids). Required.</summary>
-        public string UserColumnName { get; set; } = "";
-
-        /// <summary>Item id column. Required.</summary>
-        public string ItemColumnName { get; set; } = "";
-
-        /// <summary>Optional time column that orders each user's interactions (ties by item id); null: row order.</summary>
-        public string? TimestampColumnName { get; set; }
-
         /// <summary>Output column of the ranker's score. Fixed by ML.NET's rankers: "Score".</summary>
         public string ScoreColumnName => "Score";
 
