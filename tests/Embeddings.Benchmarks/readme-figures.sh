@@ -7,7 +7,7 @@
 #   RESULTS_DIR gets NAME.log (stdout + stderr of each command), NAME.time (/usr/bin/time -v: wall time, peak RSS),
 #   the trained vector files, recommend-eval.json and summary.txt (the compact summary printed at the end).
 #
-# What it measures (protocols: ../shared/docs/evaluation.md; 2 threads everywhere):
+# What it measures (protocols: docs/evaluation-protocols.md; 2 threads everywhere):
 #   word2vec     the word2vec benchmark (ours, then gensim back to back; skip-gram and CBOW; classic text8 settings):
 #                analogy accuracy (total / semantic / syntactic), wall s, words/s, peak MiB.          7-12 min
 #                (needs /usr/bin/python3 with gensim: apt-get install -y python3-gensim python3-sklearn python3-scipy)
