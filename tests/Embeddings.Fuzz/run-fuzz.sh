@@ -4,7 +4,8 @@
 #   tests/Embeddings.Fuzz/run-fuzz.sh [SECONDS_PER_TARGET]     (default 60)
 #   tests/Embeddings.Fuzz/run-fuzz.sh --executions N           (about N executions per target)
 #   tests/Embeddings.Fuzz/run-fuzz.sh SECONDS --executions N   (whichever comes first)
-# Options after those: --targets "a b c" (default: all), --work DIR (default /tmp/embeddings-fuzz).
+# Options after those: --targets "a b c" (default: all), --work DIR (default /tmp/embeddings-fuzz), --findings DIR
+# (copies one crash input per distinct exception type and throwing method to DIR/<target>/, listed in its README.md).
 # Crash inputs: $WORK/crashes/<target>/ with replay.txt, one line per input: the exception it throws, replayed on an
 # uninstrumented build. The per-target afl-fuzz output (queue, hangs, fuzzer_stats) stays in $WORK/afl/<target>/.
 set -euo pipefail
@@ -15,11 +16,13 @@ seconds=""
 executions=""
 targets=""
 work=/tmp/embeddings-fuzz
+findings=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --executions) executions="$2"; shift 2 ;;
     --targets) targets="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
+    --findings) findings=$(realpath -m "$2"); shift 2 ;;
     [0-9]*) seconds="$1"; shift ;;
     *) echo "unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -60,6 +63,28 @@ harness=(dotnet "$work/plain/Embeddings.Benchmarks.dll" fuzz)
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export DOTNET_GCHeapHardLimit=0x40000000 DOTNET_gcServer=0
 summary="$work/summary.txt"
+
+# The first crash input of each distinct exception (type, throwing method and the message's first words without
+# numbers or quoted values), named after the type and method.
+save_findings() {
+  local target=$1 dir="$findings/$1" file kind base name n
+  mkdir -p "$dir"
+  [ -f "$dir/README.md" ] || printf '# %s: crash inputs\n\nWhat each input throws (replayed with `fuzz %s --replay FILE`):\n\n' "$target" "$target" > "$dir/README.md"
+  touch "$dir/.kinds"
+  while IFS= read -r line; do
+    file=${line%%: CRASH *}
+    kind=$(printf '%s' "$line" | sed -n "s/^.*: CRASH \([^:]*\): \(.*\) | at \([^(]*\).*/\1 \3 \2/p" \
+      | sed "s/'[^']*'//g; s/[0-9]\+//g" | cut -d' ' -f1-7)
+    [ -n "$kind" ] && ! grep -qxF "$kind" "$dir/.kinds" || continue
+    printf '%s\n' "$kind" >> "$dir/.kinds"
+    base=$(printf '%s' "$line" | sed -n 's/^.*: CRASH \([^:]*\):.* | at \([^(]*\).*/\1 \2/p' | sed 's/System\.//g; s/Embeddings\.//g; s/\.ctor/ctor/; s/[^A-Za-z0-9]\+/-/g; s/^-//; s/-$//')
+    name="$base.input"; n=2
+    while [ -e "$dir/$name" ]; do name="$base-$n.input"; n=$((n + 1)); done
+    cp "$work/crashes/$target/$file" "$dir/$name"
+    printf -- '- `%s`: %s\n' "$name" "$(printf '%s' "${line#*: CRASH }" | sed 's| in /[^ ]*/src/| in src/|')" >> "$dir/README.md"
+  done < "$work/crashes/$target/replay.txt"
+  rm -f "$dir/.kinds"
+}
 printf '%-16s %12s %10s %8s %6s  %s\n' target executions execs/s crashes hangs "distinct exceptions (replayed)" > "$summary"
 for target in $targets; do
   out="$work/afl/$target"
@@ -79,6 +104,7 @@ for target in $targets; do
     # One line per distinct exception type and throwing frame.
     distinct=$(sed -n 's/^[^ ]*: CRASH \([^:]*\):.* | at \([^(]*\).*/\1 at \2/p' "$work/crashes/$target/replay.txt" | sort | uniq -c \
       | awk '{c=$1; $1=""; printf "%s%s (x%d)", (NR>1?"; ":""), substr($0,2), c}')
+    [ -z "$findings" ] || save_findings "$target"
   fi
   printf '%-16s %12s %10s %8s %6s  %s\n' "$target" "$(stat execs_done)" "$(stat execs_per_sec)" "$crashes" "$(stat saved_hangs)" "$distinct" | tee -a "$summary"
 done

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.IO.Compression;
 using System.Linq;
 using System.Reflection;
 using System.Text;
@@ -32,6 +33,9 @@ namespace Embeddings.Benchmarks.Fuzz
             new FuzzTarget("model-zip", "mlContext.Model.Load(Stream) of a saved model with this library's transformers",
                 new[] { typeof(FormatException), typeof(InvalidDataException), typeof(InvalidOperationException) },
                 input => Context.Model.Load(new MemoryStream(input, writable: false), out _), ModelSeeds),
+            new FuzzTarget("model-state", "mlContext.Model.Load of a model whose transformer entry (ML.NET's header, then the ApplyEmbedding state) is the input",
+                new[] { typeof(FormatException), typeof(InvalidOperationException) },
+                input => Context.Model.Load(ZipModel(input), out _), ModelStateSeeds),
             new FuzzTarget("interactions", "InteractionFile.Read (CLI item2vec, recommend-eval, sweep): user item rating timestamp", s_formatOnly,
                 input => InteractionFile.Read(WriteInput(input)), InteractionSeeds),
             new FuzzTarget("mf-ratings", "the mf command's ratings reader (MatrixFactorizationCommand.Read)", s_formatOnly,
@@ -140,6 +144,45 @@ namespace Embeddings.Benchmarks.Fuzz
             var builtIn = ml.Embeddings().ApplyEmbeddingWithBuiltInTransforms("Vector", SmallTable(), "Item").Fit(data);
             return new[] { ("lookup.zip", SaveModel(ml, lookup, data)), ("builtin.zip", SaveModel(ml, builtIn, data)) };
         }
+
+        private const string TransformerEntry = "TransformerChain/Model.key";
+        private static List<(string Name, byte[] Bytes)>? s_modelEntries;
+
+        /// <summary>The entries of the saved ApplyEmbedding model (seed lookup.zip).</summary>
+        private static List<(string Name, byte[] Bytes)> ModelEntries()
+        {
+            if (s_modelEntries is null)
+            {
+                using var zip = new ZipArchive(new MemoryStream(ModelSeeds()[0].Item2), ZipArchiveMode.Read);
+                s_modelEntries = zip.Entries.Select(e =>
+                {
+                    using var content = e.Open();
+                    var bytes = new MemoryStream();
+                    content.CopyTo(bytes);
+                    return (e.FullName, bytes.ToArray());
+                }).ToList();
+            }
+            return s_modelEntries;
+        }
+
+        /// <summary>The seed model with <paramref name="transformer"/> in place of its transformer's entry, stored uncompressed.</summary>
+        private static MemoryStream ZipModel(byte[] transformer)
+        {
+            var stream = new MemoryStream();
+            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                foreach (var (name, bytes) in ModelEntries())
+                {
+                    using var entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+                    entry.Write(name == TransformerEntry ? transformer : bytes);
+                }
+            }
+            stream.Position = 0;
+            return stream;
+        }
+
+        private static IReadOnlyList<(string, byte[])> ModelStateSeeds() =>
+            new[] { ("lookup-model.key", ModelEntries().First(e => e.Name == TransformerEntry).Bytes) };
 
         private static byte[] SaveModel(MLContext ml, ITransformer model, IDataView data)
         {
