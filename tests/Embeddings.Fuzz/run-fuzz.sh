@@ -67,7 +67,7 @@ summary="$work/summary.txt"
 # The first crash input of each distinct exception (type, throwing method and the message's first words without
 # numbers or quoted values), named after the type and method.
 save_findings() {
-  local target=$1 dir="$findings/$1" file kind base name n
+  local target=$1 dir="$findings/$1" file kind type frame class base name n
   mkdir -p "$dir"
   [ -f "$dir/README.md" ] || printf '# %s: crash inputs\n\nWhat each input throws (replayed with `fuzz %s --replay FILE`):\n\n' "$target" "$target" > "$dir/README.md"
   touch "$dir/.kinds"
@@ -77,7 +77,10 @@ save_findings() {
       | sed "s/'[^']*'//g; s/[0-9]\+//g" | cut -d' ' -f1-7)
     [ -n "$kind" ] && ! grep -qxF "$kind" "$dir/.kinds" || continue
     printf '%s\n' "$kind" >> "$dir/.kinds"
-    base=$(printf '%s' "$line" | sed -n 's/^.*: CRASH \([^:]*\):.* | at \([^(]*\).*/\1 \2/p' | sed 's/System\.//g; s/Embeddings\.//g; s/\.ctor/ctor/; s/[^A-Za-z0-9]\+/-/g; s/^-//; s/-$//')
+    read -r type frame < <(printf '%s' "$line" | sed -n 's/^.*: CRASH \([^:]*\):.* | at \([^(]*\).*/\1 \2/p') || true
+    frame=${frame/..ctor/.ctor}
+    class=${frame%.*}
+    base="${type##*.}-${class##*.}-${frame##*.}"
     name="$base.input"; n=2
     while [ -e "$dir/$name" ]; do name="$base-$n.input"; n=$((n + 1)); done
     cp "$work/crashes/$target/$file" "$dir/$name"

@@ -8,7 +8,7 @@ namespace Embeddings.Benchmarks.Fuzz
     /// <summary>
     /// <c>fuzz TARGET</c> runs a target under afl-fuzz (SharpFuzz's persistent loop; tests/Embeddings.Fuzz/run-fuzz.sh
     /// instruments the assemblies and starts it); <c>fuzz TARGET --replay FILE...</c> runs saved inputs once each and
-    /// tells what they throw; <c>fuzz --seeds DIR</c> writes the seed corpora; <c>fuzz --list</c> lists the targets.
+    /// tells what they throw (the whole stack trace with EMBEDDINGS_FUZZ_STACK=1); <c>fuzz --seeds DIR</c> writes the seed corpora; <c>fuzz --list</c> lists the targets.
     /// </summary>
     internal static class FuzzCommand
     {
@@ -78,8 +78,12 @@ namespace Embeddings.Benchmarks.Fuzz
                 {
                     crashes++;
                     var thrown = FuzzTarget.Unwrap(e);
-                    string frame = thrown.StackTrace?.Split('\n').FirstOrDefault()?.Trim() ?? "";
-                    Console.WriteLine($"{file}: CRASH {thrown.GetType().FullName}: {OneLine(thrown.Message)} | {frame}");
+                    string[] frames = (thrown.StackTrace ?? "").Split('\n').Select(f => f.Trim()).ToArray();
+                    string ours = frames.FirstOrDefault(f => f.StartsWith("at Embeddings.", StringComparison.Ordinal) && !f.StartsWith("at Embeddings.Benchmarks.", StringComparison.Ordinal)) ?? "";
+                    string caller = ours.Length == 0 || ours == frames[0] ? "" : $" <- {ours}";
+                    Console.WriteLine($"{file}: CRASH {thrown.GetType().FullName}: {OneLine(thrown.Message)} | {frames[0]}{caller}");
+                    if (Environment.GetEnvironmentVariable("EMBEDDINGS_FUZZ_STACK") == "1")
+                        Console.WriteLine(thrown.ToString());
                 }
             }
             return crashes == 0 ? 0 : 1;
