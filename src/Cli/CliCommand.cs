@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Infrastructure;
@@ -18,8 +19,42 @@ namespace Embeddings.Cli
             Command.SetAction((result, cancellation) =>
             {
                 using var run = new CommandRun(result, cancellation);
-                return Task.FromResult(Run(run));
+                try
+                {
+                    return Task.FromResult(Run(run));
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException && _flags.Count > 0)
+                {
+                    throw InCliTerms(e, run);
+                }
             });
+        }
+
+        private readonly List<(string Name, Option Option)> _flags = new();
+
+        /// <summary>
+        /// Says that the library option <paramref name="name"/> is this command's <paramref name="option"/>: a library
+        /// message that still reaches the user names the flag instead (and a library check of its value is a usage error).
+        /// </summary>
+        protected void Speak(string name, Option option) => _flags.Add((name, option));
+
+        /// <summary>The library's exception with its option names replaced by the command's flags (as typed).</summary>
+        private Exception InCliTerms(Exception exception, CommandRun run)
+        {
+            string message = EmbeddingsCli.OneLine(exception);
+            bool named = false;
+            foreach (var (name, option) in _flags)
+            {
+                string replaced = Regex.Replace(message, $@"(?<![\w-]){Regex.Escape(name)}(?!\w)", run.Flag(option).Replace("$", "$$", StringComparison.Ordinal));
+                named |= replaced != message;
+                message = replaced;
+            }
+            if (!named)
+                return exception;
+            // A library check of a value the command's own checks let through: still a usage error.
+            if (exception is ArgumentException { ParamName: string parameter } && _flags.Exists(f => f.Name == parameter))
+                return new UsageException(message);
+            return new InvalidOperationException(message, exception);
         }
 
         /// <summary>The command, ready to add to the root command.</summary>

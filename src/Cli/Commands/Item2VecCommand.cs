@@ -33,6 +33,13 @@ namespace Embeddings.Cli.Commands
             : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
         {
             Add(_input, _excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
+            Speak("EmbeddingDimension", _dimensions);
+            Speak("WindowSize", _window);
+            Speak("Epochs", _epochs);
+            Speak("NegativeSampleCount", _negative);
+            Speak("SamplingThreshold", _sample);
+            Speak("MinCount", _minCount);
+            Speak("NumberOfThreads", _threads);
         }
 
         protected override int Run(CommandRun run)

@@ -51,6 +51,13 @@ namespace Embeddings.Cli.Commands
         {
             Add(_input, _implicit, _recencyHalfLife, _recencyBoost, _rank, _iterations, _lambda, _learningRate, _alpha, _nonNegative, _coldStart,
                 _threads, _seed, _excludeLast, _test, _warmStart, _output, _userOutput);
+            Speak("ApproximationRank", _rank);
+            Speak("NumberOfIterations", _iterations);
+            Speak("Lambda", _lambda);
+            Speak("LearningRate", _learningRate);
+            Speak("Alpha", _alpha);
+            Speak("ColdStartItemMaxRatings", _coldStart);
+            Speak("NumberOfThreads", _threads);
             Command.Validators.Add(result =>
             {
                 // A flag of the other kind of feedback is refused unless it holds its default (as the library does).

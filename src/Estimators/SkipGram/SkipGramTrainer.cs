@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading;
 using Embeddings.Kernels;
 
@@ -122,6 +123,12 @@ namespace Embeddings.SkipGram
             CheckFinite(_input, "input");
             if (_outputNegative is not null)
                 CheckFinite(_outputNegative, "output");
+            if (_lossCount == 0)
+            {
+                // Every sequence lost all but one of its items to subsampling: the vectors are the random ones they started as.
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"No pair of items was trained: subsampling (SamplingThreshold = {_settings.SamplingThreshold}) kept fewer than two items of every sequence of the corpus ({_corpus.TokenCount:N0} tokens in {_corpus.SequenceCount:N0} sequences), and the vectors would stay random. Lower SamplingThreshold (0 turns subsampling off) or give a larger corpus."));
+            }
             var progress = Report(watch.Elapsed, final: true);
             return new SkipGramTrainingResult(_input, _outputNegative, progress.Loss, progress.TokensPerSecond, watch.Elapsed);
         }
