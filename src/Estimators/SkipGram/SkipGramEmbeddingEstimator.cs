@@ -106,6 +106,9 @@ namespace Embeddings
             /// <summary>
             /// Frequent-item subsampling threshold: occurrences of items more frequent than this share of the corpus are
             /// randomly dropped. Default 1e-3 (gensim); the classic text8 run uses 1e-4. 0 turns subsampling off; range [0, 1).
+            /// On a corpus too small for the threshold (a few sentences, the walks of a tiny graph) subsampling drops nearly
+            /// every item: when fewer than 1% of the tokens, or fewer tokens than there are items, would be trained,
+            /// <c>Fit</c> throws <see cref="InvalidOperationException"/> instead of returning near-random vectors.
             /// </summary>
             public double SamplingThreshold { get; set; } = Defaults.SamplingThreshold;
 
@@ -203,7 +206,7 @@ namespace Embeddings
 
         /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
-        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IDataView input)
         {
@@ -219,7 +222,7 @@ namespace Embeddings
         /// <see cref="Options.InputColumnName"/> (or <see cref="Options.OutputColumnName"/>) like one fitted on a data view.
         /// </summary>
         /// <param name="sequences">The sequences of item ids.</param>
-        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IEnumerable<IEnumerable<string?>> sequences)
         {
@@ -241,7 +244,7 @@ namespace Embeddings
         /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times.
         /// </summary>
         /// <param name="writeSequences">Writes every sequence of the corpus: <c>Add</c> for each item, <c>EndSequence</c> after each sequence.</param>
-        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(Action<ISequenceWriter> writeSequences)
         {
