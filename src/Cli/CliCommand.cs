@@ -23,7 +23,7 @@ namespace Embeddings.Cli
                 {
                     return Task.FromResult(Run(run));
                 }
-                catch (Exception e) when (e is InvalidOperationException or ArgumentException && _flags.Count > 0)
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException && _flags.Count > 0)
                 {
                     throw InCliTerms(e, run);
                 }
@@ -54,7 +54,7 @@ namespace Embeddings.Cli
             // A library check of a value the command's own checks let through: still a usage error.
             if (exception is ArgumentException { ParamName: string parameter } && _flags.Exists(f => f.Name == parameter))
                 return new UsageException(message);
-            return new InvalidOperationException(message, exception);
+            return exception is NotSupportedException ? new NotSupportedException(message, exception) : new InvalidOperationException(message, exception);
         }
 
         /// <summary>The command, ready to add to the root command.</summary>

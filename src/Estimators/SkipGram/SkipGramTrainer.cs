@@ -181,7 +181,8 @@ namespace Embeddings.SkipGram
         {
             try
             {
-                int maxContexts = _settings.WholeSequenceContext ? Math.Max(1, _corpus.MaxSequenceLength - 1) : 2 * _settings.WindowSize;
+                // A position has at most the other positions of its sequence as contexts, whatever the window.
+                int maxContexts = _settings.WholeSequenceContext ? Math.Max(1, _corpus.MaxSequenceLength - 1) : (int)Math.Min(2L * _settings.WindowSize, Math.Max(1, _corpus.MaxSequenceLength - 1));
                 var state = new WorkerState(_settings.Dimension, _corpus.MaxSequenceLength, maxContexts, _settings.NegativeSampleCount + 1);
                 long workItems = (long)_corpus.WorkItemCount * _settings.Epochs;
                 while (!_stop)
@@ -411,7 +412,7 @@ namespace Embeddings.SkipGram
                 return (0, n);
             int window = _settings.WindowSize;
             int reduce = random.Next(window);
-            return (Math.Max(0, pos - window + reduce), Math.Min(n, pos + window + 1 - reduce));
+            return (Math.Max(0, pos - window + reduce), (int)Math.Min(n, (long)pos + window + 1 - reduce));
         }
 
         /// <summary>(label - sigmoid(f)) x alpha, saturated outside [-6, 6] as in the word2vec tool. <paramref name="f"/> is not NaN.</summary>

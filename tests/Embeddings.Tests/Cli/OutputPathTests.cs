@@ -255,6 +255,32 @@ namespace Embeddings.Tests.Cli
             public string Target { get; set; } = "";
         }
 
+        [Test]
+        public void TheLargestValuesAreTrainedOrRefusedByTheirFlag()
+        {
+            string corpus = WriteCorpus();
+            string output = PathOf("o.txt");
+            const string largest = "2147483647";
+            // A window beyond every sentence is the whole sentence (it overflowed before).
+            var wide = CliRunner.Run("word2vec", "-train", corpus, "-output", output, "-size", "4", "-min-count", "1", "-threads", "1", "-debug", "0", "-window", largest);
+            Assert.That(wide.ExitCode, Is.EqualTo(0), wide.ToString());
+            string edges = PathOf("edges.txt");
+            File.WriteAllLines(edges, Enumerable.Range(0, 30).Select(i => $"{i} {(i * 7 + 1) % 30}"));
+            var graph = CliRunner.Run("node2vec", "--input", edges, "--output", output, "--dimensions", "4", "--workers", "1", "--window-size", largest);
+            Assert.That(graph.ExitCode, Is.EqualTo(0), graph.ToString());
+
+            File.Delete(output);
+            var threads = CliRunner.Run("word2vec", "-train", corpus, "-output", output, "-threads", largest);
+            Assert.That(threads.Error.TrimEnd(), Is.EqualTo("embeddings word2vec: -threads must be from 1 to 4,096; got 2147483647. See 'embeddings word2vec --help'."));
+            var minCount = CliRunner.Run("word2vec", "-train", corpus, "-output", output, "--min-count", largest, "-debug", "0");
+            Assert.That(minCount.ExitCode, Is.EqualTo(1), minCount.ToString());
+            Assert.That(minCount.Error, Does.Contain("occurs at least --min-count = 2147483647 times").And.Contain("Lower --min-count.").And.Not.Contain("MinCount"));
+            var walks = CliRunner.Run("node2vec", "--input", edges, "--output", output, "--walk-length", largest);
+            Assert.That(walks.ExitCode, Is.EqualTo(1), walks.ToString());
+            Assert.That(walks.Error, Does.Contain("lower --num-walks or --walk-length"));
+            Assert.That(File.Exists(output), Is.False);
+        }
+
         private static readonly string[] s_intValues = { "-1", "0", "-2147483648" };
         private static readonly string[] s_doubleValues = { "-1", "0", "NaN", "-Infinity", "Infinity", "1e-50", "1e300" };
 
