@@ -61,7 +61,8 @@ namespace Embeddings.Cli.Commands
         private readonly Option<double> _mfAlpha = CliOption.Double("--mf-alpha", "implicit ALS confidence weight").Default(s_mf.Options.Alpha).AtLeast(0);
         private readonly Option<double> _mfLambda = CliOption.Double("--mf-lambda", "implicit ALS L2 regularisation").Default(s_mf.Options.Lambda).AtLeast(0, exclusive: true);
         private readonly Option<double> _mfRecencyHalfLife = CliOption.Double("--mf-recency-half-life", "recency half-life in interactions (0: every interaction weighs 1)").Default(s_mf.RecencyHalfLife).AtLeast(0);
-        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost).AtLeast(0);
+        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost)
+            .Check(v => v >= 0 && v <= 1e6, "must be from 0 to 1e6 (a strength of 1 + boost)");
         private readonly Option<bool> _noMf = CliOption.Switch("--no-mf", "leave implicit MF out");
 
         private readonly Option<int?> _threads = CommonOptions.Threads();
