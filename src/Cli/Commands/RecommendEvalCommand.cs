@@ -34,7 +34,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _negative = CliOption.Int("--negative", "item2vec negative samples").Default(s_defaults.Item2Vec.NegativeSampleCount).Between(1, 1000);
         private readonly Option<double> _sample = CliOption.Double("--sample", "item2vec subsampling threshold").Default(s_defaults.Item2Vec.SamplingThreshold).Threshold();
         private readonly Option<double> _nsExponent = CliOption.Double("--ns-exponent", "item2vec negative-sampling exponent").Default(s_defaults.Item2Vec.NegativeSamplingExponent)
-            .Check(double.IsFinite, "must be a finite number");
+            .Check(v => v >= -10 && v <= 10, "must be from -10 to 10 (0.75 is usual)");
 
         // node2vec of the item transition graph
         private readonly Option<int> _graphDimensions = CliOption.Int("--graph-dimensions", "node2vec vector size").Default(s_defaults.ItemGraph.EmbeddingDimension).Between(1, 100_000);
