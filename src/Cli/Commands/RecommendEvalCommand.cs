@@ -76,6 +76,8 @@ namespace Embeddings.Cli.Commands
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
                 _threads, _seed, _verbose);
+            Speak("MinimumExampleCountPerLeaf", _minLeaf);
+            Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
             {
                 if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)

@@ -292,6 +292,17 @@ namespace Embeddings.Tests.Cli
             Assert.That(boost.Error.TrimEnd(), Is.EqualTo("embeddings mf: --recency-boost must be from 0 to 1e6 (a strength of 1 + boost); got 1E+300. See 'embeddings mf --help'."));
         }
 
+        [Test]
+        public void ARankerThatLearnsNothingSaysSoInTheCommandsTerms()
+        {
+            string ratings = PathOf("ratings.tsv");
+            File.WriteAllLines(ratings, Enumerable.Range(0, 300).Select(i => $"u{i % 20}\ti{(i * 7) % 25}\t{1 + i % 5}\t{1000 + i}"));
+            var run = CliRunner.Run("recommend-eval", "--input", ratings, "--threads", "1", "--split", "test", "--no-mf", "--min-leaf", "5");
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+            Assert.That(run.Error.TrimEnd().Split('\n').Last(), Does.Contain("ranker learned no split").And.Contain("(--min-leaf = 5)").And.Contain("lower --min-leaf.")
+                .And.Not.Contain("Value cannot be null"));
+        }
+
         private static readonly string[] s_intValues = { "-1", "0", "-2147483648" };
         private static readonly string[] s_doubleValues = { "-1", "0", "NaN", "-Infinity", "Infinity", "1e-50", "1e300" };
 
