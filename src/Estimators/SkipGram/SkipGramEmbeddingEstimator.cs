@@ -428,7 +428,7 @@ namespace Embeddings
                 if (share < MinimumTrainedShare || trained < vocabulary.Count)
                 {
                     throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                        $"{c}: subsampling with SamplingThreshold = {options.SamplingThreshold} would train on about {trained:F1} of the {corpus.TokenCount:N0} tokens x {options.Epochs} epochs of {source} ({share * 100:F2}%; {corpus.SequenceCount:N0} sequences, {vocabulary.Count:N0} distinct items), and the vectors would stay nearly random: the corpus is too small for this threshold. Lower SamplingThreshold (0 turns subsampling off) or give a larger corpus."));
+                        $"{c}: subsampling with SamplingThreshold = {options.SamplingThreshold} would train on about {trained:F1} of the {corpus.TokenCount:N0} tokens x {options.Epochs} epoch(s) of {source} ({corpus.SequenceCount:N0} sequences, {vocabulary.Count:N0} distinct items), {(share < MinimumTrainedShare ? "under 1% of them" : "fewer than one per item")}, and the vectors would stay nearly random: the corpus is too small for this threshold. Lower SamplingThreshold (0 turns subsampling off) or give a larger corpus."));
                 }
             }
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
