@@ -65,6 +65,21 @@ namespace Embeddings.Cli.Commands
             Add(_weighted, _directed, _seed, _negative, _sample, _minCount, _alpha);
             if (secondOrder)
                 Add(_sampling);
+            Speak("EmbeddingDimension", _dimensions);
+            Speak("WalkLength", _walkLength);
+            Speak("WalksPerNode", _numWalks);
+            Speak("WindowSize", _windowSize);
+            Speak("Epochs", _iter);
+            Speak("NumberOfThreads", _workers);
+            Speak("NegativeSampleCount", _negative);
+            Speak("SamplingThreshold", _sample);
+            Speak("MinCount", _minCount);
+            Speak("LearningRate", _alpha);
+            if (secondOrder)
+            {
+                Speak("ReturnParameter (p)", _p);
+                Speak("InOutParameter (q)", _q);
+            }
         }
 
         public static GraphEmbeddingCommand Node2Vec() =>

@@ -33,6 +33,13 @@ namespace Embeddings.Cli.Commands
             : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
         {
             Add(_input, _excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
+            Speak("EmbeddingDimension", _dimensions);
+            Speak("WindowSize", _window);
+            Speak("Epochs", _epochs);
+            Speak("NegativeSampleCount", _negative);
+            Speak("SamplingThreshold", _sample);
+            Speak("MinCount", _minCount);
+            Speak("NumberOfThreads", _threads);
         }
 
         protected override int Run(CommandRun run)
@@ -64,6 +71,8 @@ namespace Embeddings.Cli.Commands
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
+            if (excludeLast > 0 && sequences.All(items => items.Count < 2))
+                throw new InvalidOperationException($"{run.Flag(_excludeLast)} {excludeLast} leaves no user with two interactions to train on; use a smaller {run.Flag(_excludeLast)}.");
             var model = estimator.Fit(sequences);
             var (embeddings, context, summary) = (model.Embeddings, model.ContextEmbeddings, model.TrainingSummary);
             run.ThrowIfCancelled();

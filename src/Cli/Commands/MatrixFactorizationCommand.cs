@@ -24,7 +24,8 @@ namespace Embeddings.Cli.Commands
             "MovieLens 100K next-item (chosen on validation): --rank 64 --iterations 15 --alpha 5 --lambda 30 --recency-half-life 3");
         private readonly Option<double> _recencyHalfLife = CliOption.Double("--recency-half-life",
             "implicit only: an event's strength is 1 + boost x 0.5^(age / X), age = the user's later events (0: off, every event 1)").Default(DefaultRecencyHalfLife).AtLeast(0);
-        private readonly Option<double> _recencyBoost = CliOption.Double("--recency-boost", "the extra strength of the user's latest event").Default(new ImplicitMatrixFactorization().RecencyBoost).AtLeast(0);
+        private readonly Option<double> _recencyBoost = CliOption.Double("--recency-boost", "the extra strength of the user's latest event").Default(new ImplicitMatrixFactorization().RecencyBoost)
+            .Check(v => v >= 0 && v <= 1e6, "must be from 0 to 1e6 (a strength of 1 + boost)");
         private readonly Option<int> _rank = CliOption.Int("--rank", "number of latent factors").Default(MatrixFactorizationEstimator.Defaults.ApproximationRank).Between(1, 1024);
         private readonly Option<int> _iterations = CliOption.Int("--iterations", "passes over the ratings").Default(MatrixFactorizationEstimator.Defaults.NumberOfIterations).AtLeast(1);
         private readonly Option<double> _lambda = CliOption.Double("--lambda", "L2 regularisation").Default(MatrixFactorizationEstimator.Defaults.Lambda).AtLeast(0, exclusive: true);
@@ -51,6 +52,13 @@ namespace Embeddings.Cli.Commands
         {
             Add(_input, _implicit, _recencyHalfLife, _recencyBoost, _rank, _iterations, _lambda, _learningRate, _alpha, _nonNegative, _coldStart,
                 _threads, _seed, _excludeLast, _test, _warmStart, _output, _userOutput);
+            Speak("ApproximationRank", _rank);
+            Speak("NumberOfIterations", _iterations);
+            Speak("Lambda", _lambda);
+            Speak("LearningRate", _learningRate);
+            Speak("Alpha", _alpha);
+            Speak("ColdStartItemMaxRatings", _coldStart);
+            Speak("NumberOfThreads", _threads);
             Command.Validators.Add(result =>
             {
                 // A flag of the other kind of feedback is refused unless it holds its default (as the library does).
@@ -128,6 +136,8 @@ namespace Embeddings.Cli.Commands
                 dropped.AddRange(ordered.Skip(keep));
             }
             var kept = rows.Select(r => r.Row).Where(age.ContainsKey).ToList();
+            if (kept.Count == 0)
+                throw new InvalidOperationException($"{run.Flag(_excludeLast)} {excludeLast} leaves no interaction to train on; use a smaller {run.Flag(_excludeLast)}.");
             double halfLife = run.Get(_recencyHalfLife), boost = run.Get(_recencyBoost);
             if (implicitFeedback)
             {

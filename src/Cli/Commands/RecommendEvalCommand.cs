@@ -34,7 +34,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _negative = CliOption.Int("--negative", "item2vec negative samples").Default(s_defaults.Item2Vec.NegativeSampleCount).Between(1, 1000);
         private readonly Option<double> _sample = CliOption.Double("--sample", "item2vec subsampling threshold").Default(s_defaults.Item2Vec.SamplingThreshold).Threshold();
         private readonly Option<double> _nsExponent = CliOption.Double("--ns-exponent", "item2vec negative-sampling exponent").Default(s_defaults.Item2Vec.NegativeSamplingExponent)
-            .Check(double.IsFinite, "must be a finite number");
+            .Check(v => v >= -10 && v <= 10, "must be from -10 to 10 (0.75 is usual)");
 
         // node2vec of the item transition graph
         private readonly Option<int> _graphDimensions = CliOption.Int("--graph-dimensions", "node2vec vector size").Default(s_defaults.ItemGraph.EmbeddingDimension).Between(1, 100_000);
@@ -61,7 +61,8 @@ namespace Embeddings.Cli.Commands
         private readonly Option<double> _mfAlpha = CliOption.Double("--mf-alpha", "implicit ALS confidence weight").Default(s_mf.Options.Alpha).AtLeast(0);
         private readonly Option<double> _mfLambda = CliOption.Double("--mf-lambda", "implicit ALS L2 regularisation").Default(s_mf.Options.Lambda).AtLeast(0, exclusive: true);
         private readonly Option<double> _mfRecencyHalfLife = CliOption.Double("--mf-recency-half-life", "recency half-life in interactions (0: every interaction weighs 1)").Default(s_mf.RecencyHalfLife).AtLeast(0);
-        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost).AtLeast(0);
+        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost)
+            .Check(v => v >= 0 && v <= 1e6, "must be from 0 to 1e6 (a strength of 1 + boost)");
         private readonly Option<bool> _noMf = CliOption.Switch("--no-mf", "leave implicit MF out");
 
         private readonly Option<int?> _threads = CommonOptions.Threads();
@@ -75,6 +76,8 @@ namespace Embeddings.Cli.Commands
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
                 _threads, _seed, _verbose);
+            Speak("MinimumExampleCountPerLeaf", _minLeaf);
+            Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
             {
                 if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)

@@ -47,6 +47,14 @@ namespace Embeddings.Cli.Commands
                 "Every flag also takes two dashes (--train, --size); --dimensions and --epochs are -size and -iter.")
         {
             Add(_train, _output, _size, _window, _sample, _hs, _negative, _threads, _iter, _minCount, _alpha, _cbow, _binary, _saveVocab, _readVocab, _classes, _debug, _seed);
+            Speak("EmbeddingDimension", _size);
+            Speak("WindowSize", _window);
+            Speak("SamplingThreshold", _sample);
+            Speak("NegativeSampleCount", _negative);
+            Speak("NumberOfThreads", _threads);
+            Speak("Epochs", _iter);
+            Speak("MinCount", _minCount);
+            Speak("LearningRate", _alpha);
             Command.Validators.Add(result =>
             {
                 if (result.GetResult(_classes) is { Implicit: false })
