@@ -128,11 +128,14 @@ namespace Embeddings.Cli.Commands
             }
 
             var readTime = TimeSpan.Zero;
+            int comments = 0;
             var model = fit(writer =>
             {
-                EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
+                comments = EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
                 readTime = watch.Elapsed;
             });
+            if (comments > 0)
+                run.Error.WriteLine($"{input}: skipped {comments:N0} '#' comment line(s) at the top");
             var (table, summary) = (model.SourceEmbeddings, model.Summary!);
             run.ThrowIfCancelled();
             table.SaveWord2VecFormat(output, binary: false);

@@ -15,7 +15,7 @@ namespace Embeddings.Cli.Commands
         /// <summary>The item2vec defaults of the recommendation pipeline.</summary>
         private static readonly SkipGramEmbeddingEstimator.Options s_defaults = RecommendationFeaturesEstimator.Options.DefaultItem2Vec();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<int> _excludeLast = CommonOptions.ExcludeLast("drop each user's last N interactions (by timestamp, then item id), to match a leave-last-out split");
         private readonly Option<string> _output = CommonOptions.Output("--output", "item input vectors, word2vec text format");
         private readonly Option<string> _contextOutput = CliOption.File("--context-output", "item output (context) vectors, word2vec text format");
@@ -59,11 +59,16 @@ namespace Embeddings.Cli.Commands
             options.Seed = run.Get(_seed);
             var estimator = run.NewContext(options.Seed).Embeddings().SkipGram(options);
 
-            var split = InteractionFile.ReadSplit(input);
+            var split = InteractionFile.ReadSplit(input, run.Error);
             var sequences = split.AllUsers
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
+            if (excludeLast > 0 && sequences.All(s => s.Count == 0))
+            {
+                int longest = split.AllUsers.Max(user => split.Interactions(user).Count);
+                throw new UsageException($"--exclude-last {excludeLast} drops every interaction: the longest user history in {input} has {longest}. Use --exclude-last {longest - 1} or less.");
+            }
             var model = estimator.Fit(sequences);
             var (embeddings, context, summary) = (model.Embeddings, model.ContextEmbeddings, model.TrainingSummary);
             run.ThrowIfCancelled();

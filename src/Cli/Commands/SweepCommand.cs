@@ -14,7 +14,7 @@ namespace Embeddings.Cli.Commands
     {
         private static readonly RecommendationSweepOptions s_defaults = new();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<double> _budgetMinutes = CliOption.Double("--budget-minutes", "wall-clock budget of the whole sweep, final test evaluation and model fit included")
             .Default(s_defaults.Budget.TotalMinutes).Check(v => v >= 1 && v <= 1_000_000, "must be from 1 to 1,000,000 minutes");
         private readonly Option<int> _trials = CliOption.Int("--trials", "at most N trials").Default(s_defaults.MaximumTrials).AtLeast(1);
@@ -51,7 +51,7 @@ namespace Embeddings.Cli.Commands
             // Every trial copies the baseline's item2vec settings, and with them the cancellation of Ctrl+C.
             options.Baseline.Item2Vec.CancellationToken = run.Cancellation;
             options.Validate();
-            var split = InteractionFile.ReadSplit(input);
+            var split = InteractionFile.ReadSplit(input, run.Error);
             run.Error.WriteLine($"{input}: {split.Users.Count:N0} users with targets, {split.Items.Count:N0} items; budget {minutes:F1} min");
 
             var progress = new SynchronousProgress<RecommendationSweepProgress>(p =>
