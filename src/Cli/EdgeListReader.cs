@@ -7,8 +7,8 @@ namespace Embeddings.Cli
 {
     /// <summary>
     /// Reads an edge list: 'source target [weight]' per line, fields separated by white space (any <see cref="char.IsWhiteSpace(char)"/>,
-    /// so a node id never contains one); every line has the first edge line's number of fields (further fields are ignored, as
-    /// the weight without --weighted). Blank lines are skipped anywhere; lines starting with '#' are comments, allowed only
+    /// so a node id never contains one); every line has the first edge line's number of fields, 2 or 3 (the weight is ignored
+    /// without --weighted). Blank lines are skipped anywhere; lines starting with '#' are comments, allowed only
     /// before the first edge (a header such as SNAP's). The file must be UTF-8 (an invalid byte is an error naming the line and byte offset).
     /// </summary>
     internal static class EdgeListReader
@@ -18,7 +18,7 @@ namespace Embeddings.Cli
         {
             int fieldCount = 0;
             int comments = 0;
-            Span<Range> ranges = stackalloc Range[4];
+            Span<Range> ranges = stackalloc Range[3];
             foreach (var line in Utf8Lines.Read(path))
             {
                 if ((line.Number & 0xFFFF) == 0)
@@ -34,15 +34,15 @@ namespace Embeddings.Cli
                     continue;
                 }
                 int count = Split(span, ranges);
+                if (count < (weighted ? 3 : 2) || count > 3)
+                    throw Error(path, line, weighted ? $"{FieldCount(count)} field(s); --weighted needs 'source target weight' lines" : $"{FieldCount(count)} field(s); expected 'source target [weight]'");
                 if (fieldCount == 0)
                 {
-                    if (count < (weighted ? 3 : 2))
-                        throw Error(path, line, weighted ? "--weighted needs 'source target weight' lines" : "expected 'source target [weight]'");
                     fieldCount = count;
                 }
                 else if (count != fieldCount)
                 {
-                    throw Error(path, line, $"{(count > ranges.Length ? "more than 4" : count.ToString(CultureInfo.InvariantCulture))} field(s) where the first edge has {fieldCount}; every line must have the same fields", "Fix or remove the line");
+                    throw Error(path, line, $"{FieldCount(count)} field(s) where the first edge has {fieldCount}; every line must have the same fields", "Fix or remove the line");
                 }
                 var source = span[ranges[0]];
                 var target = span[ranges[1]];
@@ -78,6 +78,8 @@ namespace Embeddings.Cli
             }
             return count;
         }
+
+        private static string FieldCount(int count) => count > 3 ? "more than 3" : count.ToString(CultureInfo.InvariantCulture);
 
         private static FormatException Error(string path, TextLine line, string problem, string? fix = null) =>
             Utf8Lines.LineError(path, line, problem, fix);

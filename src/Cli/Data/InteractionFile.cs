@@ -22,7 +22,8 @@ namespace Embeddings.Cli.Data
     /// The one reader of interaction files (item2vec, mf, recommend-eval, sweep), MovieLens' <c>u.data</c> layout and its CSV form:
     /// <list type="bullet">
     /// <item>fields separated by tabs, or by commas when the first line has no tab; every row has the first line's number of fields;</item>
-    /// <item>3 fields: user, item, timestamp; 4 or more: user, item, rating, timestamp (further fields are ignored);</item>
+    /// <item>3 fields: user, item, timestamp; 4: user, item, rating, timestamp (no more: an ignored extra field would let a lost
+    /// line break merge two rows into one without an error);</item>
     /// <item>the first line is a header, skipped and reported, only when none of its rating and timestamp fields holds a digit
     /// (<c>userId,movieId,rating,timestamp</c>); any other unparsable line is an error naming the file, line and value;</item>
     /// <item>blank lines are skipped anywhere; fields are trimmed of white space; a user or item id must be non-empty and must not
@@ -34,7 +35,7 @@ namespace Embeddings.Cli.Data
     /// </summary>
     internal static class InteractionFile
     {
-        private const string Layout = "'user item [rating] timestamp' rows (3 fields: user item timestamp; 4 or more: user item rating timestamp), tab- or comma-separated";
+        private const string Layout = "'user item [rating] timestamp' rows (3 fields: user item timestamp; 4: user item rating timestamp), tab- or comma-separated";
 
         /// <summary>Reads <paramref name="path"/>; a skipped header and removed duplicates are reported on <paramref name="log"/>.</summary>
         public static InteractionData Read(string path, TextWriter? log = null)
@@ -54,7 +55,7 @@ namespace Embeddings.Cli.Data
                     fields[i] = fields[i].Trim();
                 if (fieldCount == 0)
                 {
-                    if (fields.Length < 3)
+                    if (fields.Length is < 3 or > 4)
                         throw Error(path, line, $"{fields.Length} field(s); expected {Layout}");
                     fieldCount = fields.Length;
                     if (LooksLikeHeader(fields))
@@ -69,9 +70,9 @@ namespace Embeddings.Cli.Data
                 string user = Id(path, line, fields[0], "user");
                 string item = Id(path, line, fields[1], "item");
                 float rating = float.NaN;
-                if (fieldCount >= 4 && !float.TryParse(fields[2], NumberStyles.Float, CultureInfo.InvariantCulture, out rating))
+                if (fieldCount == 4 && !float.TryParse(fields[2], NumberStyles.Float, CultureInfo.InvariantCulture, out rating))
                     throw Error(path, line, $"the rating '{Utf8Lines.Quote(fields[2])}' is not a number", "Fix or remove the line");
-                string time = fields[fieldCount >= 4 ? 3 : 2];
+                string time = fields[fieldCount == 4 ? 3 : 2];
                 if (!long.TryParse(time, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long timestamp))
                     throw Error(path, line, $"the timestamp '{Utf8Lines.Quote(time)}' is not an integer", "Fix or remove the line");
                 if (seen.Add((user, item, timestamp)))
@@ -83,7 +84,7 @@ namespace Embeddings.Cli.Data
                 throw new FormatException($"{path}: no interactions found; expected {Layout}.");
             if (duplicates > 0)
                 log?.WriteLine($"{path}: removed {duplicates:N0} duplicate row(s) (the same user, item and timestamp as an earlier row; the first is kept); {rows.Count:N0} rows remain");
-            return new InteractionData(path, rows, fieldCount >= 4, header, duplicates);
+            return new InteractionData(path, rows, fieldCount == 4, header, duplicates);
         }
 
         /// <summary>The leave-last-out split of the interactions of <paramref name="path"/> (see <see cref="Read"/>).</summary>
@@ -92,7 +93,7 @@ namespace Embeddings.Cli.Data
         /// <summary>A header names its columns: none of the fields that hold numbers in a row (rating, timestamp) has a digit.</summary>
         private static bool LooksLikeHeader(string[] fields)
         {
-            var numeric = fields.Length >= 4 ? new[] { fields[2], fields[3] } : new[] { fields[2] };
+            var numeric = fields.Length == 4 ? new[] { fields[2], fields[3] } : new[] { fields[2] };
             return numeric.All(f => !f.Any(char.IsAsciiDigit));
         }
 
