@@ -21,7 +21,7 @@ namespace Embeddings.Cli.Commands
         private static readonly Node2VecEstimator.Options s_node2Vec = new();
 
         private readonly bool _secondOrder;
-        private readonly Option<string> _input = CommonOptions.Input("--input", "edge list: 'source target [weight]' per line, separated by spaces or tabs");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "UTF-8 edge list: 'source target [weight]' per line, separated by white space, the same fields on every line; '#' comments only at the top");
         private readonly Option<string> _output = CommonOptions.Output("--output", "node vectors, word2vec text format");
         private readonly Option<int> _dimensions;
         private readonly Option<int> _walkLength;

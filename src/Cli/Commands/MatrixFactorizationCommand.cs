@@ -95,7 +95,7 @@ namespace Embeddings.Cli.Commands
             string? userOutput = run.OptionalOutputFile(_userOutput);
             int excludeLast = run.Get(_excludeLast);
             bool implicitFeedback = run.Get(_implicit);
-            var testRows = testPath is null ? null : Read(testPath, needRatings: true, run.Error).Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
+            var testRows = testPath is null ? null : Read(testPath, needRatings: true, run.Error, "--test").Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
             var options = new MatrixFactorizationEstimator.Options
             {
                 MatrixColumnIndexColumnName = "UserKey",
@@ -185,11 +185,11 @@ namespace Embeddings.Cli.Commands
         }
 
         /// <summary>The rows of an interaction file (<see cref="InteractionFile"/>) with their timestamps; explicit feedback needs the rating column.</summary>
-        private static List<(Row Row, long Time)> Read(string path, bool needRatings, TextWriter log)
+        private static List<(Row Row, long Time)> Read(string path, bool needRatings, TextWriter log, string flag = "--input")
         {
             var data = InteractionFile.Read(path, log);
             if (needRatings && !data.HasRatings)
-                throw new FormatException($"{path}: the rows have 3 fields (user item timestamp) and no rating; explicit matrix factorization needs 'user item rating timestamp' rows. Add a rating column, or use --implicit.");
+                throw new FormatException($"{path}: the rows have 3 fields (user item timestamp) and no rating; explicit matrix factorization needs 'user item rating timestamp' rows in {flag}. Add a rating column{(flag == "--input" ? ", or use --implicit" : "")}.");
             return data.Rows.Select(r => (new Row { User = r.User, Item = r.Item, Label = r.Rating }, r.Timestamp)).ToList();
         }
     }

@@ -52,6 +52,13 @@ namespace Embeddings.Cli.Commands
             options.Baseline.Item2Vec.CancellationToken = run.Cancellation;
             options.Validate();
             var split = InteractionFile.ReadSplit(input, run.Error);
+            // As recommend-eval checks: 2 held out (validation, test), the ranker's label periods, and 2 interactions before them.
+            int users = split.AllUsers.Count(), periods = options.Baseline.RankerTrainingPeriods;
+            if (users < 2)
+                throw new FormatException($"{input}: the interactions of {users} user; sweep needs 2 or more users (a user's candidates are the items of the other users that the user has not seen).");
+            int longest = split.AllUsers.Max(user => split.Interactions(user).Count);
+            if (longest < periods + 4)
+                throw new FormatException($"{input}: the longest user history has {longest} interactions; sweep needs a user with {periods + 4} or more (2 held out for validation and test, {periods} ranker label periods and 2 before them to fit features on).");
             run.Error.WriteLine($"{input}: {split.Users.Count:N0} users with targets, {split.Items.Count:N0} items; budget {minutes:F1} min");
 
             var progress = new SynchronousProgress<RecommendationSweepProgress>(p =>

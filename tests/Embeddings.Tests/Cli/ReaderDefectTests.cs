@@ -180,6 +180,10 @@ namespace Embeddings.Tests.Cli
             Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
             Assert.That(run.Error, Does.Contain("--periods 3 needs a user with 7 or more interactions").And.Contain("the longest history in").And.Contain("Use --periods 1"));
 
+            run = CliRunner.Run("sweep", "--input", shortHistories, "--leaderboard", Path("l.csv"), "--model", Path("m.zip"), "--threads", "1");
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+            Assert.That(run.Error, Does.Contain("the longest user history has 5 interactions; sweep needs a user with 7 or more"));
+
             // A single user: was "Cannot use empty dataset."
             string single = Write("single.tsv", Enumerable.Range(1, 20).Select(t => $"1\t{t}\t4\t{1000 + t}").ToArray());
             run = CliRunner.Run("recommend-eval", "--input", single, "--threads", "1");
