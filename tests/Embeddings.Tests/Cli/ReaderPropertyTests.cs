@@ -266,6 +266,11 @@ namespace Embeddings.Tests.Cli
                     Assert.That(read.Count, Is.EqualTo(Math.Min(original.Count, line + 1)).Or.EqualTo(line), "edges of a truncated file");
                     return;
                 }
+                // The one case no line-based reader can catch: the only line of a 3-field file read without --weighted
+                // (the weight ignored), split inside its target by a byte turned into '\n', is two valid 2-field lines
+                // ('a b1' and 'b2 w'); with a second line the field counts would differ (an error).
+                if (original.Count == 1 && !weighted && damage.Value == (byte)'\n' && read.Count == 2)
+                    return;
                 Assert.That(read.Count, Is.EqualTo(original.Count - comments), "an edge lost or added without a report");
                 if (comments == 0)
                 {
@@ -281,10 +286,12 @@ namespace Embeddings.Tests.Cli
                 {
                     Assert.That(read, Is.EqualTo(original.Skip(1)), "only the first line can become a comment");
                 }
-            }, iter: 3000, threads: 1);
+            }, iter: 3000, threads: 1, print: t => $"{Escape(EdgeBytes(t.Item1, weights: true, "\t", comment: false))} weighted {t.Item2}, {t.Item3}");
             Assert.That(errors, Is.GreaterThan(100));
             Assert.That(changed, Is.GreaterThan(10));
         }
+
+        private static string Escape(byte[] bytes) => string.Concat(bytes.Select(b => b is >= 0x20 and < 0x7F ? ((char)b).ToString() : $"\\x{b:X2}"));
 
         // ---------------------------------------------------------------- text corpora
 
