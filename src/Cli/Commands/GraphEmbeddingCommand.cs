@@ -21,7 +21,7 @@ namespace Embeddings.Cli.Commands
         private static readonly Node2VecEstimator.Options s_node2Vec = new();
 
         private readonly bool _secondOrder;
-        private readonly Option<string> _input = CommonOptions.Input("--input", "edge list: 'source target [weight]' per line, separated by spaces or tabs");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "UTF-8 edge list: 'source target [weight]' per line, separated by white space, the same fields on every line; '#' comments only at the top");
         private readonly Option<string> _output = CommonOptions.Output("--output", "node vectors, word2vec text format");
         private readonly Option<int> _dimensions;
         private readonly Option<int> _walkLength;
@@ -143,11 +143,14 @@ namespace Embeddings.Cli.Commands
             }
 
             var readTime = TimeSpan.Zero;
+            int comments = 0;
             var model = fit(writer =>
             {
-                EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
+                comments = EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
                 readTime = watch.Elapsed;
             });
+            if (comments > 0)
+                run.Error.WriteLine($"{input}: skipped {comments:N0} '#' comment line(s) at the top");
             var (table, summary) = (model.SourceEmbeddings, model.Summary!);
             run.ThrowIfCancelled();
             table.SaveWord2VecFormat(output, binary: false);

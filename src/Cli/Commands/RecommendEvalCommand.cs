@@ -20,7 +20,7 @@ namespace Embeddings.Cli.Commands
         private static readonly RankingTarget[] s_validation = { RankingTarget.Validation };
         private static readonly RankingTarget[] s_both = { RankingTarget.Validation, RankingTarget.Test };
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<string> _json = CliOption.File("--json",
             "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, blend, ranker)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
@@ -95,8 +95,9 @@ namespace Embeddings.Cli.Commands
             bool verbose = run.Get(_verbose);
             var options = Options(run);
             options.Validate();
-            var split = InteractionFile.ReadSplit(input);
+            var split = InteractionFile.ReadSplit(input, run.Error);
             run.Error.WriteLine($"{input}: {split.AllUsers.Count():N0} users, {split.Items.Count:N0} items; {split.Users.Count:N0} users with targets");
+            CheckHistories(input, split, targets, run.Get(_periods));
 
             var runs = new Dictionary<RankingTarget, List<RecommendationSplitResult>>();
             var watch = Stopwatch.StartNew();
@@ -121,6 +122,29 @@ namespace Embeddings.Cli.Commands
             if (json is not null)
                 Infrastructure.AtomicFile.Write(json, stream => JsonSerializer.Serialize(stream, Report(runs, options, seeds), new JsonSerializerOptions { WriteIndented = true }));
             return ExitCodes.Success;
+        }
+
+        /// <summary>
+        /// Refuses, before any training, data whose histories are too short for the protocol: the features of each of the
+        /// ranker's --periods label periods are fitted on the history before its label, which needs 2 or more interactions,
+        /// so some user needs h + periods + 2 (h = 1 held out for test, 2 for validation); and a user's candidates are the
+        /// other users' items, so there must be 2 or more users.
+        /// </summary>
+        private static void CheckHistories(string input, LeaveLastOutSplit split, RankingTarget[] targets, int periods)
+        {
+            int users = split.AllUsers.Count();
+            if (users < 2)
+                throw new FormatException($"{input}: the interactions of {users} user; recommend-eval needs 2 or more users (a user's candidates are the items of the other users that the user has not seen).");
+            int longest = split.AllUsers.Max(user => split.Interactions(user).Count);
+            int holdout = targets.Contains(RankingTarget.Validation) ? 2 : 1;
+            if (longest >= holdout + periods + 2)
+                return;
+            string need = $"--periods {periods} needs a user with {holdout + periods + 2} or more interactions ({holdout} held out, {periods} ranker label(s) and 2 before them to fit features on); the longest history in {input} has {longest}.";
+            if (longest - holdout - 2 >= 1)
+                throw new UsageException($"{need} Use --periods {longest - holdout - 2}{(holdout == 2 && longest - 3 >= periods ? " or --split test" : "")}.");
+            if (holdout == 2 && longest - 3 >= 1)
+                throw new UsageException($"{need} Use --split test --periods {Math.Min(periods, longest - 3)}.");
+            throw new FormatException($"{need} The data need users with {holdout + 3} or more interactions.");
         }
 
         private RankingRecommenderOptions Options(CommandRun run)

@@ -21,7 +21,7 @@ namespace Embeddings.Cli.Commands
         private const int ToolThreads = 12;
         private const int ToolDebug = 2;
 
-        private readonly Option<string> _train = CommonOptions.Input("-train", "training text: whitespace-separated words; each line is a sentence (cut every 10,000 words)", "--train");
+        private readonly Option<string> _train = CommonOptions.Input("-train", "UTF-8 training text: words separated by any Unicode white space (NBSP and EM SPACE too); each line is a sentence (cut every 10,000 words)", "--train");
         private readonly Option<string> _output = CommonOptions.Output("-output", "where to write the word vectors (word2vec format)", "--output");
         private readonly Option<int> _size = CliOption.Int("-size", "vector size", "--size", "--dimensions").Default(Defaults.EmbeddingDimension).Between(1, 100_000);
         private readonly Option<int> _window = CliOption.Int("-window", "maximum skip length between words", "--window").Default(Defaults.WindowSize).AtLeast(1);

@@ -290,6 +290,8 @@ namespace Embeddings.Recommendation
                 }
                 rows.AddRange(periodRows);
             }
+            if (rows.Count == 0)
+                throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: the ranker has no training rows: no user has a candidate item (an item of the other users' histories that the user has not seen). The data need 2 or more users whose items overlap.");
             var schema = SchemaDefinition.Create(typeof(CandidateRow));
             schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, groups));
             schema[nameof(CandidateRow.Features)].ColumnType = RecommendationFeatureSlots.VectorType();
