@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Infrastructure;
@@ -18,8 +19,42 @@ namespace Embeddings.Cli
             Command.SetAction((result, cancellation) =>
             {
                 using var run = new CommandRun(result, cancellation);
-                return Task.FromResult(Run(run));
+                try
+                {
+                    return Task.FromResult(Run(run));
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException && _flags.Count > 0)
+                {
+                    throw InCliTerms(e, run);
+                }
             });
+        }
+
+        private readonly List<(string Name, Option Option)> _flags = new();
+
+        /// <summary>
+        /// Says that the library option <paramref name="name"/> is this command's <paramref name="option"/>: a library
+        /// message that still reaches the user names the flag instead (and a library check of its value is a usage error).
+        /// </summary>
+        protected void Speak(string name, Option option) => _flags.Add((name, option));
+
+        /// <summary>The library's exception with its option names replaced by the command's flags (as typed).</summary>
+        private Exception InCliTerms(Exception exception, CommandRun run)
+        {
+            string message = EmbeddingsCli.OneLine(exception);
+            bool named = false;
+            foreach (var (name, option) in _flags)
+            {
+                string replaced = Regex.Replace(message, $@"(?<![\w-]){Regex.Escape(name)}(?!\w)", run.Flag(option).Replace("$", "$$", StringComparison.Ordinal));
+                named |= replaced != message;
+                message = replaced;
+            }
+            if (!named)
+                return exception;
+            // A library check of a value the command's own checks let through: still a usage error.
+            if (exception is ArgumentException { ParamName: string parameter } && _flags.Exists(f => f.Name == parameter))
+                return new UsageException(message);
+            return exception is NotSupportedException ? new NotSupportedException(message, exception) : new InvalidOperationException(message, exception);
         }
 
         /// <summary>The command, ready to add to the root command.</summary>
@@ -52,6 +87,7 @@ namespace Embeddings.Cli
     internal sealed class CommandRun : IDisposable
     {
         private readonly List<CancellationTokenRegistration> _registrations = new();
+        private readonly List<(Option Option, string Path, FileIdentity Identity, bool Output)> _files = new();
 
         public CommandRun(ParseResult result, CancellationToken cancellation)
         {
@@ -79,11 +115,27 @@ namespace Embeddings.Cli
         /// <summary>The flag as typed (an alias, perhaps), for messages.</summary>
         public string Flag(Option option) => Result.GetResult(option)?.IdentifierToken?.Value ?? option.Name;
 
-        /// <summary>The path of a file to read; throws (exit code 1) when it is missing or a folder.</summary>
-        public string InputFile(Option<string> option) => CommonOptions.CheckInputFile(Get(option), Flag(option));
+        /// <summary>
+        /// The path of a file to read; throws (exit code 1) when it is missing or a folder, and (exit code 2) when it is a
+        /// file this command writes (see <see cref="OutputFile"/>).
+        /// </summary>
+        public string InputFile(Option<string> option)
+        {
+            string path = CommonOptions.CheckInputFile(Get(option), Flag(option));
+            Register(option, path, output: false);
+            return path;
+        }
 
-        /// <summary>The path of a file to write; throws (exit code 1) when it is a folder or its folder is missing.</summary>
-        public string OutputFile(Option<string> option) => CommonOptions.CheckOutputFile(Get(option), Flag(option));
+        /// <summary>
+        /// The path of a file to write; throws (exit code 1) when it is a folder or its folder is missing, and (exit code 2)
+        /// when it is a file the command reads or another file it writes: through a symbolic or hard link, too.
+        /// </summary>
+        public string OutputFile(Option<string> option)
+        {
+            string path = CommonOptions.CheckOutputFile(Get(option), Flag(option));
+            Register(option, path, output: true);
+            return path;
+        }
 
         /// <summary>Like <see cref="InputFile"/> for an optional flag: null when absent.</summary>
         public string? OptionalInputFile(Option<string> option) => Given(option) ? InputFile(option) : null;
@@ -104,6 +156,24 @@ namespace Embeddings.Cli
 
         /// <summary>Throws <see cref="System.OperationCanceledException"/> if Ctrl+C was pressed: call before writing outputs.</summary>
         public void ThrowIfCancelled() => Cancellation.ThrowIfCancellationRequested();
+
+        /// <summary>Records a file of the command; refuses an output that is one of its inputs or outputs already.</summary>
+        private void Register(Option<string> option, string path, bool output)
+        {
+            var identity = FileIdentity.Of(path);
+            foreach (var file in _files)
+            {
+                if (!(output || file.Output) || !file.Identity.SameFileAs(identity))
+                    continue;
+                // The file written: this one when it is an output, else the earlier output that this input names again.
+                var (written, writtenPath, other, otherPath) = output ? ((Option)option, path, file.Option, file.Path) : (file.Option, file.Path, option, path);
+                string consequence = output && file.Output ? "both outputs would be written to one file" : "writing it would destroy the input";
+                string how = Path.GetFullPath(writtenPath) == Path.GetFullPath(otherPath) ? "" : " (through a link)";
+                throw new UsageException(
+                    $"{Flag(written)} '{writtenPath}' is the same file as {Flag(other)} '{otherPath}'{how}; {consequence}. Give {Flag(written)} another file name.");
+            }
+            _files.Add((option, path, identity, output));
+        }
 
         /// <summary>Stops linking the contexts of <see cref="NewContext"/> to Ctrl+C.</summary>
         public void Dispose()

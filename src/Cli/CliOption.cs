@@ -116,9 +116,13 @@ namespace Embeddings.Cli
             option.Check(v => double.IsFinite(v) && (exclusive ? v > minimum : v >= minimum), $"must be a finite number {(exclusive ? "above" : "of at least")} {Format(minimum)}");
 
         /// <summary>A learning rate or a share: above 0 and at most 1.</summary>
-        public static Option<double> Rate(this Option<double> option) => option.Check(v => v > 0 && v <= 1, "must be above 0 and at most 1");
+        /// <remarks>Rates are single-precision in training: a value that rounds to 0 there (below 1e-30) is refused too.</remarks>
+        public static Option<double> Rate(this Option<double> option) => option.Check(v => v >= MinimumRate && v <= 1, RateRequirement);
 
-        public static Option<double?> Rate(this Option<double?> option) => option.Check(v => v > 0 && v <= 1, "must be above 0 and at most 1");
+        public static Option<double?> Rate(this Option<double?> option) => option.Check(v => v >= MinimumRate && v <= 1, RateRequirement);
+
+        private const double MinimumRate = 1e-30;
+        private const string RateRequirement = "must be above 0 (1e-30 at the least) and at most 1";
 
         /// <summary>A subsampling threshold: at least 0 and below 1.</summary>
         public static Option<double> Threshold(this Option<double> option) => option.Check(v => v >= 0 && v < 1, "must be at least 0 and below 1 (0 turns subsampling off)");

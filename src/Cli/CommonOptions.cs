@@ -19,11 +19,17 @@ namespace Embeddings.Cli
 
         /// <summary>Training threads; absent means all cores.</summary>
         public static Option<int?> Threads(string name = "--threads", params string[] aliases) =>
-            CliOption.OptionalInt(name, "threads (default: all cores; 1 gives identical results run to run)", aliases).AtLeast(1);
+            CliOption.OptionalInt(name, "threads (default: all cores; 1 gives identical results run to run)", aliases)
+                .Check(v => v >= 1 && v <= MaximumThreads, ThreadsRequirement);
 
         /// <summary>Training threads with a fixed default (the word2vec and node2vec tools' own defaults).</summary>
         public static Option<int> Threads(string name, int defaultValue, params string[] aliases) =>
-            CliOption.Int(name, "threads", aliases).Default(defaultValue).AtLeast(1);
+            CliOption.Int(name, "threads", aliases).Default(defaultValue).Between(1, MaximumThreads);
+
+        /// <summary>The most threads a command starts (each holds its own buffers).</summary>
+        public const int MaximumThreads = 4096;
+
+        private const string ThreadsRequirement = "must be from 1 to 4,096";
 
         /// <summary>The random seed.</summary>
         public static Option<int> Seed(string name = "--seed", string description = "random seed", params string[] aliases) =>

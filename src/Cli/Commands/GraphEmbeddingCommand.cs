@@ -21,7 +21,7 @@ namespace Embeddings.Cli.Commands
         private static readonly Node2VecEstimator.Options s_node2Vec = new();
 
         private readonly bool _secondOrder;
-        private readonly Option<string> _input = CommonOptions.Input("--input", "edge list: 'source target [weight]' per line, separated by spaces or tabs");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "UTF-8 edge list: 'source target [weight]' per line, separated by white space, the same fields on every line; '#' comments only at the top");
         private readonly Option<string> _output = CommonOptions.Output("--output", "node vectors, word2vec text format");
         private readonly Option<int> _dimensions;
         private readonly Option<int> _walkLength;
@@ -65,6 +65,21 @@ namespace Embeddings.Cli.Commands
             Add(_weighted, _directed, _seed, _negative, _sample, _minCount, _alpha);
             if (secondOrder)
                 Add(_sampling);
+            Speak("EmbeddingDimension", _dimensions);
+            Speak("WalkLength", _walkLength);
+            Speak("WalksPerNode", _numWalks);
+            Speak("WindowSize", _windowSize);
+            Speak("Epochs", _iter);
+            Speak("NumberOfThreads", _workers);
+            Speak("NegativeSampleCount", _negative);
+            Speak("SamplingThreshold", _sample);
+            Speak("MinCount", _minCount);
+            Speak("LearningRate", _alpha);
+            if (secondOrder)
+            {
+                Speak("ReturnParameter (p)", _p);
+                Speak("InOutParameter (q)", _q);
+            }
         }
 
         public static GraphEmbeddingCommand Node2Vec() =>
@@ -128,11 +143,14 @@ namespace Embeddings.Cli.Commands
             }
 
             var readTime = TimeSpan.Zero;
+            int comments = 0;
             var model = fit(writer =>
             {
-                EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
+                comments = EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
                 readTime = watch.Elapsed;
             });
+            if (comments > 0)
+                run.Error.WriteLine($"{input}: skipped {comments:N0} '#' comment line(s) at the top");
             var (table, summary) = (model.SourceEmbeddings, model.Summary!);
             run.ThrowIfCancelled();
             table.SaveWord2VecFormat(output, binary: false);

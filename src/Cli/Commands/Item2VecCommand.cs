@@ -15,7 +15,7 @@ namespace Embeddings.Cli.Commands
         /// <summary>The item2vec defaults of the recommendation pipeline.</summary>
         private static readonly SkipGramEmbeddingEstimator.Options s_defaults = RecommendationFeaturesEstimator.Options.DefaultItem2Vec();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<int> _excludeLast = CommonOptions.ExcludeLast("drop each user's last N interactions (by timestamp, then item id), to match a leave-last-out split");
         private readonly Option<string> _output = CommonOptions.Output("--output", "item input vectors, word2vec text format");
         private readonly Option<string> _contextOutput = CliOption.File("--context-output", "item output (context) vectors, word2vec text format");
@@ -33,6 +33,13 @@ namespace Embeddings.Cli.Commands
             : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
         {
             Add(_input, _excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
+            Speak("EmbeddingDimension", _dimensions);
+            Speak("WindowSize", _window);
+            Speak("Epochs", _epochs);
+            Speak("NegativeSampleCount", _negative);
+            Speak("SamplingThreshold", _sample);
+            Speak("MinCount", _minCount);
+            Speak("NumberOfThreads", _threads);
         }
 
         protected override int Run(CommandRun run)
@@ -59,11 +66,18 @@ namespace Embeddings.Cli.Commands
             options.Seed = run.Get(_seed);
             var estimator = run.NewContext(options.Seed).Embeddings().SkipGram(options);
 
-            var split = InteractionFile.ReadSplit(input);
+            var split = InteractionFile.ReadSplit(input, run.Error);
             var sequences = split.AllUsers
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
                 .ToList();
+            if (excludeLast > 0 && sequences.All(s => s.Count == 0))
+            {
+                int longest = split.AllUsers.Max(user => split.Interactions(user).Count);
+                throw new UsageException($"{run.Flag(_excludeLast)} {excludeLast} drops every interaction: the longest user history in {input} has {longest}. Use {run.Flag(_excludeLast)} {longest - 1} or less.");
+            }
+            if (excludeLast > 0 && sequences.All(items => items.Count < 2))
+                throw new InvalidOperationException($"{run.Flag(_excludeLast)} {excludeLast} leaves no user with two interactions to train on; use a smaller {run.Flag(_excludeLast)}.");
             var model = estimator.Fit(sequences);
             var (embeddings, context, summary) = (model.Embeddings, model.ContextEmbeddings, model.TrainingSummary);
             run.ThrowIfCancelled();

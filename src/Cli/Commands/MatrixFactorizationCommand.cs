@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
 using Microsoft.ML;
 
@@ -18,13 +19,14 @@ namespace Embeddings.Cli.Commands
         /// <summary>The command fits events as given unless asked (the recommendation pipeline's mf uses 3).</summary>
         private const double DefaultRecencyHalfLife = 0;
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item rating timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed); explicit feedback needs the rating");
         private readonly Option<bool> _implicit = CliOption.Switch("--implicit",
             "implicit feedback (weighted ALS; every row is one event of strength 1, repeated pairs summed); default: explicit ratings (SGD). " +
             "MovieLens 100K next-item (chosen on validation): --rank 64 --iterations 15 --alpha 5 --lambda 30 --recency-half-life 3");
         private readonly Option<double> _recencyHalfLife = CliOption.Double("--recency-half-life",
             "implicit only: an event's strength is 1 + boost x 0.5^(age / X), age = the user's later events (0: off, every event 1)").Default(DefaultRecencyHalfLife).AtLeast(0);
-        private readonly Option<double> _recencyBoost = CliOption.Double("--recency-boost", "the extra strength of the user's latest event").Default(new ImplicitMatrixFactorization().RecencyBoost).AtLeast(0);
+        private readonly Option<double> _recencyBoost = CliOption.Double("--recency-boost", "the extra strength of the user's latest event").Default(new ImplicitMatrixFactorization().RecencyBoost)
+            .Check(v => v >= 0 && v <= 1e6, "must be from 0 to 1e6 (a strength of 1 + boost)");
         private readonly Option<int> _rank = CliOption.Int("--rank", "number of latent factors").Default(MatrixFactorizationEstimator.Defaults.ApproximationRank).Between(1, 1024);
         private readonly Option<int> _iterations = CliOption.Int("--iterations", "passes over the ratings").Default(MatrixFactorizationEstimator.Defaults.NumberOfIterations).AtLeast(1);
         private readonly Option<double> _lambda = CliOption.Double("--lambda", "L2 regularisation").Default(MatrixFactorizationEstimator.Defaults.Lambda).AtLeast(0, exclusive: true);
@@ -51,6 +53,13 @@ namespace Embeddings.Cli.Commands
         {
             Add(_input, _implicit, _recencyHalfLife, _recencyBoost, _rank, _iterations, _lambda, _learningRate, _alpha, _nonNegative, _coldStart,
                 _threads, _seed, _excludeLast, _test, _warmStart, _output, _userOutput);
+            Speak("ApproximationRank", _rank);
+            Speak("NumberOfIterations", _iterations);
+            Speak("Lambda", _lambda);
+            Speak("LearningRate", _learningRate);
+            Speak("Alpha", _alpha);
+            Speak("ColdStartItemMaxRatings", _coldStart);
+            Speak("NumberOfThreads", _threads);
             Command.Validators.Add(result =>
             {
                 // A flag of the other kind of feedback is refused unless it holds its default (as the library does).
@@ -94,7 +103,7 @@ namespace Embeddings.Cli.Commands
             string? userOutput = run.OptionalOutputFile(_userOutput);
             int excludeLast = run.Get(_excludeLast);
             bool implicitFeedback = run.Get(_implicit);
-            var testRows = testPath is null ? null : Read(testPath).Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
+            var testRows = testPath is null ? null : Read(testPath, needRatings: true, run.Error, "--test").Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
             var options = new MatrixFactorizationEstimator.Options
             {
                 MatrixColumnIndexColumnName = "UserKey",
@@ -113,7 +122,7 @@ namespace Embeddings.Cli.Commands
                 InitialItemFactors = warmStart is null ? null : EmbeddingTable.LoadWord2VecFormat(warmStart),
             };
 
-            var rows = Read(input);
+            var rows = Read(input, needRatings: !implicitFeedback, run.Error);
             // The last N rows of each user (by timestamp, then item id) are dropped; a kept row's age is the number of the
             // user's later kept rows. Kept rows stay in file order, so ids get their keys in order of first appearance in the
             // file, as MapValueToKey over the file itself would give (and the same factorization as that pipeline).
@@ -128,6 +137,8 @@ namespace Embeddings.Cli.Commands
                 dropped.AddRange(ordered.Skip(keep));
             }
             var kept = rows.Select(r => r.Row).Where(age.ContainsKey).ToList();
+            if (kept.Count == 0)
+                throw new InvalidOperationException($"{run.Flag(_excludeLast)} {excludeLast} leaves no interaction to train on; use a smaller {run.Flag(_excludeLast)}.");
             double halfLife = run.Get(_recencyHalfLife), boost = run.Get(_recencyBoost);
             if (implicitFeedback)
             {
@@ -183,28 +194,13 @@ namespace Embeddings.Cli.Commands
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"leave-last-out ({target}, {metrics.Users} users, full ranking): HR@10 {metrics.HitRate:F4} NDCG@10 {metrics.Ndcg:F4}"));
         }
 
-        private static List<(Row Row, long Time)> Read(string path)
+        /// <summary>The rows of an interaction file (<see cref="InteractionFile"/>) with their timestamps; explicit feedback needs the rating column.</summary>
+        private static List<(Row Row, long Time)> Read(string path, bool needRatings, TextWriter log, string flag = "--input")
         {
-            var rows = new List<(Row, long)>();
-            int number = 0;
-            foreach (string text in File.ReadLines(path))
-            {
-                number++;
-                if (text.Length == 0)
-                    continue;
-                var fields = text.Split(text.Contains('\t') ? '\t' : ',');
-                if (fields.Length < 4 || !float.TryParse(fields[2], NumberStyles.Float, CultureInfo.InvariantCulture, out float rating)
-                    || !long.TryParse(fields[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out long time))
-                {
-                    if (number == 1)
-                        continue; // a header
-                    throw new FormatException($"{path}: line {number}: expected 'user item rating timestamp'; found '{text}'.");
-                }
-                rows.Add((new Row { User = fields[0], Item = fields[1], Label = rating }, time));
-            }
-            if (rows.Count == 0)
-                throw new FormatException($"{path}: no interactions found; expected 'user item rating timestamp' rows.");
-            return rows;
+            var data = InteractionFile.Read(path, log);
+            if (needRatings && !data.HasRatings)
+                throw new FormatException($"{path}: the rows have 3 fields (user item timestamp) and no rating; explicit matrix factorization needs 'user item rating timestamp' rows in {flag}. Add a rating column{(flag == "--input" ? ", or use --implicit" : "")}.");
+            return data.Rows.Select(r => (new Row { User = r.User, Item = r.Item, Label = r.Rating }, r.Timestamp)).ToList();
         }
     }
 }

@@ -10,9 +10,10 @@ namespace Embeddings.Cli.Commands
         private const double ProtocolL2 = 1;
 
         private readonly Option<string> _vectors = CommonOptions.Input("--vectors", "node vectors (word2vec text or binary); nodes without a vector count as zeros");
-        private readonly Option<string> _labels = CommonOptions.Input("--labels", "'node<TAB>label' lines (multi-label)");
-        private readonly Option<string> _splits = CommonOptions.Input("--splits", "'split<TAB>node<TAB>is_train' lines");
-        private readonly Option<double> _l2 = CliOption.Double("--l2", "L2 weight of each logistic regression (as liblinear's C = 1)").Default(ProtocolL2).AtLeast(0);
+        private readonly Option<string> _labels = CommonOptions.Input("--labels", "UTF-8 'node<TAB>label' lines (multi-label)");
+        private readonly Option<string> _splits = CommonOptions.Input("--splits", "UTF-8 'split<TAB>node<TAB>is_train' lines (is_train 0 or 1)");
+        private readonly Option<double> _l2 = CliOption.Double("--l2", "L2 weight of each logistic regression (as liblinear's C = 1)").Default(ProtocolL2)
+            .Check(v => v >= 0 && v <= float.MaxValue, "must be a finite number of at least 0 (and at most 3.4e38)");
 
         public NodeClassificationCommand()
             : base("node-classification", "Multi-label node classification of node vectors (Micro/Macro-F1 over splits).",

@@ -20,7 +20,7 @@ namespace Embeddings.Cli.Commands
         private static readonly RankingTarget[] s_validation = { RankingTarget.Validation };
         private static readonly RankingTarget[] s_both = { RankingTarget.Validation, RankingTarget.Test };
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<string> _json = CliOption.File("--json",
             "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, blend, ranker)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
@@ -34,7 +34,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _negative = CliOption.Int("--negative", "item2vec negative samples").Default(s_defaults.Item2Vec.NegativeSampleCount).Between(1, 1000);
         private readonly Option<double> _sample = CliOption.Double("--sample", "item2vec subsampling threshold").Default(s_defaults.Item2Vec.SamplingThreshold).Threshold();
         private readonly Option<double> _nsExponent = CliOption.Double("--ns-exponent", "item2vec negative-sampling exponent").Default(s_defaults.Item2Vec.NegativeSamplingExponent)
-            .Check(double.IsFinite, "must be a finite number");
+            .Check(v => v >= -10 && v <= 10, "must be from -10 to 10 (0.75 is usual)");
 
         // node2vec of the item transition graph
         private readonly Option<int> _graphDimensions = CliOption.Int("--graph-dimensions", "node2vec vector size").Default(s_defaults.ItemGraph.EmbeddingDimension).Between(1, 100_000);
@@ -61,7 +61,8 @@ namespace Embeddings.Cli.Commands
         private readonly Option<double> _mfAlpha = CliOption.Double("--mf-alpha", "implicit ALS confidence weight").Default(s_mf.Options.Alpha).AtLeast(0);
         private readonly Option<double> _mfLambda = CliOption.Double("--mf-lambda", "implicit ALS L2 regularisation").Default(s_mf.Options.Lambda).AtLeast(0, exclusive: true);
         private readonly Option<double> _mfRecencyHalfLife = CliOption.Double("--mf-recency-half-life", "recency half-life in interactions (0: every interaction weighs 1)").Default(s_mf.RecencyHalfLife).AtLeast(0);
-        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost).AtLeast(0);
+        private readonly Option<double> _mfRecencyBoost = CliOption.Double("--mf-recency-boost", "extra weight of the latest interaction").Default(s_mf.RecencyBoost)
+            .Check(v => v >= 0 && v <= 1e6, "must be from 0 to 1e6 (a strength of 1 + boost)");
         private readonly Option<bool> _noMf = CliOption.Switch("--no-mf", "leave implicit MF out");
 
         private readonly Option<int?> _threads = CommonOptions.Threads();
@@ -75,6 +76,8 @@ namespace Embeddings.Cli.Commands
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
                 _threads, _seed, _verbose);
+            Speak("MinimumExampleCountPerLeaf", _minLeaf);
+            Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
             {
                 if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)
@@ -92,8 +95,9 @@ namespace Embeddings.Cli.Commands
             bool verbose = run.Get(_verbose);
             var options = Options(run);
             options.Validate();
-            var split = InteractionFile.ReadSplit(input);
+            var split = InteractionFile.ReadSplit(input, run.Error);
             run.Error.WriteLine($"{input}: {split.AllUsers.Count():N0} users, {split.Items.Count:N0} items; {split.Users.Count:N0} users with targets");
+            CheckHistories(input, split, targets, run.Get(_periods));
 
             var runs = new Dictionary<RankingTarget, List<RecommendationSplitResult>>();
             var watch = Stopwatch.StartNew();
@@ -118,6 +122,29 @@ namespace Embeddings.Cli.Commands
             if (json is not null)
                 Infrastructure.AtomicFile.Write(json, stream => JsonSerializer.Serialize(stream, Report(runs, options, seeds), new JsonSerializerOptions { WriteIndented = true }));
             return ExitCodes.Success;
+        }
+
+        /// <summary>
+        /// Refuses, before any training, data whose histories are too short for the protocol: the features of each of the
+        /// ranker's --periods label periods are fitted on the history before its label, which needs 2 or more interactions,
+        /// so some user needs h + periods + 2 (h = 1 held out for test, 2 for validation); and a user's candidates are the
+        /// other users' items, so there must be 2 or more users.
+        /// </summary>
+        private static void CheckHistories(string input, LeaveLastOutSplit split, RankingTarget[] targets, int periods)
+        {
+            int users = split.AllUsers.Count();
+            if (users < 2)
+                throw new FormatException($"{input}: the interactions of {users} user; recommend-eval needs 2 or more users (a user's candidates are the items of the other users that the user has not seen).");
+            int longest = split.AllUsers.Max(user => split.Interactions(user).Count);
+            int holdout = targets.Contains(RankingTarget.Validation) ? 2 : 1;
+            if (longest >= holdout + periods + 2)
+                return;
+            string need = $"--periods {periods} needs a user with {holdout + periods + 2} or more interactions ({holdout} held out, {periods} ranker label(s) and 2 before them to fit features on); the longest history in {input} has {longest}.";
+            if (longest - holdout - 2 >= 1)
+                throw new UsageException($"{need} Use --periods {longest - holdout - 2}{(holdout == 2 && longest - 3 >= periods ? " or --split test" : "")}.");
+            if (holdout == 2 && longest - 3 >= 1)
+                throw new UsageException($"{need} Use --split test --periods {Math.Min(periods, longest - 3)}.");
+            throw new FormatException($"{need} The data need users with {holdout + 3} or more interactions.");
         }
 
         private RankingRecommenderOptions Options(CommandRun run)

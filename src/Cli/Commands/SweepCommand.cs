@@ -14,7 +14,7 @@ namespace Embeddings.Cli.Commands
     {
         private static readonly RecommendationSweepOptions s_defaults = new();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<double> _budgetMinutes = CliOption.Double("--budget-minutes", "wall-clock budget of the whole sweep, final test evaluation and model fit included")
             .Default(s_defaults.Budget.TotalMinutes).Check(v => v >= 1 && v <= 1_000_000, "must be from 1 to 1,000,000 minutes");
         private readonly Option<int> _trials = CliOption.Int("--trials", "at most N trials").Default(s_defaults.MaximumTrials).AtLeast(1);
@@ -51,7 +51,14 @@ namespace Embeddings.Cli.Commands
             // Every trial copies the baseline's item2vec settings, and with them the cancellation of Ctrl+C.
             options.Baseline.Item2Vec.CancellationToken = run.Cancellation;
             options.Validate();
-            var split = InteractionFile.ReadSplit(input);
+            var split = InteractionFile.ReadSplit(input, run.Error);
+            // As recommend-eval checks: 2 held out (validation, test), the ranker's label periods, and 2 interactions before them.
+            int users = split.AllUsers.Count(), periods = options.Baseline.RankerTrainingPeriods;
+            if (users < 2)
+                throw new FormatException($"{input}: the interactions of {users} user; sweep needs 2 or more users (a user's candidates are the items of the other users that the user has not seen).");
+            int longest = split.AllUsers.Max(user => split.Interactions(user).Count);
+            if (longest < periods + 4)
+                throw new FormatException($"{input}: the longest user history has {longest} interactions; sweep needs a user with {periods + 4} or more (2 held out for validation and test, {periods} ranker label periods and 2 before them to fit features on).");
             run.Error.WriteLine($"{input}: {split.Users.Count:N0} users with targets, {split.Items.Count:N0} items; budget {minutes:F1} min");
 
             var progress = new SynchronousProgress<RecommendationSweepProgress>(p =>

@@ -21,7 +21,7 @@ namespace Embeddings.Cli.Commands
         private const int ToolThreads = 12;
         private const int ToolDebug = 2;
 
-        private readonly Option<string> _train = CommonOptions.Input("-train", "training text: whitespace-separated words; each line is a sentence (cut every 10,000 words)", "--train");
+        private readonly Option<string> _train = CommonOptions.Input("-train", "UTF-8 training text: words separated by any Unicode white space (NBSP and EM SPACE too); each line is a sentence (cut every 10,000 words)", "--train");
         private readonly Option<string> _output = CommonOptions.Output("-output", "where to write the word vectors (word2vec format)", "--output");
         private readonly Option<int> _size = CliOption.Int("-size", "vector size", "--size", "--dimensions").Default(Defaults.EmbeddingDimension).Between(1, 100_000);
         private readonly Option<int> _window = CliOption.Int("-window", "maximum skip length between words", "--window").Default(Defaults.WindowSize).AtLeast(1);
@@ -47,6 +47,14 @@ namespace Embeddings.Cli.Commands
                 "Every flag also takes two dashes (--train, --size); --dimensions and --epochs are -size and -iter.")
         {
             Add(_train, _output, _size, _window, _sample, _hs, _negative, _threads, _iter, _minCount, _alpha, _cbow, _binary, _saveVocab, _readVocab, _classes, _debug, _seed);
+            Speak("EmbeddingDimension", _size);
+            Speak("WindowSize", _window);
+            Speak("SamplingThreshold", _sample);
+            Speak("NegativeSampleCount", _negative);
+            Speak("NumberOfThreads", _threads);
+            Speak("Epochs", _iter);
+            Speak("MinCount", _minCount);
+            Speak("LearningRate", _alpha);
             Command.Validators.Add(result =>
             {
                 if (result.GetResult(_classes) is { Implicit: false })

@@ -2,37 +2,111 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
+using Embeddings.Infrastructure;
 using Embeddings.Recommendation;
 
 namespace Embeddings.Cli.Data
 {
+    /// <summary>One row of an interaction file; <see cref="Rating"/> is NaN in a file without a rating column.</summary>
+    internal sealed record InteractionRow(string User, string Item, float Rating, long Timestamp);
+
+    /// <summary>The rows of an interaction file and what the reader did to them.</summary>
+    internal sealed record InteractionData(string Path, IReadOnlyList<InteractionRow> Rows, bool HasRatings, string? Header, int DuplicatesRemoved)
+    {
+        /// <summary>The rows as interactions (user, item, timestamp).</summary>
+        public IEnumerable<Interaction> Interactions => Rows.Select(r => new Interaction(r.User, r.Item, r.Timestamp));
+    }
+
     /// <summary>
-    /// Reads interaction files in MovieLens' <c>u.data</c> layout: user, item, rating, timestamp separated by tabs
-    /// (or by commas, with a header line), as the recommendation commands and benchmarks take them.
+    /// The one reader of interaction files (item2vec, mf, recommend-eval, sweep), MovieLens' <c>u.data</c> layout and its CSV form:
+    /// <list type="bullet">
+    /// <item>fields separated by tabs, or by commas when the first line has no tab; every row has the first line's number of fields;</item>
+    /// <item>3 fields: user, item, timestamp; 4: user, item, rating, timestamp (no more: an ignored extra field would let a lost
+    /// line break merge two rows into one without an error);</item>
+    /// <item>the first line is a header, skipped and reported, only when none of its rating and timestamp fields holds a digit
+    /// (<c>userId,movieId,rating,timestamp</c>); any other unparsable line is an error naming the file, line and value;</item>
+    /// <item>blank lines are skipped anywhere; fields are trimmed of white space; a user or item id must be non-empty and must not
+    /// contain white space (the word2vec text format the vectors are saved in could not store it);</item>
+    /// <item>the file must be UTF-8 (an invalid byte is an error naming the line and byte offset);</item>
+    /// <item>exact duplicates, rows with the same user, item and timestamp as an earlier row, are removed (the first is kept) and
+    /// counted: a doubled event would otherwise put the held-out interaction in the training data too.</item>
+    /// </list>
     /// </summary>
     internal static class InteractionFile
     {
-        /// <summary>Reads the interactions of <paramref name="path"/>; a first line without a timestamp is a header.</summary>
-        public static List<Interaction> Read(string path)
+        private const string Layout = "'user item [rating] timestamp' rows (3 fields: user item timestamp; 4: user item rating timestamp), tab- or comma-separated";
+
+        /// <summary>Reads <paramref name="path"/>; a skipped header and removed duplicates are reported on <paramref name="log"/>.</summary>
+        public static InteractionData Read(string path, TextWriter? log = null)
         {
-            var interactions = new List<Interaction>();
-            int line = 0;
-            foreach (string text in File.ReadLines(path))
+            var rows = new List<InteractionRow>();
+            var seen = new HashSet<(string, string, long)>();
+            char separator = '\t';
+            int fieldCount = 0;
+            string? header = null;
+            int duplicates = 0;
+            foreach (var line in Utf8Lines.Read(path))
             {
-                line++;
-                var fields = text.Split(text.Contains('\t') ? '\t' : ',');
-                if (fields.Length < 4 || !long.TryParse(fields[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out long timestamp))
+                if (line.IsBlank)
+                    continue;
+                var fields = line.Text.Split(fieldCount == 0 ? (separator = line.Text.Contains('\t') ? '\t' : ',') : separator);
+                for (int i = 0; i < fields.Length; i++)
+                    fields[i] = fields[i].Trim();
+                if (fieldCount == 0)
                 {
-                    if (line == 1)
-                        continue; // a header
-                    throw new FormatException($"{path}: line {line}: expected 'user item rating timestamp'; found '{text}'.");
+                    if (fields.Length is < 3 or > 4)
+                        throw Error(path, line, $"{fields.Length} field(s); expected {Layout}");
+                    fieldCount = fields.Length;
+                    if (LooksLikeHeader(fields))
+                    {
+                        header = line.Text;
+                        log?.WriteLine($"{path}: line {line.Number} taken as a header and skipped: '{Utf8Lines.Quote(line.Text)}'");
+                        continue;
+                    }
                 }
-                interactions.Add(new Interaction(fields[0], fields[1], timestamp));
+                if (fields.Length != fieldCount)
+                    throw Error(path, line, $"{fields.Length} field(s) where the first line has {fieldCount}; every row must have the same fields ({Layout})", "Fix or remove the line");
+                string user = Id(path, line, fields[0], "user");
+                string item = Id(path, line, fields[1], "item");
+                float rating = float.NaN;
+                if (fieldCount == 4 && !float.TryParse(fields[2], NumberStyles.Float, CultureInfo.InvariantCulture, out rating))
+                    throw Error(path, line, $"the rating '{Utf8Lines.Quote(fields[2])}' is not a number", "Fix or remove the line");
+                string time = fields[fieldCount == 4 ? 3 : 2];
+                if (!long.TryParse(time, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long timestamp))
+                    throw Error(path, line, $"the timestamp '{Utf8Lines.Quote(time)}' is not an integer", "Fix or remove the line");
+                if (seen.Add((user, item, timestamp)))
+                    rows.Add(new InteractionRow(user, item, rating, timestamp));
+                else
+                    duplicates++;
             }
-            return interactions;
+            if (rows.Count == 0)
+                throw new FormatException($"{path}: no interactions found; expected {Layout}.");
+            if (duplicates > 0)
+                log?.WriteLine($"{path}: removed {duplicates:N0} duplicate row(s) (the same user, item and timestamp as an earlier row; the first is kept); {rows.Count:N0} rows remain");
+            return new InteractionData(path, rows, fieldCount == 4, header, duplicates);
         }
 
-        /// <summary>The leave-last-out split of the interactions of <paramref name="path"/>.</summary>
-        public static LeaveLastOutSplit ReadSplit(string path) => LeaveLastOutSplit.Create(Read(path));
+        /// <summary>The leave-last-out split of the interactions of <paramref name="path"/> (see <see cref="Read"/>).</summary>
+        public static LeaveLastOutSplit ReadSplit(string path, TextWriter? log = null) => LeaveLastOutSplit.Create(Read(path, log).Interactions);
+
+        /// <summary>A header names its columns: none of the fields that hold numbers in a row (rating, timestamp) has a digit.</summary>
+        private static bool LooksLikeHeader(string[] fields)
+        {
+            var numeric = fields.Length == 4 ? new[] { fields[2], fields[3] } : new[] { fields[2] };
+            return numeric.All(f => !f.Any(char.IsAsciiDigit));
+        }
+
+        private static string Id(string path, TextLine line, string value, string what)
+        {
+            if (value.Length == 0)
+                throw Error(path, line, $"the {what} id is empty", "Fix or remove the line");
+            if (Utf8Lines.ContainsWhiteSpace(value))
+                throw Error(path, line, $"the {what} id '{Utf8Lines.Quote(value)}' contains white space, which the word2vec text format of the vectors cannot store", "Replace it (e.g. with '_')");
+            return value;
+        }
+
+        private static FormatException Error(string path, TextLine line, string problem, string? fix = null) =>
+            Utf8Lines.LineError(path, line, problem, fix);
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Graph
 {
@@ -79,8 +80,8 @@ namespace Embeddings.Graph
             writer.Write(Targets.Length);
             foreach (long offset in Offsets)
                 writer.Write(offset);
-            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes<int>(Targets));
-            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>(Weights));
+            BinaryState.Write<int>(writer, Targets);
+            BinaryState.Write<float>(writer, Weights);
         }
 
         /// <summary>Reads a graph written by <see cref="Write"/>.</summary>
@@ -92,18 +93,16 @@ namespace Embeddings.Graph
             bool directed = reader.ReadBoolean();
             bool weighted = reader.ReadBoolean();
             int nodes = reader.ReadInt32();
+            if (nodes < 0 || (reader.BaseStream.CanSeek && nodes > reader.BaseStream.Length - reader.BaseStream.Position))
+                throw new FormatException($"The saved graph declares {nodes} nodes, more than its data holds; the model is damaged.");
             var keys = new string[nodes];
             for (int i = 0; i < nodes; i++)
                 keys[i] = reader.ReadString();
             var domains = reader.ReadBytes(nodes);
             int edges = reader.ReadInt32();
-            var offsets = new long[nodes + 1];
-            for (int i = 0; i <= nodes; i++)
-                offsets[i] = reader.ReadInt64();
-            var targets = new int[edges];
-            var weights = new float[edges];
-            reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(targets.AsSpan()));
-            reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
+            var offsets = BinaryState.ReadArray<long>(reader, nodes + 1L, "graph node offsets");
+            var targets = BinaryState.ReadArray<int>(reader, edges, "graph edges");
+            var weights = BinaryState.ReadArray<float>(reader, edges, "graph edge weights");
             if (domains.Length != nodes || offsets[nodes] != edges)
                 throw new FormatException("The saved graph is inconsistent: its node or edge counts disagree.");
             return new CsrGraph(keys, domains, offsets, targets, weights, directed, weighted);

@@ -55,7 +55,11 @@ namespace Embeddings
         /// <summary>Negative samples per pair. Default 5; at least 1.</summary>
         public int NegativeSampleCount { get; set; } = 5;
 
-        /// <summary>Frequent-node subsampling threshold. Default 1e-3; range [0, 1).</summary>
+        /// <summary>
+        /// Frequent-node subsampling threshold. Default 1e-3; range [0, 1); 0 turns it off. The walks of a tiny graph are
+        /// too short a corpus for it: when it would leave nearly every node untrained, <c>Fit</c> throws
+        /// <see cref="System.InvalidOperationException"/> (use 0).
+        /// </summary>
         public double SamplingThreshold { get; set; } = 1e-3;
 
         /// <summary>Skip-gram epochs over the walks. Default 1; at least 1.</summary>

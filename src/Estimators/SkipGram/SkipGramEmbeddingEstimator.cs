@@ -106,6 +106,9 @@ namespace Embeddings
             /// <summary>
             /// Frequent-item subsampling threshold: occurrences of items more frequent than this share of the corpus are
             /// randomly dropped. Default 1e-3 (gensim); the classic text8 run uses 1e-4. 0 turns subsampling off; range [0, 1).
+            /// On a corpus too small for the threshold (a few sentences, the walks of a tiny graph) subsampling drops nearly
+            /// every item: when fewer than 1% of the tokens, or fewer tokens than there are items, would be trained,
+            /// <c>Fit</c> throws <see cref="InvalidOperationException"/> instead of returning near-random vectors.
             /// </summary>
             public double SamplingThreshold { get; set; } = Defaults.SamplingThreshold;
 
@@ -203,7 +206,7 @@ namespace Embeddings
 
         /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
-        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IDataView input)
         {
@@ -219,7 +222,7 @@ namespace Embeddings
         /// <see cref="Options.InputColumnName"/> (or <see cref="Options.OutputColumnName"/>) like one fitted on a data view.
         /// </summary>
         /// <param name="sequences">The sequences of item ids.</param>
-        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IEnumerable<IEnumerable<string?>> sequences)
         {
@@ -241,7 +244,7 @@ namespace Embeddings
         /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times.
         /// </summary>
         /// <param name="writeSequences">Writes every sequence of the corpus: <c>Add</c> for each item, <c>EndSequence</c> after each sequence.</param>
-        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, or training diverged.</exception>
+        /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(Action<ISequenceWriter> writeSequences)
         {
@@ -350,6 +353,46 @@ namespace Embeddings
             return vocabulary;
         }
 
+        /// <summary>Below this expected share of tokens trained under subsampling (or below one trained token per item), training refuses to start.</summary>
+        public const double MinimumTrainedShare = 0.01;
+
+        /// <summary>
+        /// The expected share of the corpus' tokens that subsampling with <paramref name="sample"/> keeps together with at
+        /// least one other token of their sequence (the tokens that train): sum over tokens of
+        /// keep(i) x (1 - product over the sequence's other tokens j of (1 - keep(j))), over the token count.
+        /// </summary>
+        public static double TrainedShare(Vocabulary vocabulary, TokenCorpus corpus, double sample)
+        {
+            if (corpus.TokenCount == 0)
+                return 0;
+            var thresholds = vocabulary.SubsamplingThresholds(sample);
+            double expected = 0;
+            for (int s = 0; s < corpus.SequenceCount; s++)
+            {
+                var sequence = corpus.Sequence(s);
+                // Product of the drop probabilities of the sequence, the ones kept for sure counted apart.
+                double dropAll = 1;
+                int certain = 0;
+                foreach (int token in sequence)
+                {
+                    double keep = Keep(thresholds[token]);
+                    if (keep >= 1)
+                        certain++;
+                    else
+                        dropAll *= 1 - keep;
+                }
+                foreach (int token in sequence)
+                {
+                    double keep = Keep(thresholds[token]);
+                    double othersAllDropped = keep >= 1 ? (certain > 1 ? 0 : dropAll) : (certain > 0 ? 0 : dropAll / (1 - keep));
+                    expected += keep * (1 - othersAllDropped);
+                }
+            }
+            return expected / corpus.TokenCount;
+
+            static double Keep(uint threshold) => threshold == uint.MaxValue ? 1 : threshold / 4294967296.0;
+        }
+
         public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
             Vocabulary vocabulary, TokenCorpus corpus, long sequencesSeen, long sequencesSkipped,
             SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation)
@@ -376,6 +419,18 @@ namespace Embeddings
                 Log = log,
                 CancellationToken = cancellation,
             };
+            if (options.SamplingThreshold > 0)
+            {
+                // A corpus small for the threshold (a tiny graph's walks, a few sentences) loses nearly every item to
+                // subsampling; training would leave the vectors as they start: random.
+                double share = TrainedShare(vocabulary, corpus, options.SamplingThreshold);
+                double trained = share * corpus.TokenCount * options.Epochs;
+                if (share < MinimumTrainedShare || trained < vocabulary.Count)
+                {
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                        $"{c}: subsampling with SamplingThreshold = {options.SamplingThreshold} would train on about {trained:F1} of the {corpus.TokenCount:N0} tokens x {options.Epochs} epoch(s) of {source} ({corpus.SequenceCount:N0} sequences, {vocabulary.Count:N0} distinct items), {(share < MinimumTrainedShare ? "under 1% of them" : "fewer than one per item")}, and the vectors would stay nearly random: the corpus is too small for this threshold. Lower SamplingThreshold (0 turns subsampling off) or give a larger corpus."));
+                }
+            }
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
             var result = SkipGramTrainer.Train(vocabulary, corpus, settings);
             var embeddings = result.InputVectors.Build(vocabulary.Keys);

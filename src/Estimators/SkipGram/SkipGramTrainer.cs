@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading;
 using Embeddings.Kernels;
 
@@ -122,6 +123,12 @@ namespace Embeddings.SkipGram
             CheckFinite(_input, "input");
             if (_outputNegative is not null)
                 CheckFinite(_outputNegative, "output");
+            if (_lossCount == 0)
+            {
+                // Every sequence lost all but one of its items to subsampling: the vectors are the random ones they started as.
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"No pair of items was trained: subsampling (SamplingThreshold = {_settings.SamplingThreshold}) kept fewer than two items of every sequence of the corpus ({_corpus.TokenCount:N0} tokens in {_corpus.SequenceCount:N0} sequences), and the vectors would stay random. Lower SamplingThreshold (0 turns subsampling off) or give a larger corpus."));
+            }
             var progress = Report(watch.Elapsed, final: true);
             return new SkipGramTrainingResult(_input, _outputNegative, progress.Loss, progress.TokensPerSecond, watch.Elapsed);
         }
@@ -174,7 +181,8 @@ namespace Embeddings.SkipGram
         {
             try
             {
-                int maxContexts = _settings.WholeSequenceContext ? Math.Max(1, _corpus.MaxSequenceLength - 1) : 2 * _settings.WindowSize;
+                // A position has at most the other positions of its sequence as contexts, whatever the window.
+                int maxContexts = _settings.WholeSequenceContext ? Math.Max(1, _corpus.MaxSequenceLength - 1) : (int)Math.Min(2L * _settings.WindowSize, Math.Max(1, _corpus.MaxSequenceLength - 1));
                 var state = new WorkerState(_settings.Dimension, _corpus.MaxSequenceLength, maxContexts, _settings.NegativeSampleCount + 1);
                 long workItems = (long)_corpus.WorkItemCount * _settings.Epochs;
                 while (!_stop)
@@ -404,7 +412,7 @@ namespace Embeddings.SkipGram
                 return (0, n);
             int window = _settings.WindowSize;
             int reduce = random.Next(window);
-            return (Math.Max(0, pos - window + reduce), Math.Min(n, pos + window + 1 - reduce));
+            return (Math.Max(0, pos - window + reduce), (int)Math.Min(n, (long)pos + window + 1 - reduce));
         }
 
         /// <summary>(label - sigmoid(f)) x alpha, saturated outside [-6, 6] as in the word2vec tool. <paramref name="f"/> is not NaN.</summary>

@@ -83,8 +83,16 @@ namespace Embeddings.SkipGram
         public AliasSampler NegativeSampler(double exponent)
         {
             var weights = new double[Count];
+            bool positive = false;
             for (int i = 0; i < Count; i++)
+            {
                 weights[i] = Math.Pow(Counts[i], exponent);
+                if (!double.IsFinite(weights[i]))
+                    throw new InvalidOperationException($"NegativeSamplingExponent = {exponent.ToString(System.Globalization.CultureInfo.InvariantCulture)} turns the count {Counts[i]} into an infinite negative-sampling weight; use an exponent from -10 to 10 (0.75 is usual).");
+                positive |= weights[i] > 0;
+            }
+            if (!positive)
+                throw new InvalidOperationException($"NegativeSamplingExponent = {exponent.ToString(System.Globalization.CultureInfo.InvariantCulture)} turns every item count into a negative-sampling weight of 0; use an exponent from -10 to 10 (0.75 is usual).");
             return new AliasSampler(weights);
         }
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using Embeddings.Infrastructure;
 using Embeddings.Kernels;
 
 namespace Embeddings.Recommendation
@@ -154,11 +155,11 @@ namespace Embeddings.Recommendation
         {
             writer.Write(Dimension);
             writer.Write(_known.Length);
-            StateBinary.Write<bool>(writer, _known);
+            BinaryState.Write<bool>(writer, _known);
             for (int i = 0; i < _input.Count; i++)
-                StateBinary.Write<float>(writer, _input.Row(i));
+                BinaryState.Write<float>(writer, _input.Row(i));
             for (int i = 0; i < _context.Count; i++)
-                StateBinary.Write<float>(writer, _context.Row(i));
+                BinaryState.Write<float>(writer, _context.Row(i));
         }
 
         /// <summary>Reads what <see cref="Write"/> wrote, for the catalog <paramref name="items"/>.</summary>
@@ -169,7 +170,7 @@ namespace Embeddings.Recommendation
             int count = reader.ReadInt32();
             if (dimension < 1 || dimension > MaxDimension || count != items.Count)
                 throw new FormatException($"Recommendation features: saved item vectors have dimension {dimension} and {count} rows; expected a dimension of 1 to {MaxDimension} and {items.Count} rows.");
-            var flags = StateBinary.ReadArray<byte>(reader, count);
+            var flags = BinaryState.ReadArray<byte>(reader, count, "item flags");
             var known = new bool[count];
             for (int i = 0; i < count; i++)
             {
@@ -179,10 +180,10 @@ namespace Embeddings.Recommendation
             }
             var input = new EmbeddingTableBuilder(count, dimension);
             for (int i = 0; i < count; i++)
-                StateBinary.ReadInto(reader, input.Row(i));
+                BinaryState.ReadInto(reader, input.Row(i), "input vectors");
             var context = new EmbeddingTableBuilder(count, dimension);
             for (int i = 0; i < count; i++)
-                StateBinary.ReadInto(reader, context.Row(i));
+                BinaryState.ReadInto(reader, context.Row(i), "context vectors");
             return new CatalogVectors(input.Build(items), context.Build(items), known);
         }
     }

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Recommendation
 {
@@ -107,10 +108,10 @@ namespace Embeddings.Recommendation
         public void Write(BinaryWriter writer)
         {
             writer.Write(_all.LongLength);
-            StateBinary.Write<double>(writer, _all);
-            StateBinary.Write<long>(writer, _itemOffsets);
-            StateBinary.Write<double>(writer, _itemTimes);
-            StateBinary.Write<double>(writer, _userTimes);
+            BinaryState.Write<double>(writer, _all);
+            BinaryState.Write<long>(writer, _itemOffsets);
+            BinaryState.Write<double>(writer, _itemTimes);
+            BinaryState.Write<double>(writer, _userTimes);
         }
 
         /// <summary>Reads what <see cref="Write"/> wrote, for <paramref name="items"/> items and <paramref name="users"/> users.</summary>
@@ -120,12 +121,12 @@ namespace Embeddings.Recommendation
             long count = reader.ReadInt64();
             if (count < 0 || count > int.MaxValue)
                 throw new FormatException($"Recommendation features: invalid interaction count {count} in the saved timeline.");
-            var all = StateBinary.ReadArray<double>(reader, (int)count);
-            var offsets = StateBinary.ReadArray<long>(reader, items + 1);
+            var all = BinaryState.ReadArray<double>(reader, count, "interaction times");
+            var offsets = BinaryState.ReadArray<long>(reader, items + 1, "item time offsets");
             if (offsets[0] != 0 || offsets[items] != count)
                 throw new FormatException("Recommendation features: the saved timeline offsets do not match its interaction count.");
-            var itemTimes = StateBinary.ReadArray<double>(reader, (int)count);
-            var userTimes = StateBinary.ReadArray<double>(reader, users);
+            var itemTimes = BinaryState.ReadArray<double>(reader, count, "item times");
+            var userTimes = BinaryState.ReadArray<double>(reader, users, "user times");
             return new InteractionTimeline(all, offsets, itemTimes, userTimes);
         }
     }

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Recommendation
 {
@@ -91,14 +92,14 @@ namespace Embeddings.Recommendation
             foreach (var history in Histories)
             {
                 writer.Write(history.Length);
-                StateBinary.Write<int>(writer, history);
+                BinaryState.Write<int>(writer, history);
             }
             Item2Vec.Vectors.Write(writer);
             writer.Write(Node2Vec is not null);
             Node2Vec?.Vectors.Write(writer);
-            StateBinary.Write<float>(writer, Counts.Popularity);
-            StateBinary.Write<float>(writer, Counts.RecentPopularity);
-            StateBinary.Write<float>(writer, Counts.MeanPosition);
+            BinaryState.Write<float>(writer, Counts.Popularity);
+            BinaryState.Write<float>(writer, Counts.RecentPopularity);
+            BinaryState.Write<float>(writer, Counts.MeanPosition);
             WriteScales(writer, Item2Vec);
             WriteScales(writer, Node2Vec);
             Counts.Transitions.Write(writer);
@@ -122,7 +123,7 @@ namespace Embeddings.Recommendation
                 int length = reader.ReadInt32();
                 if (length < 0)
                     throw new FormatException($"Recommendation features: user '{users.Ids[u]}' has history length {length} in the saved model.");
-                histories[u] = StateBinary.ReadArray<int>(reader, length);
+                histories[u] = BinaryState.ReadArray<int>(reader, length, "user history items");
                 foreach (int item in histories[u])
                 {
                     if ((uint)item >= (uint)items.Count)
@@ -131,9 +132,9 @@ namespace Embeddings.Recommendation
             }
             var item2Vec = CatalogVectors.Read(reader, items.Ids);
             var node2Vec = reader.ReadBoolean() ? CatalogVectors.Read(reader, items.Ids) : null;
-            var popularity = StateBinary.ReadArray<float>(reader, items.Count);
-            var recent = StateBinary.ReadArray<float>(reader, items.Count);
-            var position = StateBinary.ReadArray<float>(reader, items.Count);
+            var popularity = BinaryState.ReadArray<float>(reader, items.Count, "item popularities");
+            var recent = BinaryState.ReadArray<float>(reader, items.Count, "recent item popularities");
+            var position = BinaryState.ReadArray<float>(reader, items.Count, "mean item positions");
             var item2VecScales = ReadScales(reader, users.Count);
             var node2VecScales = ReadScales(reader, users.Count);
             var transitions = SparseCounts.Read(reader);
@@ -173,8 +174,8 @@ namespace Embeddings.Recommendation
 
         private static LogitScale[] ReadScales(BinaryReader reader, int users)
         {
-            var means = StateBinary.ReadArray<float>(reader, users);
-            var scales = StateBinary.ReadArray<float>(reader, users);
+            var means = BinaryState.ReadArray<float>(reader, users, "user logit means");
+            var scales = BinaryState.ReadArray<float>(reader, users, "user logit scales");
             var result = new LogitScale[users];
             for (int u = 0; u < users; u++)
                 result[u] = new LogitScale(means[u], scales[u]);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Recommendation
 {
@@ -90,9 +91,9 @@ namespace Embeddings.Recommendation
         {
             writer.Write(RowCount);
             writer.Write(_columns.LongLength);
-            StateBinary.Write<long>(writer, _offsets);
-            StateBinary.Write<int>(writer, _columns);
-            StateBinary.Write<float>(writer, _values);
+            BinaryState.Write<long>(writer, _offsets);
+            BinaryState.Write<int>(writer, _columns);
+            BinaryState.Write<float>(writer, _values);
         }
 
         /// <summary>Reads what <see cref="Write"/> wrote.</summary>
@@ -103,9 +104,9 @@ namespace Embeddings.Recommendation
             long count = reader.ReadInt64();
             if (rows < 0 || count < 0 || count > int.MaxValue)
                 throw new FormatException($"Sparse counts: invalid size {rows} rows, {count} entries in the saved model.");
-            var offsets = StateBinary.ReadArray<long>(reader, rows + 1);
-            var columns = StateBinary.ReadArray<int>(reader, (int)count);
-            var values = StateBinary.ReadArray<float>(reader, (int)count);
+            var offsets = BinaryState.ReadArray<long>(reader, rows + 1, "count row offsets");
+            var columns = BinaryState.ReadArray<int>(reader, count, "count columns");
+            var values = BinaryState.ReadArray<float>(reader, count, "counts");
             if (offsets[0] != 0 || offsets[rows] != count)
                 throw new FormatException("Sparse counts: the saved row offsets do not match the entry count.");
             return new SparseCounts(offsets, columns, values);

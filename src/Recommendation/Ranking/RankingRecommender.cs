@@ -253,6 +253,7 @@ namespace Embeddings.Recommendation
         {
             var rows = new List<CandidateRow>();
             uint groups = 0;
+            long labelsFound = 0;
             for (int period = 0; period < options.RankerTrainingPeriods; period++)
             {
                 int cut = holdout + period;
@@ -274,6 +275,7 @@ namespace Embeddings.Recommendation
                 var featurizer = RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, cancellation);
                 var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
                 var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out int positives);
+                labelsFound += positives;
                 log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");
                 // Features are computed now, with this period's state, and kept as plain rows.
                 var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
@@ -288,6 +290,8 @@ namespace Embeddings.Recommendation
                 }
                 rows.AddRange(periodRows);
             }
+            if (rows.Count == 0)
+                throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: the ranker has no training rows: no user has a candidate item (an item of the other users' histories that the user has not seen). The data need 2 or more users whose items overlap.");
             var schema = SchemaDefinition.Create(typeof(CandidateRow));
             schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, groups));
             schema[nameof(CandidateRow.Features)].ColumnType = RecommendationFeatureSlots.VectorType();
@@ -321,7 +325,18 @@ namespace Embeddings.Recommendation
                     NumberOfThreads = threads,
                     Seed = seed,
                 });
-            return trainer.Fit(data);
+            try
+            {
+                return trainer.Fit(data);
+            }
+            catch (ArgumentNullException e)
+            {
+                // ML.NET fails this way on a tree without a split (LightGBM learns none from too few or too uniform rows).
+                throw new InvalidOperationException(
+                    $"{RankingRecommenderEstimator.ComponentName}: the {options.Ranker} ranker learned no split from {rows.Count:N0} candidate rows of {groups:N0} users " +
+                    $"(the user's next item is among the candidates {labelsFound:N0} times); the data are too few for it (MinimumExampleCountPerLeaf = {options.MinimumExampleCountPerLeaf}). " +
+                    "Use more interactions, or lower MinimumExampleCountPerLeaf.", e);
+            }
         }
 
         private static List<CandidateRow> CandidateRows(RecommendationFeaturizer featurizer, List<(string User, string Label)> labels, int count, ref uint group, out int positives)

@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
+using Embeddings.Infrastructure;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -60,44 +60,63 @@ namespace Embeddings.Evaluation
             public bool Label { get; set; }
         }
 
-        /// <summary>Reads <c>node TAB label</c> lines.</summary>
+        /// <summary>
+        /// Reads <c>node TAB label</c> lines (a node with several labels has several lines). The file must be UTF-8; blank
+        /// lines are skipped; any other line that is not a node id without white space, a tab and a label id &gt;= 0 is a
+        /// <see cref="FormatException"/> naming the file, line and value, as is a file without labels.
+        /// </summary>
         public static Dictionary<string, List<int>> ReadLabels(string path)
         {
             var labels = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-            int line = 0;
-            foreach (string text in File.ReadLines(path))
+            foreach (var line in Utf8Lines.Read(path))
             {
-                line++;
-                if (text.Length == 0)
+                if (line.IsBlank)
                     continue;
-                var fields = text.Split('\t');
-                if (fields.Length < 2 || !int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0)
-                    throw new FormatException($"{path}: line {line}: expected 'node<TAB>label' with a label id >= 0; found '{text}'.");
-                if (!labels.TryGetValue(fields[0], out var list))
-                    labels[fields[0]] = list = new List<int>();
+                var fields = line.Text.Split('	');
+                if (fields.Length != 2 || !int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out int label))
+                    throw LineError(path, line, "expected 'node<TAB>label' with a label id >= 0");
+                string node = Node(path, line, fields[0]);
+                if (!labels.TryGetValue(node, out var list))
+                    labels[node] = list = new List<int>();
                 if (!list.Contains(label))
                     list.Add(label);
             }
+            if (labels.Count == 0)
+                throw new FormatException($"{path}: no labels found; expected 'node<TAB>label' lines.");
             return labels;
         }
 
-        /// <summary>Reads <c>split TAB node TAB is_train</c> lines.</summary>
+        /// <summary>
+        /// Reads <c>split TAB node TAB is_train</c> lines. The file must be UTF-8; blank lines are skipped; any other line
+        /// that is not a split number, a node id without white space and 0 or 1 is a <see cref="FormatException"/> naming
+        /// the file, line and value, as is a file without lines.
+        /// </summary>
         public static List<(int Split, string Node, bool IsTrain)> ReadSplits(string path)
         {
             var splits = new List<(int, string, bool)>();
-            int line = 0;
-            foreach (string text in File.ReadLines(path))
+            foreach (var line in Utf8Lines.Read(path))
             {
-                line++;
-                if (text.Length == 0)
+                if (line.IsBlank)
                     continue;
-                var fields = text.Split('\t');
-                if (fields.Length < 3 || !int.TryParse(fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int split) || fields[2] is not ("0" or "1"))
-                    throw new FormatException($"{path}: line {line}: expected 'split<TAB>node<TAB>is_train' with is_train 0 or 1; found '{text}'.");
-                splits.Add((split, fields[1], fields[2] == "1"));
+                var fields = line.Text.Split('	');
+                if (fields.Length != 3 || !int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out int split) || fields[2] is not ("0" or "1"))
+                    throw LineError(path, line, "expected 'split<TAB>node<TAB>is_train' with a split number >= 0 and is_train 0 or 1");
+                splits.Add((split, Node(path, line, fields[1]), fields[2] == "1"));
             }
+            if (splits.Count == 0)
+                throw new FormatException($"{path}: no splits found; expected 'split<TAB>node<TAB>is_train' lines.");
             return splits;
         }
+
+        private static string Node(string path, TextLine line, string node)
+        {
+            if (node.Length == 0 || Utf8Lines.ContainsWhiteSpace(node))
+                throw LineError(path, line, $"the node id '{Utf8Lines.Quote(node)}' is empty or contains white space, which no vector file key can hold");
+            return node;
+        }
+
+        private static FormatException LineError(string path, TextLine line, string problem, string? fix = null) =>
+            Utf8Lines.LineError(path, line, problem, fix);
 
         /// <summary>Scores <paramref name="vectors"/> on every split; nodes without a vector are represented by zeros.</summary>
         public static NodeClassificationResult Evaluate(MLContext mlContext, EmbeddingTable vectors, IReadOnlyDictionary<string, List<int>> labels,
@@ -108,6 +127,8 @@ namespace Embeddings.Evaluation
             int labelCount = labels.Values.SelectMany(l => l).DefaultIfEmpty(-1).Max() + 1;
             if (labelCount == 0)
                 throw new ArgumentException("No labels were given.", nameof(labels));
+            if (splits.Count == 0)
+                throw new ArgumentException("No splits were given: each split needs 'split, node, is_train' entries.", nameof(splits));
             var results = new List<NodeClassificationSplit>();
             foreach (var group in splits.GroupBy(s => s.Split).OrderBy(g => g.Key))
             {

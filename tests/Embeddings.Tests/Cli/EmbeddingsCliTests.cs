@@ -134,7 +134,7 @@ namespace Embeddings.Tests.Cli
             File.WriteAllLines(edges, new[] { "a b", "b c", "c" });
             var bad = CliRunner.Run("node2vec", "--input", edges, "--output", Path.Combine(_folder, "o.emb"), "--workers", "1");
             Assert.That(bad.ExitCode, Is.EqualTo(1));
-            Assert.That(bad.Error.TrimEnd(), Is.EqualTo($"embeddings node2vec: {edges}: line 3: expected 'source target [weight]'; found 'c'."));
+            Assert.That(bad.Error.TrimEnd(), Is.EqualTo($"embeddings node2vec: {edges}: line 3: 1 field(s); expected 'source target [weight]' (line 'c')."));
             Assert.That(Directory.GetFiles(_folder), Is.EquivalentTo(new[] { edges }), "nothing written");
         }
 

@@ -194,6 +194,30 @@ namespace Embeddings.Tests.Estimators
             Assert.That(error!.Message, Does.Contain("MinCount = 1000").And.Contain("Lower MinCount"));
         }
 
+        [TestCase(1e300, "infinite negative-sampling weight")]
+        [TestCase(-1e300, "weight of 0")]
+        public void AnExponentThatBreaksTheNegativeSamplingWeightsIsReportedWithAdvice(double exponent, string expected)
+        {
+            var ml = new MLContext(seed: 1);
+            var options = Planted();
+            options.NegativeSamplingExponent = exponent;
+            var error = Assert.Throws<InvalidOperationException>(() => ml.Embeddings().SkipGram(options).Fit(PlantedData(ml)));
+            Assert.That(error!.Message, Does.Contain("NegativeSamplingExponent = ").And.Contain(expected).And.Contain("use an exponent from -10 to 10"));
+        }
+
+        [Test]
+        public void ACorpusThatSubsamplingWouldLeaveUntrainedIsRefused()
+        {
+            // Three short sentences: at 1e-3 subsampling keeps a few percent of each word, hardly ever two of one sentence.
+            var sentences = new[] { new[] { "a", "b" }, new[] { "b", "c" }, new[] { "c", "a" } };
+            var ml = new MLContext(seed: 1);
+            var options = new SkipGramEmbeddingEstimator.Options { OutputColumnName = "v", MinCount = 1, EmbeddingDimension = 4, NumberOfThreads = 1 };
+            var error = Assert.Throws<InvalidOperationException>(() => ml.Embeddings().SkipGram(options).Fit(sentences));
+            Assert.That(error!.Message, Does.Contain("SamplingThreshold = 0.001").And.Contain("of the 6 tokens").And.Contain("Lower SamplingThreshold (0 turns subsampling off)"));
+            options.SamplingThreshold = 0;
+            Assert.That(ml.Embeddings().SkipGram(options).Fit(sentences).Embeddings.Count, Is.EqualTo(3));
+        }
+
         private static IEnumerable<TestCaseData> InvalidOptions()
         {
             yield return new TestCaseData((Action<SkipGramEmbeddingEstimator.Options>)(o => o.EmbeddingDimension = 0), "EmbeddingDimension = 0");

@@ -75,6 +75,16 @@ namespace Embeddings.Tests.Recommendation
         }
 
         [Test]
+        public void ASingleUserIsAClearErrorNotAnEmptyDataset()
+        {
+            // One user: its candidates (items of other users it has not seen) are none, so the ranker has no rows; ML.NET said "Cannot use empty dataset.".
+            var split = LeaveLastOutSplit.Create(Enumerable.Range(1, 20).Select(t => new Interaction("u", $"i{t}", t)));
+            var options = PlantedChains.Options();
+            var error = Assert.Throws<InvalidOperationException>(() => RecommendationEvaluation.Evaluate(new MLContext(seed: 1), split, RankingTarget.Test, options));
+            Assert.That(error!.Message, Does.Contain("the ranker has no training rows").And.Contain("2 or more users"));
+        }
+
+        [Test]
         public void MovieLens100KRankerBeatsEverySingleScore()
         {
             string? path = TestUtilities.SharedDataPath(Path.Combine("movielens", "ml-100k", "u.data"));
