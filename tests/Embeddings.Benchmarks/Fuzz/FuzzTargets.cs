@@ -36,9 +36,9 @@ namespace Embeddings.Benchmarks.Fuzz
             new FuzzTarget("model-state", "mlContext.Model.Load of a model whose transformer entry (ML.NET's header, then the ApplyEmbedding state) is the input",
                 new[] { typeof(FormatException), typeof(InvalidOperationException) },
                 input => Context.Model.Load(ZipModel(input), out _), ModelStateSeeds),
-            new FuzzTarget("interactions", "InteractionFile.Read (CLI item2vec, recommend-eval, sweep): user item rating timestamp", s_formatOnly,
-                input => InteractionFile.Read(WriteInput(input)), InteractionSeeds),
-            new FuzzTarget("mf-ratings", "the mf command's ratings reader (MatrixFactorizationCommand.Read)", s_formatOnly,
+            new FuzzTarget("interactions", "InteractionFile.Read (CLI item2vec, mf, recommend-eval, sweep): user item [rating] timestamp", s_formatOnly,
+                input => InteractionFile.Read(WriteInput(input), TextWriter.Null).Interactions.Count(), InteractionSeeds),
+            new FuzzTarget("mf-ratings", "the mf command's reader (MatrixFactorizationCommand.Read, explicit feedback: InteractionFile.Read and the rating check)", s_formatOnly,
                 input => MatrixFactorizationRead(WriteInput(input)), InteractionSeeds),
             new FuzzTarget("edge-list", "EdgeListReader.Read, unweighted then weighted (CLI node2vec, deepwalk)", s_formatOnly,
                 input => ReadEdges(WriteInput(input)), EdgeSeeds),
@@ -71,11 +71,13 @@ namespace Embeddings.Benchmarks.Fuzz
                 File.Delete(s_inputPath);
         }
 
-        private static readonly MethodInfo s_mfRead = typeof(MatrixFactorizationCommand).GetMethod("Read", BindingFlags.NonPublic | BindingFlags.Static, new[] { typeof(string) })
-            ?? throw new InvalidOperationException("MatrixFactorizationCommand.Read(string) is gone: update the mf-ratings fuzz target.");
+        private static readonly MethodInfo s_mfRead = typeof(MatrixFactorizationCommand).GetMethod("Read", BindingFlags.NonPublic | BindingFlags.Static,
+                new[] { typeof(string), typeof(bool), typeof(TextWriter), typeof(string) })
+            ?? throw new InvalidOperationException("MatrixFactorizationCommand.Read(path, needRatings, log, flag) is gone: update the mf-ratings fuzz target.");
 
+        /// <summary>The mf command's reader with explicit feedback (ratings needed).</summary>
         private static void MatrixFactorizationRead(string path) =>
-            s_mfRead.Invoke(null, BindingFlags.DoNotWrapExceptions, null, new object[] { path }, null);
+            s_mfRead.Invoke(null, BindingFlags.DoNotWrapExceptions, null, new object[] { path, true, TextWriter.Null, "--input" }, null);
 
         private static void ReadEdges(string path)
         {
@@ -197,7 +199,8 @@ namespace Embeddings.Benchmarks.Fuzz
 
         private static IReadOnlyList<(string, byte[])> InteractionSeeds() => Text(
             ("u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t377\t1\t878887116\n"),
-            ("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.0,964981247\n2,1,2.5,964982224\n"));
+            ("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.0,964981247\n2,1,2.5,964982224\n"),
+            ("events.tsv", "u1\ti1\t100\nu1\ti2\t101\nu2\ti1\t99\n"));
 
         private static IReadOnlyList<(string, byte[])> EdgeSeeds() => Text(
             ("edges.txt", "# a comment\n1 2\n2\t3\n3 1\n"),
