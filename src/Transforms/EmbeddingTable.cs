@@ -187,14 +187,18 @@ namespace Embeddings
         /// </summary>
         /// <param name="path">Destination file; replaced if it exists.</param>
         /// <param name="binary">False (default) for text, true for binary.</param>
-        /// <exception cref="InvalidOperationException">A key contains white space, which neither format can represent.</exception>
+        /// <exception cref="InvalidOperationException">A key contains white space or a control character, or a lone surrogate,
+        /// which neither format can represent, or (binary) takes more than 65,536 bytes in UTF-8; nothing is written.</exception>
         public void SaveWord2VecFormat(string path, bool binary = false) => Word2VecFormat.Save(this, path, binary);
 
         /// <summary>
-        /// Reads a word2vec text or binary file (the format is detected from the first record), as written by gensim's
-        /// <c>save_word2vec_format</c> or the word2vec tool. Nothing is returned unless the whole file is valid.
+        /// Reads a word2vec text or binary file (the format is detected from the first records, as
+        /// <see cref="Word2VecFileFormat.Detect"/> says), as written by gensim's <c>save_word2vec_format</c> or the
+        /// word2vec tool. A UTF-8 byte order mark at the start is skipped. Nothing is returned unless the whole file is
+        /// valid, and nothing is allocated for the header's count and dimension unless the file is long enough to hold them.
         /// </summary>
-        /// <exception cref="FormatException">The file is malformed; the message names the line (text) or byte offset (binary).</exception>
+        /// <exception cref="FormatException">The file is malformed; the message names the line (text) or byte offset (binary),
+        /// or, for a header the file cannot hold, the header's values and the file's length.</exception>
         public static EmbeddingTable LoadWord2VecFormat(string path) => Word2VecFormat.Load(path, Word2VecFileFormat.Detect);
 
         /// <summary>Reads a word2vec file in the given <paramref name="format"/>; see <see cref="LoadWord2VecFormat(string)"/>.</summary>
@@ -204,6 +208,7 @@ namespace Embeddings
         /// Writes the table to <paramref name="stream"/> in this library's compact binary form (keys, then raw
         /// little-endian float32 rows), as used inside saved ML.NET models. Read it back with <see cref="Load(Stream)"/>.
         /// </summary>
+        /// <exception cref="InvalidOperationException">A key holds a lone surrogate (it is not Unicode text).</exception>
         public void Save(Stream stream)
         {
             ArgumentNullException.ThrowIfNull(stream);
@@ -211,8 +216,8 @@ namespace Embeddings
             Save(writer);
         }
 
-        /// <summary>Reads a table written by <see cref="Save(Stream)"/>.</summary>
-        /// <exception cref="FormatException">The stream does not hold a table in this form, or ends early.</exception>
+        /// <summary>Reads a table written by <see cref="Save(Stream)"/>; see <see cref="Load(BinaryReader)"/>.</summary>
+        /// <exception cref="FormatException">The stream does not hold a table in this form, is damaged, or ends early.</exception>
         public static EmbeddingTable Load(Stream stream)
         {
             ArgumentNullException.ThrowIfNull(stream);
