@@ -16,12 +16,13 @@ namespace Embeddings
         /// Detect from the first records. After the header, a key runs to the first space; in the binary format the next
         /// 4 x <c>dimension</c> bytes are raw float32 values, then the next key (after an optional newline); in the text
         /// format the same bytes are text: values, separators, line breaks and the next keys. The first MiB after the
-        /// header is walked record by record as binary: the file is read as binary as soon as a record's vector bytes
-        /// hold a control character other than tab, CR and LF, or are not valid UTF-8, which raw floats almost always do
-        /// (1.0 is 00 00 80 3F; a random float passes for text with a probability of about 0.05); as text when none do,
-        /// and when the file ends before the first vector (a binary file cannot). A text file, even with a malformed row,
-        /// is therefore read as text and its error names the line; only a binary file of a handful of values in all can
-        /// pass for text (it then fails with a text error, never silently): pass <see cref="Binary"/> for it.
+        /// header is walked record by record as binary: the file is read as binary as soon as the vector bytes hold 4
+        /// bytes that are not text (control characters other than tab, CR and LF, or invalid UTF-8), which raw floats
+        /// almost always do within a value or two (1.0 is 00 00 80 3F); as text otherwise, and when the file ends before
+        /// the first vector (a binary file cannot). A text file, even with a malformed row or one damaged byte (which
+        /// makes at most 3 such bytes), is therefore read as text and its error names the line; only a binary file of a
+        /// handful of values in all can pass for text (it then fails with a text error, never silently): pass
+        /// <see cref="Binary"/> for it.
         /// </summary>
         Detect = 0,
 
@@ -140,10 +141,14 @@ namespace Embeddings
             return new Header((int)count, (int)dimension, bodyStart, length);
         }
 
+        /// <summary>Non-text bytes (see <see cref="CountNonText"/>) from which a file is binary: one damaged byte of a text file makes at most 3.</summary>
+        private const int BinaryEvidenceBytes = 4;
+
         /// <summary>
         /// The rule of <see cref="Word2VecFileFormat.Detect"/>, on the first MiB after the header, record after record as
-        /// the binary format lays them out (the stream is left anywhere): binary as soon as one record's vector bytes
-        /// are not text; text when all of them are, or when the file is too short for the first binary vector.
+        /// the binary format lays them out (the stream is left anywhere): binary as soon as the vector bytes seen so far
+        /// hold <see cref="BinaryEvidenceBytes"/> bytes that are not text; text otherwise, and when the file is too short
+        /// for the first binary vector.
         /// </summary>
         private static Word2VecFileFormat Detect(Stream stream, Header header)
         {
@@ -151,7 +156,7 @@ namespace Embeddings
             var buffer = new byte[(int)Math.Min(1 << 20, header.Length - header.BodyStart)];
             int length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
             long vectorBytes = 4L * header.Dimension;
-            int position = 0;
+            int position = 0, nonText = 0;
             for (int record = 0; record < header.Count && position < length; record++)
             {
                 while (position < length && buffer[position] is (byte)'\n' or (byte)'\r')
@@ -162,29 +167,33 @@ namespace Embeddings
                 if (record == 0 && header.BodyStart + keyEnd + 1 + vectorBytes > header.Length)
                     return Word2VecFileFormat.Text; // too short for a binary vector after the first key
                 int vectorEnd = (int)Math.Min(length, keyEnd + 1 + vectorBytes);
-                if (!LooksLikeText(buffer.AsSpan(keyEnd + 1, vectorEnd - keyEnd - 1)))
+                nonText += CountNonText(buffer.AsSpan(keyEnd + 1, vectorEnd - keyEnd - 1));
+                if (nonText >= BinaryEvidenceBytes)
                     return Word2VecFileFormat.Binary;
                 position = vectorEnd;
             }
             return Word2VecFileFormat.Text;
         }
 
-        /// <summary>True when <paramref name="bytes"/> are UTF-8 text without control characters other than tab, CR and LF (the last character may be cut off).</summary>
-        private static bool LooksLikeText(ReadOnlySpan<byte> bytes)
+        /// <summary>
+        /// How many of <paramref name="bytes"/> are not UTF-8 text: bytes of invalid UTF-8 sequences, and control
+        /// characters other than tab, CR and LF (the last character may be cut off). Changing one byte of text makes at
+        /// most 3 (the orphaned continuation bytes of a 4-byte character).
+        /// </summary>
+        private static int CountNonText(ReadOnlySpan<byte> bytes)
         {
+            int count = 0;
             while (!bytes.IsEmpty)
             {
                 var status = Rune.DecodeFromUtf8(bytes, out Rune rune, out int used);
                 if (status == OperationStatus.NeedMoreData)
-                    return true; // the window ends inside a character: what it holds so far is text
-                if (status != OperationStatus.Done)
-                    return false;
+                    break; // the window ends inside a character
                 int c = rune.Value;
-                if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || (c >= 0x7F && c <= 0x9F))
-                    return false;
+                if (status != OperationStatus.Done || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || (c >= 0x7F && c <= 0x9F))
+                    count += used;
                 bytes = bytes.Slice(used);
             }
-            return true;
+            return count;
         }
 
         /// <summary>
@@ -305,6 +314,8 @@ namespace Embeddings
                         b = input.ReadByte();
                         offset++;
                     }
+                    if (keyLength == 0)
+                        throw new FormatException($"{source}: record {i + 1} of {count} at offset {keyOffset} has an empty key (a space where its key should start): the file is damaged, or its records do not have the dimension {dimension} of the header.");
                     try
                     {
                         keys[i] = s_strictUtf8.GetString(keyBuffer, 0, keyLength);
@@ -351,7 +362,14 @@ namespace Embeddings
                 if (!Kernels.VectorMath.AllFinite(rows.Row(i)))
                     throw new FormatException($"{source}: {locate(i)}: the vector of key '{keys[i]}' contains NaN or infinity.");
             }
-            return new EmbeddingTable(keys, rows);
+            try
+            {
+                return new EmbeddingTable(keys, rows);
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException($"{source}: {e.Message}", e); // (the checks above name the line or offset first)
+            }
         }
 
         private static void WriteText(EmbeddingTable table, Stream stream)
