@@ -87,11 +87,23 @@ namespace Embeddings.Infrastructure
         {
             ArgumentNullException.ThrowIfNull(ctx);
             ctx.CheckAtModel(GetVersionInfo());
-            BinaryReader reader = ctx.Reader;
+            try
+            {
+                return Load(ctx.Reader, ctx.Header.ModelVerWritten);
+            }
+            catch (EndOfStreamException e)
+            {
+                // Every reader reads what the bytes before told it; running out of bytes means a damaged or cut model.
+                throw new FormatException("The saved embeddings transformer ends early: the model file is damaged or truncated.", e);
+            }
+        }
+
+        private static ITransformer Load(BinaryReader reader, uint formatWritten)
+        {
             TransformerLoader loader;
             int stateVersion;
             string package, version;
-            if (ctx.Header.ModelVerWritten < LoaderIdFormat)
+            if (formatWritten < LoaderIdFormat)
             {
                 string typeName = reader.ReadString();
                 int comma = typeName.IndexOf(',');
@@ -120,7 +132,14 @@ namespace Embeddings.Infrastructure
             }
             if (stateVersion < 1)
                 throw new FormatException($"The model contains the embeddings transformer '{loader.Id}' with state version {stateVersion}, which no version of the library writes: the model file is damaged.");
-            return loader.Load(reader, stateVersion);
+            try
+            {
+                return loader.Load(reader, stateVersion);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new FormatException($"The saved state of the embeddings transformer '{loader.Id}' (state version {stateVersion}) ends early: the model file is damaged or truncated.", e);
+            }
         }
 
         private static InvalidOperationException Unknown(string what, string package, string version, TransformerLoaderRegistry registry)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading;
 using Embeddings.Kernels;
 using Embeddings.Search;
@@ -176,7 +177,7 @@ namespace Embeddings
             int rowA = RequireRow(a, nameof(a));
             int rowB = RequireRow(b, nameof(b));
             float[] inverse = InverseNorms;
-            return VectorMath.Dot(_rows.Row(rowA), _rows.Row(rowB)) * inverse[rowA] * inverse[rowB];
+            return VectorMath.ClampCosine(VectorMath.Dot(_rows.Row(rowA), _rows.Row(rowB)) * inverse[rowA] * inverse[rowB]);
         }
 
         /// <summary>
@@ -186,14 +187,18 @@ namespace Embeddings
         /// </summary>
         /// <param name="path">Destination file; replaced if it exists.</param>
         /// <param name="binary">False (default) for text, true for binary.</param>
-        /// <exception cref="InvalidOperationException">A key contains white space, which neither format can represent.</exception>
+        /// <exception cref="InvalidOperationException">A key contains white space or a control character, or a lone surrogate,
+        /// which neither format can represent, or (binary) takes more than 65,536 bytes in UTF-8; nothing is written.</exception>
         public void SaveWord2VecFormat(string path, bool binary = false) => Word2VecFormat.Save(this, path, binary);
 
         /// <summary>
-        /// Reads a word2vec text or binary file (the format is detected from the first record), as written by gensim's
-        /// <c>save_word2vec_format</c> or the word2vec tool. Nothing is returned unless the whole file is valid.
+        /// Reads a word2vec text or binary file (the format is detected from the first records, as
+        /// <see cref="Word2VecFileFormat.Detect"/> says), as written by gensim's <c>save_word2vec_format</c> or the
+        /// word2vec tool. A UTF-8 byte order mark at the start is skipped. Nothing is returned unless the whole file is
+        /// valid, and nothing is allocated for the header's count and dimension unless the file is long enough to hold them.
         /// </summary>
-        /// <exception cref="FormatException">The file is malformed; the message names the line (text) or byte offset (binary).</exception>
+        /// <exception cref="FormatException">The file is malformed; the message names the line (text) or byte offset (binary),
+        /// or, for a header the file cannot hold, the header's values and the file's length.</exception>
         public static EmbeddingTable LoadWord2VecFormat(string path) => Word2VecFormat.Load(path, Word2VecFileFormat.Detect);
 
         /// <summary>Reads a word2vec file in the given <paramref name="format"/>; see <see cref="LoadWord2VecFormat(string)"/>.</summary>
@@ -203,6 +208,7 @@ namespace Embeddings
         /// Writes the table to <paramref name="stream"/> in this library's compact binary form (keys, then raw
         /// little-endian float32 rows), as used inside saved ML.NET models. Read it back with <see cref="Load(Stream)"/>.
         /// </summary>
+        /// <exception cref="InvalidOperationException">A key holds a lone surrogate (it is not Unicode text).</exception>
         public void Save(Stream stream)
         {
             ArgumentNullException.ThrowIfNull(stream);
@@ -210,8 +216,8 @@ namespace Embeddings
             Save(writer);
         }
 
-        /// <summary>Reads a table written by <see cref="Save(Stream)"/>.</summary>
-        /// <exception cref="FormatException">The stream does not hold a table in this form, or ends early.</exception>
+        /// <summary>Reads a table written by <see cref="Save(Stream)"/>; see <see cref="Load(BinaryReader)"/>.</summary>
+        /// <exception cref="FormatException">The stream does not hold a table in this form, is damaged, or ends early.</exception>
         public static EmbeddingTable Load(Stream stream)
         {
             ArgumentNullException.ThrowIfNull(stream);
@@ -222,29 +228,49 @@ namespace Embeddings
         private const int NativeFormatMagic = 0x54424D45; // "EMBT"
         private const int NativeFormatVersion = 1;
 
-        /// <summary>Writes the table with <paramref name="writer"/> in the form of <see cref="Save(Stream)"/> (for example inside a transformer's saved state).</summary>
+        /// <summary>
+        /// Writes the table with <paramref name="writer"/> in the form of <see cref="Save(Stream)"/> (for example inside a
+        /// transformer's saved state): the marker "EMBT", the format version 1, the count and the dimension (Int32 each),
+        /// every key as a 7-bit encoded byte length and its UTF-8 bytes (as <see cref="BinaryWriter.Write(string)"/> with
+        /// UTF-8 writes it), then the rows as raw little-endian float32 values. The form has no checksum: inside a saved
+        /// model the zip entry's CRC-32 detects damaged bytes.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">A key is not valid Unicode text (it holds a lone surrogate), which UTF-8 cannot represent.</exception>
         public void Save(BinaryWriter writer)
         {
             ArgumentNullException.ThrowIfNull(writer);
             if (!BitConverter.IsLittleEndian)
                 throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
+            for (int i = 0; i < _keys.Length; i++)
+                KeyText.ThrowIfNotUtf8(_keys[i], i, "the embedding table's form inside saved models");
             writer.Write(NativeFormatMagic);
             writer.Write(NativeFormatVersion);
             writer.Write(Count);
             writer.Write(Dimension);
             foreach (string key in _keys)
-                writer.Write(key);
+            {
+                writer.Write7BitEncodedInt(KeyText.StrictUtf8.GetByteCount(key));
+                writer.Write(KeyText.StrictUtf8.GetBytes(key));
+            }
             for (int c = 0; c < _rows.ChunkCount; c++)
                 writer.Write(MemoryMarshal.AsBytes<float>(_rows.Chunk(c)));
         }
 
         /// <summary>Reads a table written by <see cref="Save(BinaryWriter)"/> or <see cref="Save(Stream)"/>.</summary>
-        /// <exception cref="FormatException">The data does not hold a table in this form, or ends early.</exception>
+        /// <remarks>
+        /// What the data says is checked against what it holds before anything is allocated for it: when the stream can
+        /// seek, the count and dimension must fit in the bytes that remain (at least 2 bytes per key and 4 per value);
+        /// otherwise keys and rows are allocated as their bytes arrive, so a damaged count fails at the end of the data,
+        /// not in a huge allocation. Keys must be non-empty, distinct and valid UTF-8, and every value finite. Only the
+        /// table's own bytes are read; the stream may go on after them.
+        /// </remarks>
+        /// <exception cref="FormatException">The data does not hold a table in this form, is damaged, or ends early.</exception>
         public static EmbeddingTable Load(BinaryReader reader)
         {
             ArgumentNullException.ThrowIfNull(reader);
             if (!BitConverter.IsLittleEndian)
                 throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
+            Stream stream = reader.BaseStream;
             try
             {
                 int magic = reader.ReadInt32();
@@ -257,20 +283,79 @@ namespace Embeddings
                 int dimension = reader.ReadInt32();
                 if (count < 0 || dimension <= 0)
                     throw new FormatException($"Invalid embedding table header: count {count}, dimension {dimension}.");
-                var keys = new string[count];
+                if (dimension > RowStore.MaxDimension)
+                    throw new FormatException($"Invalid embedding table header: dimension {dimension} is larger than any table this library writes (at most {RowStore.MaxDimension}); the data is damaged.");
+                long remaining = RemainingBytes(stream);
+                long needed = (long)count * (2 + 4L * dimension);
+                if (remaining >= 0 && needed > remaining)
+                    throw new FormatException($"Invalid embedding table header: {count} keys of dimension {dimension} take at least {needed} bytes (2 or more per key, 4 per value), but only {remaining} bytes remain; the data is damaged or truncated.");
+                var keys = remaining >= 0 ? new string[count] : null;
+                var grownKeys = remaining >= 0 ? null : new List<string>(Math.Min(count, 1024));
+                byte[] buffer = new byte[256];
                 for (int i = 0; i < count; i++)
-                    keys[i] = reader.ReadString();
-                var rows = new RowStore(count, dimension);
-                for (int c = 0; c < rows.ChunkCount; c++)
                 {
-                    Span<byte> bytes = MemoryMarshal.AsBytes(rows.Chunk(c));
-                    reader.BaseStream.ReadExactly(bytes);
+                    int length = reader.Read7BitEncodedInt();
+                    if (length <= 0)
+                        throw new FormatException($"Key {i} of the embedding table has length {length}; keys are non-empty: the data is damaged.");
+                    if (remaining >= 0 && length > RemainingBytes(stream))
+                        throw new FormatException($"Key {i} of the embedding table has length {length}, but only {RemainingBytes(stream)} bytes remain; the data is damaged or truncated.");
+                    string key = ReadUtf8(stream, length, ref buffer) ?? throw new FormatException($"Key {i} of the embedding table is not valid UTF-8: the data is damaged.");
+                    if (keys is not null)
+                        keys[i] = key;
+                    else
+                        grownKeys!.Add(key);
                 }
-                return new EmbeddingTable(keys, rows);
+                var rows = RowStore.Read(stream, count, dimension, lengthChecked: remaining >= 0);
+                try
+                {
+                    return new EmbeddingTable(keys ?? grownKeys!.ToArray(), rows);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new FormatException($"The embedding table is damaged: {e.Message}", e);
+                }
             }
             catch (EndOfStreamException e)
             {
-                throw new FormatException("The embedding table ends early: the stream is truncated.", e);
+                throw new FormatException($"The embedding table ends early: the stream is truncated ({e.Message})", e);
+            }
+        }
+
+        /// <summary>Bytes left in <paramref name="stream"/>, or -1 when it cannot tell (it cannot seek).</summary>
+        private static long RemainingBytes(Stream stream)
+        {
+            if (!stream.CanSeek)
+                return -1;
+            try
+            {
+                return Math.Max(0, stream.Length - stream.Position);
+            }
+            catch (NotSupportedException)
+            {
+                return -1;
+            }
+        }
+
+        /// <summary>Reads <paramref name="length"/> bytes as strict UTF-8 (null when invalid), growing <paramref name="buffer"/> only as bytes arrive.</summary>
+        private static string? ReadUtf8(Stream stream, int length, ref byte[] buffer)
+        {
+            int filled = 0;
+            while (filled < length)
+            {
+                if (filled == buffer.Length)
+                    Array.Resize(ref buffer, (int)Math.Min(length, 2L * buffer.Length));
+                int got = stream.Read(buffer, filled, Math.Min(buffer.Length, length) - filled);
+                if (got == 0)
+                    throw new EndOfStreamException($"The stream ends inside a key of {length} bytes.");
+                filled += got;
+            }
+            try
+            {
+                return KeyText.StrictUtf8.GetString(buffer, 0, length);
+            }
+            catch (DecoderFallbackException)
+            {
+                return null;
             }
         }
 

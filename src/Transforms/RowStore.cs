@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
 
 namespace Embeddings
 {
@@ -12,31 +15,37 @@ namespace Embeddings
         /// <summary>Largest chunk, in floats (1 GiB); tests pass smaller values to exercise several chunks.</summary>
         public const int DefaultMaxChunkFloats = 1 << 28;
 
+        /// <summary>The widest row a store holds: one row must fit in one chunk.</summary>
+        public const int MaxDimension = DefaultMaxChunkFloats;
+
+        /// <summary>While reading a stream of unknown length, a chunk starts at this many floats (4 MiB) and doubles as data arrives.</summary>
+        private const int FirstGrowingChunkFloats = 1 << 20;
+
         private readonly float[][] _chunks;
         private readonly int _chunkShift;
         private readonly int _rowMask;
 
         public RowStore(int rowCount, int dimension, int maxChunkFloats = DefaultMaxChunkFloats)
         {
-            if (rowCount < 0)
-                throw new ArgumentOutOfRangeException(nameof(rowCount), rowCount, "Row count must be zero or more.");
-            if (dimension <= 0)
-                throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Dimension must be at least 1.");
-            if (maxChunkFloats < dimension)
-                throw new ArgumentOutOfRangeException(nameof(maxChunkFloats), maxChunkFloats, $"A chunk must hold at least one row of {dimension} floats.");
-
+            (_chunkShift, int chunkCount) = Layout(rowCount, dimension, maxChunkFloats);
             RowCount = rowCount;
             Dimension = dimension;
-            _chunkShift = 31 - int.LeadingZeroCount(maxChunkFloats / dimension);
-            _rowMask = (1 << _chunkShift) - 1;
             RowsPerChunk = 1 << _chunkShift;
-            int chunkCount = rowCount == 0 ? 0 : (int)(((long)rowCount + RowsPerChunk - 1) / RowsPerChunk);
+            _rowMask = RowsPerChunk - 1;
             _chunks = new float[chunkCount][];
             for (int c = 0; c < chunkCount; c++)
-            {
-                long rowsHere = Math.Min(RowsPerChunk, (long)rowCount - (long)c * RowsPerChunk);
-                _chunks[c] = new float[rowsHere * dimension];
-            }
+                _chunks[c] = new float[RowsInChunk(c) * dimension];
+        }
+
+        /// <summary>Adopts chunks laid out as <see cref="Layout"/> says (from <see cref="Read"/>).</summary>
+        private RowStore(int rowCount, int dimension, int chunkShift, float[][] chunks)
+        {
+            RowCount = rowCount;
+            Dimension = dimension;
+            _chunkShift = chunkShift;
+            RowsPerChunk = 1 << chunkShift;
+            _rowMask = RowsPerChunk - 1;
+            _chunks = chunks;
         }
 
         public int RowCount { get; }
@@ -56,5 +65,58 @@ namespace Embeddings
         public Span<float> Chunk(int chunk) => _chunks[chunk];
 
         public int ChunkCount => _chunks.Length;
+
+        /// <summary>
+        /// Reads <paramref name="rowCount"/> rows of <paramref name="dimension"/> little-endian float32 values, row after
+        /// row, from <paramref name="stream"/>. With <paramref name="lengthChecked"/> the caller has checked that the
+        /// stream holds that many bytes, and each chunk is allocated whole. Otherwise nothing is allocated ahead of the
+        /// data: a chunk is allocated when the data before it has arrived, starting at 4 MiB and doubling while it fills,
+        /// so a count or dimension that the stream cannot back fails after allocating at most about twice the bytes that
+        /// were really there (plus 4 MiB), never all that the count claims.
+        /// </summary>
+        /// <exception cref="EndOfStreamException">The stream ends first; the message says after how many values.</exception>
+        public static RowStore Read(Stream stream, int rowCount, int dimension, bool lengthChecked)
+        {
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("Rows are stored little-endian; this machine is big-endian.");
+            (int shift, int chunkCount) = Layout(rowCount, dimension, DefaultMaxChunkFloats);
+            var chunks = lengthChecked ? new List<float[]>(chunkCount) : new List<float[]>();
+            long valuesRead = 0;
+            for (int c = 0; c < chunkCount; c++)
+            {
+                int floats = (int)(Math.Min(1L << shift, rowCount - ((long)c << shift)) * dimension);
+                float[] chunk = lengthChecked ? new float[floats] : new float[Math.Min(floats, FirstGrowingChunkFloats)];
+                int filled = 0;
+                while (true)
+                {
+                    var bytes = MemoryMarshal.AsBytes(chunk.AsSpan(filled));
+                    int got = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+                    filled += got / sizeof(float);
+                    valuesRead += got / sizeof(float);
+                    if (got != bytes.Length)
+                        throw new EndOfStreamException($"The stream ends after {valuesRead} of the {(long)rowCount * dimension} values ({rowCount} rows of {dimension}).");
+                    if (filled == floats)
+                        break;
+                    Array.Resize(ref chunk, (int)Math.Min(floats, 2L * chunk.Length));
+                }
+                chunks.Add(chunk);
+            }
+            return new RowStore(rowCount, dimension, shift, chunks.ToArray());
+        }
+
+        private static (int Shift, int ChunkCount) Layout(int rowCount, int dimension, int maxChunkFloats)
+        {
+            if (rowCount < 0)
+                throw new ArgumentOutOfRangeException(nameof(rowCount), rowCount, "Row count must be zero or more.");
+            if (dimension <= 0)
+                throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Dimension must be at least 1.");
+            if (maxChunkFloats < dimension)
+                throw new ArgumentOutOfRangeException(nameof(dimension), dimension, $"A row of {dimension} floats is wider than a chunk ({maxChunkFloats} floats); the largest dimension is {maxChunkFloats}.");
+            int shift = 31 - int.LeadingZeroCount(maxChunkFloats / dimension);
+            int chunkCount = rowCount == 0 ? 0 : (int)(((long)rowCount + (1L << shift) - 1) >> shift);
+            return (shift, chunkCount);
+        }
+
+        private long RowsInChunk(int chunk) => Math.Min(RowsPerChunk, (long)RowCount - (long)chunk * RowsPerChunk);
     }
 }

@@ -94,7 +94,7 @@ namespace Embeddings
         private static float Cosine(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
         {
             float nx = VectorMath.Norm(x), ny = VectorMath.Norm(y);
-            return nx == 0 || ny == 0 ? 0 : VectorMath.Dot(x, y) / (nx * ny);
+            return nx == 0 || ny == 0 ? 0 : VectorMath.ClampCosine(VectorMath.Dot(x, y) / (nx * ny));
         }
 
         private static ReadOnlySpan<float> Dense(ref VBuffer<float> buffer, ref float[] scratch)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using Embeddings.Infrastructure;
 using Embeddings.Kernels;
 
 namespace Embeddings.MatrixFactorization
@@ -191,18 +192,13 @@ namespace Embeddings.MatrixFactorization
             int count = reader.ReadInt32();
             if (count < 0)
                 throw new FormatException($"Matrix factorization model: row count {count} is invalid.");
-            var keys = new string[count];
-            for (int i = 0; i < count; i++)
-                keys[i] = reader.ReadString();
+            var keys = BinaryState.ReadStrings(reader, count, "matrix factorization ids");
+            var seenBytes = BinaryState.ReadArray<byte>(reader, count, "matrix factorization flags");
             var seen = new bool[count];
             for (int i = 0; i < count; i++)
-                seen[i] = reader.ReadBoolean();
-            var bias = new float[count];
-            for (int i = 0; i < count; i++)
-                bias[i] = reader.ReadSingle();
-            var factors = new float[(long)count * rank];
-            for (long i = 0; i < factors.LongLength; i++)
-                factors[i] = reader.ReadSingle();
+                seen[i] = seenBytes[i] != 0;
+            var bias = BinaryState.ReadArray<float>(reader, count, "matrix factorization biases");
+            var factors = BinaryState.ReadArray<float>(reader, (long)count * rank, "matrix factorization factors");
             return (keys, factors, bias, seen);
         }
 

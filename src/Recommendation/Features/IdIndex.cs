@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Recommendation
 {
@@ -53,9 +54,7 @@ namespace Embeddings.Recommendation
             int count = reader.ReadInt32();
             if (count < 0)
                 throw new FormatException($"Recommendation features: invalid {what} count {count} in the saved model.");
-            var ids = new string[count];
-            for (int i = 0; i < count; i++)
-                ids[i] = reader.ReadString();
+            var ids = BinaryState.ReadStrings(reader, count, what + " ids");
             try
             {
                 return new IdIndex(ids);

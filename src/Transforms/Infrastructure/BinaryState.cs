@@ -61,6 +61,37 @@ namespace Embeddings.Infrastructure
             return result;
         }
 
+        /// <summary>
+        /// Reads <paramref name="count"/> strings written one by one with <see cref="BinaryWriter.Write(string)"/>; the count
+        /// is checked against the bytes left first (each string takes at least one byte), or the array grows as the strings arrive.
+        /// </summary>
+        /// <exception cref="FormatException">The count is negative or larger than the rest of the stream, or the stream ends first.</exception>
+        public static string[] ReadStrings(BinaryReader reader, int count, string what)
+        {
+            ArgumentNullException.ThrowIfNull(reader);
+            var stream = reader.BaseStream;
+            if (count < 0 || (stream.CanSeek && count > stream.Length - stream.Position))
+                throw new FormatException($"The saved state declares {count} {what}, more than the rest of the model holds; the model is damaged or truncated.");
+            try
+            {
+                if (stream.CanSeek)
+                {
+                    var strings = new string[count];
+                    for (int i = 0; i < count; i++)
+                        strings[i] = reader.ReadString();
+                    return strings;
+                }
+                var grown = new System.Collections.Generic.List<string>(Math.Min(count, 1 << 16));
+                for (int i = 0; i < count; i++)
+                    grown.Add(reader.ReadString());
+                return grown.ToArray();
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new FormatException($"The saved state ends inside the {what}; the model is truncated.", e);
+            }
+        }
+
         /// <summary>Fills <paramref name="destination"/> with values written by <see cref="Write{T}"/>.</summary>
         /// <exception cref="FormatException">The stream ends first.</exception>
         public static void ReadInto<T>(BinaryReader reader, Span<T> destination, string what)

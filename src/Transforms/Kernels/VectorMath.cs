@@ -20,6 +20,12 @@ namespace Embeddings.Kernels
             return TensorPrimitives.Dot(x, y);
         }
 
+        /// <summary>
+        /// A cosine computed in float32 (a dot product scaled by inverse norms) can land a few ulps outside [-1, 1], as
+        /// 1.0000015 for a vector and itself; this clamps it back. NaN stays NaN.
+        /// </summary>
+        internal static float ClampCosine(float cosine) => cosine > 1f ? 1f : cosine < -1f ? -1f : cosine;
+
         /// <summary>Returns the Euclidean norm of <paramref name="x"/>.</summary>
         public static float Norm(ReadOnlySpan<float> x) => TensorPrimitives.Norm(x);
 

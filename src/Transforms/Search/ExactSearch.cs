@@ -132,7 +132,7 @@ namespace Embeddings.Search
 
         private float Score(float dot, int row, float queryTerm) => _metric switch
         {
-            SimilarityMetric.Cosine => dot * _rowFactor![row],
+            SimilarityMetric.Cosine => VectorMath.ClampCosine(dot * _rowFactor![row]),
             SimilarityMetric.DotProduct => dot,
             _ => -MathF.Sqrt(MathF.Max(0, queryTerm - 2 * dot + _rowFactor![row])),
         };

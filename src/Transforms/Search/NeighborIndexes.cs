@@ -236,7 +236,7 @@ namespace Embeddings
 
         private float Similarity(float distance) => _options.Metric switch
         {
-            SimilarityMetric.Cosine => 1 - distance,
+            SimilarityMetric.Cosine => VectorMath.ClampCosine(1 - distance),
             SimilarityMetric.DotProduct => 1 - distance,
             _ => -MathF.Sqrt(MathF.Max(0, distance)),
         };

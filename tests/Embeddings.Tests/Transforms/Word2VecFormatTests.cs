@@ -96,7 +96,8 @@ namespace Embeddings.Tests.Transforms
         }
 
         [TestCase("x y\na 1 2\n", "line 1")]
-        [TestCase("2 2\na 1 2\n", "ends after 1")]
+        [TestCase("2 2\na 1.000 2.000\n", "ends after 1")]
+        [TestCase("2 2\na 1 2\n", "line 1: the header says 2 vectors of dimension 2, which take at least 10 bytes")]
         [TestCase("1 2\na 1 2\nb 3 4\n", "line 3")]
         [TestCase("2 2\na 1 2\nb 3\n", "line 3: key 'b' has 1 values")]
         [TestCase("2 2\na 1 2\nb 3 4 5\n", "line 3: key 'b' has 3 values")]
@@ -124,6 +125,10 @@ namespace Embeddings.Tests.Transforms
 
             File.WriteAllBytes(path, Encoding.ASCII.GetBytes("3 2\nab"));
             error = Assert.Throws<FormatException>(() => EmbeddingTable.LoadWord2VecFormat(path, Word2VecFileFormat.Binary));
+            Assert.That(error!.Message, Does.Contain("the header says 3 vectors of dimension 2, which take at least 30 bytes in the word2vec binary format"));
+
+            File.WriteAllBytes(path, Encoding.ASCII.GetBytes("3 2\n" + new string('k', 30)));
+            error = Assert.Throws<FormatException>(() => EmbeddingTable.LoadWord2VecFormat(path, Word2VecFileFormat.Binary));
             Assert.That(error!.Message, Does.Contain("record 1 of 3"));
 
             File.WriteAllBytes(path, bytes.Concat(Encoding.ASCII.GetBytes("extra")).ToArray());
@@ -137,7 +142,7 @@ namespace Embeddings.Tests.Transforms
             var table = new EmbeddingTable(new[] { "good", "has space" }, new float[] { 1, 2 }, 1);
             string path = Path.Combine(_folder, "out.txt");
             var error = Assert.Throws<InvalidOperationException>(() => table.SaveWord2VecFormat(path));
-            Assert.That(error!.Message, Does.Contain("'has space'"));
+            Assert.That(error!.Message, Does.Contain("\"has space\" (row 1)"));
             Assert.That(Directory.GetFiles(_folder), Is.Empty);
 
             File.WriteAllText(path, "previous content");
