@@ -96,6 +96,11 @@ namespace Embeddings.Infrastructure
                 // Every reader reads what the bytes before told it; running out of bytes means a damaged or cut model.
                 throw new FormatException("The saved embeddings transformer ends early: the model file is damaged or truncated.", e);
             }
+            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+            {
+                // The model is read from memory: BinaryReader reports a damaged length prefix (for example of a string) this way.
+                throw new FormatException($"The saved embeddings transformer is damaged: {e.Message}", e);
+            }
         }
 
         private static ITransformer Load(BinaryReader reader, uint formatWritten)

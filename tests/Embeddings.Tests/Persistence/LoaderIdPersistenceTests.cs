@@ -126,6 +126,26 @@ namespace Embeddings.Tests.Persistence
         }
 
         [Test]
+        public void ADamagedStringLengthInTheSavedHeaderIsAFormatError()
+        {
+            // Found by the damaged-model-state property test: a length prefix turned into -1 made BinaryReader throw IOException.
+            string path = SaveAgain("skipgram");
+            Assert.That(Rewrite(path, "Embeddings.SkipGram", (bytes, at) =>
+            {
+                bytes[at - 1] = 0xFF;
+                bytes[at] = 0xFF;
+                bytes[at + 1] = 0xFF;
+                bytes[at + 2] = 0xFF;
+                bytes[at + 3] = 0x0F;
+            }), Is.EqualTo(1));
+            var e = Assert.Catch(() => new MLContext(seed: 1).Model.Load(path, out _));
+            while (e is not null and not FormatException)
+                e = e.InnerException;
+            Assert.That(e, Is.InstanceOf<FormatException>());
+            Assert.That(e!.Message, Does.Contain("damaged"));
+        }
+
+        [Test]
         public void TwoTransformersClaimingOneIdOrLegacyNameAreAClearError()
         {
             var e = Assert.Throws<InvalidOperationException>(() => TransformerLoaderRegistry.FromTypes(new[] { typeof(FirstClaimant), typeof(SecondClaimant) }));
