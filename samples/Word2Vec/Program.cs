@@ -17,7 +17,7 @@ string questionsPath = args.Length > 1 ? args[1] : Path.Combine(sharedCorpus, "q
 int maxWords = args.Length > 2 ? int.Parse(args[2]) : 4_000_000;
 if (!File.Exists(textPath))
 {
-    Console.WriteLine($"No text file at '{textPath}'. Run from the repository root with ../shared beside it, or pass a text file: dotnet run --project samples/Word2Vec -- FILE");
+    Console.WriteLine($"No text file at '{textPath}'. Pass a UTF-8 text file (one sentence per line): dotnet run --project samples/Word2Vec -- FILE [QUESTIONS] [MAX_WORDS]");
     return 1;
 }
 
