@@ -4,6 +4,7 @@ using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
+using Embeddings.Infrastructure;
 using Embeddings.Kernels;
 using Embeddings.Search;
 
@@ -285,7 +286,7 @@ namespace Embeddings
                     throw new FormatException($"Invalid embedding table header: count {count}, dimension {dimension}.");
                 if (dimension > RowStore.MaxDimension)
                     throw new FormatException($"Invalid embedding table header: dimension {dimension} is larger than any table this library writes (at most {RowStore.MaxDimension}); the data is damaged.");
-                long remaining = RemainingBytes(stream);
+                long remaining = BinaryState.RemainingBytes(stream);
                 long needed = (long)count * (2 + 4L * dimension);
                 if (remaining >= 0 && needed > remaining)
                     throw new FormatException($"Invalid embedding table header: {count} keys of dimension {dimension} take at least {needed} bytes (2 or more per key, 4 per value), but only {remaining} bytes remain; the data is damaged or truncated.");
@@ -297,8 +298,8 @@ namespace Embeddings
                     int length = reader.Read7BitEncodedInt();
                     if (length <= 0)
                         throw new FormatException($"Key {i} of the embedding table has length {length}; keys are non-empty: the data is damaged.");
-                    if (remaining >= 0 && length > RemainingBytes(stream))
-                        throw new FormatException($"Key {i} of the embedding table has length {length}, but only {RemainingBytes(stream)} bytes remain; the data is damaged or truncated.");
+                    if (remaining >= 0 && length > BinaryState.RemainingBytes(stream))
+                        throw new FormatException($"Key {i} of the embedding table has length {length}, but only {BinaryState.RemainingBytes(stream)} bytes remain; the data is damaged or truncated.");
                     string key = ReadUtf8(stream, length, ref buffer) ?? throw new FormatException($"Key {i} of the embedding table is not valid UTF-8: the data is damaged.");
                     if (keys is not null)
                         keys[i] = key;
@@ -318,21 +319,6 @@ namespace Embeddings
             catch (EndOfStreamException e)
             {
                 throw new FormatException($"The embedding table ends early: the stream is truncated ({e.Message})", e);
-            }
-        }
-
-        /// <summary>Bytes left in <paramref name="stream"/>, or -1 when it cannot tell (it cannot seek).</summary>
-        private static long RemainingBytes(Stream stream)
-        {
-            if (!stream.CanSeek)
-                return -1;
-            try
-            {
-                return Math.Max(0, stream.Length - stream.Position);
-            }
-            catch (NotSupportedException)
-            {
-                return -1;
             }
         }
 

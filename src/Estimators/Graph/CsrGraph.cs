@@ -93,7 +93,8 @@ namespace Embeddings.Graph
             bool directed = reader.ReadBoolean();
             bool weighted = reader.ReadBoolean();
             int nodes = reader.ReadInt32();
-            if (nodes < 0 || (reader.BaseStream.CanSeek && nodes > reader.BaseStream.Length - reader.BaseStream.Position))
+            long left = BinaryState.RemainingBytes(reader.BaseStream);
+            if (nodes < 0 || (left >= 0 && nodes > left))
                 throw new FormatException($"The saved graph declares {nodes} nodes, more than its data holds; the model is damaged.");
             var keys = new string[nodes];
             for (int i = 0; i < nodes; i++)

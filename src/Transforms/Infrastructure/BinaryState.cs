@@ -16,6 +16,22 @@ namespace Embeddings.Infrastructure
         // fails at the end of the data having allocated little more than the data holds.
         private const int PieceBytes = 1 << 24;
 
+        /// <summary>Bytes left in <paramref name="stream"/> after its position, or -1 when it cannot tell (it cannot seek).</summary>
+        public static long RemainingBytes(Stream stream)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            if (!stream.CanSeek)
+                return -1;
+            try
+            {
+                return Math.Max(0, stream.Length - stream.Position);
+            }
+            catch (NotSupportedException)
+            {
+                return -1;
+            }
+        }
+
         /// <summary>Writes the raw bytes of <paramref name="values"/>, without a length.</summary>
         public static void Write<T>(BinaryWriter writer, ReadOnlySpan<T> values)
             where T : unmanaged
@@ -36,10 +52,9 @@ namespace Embeddings.Infrastructure
             if (length < 0 || length > Array.MaxLength)
                 throw new FormatException($"The saved state declares {length} {what}; the model is damaged.");
             long bytes = length * Unsafe.SizeOf<T>();
-            var stream = reader.BaseStream;
-            if (stream.CanSeek)
+            long left = RemainingBytes(reader.BaseStream);
+            if (left >= 0)
             {
-                long left = stream.Length - stream.Position;
                 if (bytes > left)
                     throw new FormatException($"The saved state declares {length:N0} {what} ({bytes:N0} bytes), but only {left:N0} bytes are left; the model is damaged or truncated.");
                 var array = new T[length];
@@ -69,12 +84,12 @@ namespace Embeddings.Infrastructure
         public static string[] ReadStrings(BinaryReader reader, int count, string what)
         {
             ArgumentNullException.ThrowIfNull(reader);
-            var stream = reader.BaseStream;
-            if (count < 0 || (stream.CanSeek && count > stream.Length - stream.Position))
+            long left = RemainingBytes(reader.BaseStream);
+            if (count < 0 || (left >= 0 && count > left))
                 throw new FormatException($"The saved state declares {count} {what}, more than the rest of the model holds; the model is damaged or truncated.");
             try
             {
-                if (stream.CanSeek)
+                if (left >= 0)
                 {
                     var strings = new string[count];
                     for (int i = 0; i < count; i++)

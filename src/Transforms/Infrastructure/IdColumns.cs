@@ -128,31 +128,58 @@ namespace Embeddings.Infrastructure
         {
             ArgumentNullException.ThrowIfNull(row);
             Type raw = column.Type.RawType;
+            // One closure per type: no conversion delegate on this per-row path.
             if (raw == typeof(float))
-                return Number(row.GetGetter<float>(column), v => v);
+            {
+                var getter = row.GetGetter<float>(column);
+                float value = 0;
+                return () =>
+                {
+                    getter(ref value);
+                    return value;
+                };
+            }
             if (raw == typeof(double))
-                return Number(row.GetGetter<double>(column), v => v);
+            {
+                var getter = row.GetGetter<double>(column);
+                double value = 0;
+                return () =>
+                {
+                    getter(ref value);
+                    return value;
+                };
+            }
             if (raw == typeof(int))
-                return Number(row.GetGetter<int>(column), v => v);
-            return Number(row.GetGetter<long>(column), v => v);
+            {
+                var getter = row.GetGetter<int>(column);
+                int value = 0;
+                return () =>
+                {
+                    getter(ref value);
+                    return value;
+                };
+            }
+            var longGetter = row.GetGetter<long>(column);
+            long longValue = 0;
+            return () =>
+            {
+                longGetter(ref longValue);
+                return longValue;
+            };
         }
 
         /// <summary>Reads a time column (checked with <see cref="CheckTime"/>) of <paramref name="row"/> as Double; DateTime as ticks.</summary>
         public static Func<double> GetTimeGetter(DataViewRow row, DataViewSchema.Column column)
         {
             ArgumentNullException.ThrowIfNull(row);
-            return column.Type.RawType == typeof(DateTime)
-                ? Number(row.GetGetter<DateTime>(column), v => v.Ticks)
-                : GetNumberGetter(row, column);
-        }
-
-        private static Func<double> Number<T>(ValueGetter<T> getter, Func<T, double> convert)
-        {
-            T value = default!;
+            if (column.Type.RawType != typeof(DateTime))
+                return GetNumberGetter(row, column);
+            var getter = row.GetGetter<DateTime>(column);
+            DateTime date = default;
             return () =>
             {
-                getter(ref value);
-                return convert(value);
+                getter(ref date);
+                return date.Ticks;
             };
         }
     }
