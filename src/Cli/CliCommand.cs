@@ -140,6 +140,17 @@ namespace Embeddings.Cli
         /// <summary>Like <see cref="InputFile"/> for an optional flag: null when absent.</summary>
         public string? OptionalInputFile(Option<string> option) => Given(option) ? InputFile(option) : null;
 
+        /// <summary>The folder given to an optional flag, or null when absent; throws (exit code 1) when it is not an existing folder.</summary>
+        public string? OptionalInputDirectory(Option<string> option)
+        {
+            if (!Given(option))
+                return null;
+            string path = Get(option);
+            if (!Directory.Exists(path))
+                throw new DirectoryNotFoundException($"{Flag(option)} '{path}' is not a folder; give the folder that holds the files.");
+            return path;
+        }
+
         /// <summary>Like <see cref="OutputFile"/> for an optional flag: null when absent.</summary>
         public string? OptionalOutputFile(Option<string> option) => Given(option) ? OutputFile(option) : null;
 

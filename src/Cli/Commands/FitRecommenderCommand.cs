@@ -26,6 +26,8 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _candidates = CliOption.Int("--candidates", "candidates per user re-ranked by the ranker").Default(s_defaults.CandidateCount).Between(10, 100_000);
         private readonly Option<int> _periods = CliOption.Int("--periods",
             "the ranker learns from each user's next interaction and the N - 1 before it, one feature fit each").Default(s_defaults.RankerTrainingPeriods).Between(1, 20);
+        private readonly Option<string> _movieLensInfo = CliOption.File("--movielens-info",
+            "a MovieLens 100K folder whose u.user, u.item and u.genre give the ranker side features (age bucket, gender, occupation; genres, release year) and genre-affinity features");
         private readonly Option<int?> _threads = CommonOptions.Threads();
         private readonly Option<int> _seed = CommonOptions.Seed();
 
@@ -33,7 +35,7 @@ namespace Embeddings.Cli.Commands
             : base("fit-recommender", "Train the ranking recommender (item2vec, node2vec, blend recall, LightGBM ranker) on an interaction file and save it.",
                 "The input conventions are recommend-eval's. With --exclude-last 1, 'recommend' output can be scored against each user's held-out last interaction.")
         {
-            Add(_input, _output, _excludeLast, _dimensions, _epochs, _noGraph, _ranker, _candidates, _periods, _threads, _seed);
+            Add(_input, _output, _excludeLast, _dimensions, _epochs, _noGraph, _ranker, _candidates, _periods, _movieLensInfo, _threads, _seed);
         }
 
         protected override int Run(CommandRun run)
@@ -57,6 +59,8 @@ namespace Embeddings.Cli.Commands
             options.Item2Vec.Epochs = run.Get(_epochs);
             options.Item2Vec.CancellationToken = run.Cancellation;
             options.ItemGraph.Enabled = !run.Get(_noGraph);
+            if (run.OptionalInputDirectory(_movieLensInfo) is { } folder)
+                (options.UserSideInformation, options.ItemSideInformation) = MovieLensSideInformation.Read(run.NewContext(1), folder, options.UserColumnName, options.ItemColumnName);
             options.Validate();
 
             var split = InteractionFile.ReadSplit(input, run.Error);

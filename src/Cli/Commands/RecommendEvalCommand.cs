@@ -65,6 +65,8 @@ namespace Embeddings.Cli.Commands
             .Check(v => v >= 0 && v <= 1e6, "must be from 0 to 1e6 (a strength of 1 + boost)");
         private readonly Option<bool> _noMf = CliOption.Switch("--no-mf", "leave implicit MF out");
 
+        private readonly Option<string> _movieLensInfo = CliOption.File("--movielens-info",
+            "a MovieLens 100K folder whose u.user, u.item and u.genre give the ranker side features (age bucket, gender, occupation; genres, release year) and genre-affinity features");
         private readonly Option<int?> _threads = CommonOptions.Threads();
         private readonly Option<int> _seed = CommonOptions.Seed(description: "random seed (with --seeds, the first seed)");
         private readonly Option<bool> _verbose = CliOption.Switch("--verbose", "training messages on stderr");
@@ -75,7 +77,7 @@ namespace Embeddings.Cli.Commands
         {
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
-                _threads, _seed, _verbose);
+                _movieLensInfo, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
             Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
@@ -175,6 +177,8 @@ namespace Embeddings.Cli.Commands
             options.ItemGraph.WalksPerNode = run.Get(_numWalks);
             options.ItemGraph.ReturnParameter = run.Get(_p);
             options.ItemGraph.InOutParameter = run.Get(_q);
+            if (run.OptionalInputDirectory(_movieLensInfo) is { } folder)
+                (options.UserSideInformation, options.ItemSideInformation) = MovieLensSideInformation.Read(run.NewContext(1), folder, options.UserColumnName, options.ItemColumnName);
             return options;
         }
 

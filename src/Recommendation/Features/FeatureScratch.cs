@@ -9,7 +9,7 @@ namespace Embeddings.Recommendation
     internal sealed class FeatureScratch
     {
         /// <summary>Buffers for a catalog of <paramref name="itemCount"/> items and user vectors of the given dimensions (0 without node2vec).</summary>
-        public FeatureScratch(int itemCount, int item2VecDimension, int node2VecDimension)
+        public FeatureScratch(int itemCount, int item2VecDimension, int node2VecDimension, int itemSideWidth = 0)
         {
             Vectors = new float[item2VecDimension + node2VecDimension];
             Item2VecUser = new float[item2VecDimension];
@@ -22,10 +22,17 @@ namespace Embeddings.Recommendation
             LogitRanks = new float[itemCount];
             SortKeys = new long[itemCount];
             Seen = new bool[itemCount];
+            Profile = new float[itemSideWidth];
         }
 
         /// <summary>The user the buffers hold, or -1.</summary>
         public int User { get; set; } = -1;
+
+        /// <summary>The user whose <see cref="Profile"/> is held, or -1.</summary>
+        public int ProfileUser { get; set; } = -1;
+
+        /// <summary>The mean item side row of <see cref="ProfileUser"/>'s history.</summary>
+        public float[] Profile { get; }
 
         /// <summary>Scratch for the user vectors of the blend and logit scores.</summary>
         public float[] Vectors { get; }

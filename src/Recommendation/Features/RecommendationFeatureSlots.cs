@@ -21,16 +21,23 @@ namespace Embeddings.Recommendation
         /// <summary>The type of the feature column: a known-size vector of Single.</summary>
         public static VectorDataViewType VectorType() => new(NumberDataViewType.Single, Count);
 
+        /// <summary>The type of a feature column of <paramref name="count"/> slots (the fixed ones and side information).</summary>
+        public static VectorDataViewType VectorType(int count) => new(NumberDataViewType.Single, count);
+
         /// <summary>The annotations of the feature column: <c>SlotNames</c>, read by feature-importance tools and trainers.</summary>
-        public static DataViewSchema.Annotations Annotations()
+        public static DataViewSchema.Annotations Annotations() => Annotations(Names);
+
+        /// <summary>The <c>SlotNames</c> annotation of a feature column whose slots are <paramref name="names"/>.</summary>
+        public static DataViewSchema.Annotations Annotations(IReadOnlyList<string> names)
         {
             var builder = new DataViewSchema.Annotations.Builder();
-            var type = new VectorDataViewType(TextDataViewType.Instance, Count);
+            int count = names.Count;
+            var type = new VectorDataViewType(TextDataViewType.Instance, count);
             builder.Add(SchemaChecks.SlotNamesKind, type, (ref VBuffer<ReadOnlyMemory<char>> value) =>
             {
-                var editor = VBufferEditor.Create(ref value, Count);
-                for (int i = 0; i < Count; i++)
-                    editor.Values[i] = Names[i].AsMemory();
+                var editor = VBufferEditor.Create(ref value, count);
+                for (int i = 0; i < count; i++)
+                    editor.Values[i] = names[i].AsMemory();
                 value = editor.Commit();
             });
             return builder.ToAnnotations();

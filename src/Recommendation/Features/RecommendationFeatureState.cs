@@ -10,9 +10,10 @@ namespace Embeddings.Recommendation
     /// counts and the interaction timeline.
     /// </summary>
     /// <remarks>
-    /// Saved layout, version 1 (all little-endian; arrays are raw values without a length unless stated):
+    /// Saved layout, version 2 (all little-endian; arrays are raw values without a length unless stated); version 1 is
+    /// the same without the last item:
     /// <list type="number">
-    /// <item>Int32 version (1); the <see cref="RecommendationFeatureSettings"/>.</item>
+    /// <item>Int32 version (2); the <see cref="RecommendationFeatureSettings"/>.</item>
     /// <item>Items, then users: Int32 count and that many strings.</item>
     /// <item>Per user: Int32 history length and the Int32 item indices.</item>
     /// <item>item2vec vectors (<see cref="CatalogVectors.Write"/>); Boolean "node2vec present", and its vectors if so.</item>
@@ -20,11 +21,12 @@ namespace Embeddings.Recommendation
     /// <item>Per user, Single: item2vec logit means, item2vec logit scales, node2vec logit means, node2vec logit scales
     /// (0 and 1 without node2vec).</item>
     /// <item>Transitions and co-occurrences (<see cref="SparseCounts.Write"/>); the timeline (<see cref="InteractionTimeline.Write"/>).</item>
+    /// <item>User, then item side information: the layout (<see cref="SideLayout.Write"/>) and the values (<see cref="SideTable.Write"/>).</item>
     /// </list>
     /// </remarks>
     internal sealed class RecommendationFeatureState
     {
-        private const int FormatVersion = 1;
+        private const int FormatVersion = 2;
 
         /// <summary>History lengths and blend weights.</summary>
         public required RecommendationFeatureSettings Settings { get; init; }
@@ -50,6 +52,12 @@ namespace Embeddings.Recommendation
         /// <summary>When the training interactions happened.</summary>
         public required InteractionTimeline Timeline { get; init; }
 
+        /// <summary>Side information of the users, aligned with <see cref="Users"/> (no slots when none was given).</summary>
+        public SideTable UserSide { get; init; } = SideTable.Zeros(SideLayout.Empty, 0);
+
+        /// <summary>Side information of the items, aligned with <see cref="Items"/> (no slots when none was given).</summary>
+        public SideTable ItemSide { get; init; } = SideTable.Zeros(SideLayout.Empty, 0);
+
         /// <summary>
         /// Builds the state from trained vectors: counts the histories, orders the interaction times and computes each
         /// user's logit scales.
@@ -61,8 +69,10 @@ namespace Embeddings.Recommendation
         /// <param name="item2Vec">item2vec vectors aligned with <paramref name="items"/>.</param>
         /// <param name="node2Vec">node2vec vectors aligned with <paramref name="items"/>, or null for none.</param>
         /// <param name="settings">The feature settings; taken over (pass a copy).</param>
+        /// <param name="userSide">Side information aligned with <paramref name="users"/>, or null for none.</param>
+        /// <param name="itemSide">Side information aligned with <paramref name="items"/>, or null for none.</param>
         public static RecommendationFeatureState Create(string[] items, string[] users, int[][] histories, double[][] times,
-            CatalogVectors item2Vec, CatalogVectors? node2Vec, RecommendationFeatureSettings settings)
+            CatalogVectors item2Vec, CatalogVectors? node2Vec, RecommendationFeatureSettings settings, SideTable? userSide = null, SideTable? itemSide = null)
         {
             ArgumentNullException.ThrowIfNull(item2Vec);
             if (histories.Length != users.Length || times.Length != users.Length)
@@ -79,6 +89,8 @@ namespace Embeddings.Recommendation
                 Node2Vec = node2Vec is null ? null : ItemVectorModel.Create(node2Vec, histories, settings.HistoryLength),
                 Counts = InteractionCounts.Count(items.Length, histories, settings),
                 Timeline = InteractionTimeline.Create(items.Length, histories, times),
+                UserSide = userSide ?? SideTable.Zeros(SideLayout.Empty, users.Length),
+                ItemSide = itemSide ?? SideTable.Zeros(SideLayout.Empty, items.Length),
             };
         }
 
@@ -111,6 +123,9 @@ namespace Embeddings.Recommendation
                 Node2Vec = Node2Vec is null ? null : ItemVectorModel.Create(Node2Vec.Vectors, histories, Settings.HistoryLength),
                 Counts = Counts,
                 Timeline = Timeline.WithUsers(times),
+                // Users given at query time come without side information: their user slots are 0.
+                UserSide = SideTable.Zeros(UserSide.Layout, users.Length),
+                ItemSide = ItemSide,
             };
         }
 
@@ -137,6 +152,10 @@ namespace Embeddings.Recommendation
             Counts.Transitions.Write(writer);
             Counts.Cooccurrences.Write(writer);
             Timeline.Write(writer);
+            UserSide.Layout.Write(writer);
+            UserSide.Write(writer);
+            ItemSide.Layout.Write(writer);
+            ItemSide.Write(writer);
         }
 
         /// <summary>Reads a state written by <see cref="Write"/>.</summary>
@@ -144,8 +163,8 @@ namespace Embeddings.Recommendation
         public static RecommendationFeatureState Read(BinaryReader reader)
         {
             int version = reader.ReadInt32();
-            if (version != FormatVersion)
-                throw new FormatException($"Recommendation features: state version {version} is not supported; this library reads version {FormatVersion}.");
+            if (version is < 1 or > FormatVersion)
+                throw new FormatException($"Recommendation features: state version {version} is not supported; this library reads versions 1 to {FormatVersion}.");
             var settings = RecommendationFeatureSettings.Read(reader);
             var items = IdIndex.Read(reader, "item");
             var users = IdIndex.Read(reader, "user");
@@ -174,6 +193,13 @@ namespace Embeddings.Recommendation
             if (transitions.RowCount != items.Count || cooccurrences.RowCount != items.Count)
                 throw new FormatException("Recommendation features: the saved count matrices do not match the item catalog.");
             var timeline = InteractionTimeline.Read(reader, items.Count, users.Count);
+            SideTable userSide = SideTable.Zeros(SideLayout.Empty, users.Count), itemSide = SideTable.Zeros(SideLayout.Empty, items.Count);
+            if (version >= 2)
+            {
+                // Version 2 adds the side information (version 1 models have none).
+                userSide = SideTable.Read(reader, SideLayout.Read(reader), users.Count);
+                itemSide = SideTable.Read(reader, SideLayout.Read(reader), items.Count);
+            }
             return new RecommendationFeatureState
             {
                 Settings = settings,
@@ -192,6 +218,8 @@ namespace Embeddings.Recommendation
                     Cooccurrences = cooccurrences,
                 },
                 Timeline = timeline,
+                UserSide = userSide,
+                ItemSide = itemSide,
             };
         }
 

@@ -40,6 +40,23 @@ namespace Embeddings.Recommendation
             /// <summary>History lengths and blend weights.</summary>
             public RecommendationFeatureSettings Features { get; set; } = new();
 
+            /// <summary>
+            /// Side information of the users, or null (default) for none: a view with a user id column named like
+            /// <see cref="InteractionColumnsOptions.UserColumnName"/> and any other columns of numbers (Single, Double, Int32,
+            /// Int64, Boolean; known-size vectors of Single or Double) or keys (one-hot; vectors of keys multi-hot; at most
+            /// 1,024 key values). Each becomes feature slots after the fixed ones, named by column (and key value); users the
+            /// view does not list, and users given at query time, get zeros. The first row of a repeated id is used.
+            /// </summary>
+            public IDataView? UserSideInformation { get; set; }
+
+            /// <summary>
+            /// Side information of the items, or null (default) for none: as <see cref="UserSideInformation"/>, keyed by an
+            /// item id column named like <see cref="InteractionColumnsOptions.ItemColumnName"/>. Each key column (for example
+            /// genres) also gives a user-affinity slot: the user's profile over its keys (the mean over the user's history)
+            /// dotted with the item's keys.
+            /// </summary>
+            public IDataView? ItemSideInformation { get; set; }
+
             /// <summary>Seed of item2vec and node2vec; null: the MLContext's random source. Setting it also sets the embeddings' seeds.</summary>
             public int? Seed { get; set; }
 
@@ -93,6 +110,23 @@ namespace Embeddings.Recommendation
                 options.ItemGraph.Validate(c + ".ItemGraph");
             options.Features.Validate(c + ".Features");
             OptionChecks.Check(c, options.NumberOfThreads is null || options.NumberOfThreads >= 1, nameof(options.NumberOfThreads), options.NumberOfThreads, "use null (all cores) or 1 or more");
+            SideLayouts(options);
+        }
+
+        /// <summary>The layouts of the side information (checked against their schemas).</summary>
+        internal static (SideLayout User, SideLayout Item) SideLayouts(Options options) =>
+            (options.UserSideInformation is null ? SideLayout.Empty : SideLayout.FromSchema(options.UserSideInformation.Schema, options.UserColumnName, "User.", ComponentName + ".UserSideInformation"),
+             options.ItemSideInformation is null ? SideLayout.Empty : SideLayout.FromSchema(options.ItemSideInformation.Schema, options.ItemColumnName, "Item.", ComponentName + ".ItemSideInformation"));
+
+        /// <summary>The feature vector's slot names for <paramref name="options"/>, known before training (see <see cref="RecommendationFeaturizer.SlotNames"/>).</summary>
+        internal static string[] SlotNames(Options options)
+        {
+            var (user, item) = SideLayouts(options);
+            return RecommendationFeatureSlots.Names
+                .Concat(user.Columns.SelectMany(c => c.SlotNames))
+                .Concat(item.Columns.SelectMany(c => c.SlotNames))
+                .Concat(item.Columns.Where(c => c.IsCategorical).Select(c => $"UserAffinity.{c.Name}"))
+                .ToArray();
         }
 
         /// <summary>Reads the interactions, trains the embeddings and counts, and returns the feature transformer.</summary>
@@ -114,7 +148,8 @@ namespace Embeddings.Recommendation
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
             _options.CheckInput(inputSchema, ComponentName);
-            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType(), (DataViewSchema.Annotations?)RecommendationFeatureSlots.Annotations()) });
+            var names = SlotNames(_options);
+            return SchemaChecks.Append(inputSchema, new[] { (_options.FeaturesColumnName, (DataViewType)RecommendationFeatureSlots.VectorType(names.Length), (DataViewSchema.Annotations?)RecommendationFeatureSlots.Annotations(names)) });
         }
 
         /// <summary>Trains the feature state on users' time-ordered item sequences.</summary>
@@ -158,7 +193,10 @@ namespace Embeddings.Recommendation
                     node2Vec = CatalogVectors.Create(catalog, graphModel.SourceEmbeddings, graphModel.ContextEmbeddings!);
                 }
             }
-            return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone()));
+            var (userLayout, itemLayout) = SideLayouts(options);
+            var userSide = options.UserSideInformation is null ? null : SideTable.Read(options.UserSideInformation, options.UserColumnName, userLayout, users);
+            var itemSide = options.ItemSideInformation is null ? null : SideTable.Read(options.ItemSideInformation, options.ItemColumnName, itemLayout, catalog);
+            return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone(), userSide, itemSide));
         }
 
         /// <summary>An edge of the item transition graph.</summary>
@@ -192,8 +230,11 @@ namespace Embeddings.Recommendation
 
         internal RecommendationFeaturizer Featurizer { get; }
 
-        /// <summary>The names of the features, in vector order: the names of the <see cref="RecommendationFeature"/> members, also the slot names of the feature column.</summary>
+        /// <summary>The names of the fixed features, in vector order: the names of the <see cref="RecommendationFeature"/> members, the first slot names of the feature column.</summary>
         public static IReadOnlyList<string> FeatureNames => RecommendationFeatureSlots.Names;
+
+        /// <summary>Every slot name of this transformer's feature column: the fixed features, then the side information and the user-affinity slots.</summary>
+        public IReadOnlyList<string> SlotNames => Featurizer.SlotNames;
 
         /// <summary>The item catalog (every training item), in id order.</summary>
         public IReadOnlyList<string> Items => Featurizer.Items;
@@ -256,8 +297,9 @@ namespace Embeddings.Recommendation
             const string c = RecommendationFeaturesEstimator.ComponentName;
             var user = IdColumns.CheckId(inputSchema, _userColumn, c);
             var item = IdColumns.CheckId(inputSchema, _itemColumn, c);
-            var type = RecommendationFeatureSlots.VectorType();
             var featurizer = Featurizer;
+            var type = featurizer.VectorType();
+            int count = featurizer.FeatureCount;
             Func<DataViewRow, Delegate> factory = row =>
             {
                 var readUser = IndexGetter(row, user, featurizer.UserIndex);
@@ -265,12 +307,12 @@ namespace Embeddings.Recommendation
                 var scratch = featurizer.CreateFeatureScratch();
                 return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> destination) =>
                 {
-                    var editor = VBufferEditor.Create(ref destination, RecommendationFeatureSlots.Count);
+                    var editor = VBufferEditor.Create(ref destination, count);
                     featurizer.Compute(readUser(), readItem(), editor.Values, scratch);
                     destination = editor.Commit();
                 });
             };
-            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory, RecommendationFeatureSlots.Annotations()) };
+            return new[] { new AppendedColumn(_featuresColumn, type, new[] { user.Index, item.Index }.Distinct().ToArray(), factory, featurizer.Annotations()) };
         }
 
         /// <summary>A reader of the current row's id as an index by <paramref name="lookup"/> (-1 when missing or unknown); no allocation per row.</summary>
@@ -288,7 +330,8 @@ namespace Embeddings.Recommendation
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         static string ILoadableTransformer<RecommendationFeaturesTransformer>.LoaderId => "Embeddings.RecommendationFeatures";
 
-        static int ILoadableTransformer<RecommendationFeaturesTransformer>.StateVersion => 1;
+        // Version 2: the feature state may hold side information (RecommendationFeatureState format 2); version 1 still loads.
+        static int ILoadableTransformer<RecommendationFeaturesTransformer>.StateVersion => 2;
 
         static IReadOnlyList<string> ILoadableTransformer<RecommendationFeaturesTransformer>.LegacyTypeNames { get; } =
             ["Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation"];

@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using Embeddings.Kernels;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Embeddings.Recommendation
 {
@@ -18,6 +21,8 @@ namespace Embeddings.Recommendation
         private readonly ItemVectorModel? _node2Vec;
         private readonly InteractionCounts _counts;
         private readonly InteractionTimeline _timeline;
+        private readonly SideColumn[] _affinityColumns;
+        private readonly string[] _slotNames;
 
         /// <summary>A featurizer over <paramref name="state"/>.</summary>
         public RecommendationFeaturizer(RecommendationFeatureState state)
@@ -28,7 +33,28 @@ namespace Embeddings.Recommendation
             _node2Vec = state.Node2Vec;
             _counts = state.Counts;
             _timeline = state.Timeline;
+            _affinityColumns = state.ItemSide.Layout.Columns.Where(c => c.IsCategorical).ToArray();
+            _slotNames = RecommendationFeatureSlots.Names
+                .Concat(state.UserSide.Layout.Columns.SelectMany(c => c.SlotNames))
+                .Concat(state.ItemSide.Layout.Columns.SelectMany(c => c.SlotNames))
+                .Concat(_affinityColumns.Select(c => $"UserAffinity.{c.Name}"))
+                .ToArray();
         }
+
+        /// <summary>
+        /// The feature vector's slots: one per <see cref="RecommendationFeature"/>, then the user side information, the item
+        /// side information, and one user-affinity slot per key column of the item side information.
+        /// </summary>
+        public IReadOnlyList<string> SlotNames => _slotNames;
+
+        /// <summary>Length of the feature vector.</summary>
+        public int FeatureCount => _slotNames.Length;
+
+        /// <summary>The feature column's type: a vector of <see cref="FeatureCount"/> Singles.</summary>
+        public VectorDataViewType VectorType() => RecommendationFeatureSlots.VectorType(FeatureCount);
+
+        /// <summary>The feature column's <c>SlotNames</c> annotation.</summary>
+        public DataViewSchema.Annotations Annotations() => RecommendationFeatureSlots.Annotations(_slotNames);
 
         /// <summary>The trained state.</summary>
         public RecommendationFeatureState State { get; }
@@ -71,7 +97,7 @@ namespace Embeddings.Recommendation
 
         /// <summary>The per-cursor state of <see cref="Compute"/>.</summary>
         public FeatureScratch CreateFeatureScratch() =>
-            new(State.Items.Count, _item2Vec.Vectors.Dimension, _node2Vec?.Vectors.Dimension ?? 0);
+            new(State.Items.Count, _item2Vec.Vectors.Dimension, _node2Vec?.Vectors.Dimension ?? 0, State.ItemSide.Layout.Width);
 
         /// <summary>
         /// Fills <paramref name="features"/> (one slot per <see cref="RecommendationFeature"/>) for (<paramref name="user"/>,
@@ -80,9 +106,11 @@ namespace Embeddings.Recommendation
         /// </summary>
         public void Compute(int user, int item, Span<float> features, FeatureScratch scratch)
         {
-            if (features.Length != RecommendationFeatureSlots.Count)
-                throw new ArgumentException($"The feature buffer has {features.Length} slots; it needs {RecommendationFeatureSlots.Count}.", nameof(features));
+            if (features.Length != FeatureCount)
+                throw new ArgumentException($"The feature buffer has {features.Length} slots; it needs {FeatureCount}.", nameof(features));
             features.Clear();
+            ComputeSide(user, item, features[RecommendationFeatureSlots.Count..], scratch);
+            features = features[..RecommendationFeatureSlots.Count];
             if (item < 0)
             {
                 if (user >= 0)
@@ -127,6 +155,45 @@ namespace Embeddings.Recommendation
             features[(int)RecommendationFeature.LogPopularityAroundUserTime] = MathF.Log(1 + around);
             features[(int)RecommendationFeature.LogPopularityBeforeUserTime] = MathF.Log(1 + before);
             features[(int)RecommendationFeature.SignedLogItemAgeAtUserTime] = MathF.Sign(age) * MathF.Log(1 + MathF.Abs(age));
+        }
+
+        /// <summary>The side slots: the user's and the item's side information, then the user's affinity to the item's keys.</summary>
+        private void ComputeSide(int user, int item, Span<float> slots, FeatureScratch scratch)
+        {
+            var userSide = State.UserSide;
+            var itemSide = State.ItemSide;
+            if (slots.IsEmpty)
+                return;
+            if (user >= 0)
+                userSide.Row(user).CopyTo(slots);
+            if (item < 0)
+                return;
+            var itemRow = itemSide.Row(item);
+            itemRow.CopyTo(slots[userSide.Layout.Width..]);
+            if (_affinityColumns.Length == 0 || user < 0)
+                return;
+            PrepareProfile(user, scratch);
+            var affinity = slots[(userSide.Layout.Width + itemSide.Layout.Width)..];
+            for (int c = 0; c < _affinityColumns.Length; c++)
+            {
+                var column = _affinityColumns[c];
+                affinity[c] = VectorMath.Dot(scratch.Profile.AsSpan(column.Offset, column.Width), itemRow.Slice(column.Offset, column.Width));
+            }
+        }
+
+        /// <summary>The user's profile over the item side information: the mean item side row of the user's history (once per user).</summary>
+        private void PrepareProfile(int user, FeatureScratch scratch)
+        {
+            if (scratch.ProfileUser == user)
+                return;
+            var profile = scratch.Profile.AsSpan();
+            profile.Clear();
+            var history = _histories[user];
+            foreach (int past in history)
+                VectorMath.Add(State.ItemSide.Row(past), profile);
+            if (history.Length > 0)
+                VectorMath.Scale(1f / history.Length, profile);
+            scratch.ProfileUser = user;
         }
 
         /// <summary>

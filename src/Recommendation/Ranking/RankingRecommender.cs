@@ -60,6 +60,12 @@ namespace Embeddings.Recommendation
         /// <summary>Minimum candidate rows in a leaf. Default 100; 1 or more.</summary>
         public int MinimumExampleCountPerLeaf { get; set; } = 100;
 
+        /// <summary>Side information of the users, or null (default); see <see cref="RecommendationFeaturesEstimator.Options.UserSideInformation"/>.</summary>
+        public IDataView? UserSideInformation { get; set; }
+
+        /// <summary>Side information of the items, or null (default); see <see cref="RecommendationFeaturesEstimator.Options.ItemSideInformation"/>.</summary>
+        public IDataView? ItemSideInformation { get; set; }
+
         /// <summary>Seed of every random part (embeddings, ranker); null: the MLContext's random source.</summary>
         public int? Seed { get; set; }
 
@@ -86,6 +92,8 @@ namespace Embeddings.Recommendation
             Item2Vec = Item2Vec,
             ItemGraph = ItemGraph,
             Features = Features,
+            UserSideInformation = UserSideInformation,
+            ItemSideInformation = ItemSideInformation,
             Seed = Seed,
             NumberOfThreads = NumberOfThreads,
         };
@@ -219,6 +227,7 @@ namespace Embeddings.Recommendation
             var rows = new List<CandidateRow>();
             uint groups = 0;
             long labelsFound = 0;
+            int featureCount = RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
             for (int period = 0; period < options.RankerTrainingPeriods; period++)
             {
                 int cut = holdout + period;
@@ -259,7 +268,7 @@ namespace Embeddings.Recommendation
                 throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: the ranker has no training rows: no user has a candidate item (an item of the other users' histories that the user has not seen). The data need 2 or more users whose items overlap.");
             var schema = SchemaDefinition.Create(typeof(CandidateRow));
             schema[nameof(CandidateRow.GroupId)].ColumnType = new KeyDataViewType(typeof(uint), Math.Max(1, groups));
-            schema[nameof(CandidateRow.Features)].ColumnType = RecommendationFeatureSlots.VectorType();
+            schema[nameof(CandidateRow.Features)].ColumnType = RecommendationFeatureSlots.VectorType(featureCount);
             var data = ml.Data.LoadFromEnumerable(rows, schema);
             data = ml.Data.Cache(data, RankingRecommenderEstimator.FeaturesColumn, "Label", "GroupId");
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
