@@ -37,6 +37,7 @@ namespace Embeddings.Tests.Persistence
             ["recommendation-features"] = new[] { Text("User", 0), Text("Item", 1) },
             ["lookup-fasttree"] = new[] { Text("Item", 0), Text("HistoryText", 1), Single("Label", 2) },
             ["ranking-recommender"] = new[] { Text("User", 0), Text("Item", 1) },
+            ["end-to-end"] = new[] { Text("User", 0), Text("Item", 1), Text("Gender", 2), Single("Label", 3) },
         };
 
         private static IEnumerable<string> FixtureNames => Fixtures.Keys;
