@@ -145,11 +145,14 @@ namespace Embeddings.Tests.EndToEnd
             var first = Run(1);
             var second = Run(1);
             var twoThreads = Run(2);
+            var fourThreads = Run(4);
             Assert.That(second.Scores, Is.EqualTo(first.Scores), "same seed, one thread: identical scores");
             Assert.That(second.Embeddings, Is.EqualTo(first.Embeddings), "same seed, one thread: identical embeddings");
             Assert.That(twoThreads.Scores, Is.EqualTo(first.Scores), "one thread vs two: identical scores");
             Assert.That(twoThreads.Embeddings, Is.EqualTo(first.Embeddings), "one thread vs two: identical embeddings");
             Assert.That(twoThreads.Summary.Epochs.Select(e => e.TrainingLoss), Is.EqualTo(first.Summary.Epochs.Select(e => e.TrainingLoss)));
+            Assert.That(fourThreads.Scores, Is.EqualTo(first.Scores), "one thread vs four (more threads than blocks): identical scores");
+            Assert.That(fourThreads.Embeddings, Is.EqualTo(first.Embeddings), "one thread vs four: identical embeddings");
             Assert.That(first.Scores.Distinct().Count(), Is.GreaterThan(10), "the scores vary");
 
             var other = options.Clone();
@@ -219,6 +222,31 @@ namespace Embeddings.Tests.EndToEnd
                 var unseen = engine.Predict(new Click { User = "nobody", Item = "nothing", Gender = "f", Genre = "g1", Tags = ["new"], Dense = [0, 0] });
                 Assert.That(float.IsFinite(unseen.Score), Is.True);
             }
+        }
+
+        [Test]
+        public void ScoringMatchesKeysByTheirValuesWhateverTheKeyNumbering()
+        {
+            var model = s_ml.Embeddings().EndToEnd(Small(EndToEndArchitecture.WideAndDeep)).Fit(s_data);
+            // The same rows keyed by a mapping fitted on the rows in reverse order: other key numbers, same values.
+            var reversed = Enumerable.Reverse(s_train).ToList();
+            var renumbered = EndToEndData.Keyed(s_ml, reversed, s_train)[0];
+            uint[] before = s_data.GetColumn<uint>("User").ToArray(), after = renumbered.GetColumn<uint>("User").ToArray();
+            Assert.That(after, Is.Not.EqualTo(before), "the numbering differs");
+            Assert.That(EstimatorConformance.ColumnValues(model.Transform(renumbered), "Score"), Is.EqualTo(EstimatorConformance.ColumnValues(model.Transform(s_data), "Score")));
+        }
+
+        [Test]
+        public void ASingleLabelPositiveAboveZeroTrainsTheSameModelAsABooleanLabel()
+        {
+            var rows = s_train.Select(r => new Click { User = r.User, Item = r.Item, Gender = r.Gender, Genre = r.Genre, Tags = r.Tags, Dense = r.Dense, Label = r.Label, Rating = r.Label ? 2.5f : -1f }).ToList();
+            var data = EndToEndData.Keyed(s_ml, s_train, rows)[0];
+            var boolean = Small(EndToEndArchitecture.FactorizationMachine);
+            var single = boolean.Clone();
+            single.LabelColumnName = nameof(Click.Rating);
+            var a = EstimatorConformance.ColumnValues(s_ml.Embeddings().EndToEnd(boolean).Fit(data).Transform(data), "Score");
+            var b = EstimatorConformance.ColumnValues(s_ml.Embeddings().EndToEnd(single).Fit(data).Transform(data), "Score");
+            Assert.That(b, Is.EqualTo(a));
         }
 
         // ---- Invalid options ----
