@@ -409,6 +409,28 @@ namespace Embeddings.Tests.EndToEnd
         }
 
         [Test]
+        public void EarlyStoppingWithASignalKeepsALaterBestEpochAndStopsPatienceEpochsAfterIt()
+        {
+            // The planted cross is learned over a few epochs; then per-user and per-item weights start fitting noise.
+            var train = EndToEndData.PlantedCross(1000, seed: 83);
+            var valid = EndToEndData.PlantedCross(1000, seed: 84);
+            var views = EndToEndData.Keyed(s_ml, train.Concat(valid), train, valid);
+            var options = Small(EndToEndArchitecture.WideAndDeep);
+            options.NumberOfEpochs = 40;
+            options.LearningRate = 0.01f;
+            options.EarlyStoppingPatience = 2;
+            options.EarlyStoppingMetric = EndToEndStoppingMetric.Loss;
+            var summary = s_ml.Embeddings().EndToEnd(options).Fit(views[0], views[1]).TrainingSummary!;
+            var epochs = summary.Epochs;
+            TestContext.Out.WriteLine(string.Join("; ", epochs.Select(e => FormattableString.Invariant($"{e.Epoch}: train {e.TrainingLoss:F4} valid {e.ValidationLoss:F4} AUC {e.ValidationAuc:F4}"))));
+            Assert.That(epochs.Count, Is.LessThan(40), "stopped early");
+            int best = epochs.OrderBy(e => e.ValidationLoss).ThenBy(e => e.Epoch).First().Epoch;
+            Assert.That(summary.BestEpoch, Is.EqualTo(best));
+            Assert.That(best, Is.GreaterThan(2), "validation improved for a while");
+            Assert.That(epochs.Count, Is.EqualTo(best + 2), "patience 2");
+        }
+
+        [Test]
         public void WithoutPatienceEveryEpochRunsAndTheBestByValidationLossIsKept()
         {
             var valid = EndToEndData.PlantedCross(300, seed: 91);

@@ -113,6 +113,43 @@ namespace Embeddings.Tests.EndToEnd
         }
 
         [Test]
+        public void WideOverNumericFeaturesAloneLearnsAPlantedLogisticModel()
+        {
+            var ml = new MLContext(seed: 1);
+            List<Click> Rows(int count, int seed)
+            {
+                var random = new Random(seed);
+                return Enumerable.Range(0, count).Select(_ =>
+                {
+                    float x0 = (float)EndToEndData.Gaussian(random), x1 = (float)EndToEndData.Gaussian(random);
+                    double p = EndToEndData.Sigmoid(2 * x0 - 1.5 * x1 + 0.5);
+                    return new Click { Dense = [x0, x1], Label = random.NextDouble() < p, Truth = (float)p };
+                }).ToList();
+            }
+            var train = Rows(3000, 101);
+            var test = Rows(2000, 102);
+            var options = new EndToEndEmbeddingEstimator.Options
+            {
+                Architecture = EndToEndArchitecture.Wide,
+                LabelColumnName = nameof(Click.Label),
+                NumericFeaturesColumnName = nameof(Click.Dense),
+                LearningRate = 0.05f,
+                BatchSize = 64,
+                NumberOfEpochs = 5,
+                Seed = 5,
+                NumberOfThreads = 1,
+            };
+            var model = ml.Embeddings().EndToEnd(options).Fit(ml.Data.LoadFromEnumerable(train));
+            double auc = Auc(ml, model, ml.Data.LoadFromEnumerable(test));
+            double optimum = EndToEndData.OptimalAuc(test);
+            TestContext.Out.WriteLine($"optimum {optimum:F4}, wide over numeric features {auc:F4}, weights {string.Join(", ", model.Parameters.NumericWeights)}, bias {model.Parameters.Bias[0]}");
+            Assert.That(auc, Is.GreaterThanOrEqualTo(optimum - 0.01));
+            Assert.That(model.Parameters.NumericWeights[0], Is.EqualTo(2).Within(0.5));
+            Assert.That(model.Parameters.NumericWeights[1], Is.EqualTo(-1.5).Within(0.5));
+            Assert.That(model.Parameters.Bias[0], Is.EqualTo(0.5).Within(0.3));
+        }
+
+        [Test]
         public void BinaryClassificationEvaluateReadsScoreProbabilityAndPredictedLabelUnchanged()
         {
             var ml = new MLContext(seed: 1);
