@@ -70,11 +70,14 @@ namespace Embeddings.Tests.EndToEnd
         // ---- Pretrained and frozen embeddings ----
 
         [Test]
-        public void AFrozenPretrainedFieldKeepsTheTableVectorsExactlyAndAFineTunedOneChanges([Values] bool frozen)
+        public void AFrozenPretrainedFieldKeepsTheTableVectorsExactlyAndAFineTunedOneChanges(
+            [Values(EndToEndArchitecture.FactorizationMachine, EndToEndArchitecture.WideAndDeep, EndToEndArchitecture.DeepCrossing, EndToEndArchitecture.FactorizationMachineNeuralNetwork)]
+            EndToEndArchitecture architecture,
+            [Values] bool frozen)
         {
             // Items i0..i14 are in the table, i15..i19 are not.
             var table = RandomTable(Enumerable.Range(0, 15).Select(i => "i" + i), 4, seed: 71);
-            var options = Small(EndToEndArchitecture.FactorizationMachine);
+            var options = Small(architecture);
             options.PretrainedEmbeddings["Item"] = new PretrainedFieldEmbedding(table, frozen) { ScaleToInitialSpread = false };
             options.LearningRate = 0.05f;
             var model = s_ml.Embeddings().EndToEnd(options).Fit(s_data);
@@ -94,6 +97,24 @@ namespace Embeddings.Tests.EndToEnd
             }
             // The other field is trained either way.
             Assert.That(model.GetFieldEmbeddings("User").Count, Is.EqualTo(50));
+        }
+
+        [Test]
+        public void APretrainedTableScaledToTheInitialSpreadKeepsItsDirectionsWithTheConfiguredStandardDeviation()
+        {
+            var table = RandomTable(Enumerable.Range(0, 20).Select(i => "i" + i), 4, seed: 72);
+            var options = Small(EndToEndArchitecture.WideAndDeep);
+            options.InitialStandardDeviation = 0.05f;
+            options.PretrainedEmbeddings["Item"] = new PretrainedFieldEmbedding(table, frozen: true);
+            var learned = s_ml.Embeddings().EndToEnd(options).Fit(s_data).GetFieldEmbeddings("Item");
+            var original = table.Keys.SelectMany(k => table.GetVector(k)).Select(v => (double)v).ToArray();
+            var scaled = table.Keys.SelectMany(k => learned.GetVector(k)).Select(v => (double)v).ToArray();
+            double factor = scaled[0] / original[0];
+            for (int i = 0; i < original.Length; i++)
+                Assert.That(scaled[i], Is.EqualTo(original[i] * factor).Within(1e-6), "one factor for the whole table");
+            double mean = scaled.Average();
+            double sd = Math.Sqrt(scaled.Select(v => (v - mean) * (v - mean)).Average());
+            Assert.That(sd, Is.EqualTo(0.05).Within(1e-4));
         }
 
         [Test]
@@ -442,6 +463,37 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(summary.Epochs.Count, Is.EqualTo(5));
             int best = summary.Epochs.OrderBy(e => e.ValidationLoss).ThenBy(e => e.Epoch).First().Epoch;
             Assert.That(summary.BestEpoch, Is.EqualTo(best));
+        }
+
+        private sealed class Collect : IProgress<EndToEndEpoch>
+        {
+            public List<EndToEndEpoch> Epochs { get; } = new();
+
+            public void Report(EndToEndEpoch value) => Epochs.Add(value);
+        }
+
+        [Test]
+        public void ProgressReceivesEveryEpochOfBothFnnStagesAsTheSummaryListsThem()
+        {
+            var progress = new Collect();
+            var options = Small(EndToEndArchitecture.FactorizationMachineNeuralNetwork);
+            options.NumberOfEpochs = 3;
+            options.Progress = progress;
+            var summary = s_ml.Embeddings().EndToEnd(options).Fit(s_data).TrainingSummary!;
+            Assert.That(progress.Epochs, Is.EqualTo(summary.Epochs));
+            Assert.That(summary.Epochs.Select(e => $"{e.Stage} {e.Epoch}"), Is.EqualTo(new[] { "fm 1", "fm 2", "fm 3", "fnn 1", "fnn 2", "fnn 3" }));
+            Assert.That(summary.Epochs.All(e => double.IsNaN(e.ValidationAuc) && double.IsNaN(e.ValidationLoss)), Is.True, "no validation data");
+            Assert.That(summary.BestEpoch, Is.EqualTo(3), "without validation, the last epoch");
+        }
+
+        [Test]
+        public void ACancelledTokenStopsTraining()
+        {
+            using var source = new System.Threading.CancellationTokenSource();
+            source.Cancel();
+            var options = Small(EndToEndArchitecture.WideAndDeep);
+            options.CancellationToken = source.Token;
+            Assert.That(() => s_ml.Embeddings().EndToEnd(options).Fit(s_data), Throws.InstanceOf<OperationCanceledException>());
         }
 
         // ---- Field embeddings ----
