@@ -518,6 +518,30 @@ namespace Embeddings.Tests.EndToEnd
         }
 
         [Test]
+        public void ASavedAndLoadedModelKeepsItsPropertiesAndFieldEmbeddings()
+        {
+            var options = Small(EndToEndArchitecture.DeepCrossing, EndToEndObjective.Regression);
+            var model = s_ml.Embeddings().EndToEnd(options).Fit(s_data);
+            var reloaded = EstimatorConformance.SaveAndLoad(model, s_data.Schema);
+            var loaded = reloaded as EndToEndEmbeddingTransformer ?? ((TransformerChain<ITransformer>)reloaded).OfType<EndToEndEmbeddingTransformer>().Single();
+            Assert.That(loaded.Architecture, Is.EqualTo(EndToEndArchitecture.DeepCrossing));
+            Assert.That(loaded.Objective, Is.EqualTo(EndToEndObjective.Regression));
+            Assert.That(loaded.CategoricalColumnNames, Is.EqualTo(model.CategoricalColumnNames));
+            Assert.That(loaded.NumericFeaturesColumnName, Is.EqualTo(nameof(Click.Dense)));
+            Assert.That(loaded.EmbeddingDimension, Is.EqualTo(4));
+            Assert.That(loaded.TrainingSummary, Is.Null, "a loaded model has no training summary");
+            Assert.That(model.TrainingSummary, Is.Not.Null);
+            foreach (string field in model.CategoricalColumnNames)
+            {
+                var a = model.GetFieldEmbeddings(field);
+                var b = loaded.GetFieldEmbeddings(field);
+                Assert.That(b.Keys, Is.EqualTo(a.Keys));
+                foreach (string key in a.Keys)
+                    Assert.That(b.GetVector(key), Is.EqualTo(a.GetVector(key)), $"{field} '{key}'");
+            }
+        }
+
+        [Test]
         public void FieldEmbeddingsOfAnUnknownColumnOrOfAWideModelAreRefused()
         {
             var deep = s_ml.Embeddings().EndToEnd(Small(EndToEndArchitecture.DeepCrossing)).Fit(s_data);
