@@ -264,6 +264,17 @@ namespace Embeddings.Tests.Conformance
                     return string.Join(",", value.DenseValues());
                 };
             }
+            if (column.Type.RawType == typeof(bool))
+            {
+                // Boolean is not IFormattable: read as ColumnValues writes it.
+                var getter = row.GetGetter<bool>(column);
+                bool value = false;
+                return () =>
+                {
+                    getter(ref value);
+                    return value.ToString();
+                };
+            }
             if (column.Type.RawType.IsPrimitive)
             {
                 var method = typeof(EstimatorConformance).GetMethod(nameof(ScalarReader), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(column.Type.RawType);
