@@ -24,6 +24,9 @@ namespace Embeddings.Cli.Commands
         private readonly Option<Named<RankerKind>> _ranker = CliOption.Choice("--ranker", "the ML.NET ranker",
             new[] { ("lightgbm", RankerKind.LightGbm), ("fasttree", RankerKind.FastTree) }, s_defaults.Ranker);
         private readonly Option<int> _candidates = CliOption.Int("--candidates", "candidates per user re-ranked by the ranker").Default(s_defaults.CandidateCount).Between(10, 100_000);
+        private readonly Option<int> _leaves = CliOption.Int("--leaves", "ranker leaves per tree").Default(s_defaults.NumberOfLeaves).Between(2, 1024);
+        private readonly Option<int> _trees = CliOption.Int("--trees", "ranker trees").Default(s_defaults.NumberOfTrees).Between(1, 10_000);
+        private readonly Option<int> _minLeaf = CliOption.Int("--min-leaf", "ranker minimum candidates per leaf").Default(s_defaults.MinimumExampleCountPerLeaf).AtLeast(1);
         private readonly Option<int> _periods = CliOption.Int("--periods",
             "the ranker learns from each user's next interaction and the N - 1 before it, one feature fit each").Default(s_defaults.RankerTrainingPeriods).Between(1, 20);
         private readonly Option<string> _movieLensInfo = CliOption.File("--movielens-info",
@@ -35,7 +38,8 @@ namespace Embeddings.Cli.Commands
             : base("fit-recommender", "Train the ranking recommender (item2vec, node2vec, blend recall, LightGBM ranker) on an interaction file and save it.",
                 "The input conventions are recommend-eval's. With --exclude-last 1, 'recommend' output can be scored against each user's held-out last interaction.")
         {
-            Add(_input, _output, _excludeLast, _dimensions, _epochs, _noGraph, _ranker, _candidates, _periods, _movieLensInfo, _threads, _seed);
+            Add(_input, _output, _excludeLast, _dimensions, _epochs, _noGraph, _ranker, _candidates, _leaves, _trees, _minLeaf, _periods, _movieLensInfo, _threads, _seed);
+            Speak("MinimumExampleCountPerLeaf", _minLeaf);
         }
 
         protected override int Run(CommandRun run)
@@ -52,6 +56,9 @@ namespace Embeddings.Cli.Commands
                 CandidateCount = run.Get(_candidates),
                 RankerTrainingPeriods = run.Get(_periods),
                 Ranker = run.Get(_ranker).Value,
+                NumberOfLeaves = run.Get(_leaves),
+                NumberOfTrees = run.Get(_trees),
+                MinimumExampleCountPerLeaf = run.Get(_minLeaf),
                 NumberOfThreads = run.Get(_threads),
                 Seed = run.Get(_seed),
             };

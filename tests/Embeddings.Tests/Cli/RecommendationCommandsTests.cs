@@ -27,6 +27,58 @@ namespace Embeddings.Tests.Cli
         }
 
         [Test]
+        public void FitRecommenderThenRecommendWritesScorableListsAndRefusesBadInput()
+        {
+            string folder = TestUtilities.NewTempFolder();
+            try
+            {
+                string input = WriteChains(folder), model = Path.Combine(folder, "recommender.zip"), recs = Path.Combine(folder, "recs.tsv");
+                var fit = CliRunner.Run("fit-recommender", "--input", input, "--output", model, "--exclude-last", "1", "--dimensions", "8", "--epochs", "5",
+                    "--trees", "10", "--leaves", "4", "--min-leaf", "5", "--candidates", "10", "--threads", "1", "--seed", "3");
+                Assert.That(fit.ExitCode, Is.EqualTo(0), fit.ToString());
+                var run = CliRunner.Run("recommend", "--model", model, "--k", "3", "--output", recs, "--threads", "2");
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+                var lines = File.ReadAllLines(recs).Select(l => l.Split('\t')).ToList();
+                Assert.That(lines, Has.Count.EqualTo(90 * 3));
+                Assert.That(lines.Select(f => f[3]).Take(3), Is.EqualTo(new[] { "1", "2", "3" }));
+                // Each user's held-out last item (the chain's next one) is recommended first for most users.
+                var split = InteractionFile.ReadSplit(input);
+                int first = lines.Where(f => f[3] == "1").Count(f => split.Interactions(f[0])[^1] == f[1]);
+                Assert.That(first, Is.GreaterThan(70), $"{first} of 90 users get their held-out item first");
+
+                // Only the listed users; an unknown one gets popular items.
+                string users = Path.Combine(folder, "users.txt");
+                File.WriteAllLines(users, new[] { "5", "", "stranger" });
+                run = CliRunner.Run("recommend", "--model", model, "--users", users, "--k", "2", "--output", recs);
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+                Assert.That(File.ReadAllLines(recs).Select(l => l.Split('\t')[0]), Is.EqualTo(new[] { "5", "5", "stranger", "stranger" }));
+
+                File.WriteAllText(users, "\n");
+                run = CliRunner.Run("recommend", "--model", model, "--users", users, "--output", Path.Combine(folder, "none.tsv"));
+                Assert.That(run.ExitCode, Is.EqualTo(1));
+                Assert.That(run.Error, Does.Contain("no user ids"));
+                Assert.That(File.Exists(Path.Combine(folder, "none.tsv")), Is.False);
+
+                run = CliRunner.Run("recommend", "--model", model, "--k", "0", "--output", recs);
+                Assert.That(run.ExitCode, Is.EqualTo(2));
+                Assert.That(run.Error, Does.Contain("--k"));
+
+                run = CliRunner.Run("recommend", "--model", input, "--output", Path.Combine(folder, "bad.tsv"));
+                Assert.That(run.ExitCode, Is.EqualTo(1));
+                Assert.That(run.Error, Does.Contain("not a readable ML.NET model"));
+                Assert.That(File.Exists(Path.Combine(folder, "bad.tsv")), Is.False);
+
+                run = CliRunner.Run("recommend", "--model", Path.Combine(folder, "missing.zip"), "--output", recs);
+                Assert.That(run.ExitCode, Is.EqualTo(1));
+                Assert.That(run.Error, Does.Contain("missing.zip"));
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        [Test]
         public void RecommendEvalWritesEveryModelForTestAndValidation()
         {
             string folder = TestUtilities.NewTempFolder();
