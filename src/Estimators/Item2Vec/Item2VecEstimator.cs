@@ -92,12 +92,76 @@ namespace Embeddings
             var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
                 message => channel.Info(MessageSensitivity.None, message), $"the item sequences of '{_options.UserColumnName}'", cancellation.Token);
 
-            // User vectors: the mean input vector of each user's last N known items.
+            return Build(items2, context, summary, sequences.Select(s => (s.User, s.Items)));
+        }
+
+        /// <summary>
+        /// Continues training <paramref name="initialModel"/> with new interaction rows (the same user, item and time
+        /// columns); returns a new transformer, the initial one is unchanged.
+        /// </summary>
+        /// <remarks>
+        /// <para>Each user's new rows, in time order, follow the user's earlier rows: the update trains skip-gram (see
+        /// <see cref="SkipGramEmbeddingEstimator.Fit(Action{ISequenceWriter}, SkipGramEmbeddingTransformer)"/>: existing
+        /// items start from their input and context vectors, new items are added, the sampling tables are rebuilt from the
+        /// updated counts) on one sequence per user with new rows: the user's recent items kept by the model
+        /// (<see cref="Item2VecTransformer.RecentItems"/>, the last max(UserHistoryLength, WindowSize) items, counted
+        /// already) as context, then the new items. Users without new rows are not trained on. The skip-gram options of
+        /// this estimator apply to the update: <c>Epochs</c> passes over those sequences, the learning rate restarting at
+        /// <c>LearningRate</c>; the dimension must be the model's.</para>
+        /// <para>Afterwards every user's vector is recomputed from the updated item vectors (the mean of the last
+        /// UserHistoryLength known items); new users are added.</para>
+        /// </remarks>
+        /// <param name="newInteractions">The new rows: user, item and (when the options name one) time columns of the same types as in training.</param>
+        /// <param name="initialModel">The trained model to continue; trained with context vectors kept, by this version.</param>
+        /// <exception cref="ArgumentException"><paramref name="initialModel"/> cannot be continued with these options (see the message).</exception>
+        /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
+        /// <exception cref="InvalidOperationException"><paramref name="newInteractions"/> has no usable rows, or training diverged.</exception>
+        public Item2VecTransformer Fit(IDataView newInteractions, Item2VecTransformer initialModel)
+        {
+            ArgumentNullException.ThrowIfNull(newInteractions);
+            ArgumentNullException.ThrowIfNull(initialModel);
+            GetOutputSchema(SchemaShapes.FromSchema(newInteractions.Schema));
+            const string c = ComponentName;
+            var initial = new SkipGramInitialModel(initialModel.ItemEmbeddings, initialModel.ContextEmbeddings, initialModel.ItemCounts);
+            SkipGramTraining.CheckInitialModel(initial, _options.SkipGram, c, nameof(initialModel));
+            if (initialModel.RecentItemsByUser.Count == 0 && initialModel.UserEmbeddings.Count > 0)
+                throw new ArgumentException($"{c}: the initial model keeps no recent items of its users (models saved before this version do not), so new rows cannot follow the users' earlier ones. Retrain the initial model with this version.", nameof(initialModel));
+            var host = ((IHostEnvironment)_context).Register(ComponentName);
+            int seed = _options.SkipGram.Seed ?? host.Rand.Next();
+            var sequences = InteractionSequences.Read(newInteractions, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
+            if (sequences.Count == 0)
+                throw new InvalidOperationException($"{c}: the new interactions have no rows with both a user ('{_options.UserColumnName}') and an item ('{_options.ItemColumnName}'); give at least one new interaction.");
+
+            string source = $"the new rows of '{_options.ItemColumnName}'";
+            var (vocabulary, corpus, seen, skipped, newItems) = SkipGramTraining.ReadUpdateCorpus(
+                sink => WriteTo(sink, sequences.Select(s => s.Items)),
+                sink => WriteTo(sink, sequences.Select(s => (IReadOnlyList<string>)initialModel.RecentItems(s.User).Concat(s.Items).ToArray())),
+                initial, _options.SkipGram, source);
+            using var channel = host.Start("Continued training");
+            using var cancellation = ContextCancellation.Watch(_context, ComponentName, _options.SkipGram.CancellationToken);
+            var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
+                message => channel.Info(MessageSensitivity.None, message), $"the updated item sequences of '{_options.UserColumnName}'", cancellation.Token, initial, newItems);
+
+            // Every user's recent items, extended by the new rows.
+            var recent = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            foreach (var (user, items) in initialModel.RecentItemsByUser)
+                recent[user] = items;
+            foreach (var sequence in sequences)
+                recent[sequence.User] = initialModel.RecentItems(sequence.User).Concat(sequence.Items).ToArray();
+            return Build(items2, context, summary, recent.OrderBy(p => p.Key, IdComparer.Instance).Select(p => (p.Key, p.Value)));
+        }
+
+        /// <summary>The transformer: user vectors (the mean input vector of each user's last N known items) and recent items.</summary>
+        private Item2VecTransformer Build(EmbeddingTable items2, EmbeddingTable? context, SkipGramTrainingSummary summary, IEnumerable<(string User, IReadOnlyList<string> Items)> sequences)
+        {
             int d = items2.Dimension;
+            int keep = Math.Max(_options.UserHistoryLength, _options.SkipGram.WindowSize);
             var userKeys = new List<string>();
             var userRows = new List<float[]>();
-            foreach (var (user, items, _) in sequences)
+            var recent = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            foreach (var (user, items) in sequences)
             {
+                recent[user] = items.Skip(Math.Max(0, items.Count - keep)).ToArray();
                 var sum = new float[d];
                 int known = 0;
                 for (int i = items.Count - 1; i >= 0 && known < _options.UserHistoryLength; i--)
@@ -117,7 +181,7 @@ namespace Embeddings
             var users = new EmbeddingTable(userKeys, userRows.SelectMany(r => r).ToArray(), d);
             return new Item2VecTransformer(items2, context, users,
                 new InputOutputColumnPair(_options.ItemVectorColumnName, _options.ItemColumnName),
-                new InputOutputColumnPair(_options.UserVectorColumnName, _options.UserColumnName), summary);
+                new InputOutputColumnPair(_options.UserVectorColumnName, _options.UserColumnName), summary, summary.ItemCounts, recent);
         }
 
         /// <summary>The input's columns and the item and user vector columns.</summary>
