@@ -33,6 +33,16 @@ namespace Embeddings
             public int UserHistoryLength { get; set; } = 5;
 
             /// <summary>
+            /// How many of each user's latest items the transformer keeps for continued training
+            /// (<see cref="Fit(IDataView, Item2VecTransformer)"/>), which trains on the kept items followed by the new ones.
+            /// Default null: the whole sequence (about 4 bytes plus the id per interaction in the saved model). A number keeps
+            /// the model smaller and the update cheaper, but on MovieLens 100K (docs/incremental-training.md) training only
+            /// the last 5 or 20 items and the new ones drifted below the model before the update. Null, or at least
+            /// <see cref="UserHistoryLength"/>.
+            /// </summary>
+            public int? KeptHistoryLength { get; set; }
+
+            /// <summary>
             /// Skip-gram training settings (dimension, window or whole sequence, negatives, epochs, seed, threads, progress).
             /// Defaults: dimension 64, window 5, MinCount 1, 20 epochs, context vectors kept. Its column names and pooling
             /// do not apply here (use <see cref="ItemVectorColumnName"/>, <see cref="UserVectorColumnName"/> and
@@ -66,6 +76,8 @@ namespace Embeddings
                 throw new ArgumentException($"{c}: ItemVectorColumnName ('{options.ItemVectorColumnName}') and UserVectorColumnName ('{options.UserVectorColumnName}') must be two different non-empty names.", nameof(options));
             if (options.UserHistoryLength < 1)
                 throw new ArgumentOutOfRangeException(nameof(options), options.UserHistoryLength, $"{c}: UserHistoryLength = {options.UserHistoryLength} is invalid; use 1 or more (5 is usual).");
+            OptionChecks.Check(c, options.KeptHistoryLength is null || options.KeptHistoryLength >= options.UserHistoryLength, nameof(options.KeptHistoryLength), options.KeptHistoryLength,
+                $"use null (the whole sequence) or at least UserHistoryLength ({options.UserHistoryLength})");
             ArgumentNullException.ThrowIfNull(options.SkipGram, nameof(options.SkipGram));
             if (options.SkipGram.InputColumnName is not null || options.SkipGram.Pooling != EmbeddingPooling.Mean)
                 throw new ArgumentException($"{c}: SkipGram.InputColumnName ('{options.SkipGram.InputColumnName}') and SkipGram.Pooling ({options.SkipGram.Pooling}) do not apply to Item2Vec; set ItemColumnName, UserColumnName and UserHistoryLength instead.", nameof(options));
@@ -103,13 +115,14 @@ namespace Embeddings
         /// <para>Each user's new rows, in time order, follow the user's earlier rows: the update trains skip-gram (see
         /// <see cref="SkipGramEmbeddingEstimator.Fit(Action{ISequenceWriter}, SkipGramEmbeddingTransformer)"/>: existing
         /// items start from their input and context vectors, new items are added, the sampling tables are rebuilt from the
-        /// updated counts) on one sequence per user with new rows: the user's recent items kept by the model
-        /// (<see cref="Item2VecTransformer.RecentItems"/>, the last max(UserHistoryLength, WindowSize) items, counted
-        /// already) as context, then the new items. Users without new rows are not trained on. The skip-gram options of
-        /// this estimator apply to the update: <c>Epochs</c> passes over those sequences, the learning rate restarting at
-        /// <c>LearningRate</c>; the dimension must be the model's.</para>
+        /// updated counts) on one sequence per user with new rows: the items the model kept of the user's sequence
+        /// (<see cref="Item2VecTransformer.KeptHistory"/>: the whole sequence by default, counted already) followed by the
+        /// new items. Users without new rows are not trained on. The skip-gram options of this estimator apply to the
+        /// update: <c>Epochs</c> passes over those sequences, the learning rate restarting at <c>LearningRate</c>; the
+        /// dimension must be the model's. Fewer epochs than a full run are usually enough (docs/incremental-training.md).</para>
         /// <para>Afterwards every user's vector is recomputed from the updated item vectors (the mean of the last
-        /// UserHistoryLength known items); new users are added.</para>
+        /// UserHistoryLength known items of the kept history and the new items); new users are added. The new model keeps
+        /// <see cref="Options.KeptHistoryLength"/> items per user.</para>
         /// </remarks>
         /// <param name="newInteractions">The new rows: user, item and (when the options name one) time columns of the same types as in training.</param>
         /// <param name="initialModel">The trained model to continue; trained with context vectors kept, by this version.</param>
@@ -124,8 +137,8 @@ namespace Embeddings
             const string c = ComponentName;
             var initial = new SkipGramInitialModel(initialModel.ItemEmbeddings, initialModel.ContextEmbeddings, initialModel.ItemCounts);
             SkipGramTraining.CheckInitialModel(initial, _options.SkipGram, c, nameof(initialModel));
-            if (initialModel.RecentItemsByUser.Count == 0 && initialModel.UserEmbeddings.Count > 0)
-                throw new ArgumentException($"{c}: the initial model keeps no recent items of its users (models saved before this version do not), so new rows cannot follow the users' earlier ones. Retrain the initial model with this version.", nameof(initialModel));
+            if (initialModel.KeptHistories.Count == 0 && initialModel.UserEmbeddings.Count > 0)
+                throw new ArgumentException($"{c}: the initial model keeps no history of its users (models saved before this version do not), so new rows cannot follow the users' earlier ones. Retrain the initial model with this version.", nameof(initialModel));
             var host = ((IHostEnvironment)_context).Register(ComponentName);
             int seed = _options.SkipGram.Seed ?? host.Rand.Next();
             var sequences = InteractionSequences.Read(newInteractions, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
@@ -135,33 +148,33 @@ namespace Embeddings
             string source = $"the new rows of '{_options.ItemColumnName}'";
             var (vocabulary, corpus, seen, skipped, newItems) = SkipGramTraining.ReadUpdateCorpus(
                 sink => WriteTo(sink, sequences.Select(s => s.Items)),
-                sink => WriteTo(sink, sequences.Select(s => (IReadOnlyList<string>)initialModel.RecentItems(s.User).Concat(s.Items).ToArray())),
+                sink => WriteTo(sink, sequences.Select(s => (IReadOnlyList<string>)initialModel.KeptHistory(s.User).Concat(s.Items).ToArray())),
                 initial, _options.SkipGram, source);
             using var channel = host.Start("Continued training");
             using var cancellation = ContextCancellation.Watch(_context, ComponentName, _options.SkipGram.CancellationToken);
             var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
                 message => channel.Info(MessageSensitivity.None, message), $"the updated item sequences of '{_options.UserColumnName}'", cancellation.Token, initial, newItems);
 
-            // Every user's recent items, extended by the new rows.
+            // Every user's kept items, extended by the new rows.
             var recent = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-            foreach (var (user, items) in initialModel.RecentItemsByUser)
+            foreach (var (user, items) in initialModel.KeptHistories)
                 recent[user] = items;
             foreach (var sequence in sequences)
-                recent[sequence.User] = initialModel.RecentItems(sequence.User).Concat(sequence.Items).ToArray();
+                recent[sequence.User] = initialModel.KeptHistory(sequence.User).Concat(sequence.Items).ToArray();
             return Build(items2, context, summary, recent.OrderBy(p => p.Key, IdComparer.Instance).Select(p => (p.Key, p.Value)));
         }
 
-        /// <summary>The transformer: user vectors (the mean input vector of each user's last N known items) and recent items.</summary>
+        /// <summary>The transformer: user vectors (the mean input vector of each user's last N known items) and kept histories.</summary>
         private Item2VecTransformer Build(EmbeddingTable items2, EmbeddingTable? context, SkipGramTrainingSummary summary, IEnumerable<(string User, IReadOnlyList<string> Items)> sequences)
         {
             int d = items2.Dimension;
-            int keep = Math.Max(_options.UserHistoryLength, _options.SkipGram.WindowSize);
+            int keep = _options.KeptHistoryLength ?? int.MaxValue;
             var userKeys = new List<string>();
             var userRows = new List<float[]>();
             var recent = new Dictionary<string, string[]>(StringComparer.Ordinal);
             foreach (var (user, items) in sequences)
             {
-                recent[user] = items.Skip(Math.Max(0, items.Count - keep)).ToArray();
+                recent[user] = items.Count <= keep ? items.ToArray() : items.Skip(items.Count - keep).ToArray();
                 var sum = new float[d];
                 int known = 0;
                 for (int i = items.Count - 1; i >= 0 && known < _options.UserHistoryLength; i--)

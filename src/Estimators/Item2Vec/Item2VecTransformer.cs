@@ -19,10 +19,10 @@ namespace Embeddings
         private readonly InputOutputColumnPair _userColumn;
 
         internal Item2VecTransformer(EmbeddingTable items, EmbeddingTable? context, EmbeddingTable users, InputOutputColumnPair itemColumn, InputOutputColumnPair userColumn, SkipGramTrainingSummary? summary,
-            IReadOnlyList<long> itemCounts, IReadOnlyDictionary<string, string[]> recentItems)
+            IReadOnlyList<long> itemCounts, IReadOnlyDictionary<string, string[]> keptHistories)
         {
             ItemCounts = itemCounts;
-            RecentItemsByUser = recentItems;
+            KeptHistories = keptHistories;
             ItemEmbeddings = items;
             ContextEmbeddings = context;
             UserEmbeddings = users;
@@ -44,19 +44,19 @@ namespace Embeddings
         public SkipGramTrainingSummary? TrainingSummary { get; }
 
         /// <summary>
-        /// The user's most recent items, oldest first, as kept for continued training: the last
-        /// max(<see cref="Item2VecEstimator.Options.UserHistoryLength"/>, the skip-gram <c>WindowSize</c>) items of the
-        /// user's sequence. Empty for an unknown user, and for every user of a model saved before this version.
+        /// The items of the user's sequence that the model keeps for continued training, oldest first: the whole sequence,
+        /// or its last <see cref="Item2VecEstimator.Options.KeptHistoryLength"/> items. Empty for an unknown user, and for
+        /// every user of a model saved before this version.
         /// </summary>
         /// <param name="user">The user's id.</param>
-        public IReadOnlyList<string> RecentItems(string user) =>
-            user is not null && RecentItemsByUser.TryGetValue(user, out var items) ? items : Array.Empty<string>();
+        public IReadOnlyList<string> KeptHistory(string user) =>
+            user is not null && KeptHistories.TryGetValue(user, out var items) ? items : Array.Empty<string>();
 
         /// <summary>How often each item of <see cref="ItemEmbeddings"/> occurs in the training sequences, row-aligned; empty for a model saved before this version.</summary>
         internal IReadOnlyList<long> ItemCounts { get; }
 
-        /// <summary>Each user's recent items (see <see cref="RecentItems"/>).</summary>
-        internal IReadOnlyDictionary<string, string[]> RecentItemsByUser { get; }
+        /// <summary>Each user's kept items (see <see cref="KeptHistory"/>).</summary>
+        internal IReadOnlyDictionary<string, string[]> KeptHistories { get; }
 
         /// <inheritdoc/>
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
@@ -68,7 +68,7 @@ namespace Embeddings
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         static string ILoadableTransformer<Item2VecTransformer>.LoaderId => "Embeddings.Item2Vec";
 
-        // Version 2 adds the item counts and each user's recent items (for continued training); 1 is still read.
+        // Version 2 adds the item counts and each user's kept history (for continued training); 1 is still read.
         static int ILoadableTransformer<Item2VecTransformer>.StateVersion => 2;
 
         static IReadOnlyList<string> ILoadableTransformer<Item2VecTransformer>.LegacyTypeNames { get; } =
@@ -83,8 +83,8 @@ namespace Embeddings
             writer.Write(ContextEmbeddings is not null);
             ContextEmbeddings?.Save(writer);
             ItemCountsIo.Write(writer, ItemCounts);
-            writer.Write(RecentItemsByUser.Count);
-            foreach (var (user, items) in RecentItemsByUser.OrderBy(p => p.Key, StringComparer.Ordinal))
+            writer.Write(KeptHistories.Count);
+            foreach (var (user, items) in KeptHistories.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 writer.Write(user);
                 writer.Write(items.Length);
@@ -108,18 +108,18 @@ namespace Embeddings
                 counts = ItemCountsIo.Read(reader, items.Count, nameof(Item2VecTransformer));
                 int userCount = reader.ReadInt32();
                 if (userCount < 0)
-                    throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {userCount} users with recent items.");
+                    throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {userCount} users with kept histories.");
                 for (int u = 0; u < userCount; u++)
                 {
                     string user = reader.ReadString();
                     int n = reader.ReadInt32();
                     if (n < 0 || n > 1_000_000)
-                        throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {n} recent items for user '{user}'.");
+                        throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {n} kept items for user '{user}'.");
                     var list = new string[n];
                     for (int i = 0; i < n; i++)
                         list[i] = reader.ReadString();
                     if (!recent.TryAdd(user, list))
-                        throw new FormatException($"{nameof(Item2VecTransformer)}: user '{user}' appears twice among the saved recent items.");
+                        throw new FormatException($"{nameof(Item2VecTransformer)}: user '{user}' appears twice among the saved histories.");
                 }
             }
             return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null, counts, recent);

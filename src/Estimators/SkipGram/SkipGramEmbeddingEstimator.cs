@@ -424,12 +424,22 @@ namespace Embeddings
             var input = new EmbeddingTableBuilder(vocabulary.Count, Input.Dimension);
             var output = new EmbeddingTableBuilder(vocabulary.Count, Input.Dimension);
             var filled = new bool[vocabulary.Count];
+            // New items' context vectors start at the mean context vector of the model's items: their logit against any
+            // user starts at the catalog's average instead of 0, which would rank an untrained item above most trained
+            // ones (skip-gram logits of unrelated pairs are mostly negative).
+            var meanContext = new float[Input.Dimension];
+            for (int row = 0; row < Context!.Count; row++)
+                Kernels.VectorMath.Add(Context.Row(row), meanContext);
+            if (Context.Count > 0)
+                Kernels.VectorMath.Scale(1f / Context.Count, meanContext);
+            for (int r = 0; r < vocabulary.Count; r++)
+                meanContext.CopyTo(output.Row(r));
             for (int r = 0; r < vocabulary.Count; r++)
             {
                 int row = Input.IndexOf(vocabulary.Keys[r]);
                 if (row < 0)
                     continue;
-                int contextRow = Context!.IndexOf(vocabulary.Keys[r]);
+                int contextRow = Context.IndexOf(vocabulary.Keys[r]);
                 if (contextRow < 0)
                     continue;
                 Input.Row(row).CopyTo(input.Row(r));
