@@ -21,7 +21,8 @@ namespace Embeddings.Benchmarks
     /// recomputed with the new rows (new items then have random input and mean context vectors).
     /// With --grid, also tries update settings (epochs x learning rate) and how much of each user's history the model
     /// keeps and the update retrains (last 5, last 20, whole); choose on --target validation, report test.
-    /// Options: --data FILE --target validation|test (test) --seeds 3 --update-epochs 5 --update-rate 0.01 --grid.
+    /// Options: --data FILE --target validation|test (test) --seeds 3 --update-epochs 5 --update-rate 0.01
+    /// --grid [--grid-epochs 2,3,5 --grid-rates 0.025,0.01,0.005 --grid-kept 5,whole].
     /// </summary>
     internal static class IncrementalBenchmark
     {
@@ -40,6 +41,9 @@ namespace Embeddings.Benchmarks
             int updateEpochs = Options.Int(args, "--update-epochs", 5);
             float updateRate = float.Parse(Options.String(args, "--update-rate") ?? "0.01", CultureInfo.InvariantCulture);
             bool grid = args.Contains("--grid");
+            int[] gridEpochs = List(args, "--grid-epochs", "2,3,5").Select(e => int.Parse(e, CultureInfo.InvariantCulture)).ToArray();
+            float[] gridRates = List(args, "--grid-rates", "0.025,0.01,0.005").Select(r => float.Parse(r, CultureInfo.InvariantCulture)).ToArray();
+            int?[] gridKept = List(args, "--grid-kept", "5,whole").Select(k => k == "whole" ? (int?)null : int.Parse(k, CultureInfo.InvariantCulture)).ToArray();
             var split = InteractionFile.ReadSplit(data);
 
             var baseRows = new List<Row>();
@@ -78,9 +82,9 @@ namespace Embeddings.Benchmarks
                 Add("base, new rows in the user vectors only", Evaluate(split, target, refreshed), refreshSeconds);
 
                 var settings = grid
-                    ? new[] { 2, 3, 5 }.SelectMany(e => new[] { 0.025f, 0.01f, 0.005f }.Select(r => (Epochs: e, Rate: r))).ToArray()
+                    ? gridEpochs.SelectMany(e => gridRates.Select(r => (Epochs: e, Rate: r))).ToArray()
                     : new[] { (Epochs: updateEpochs, Rate: updateRate) };
-                foreach (int? kept in grid ? new int?[] { 5, null } : new int?[] { null })
+                foreach (int? kept in grid ? gridKept : new int?[] { null })
                 {
                     var initial = kept is null ? baseModel : ml.Embeddings().Item2Vec(Item2VecOptions(seed, epochs: 20, rate: null, kept)).Fit(ml.Data.LoadFromEnumerable(baseRows));
                     foreach (var (epochs, rate) in settings)
@@ -103,6 +107,9 @@ namespace Embeddings.Benchmarks
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-44} {hr,7:F4} {ndcg,8:F4} {wall,8:F2} {cpu,8:F2} {hr / fullHr,9:F3} {ndcg / fullNdcg,10:F3} {wall / fullWall,10:F3} {cpu / fullCpu,9:F3}"));
             }
         }
+
+        private static string[] List(string[] args, string name, string defaultValue) =>
+            (Options.String(args, name) ?? defaultValue).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
         private static Item2VecEstimator.Options Item2VecOptions(int seed, int epochs, float? rate, int? kept = null) => new()
         {

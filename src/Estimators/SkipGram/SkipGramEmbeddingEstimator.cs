@@ -494,10 +494,10 @@ namespace Embeddings
         /// </summary>
         public static void CheckInitialModel(SkipGramInitialModel initial, SkipGramEmbeddingEstimator.Options options, string component, string parameter)
         {
-            if (initial.Context is null)
-                throw new ArgumentException($"{component}: the initial model has no context (output) vectors, and continued training starts from both its input and its output vectors. Train the initial model with KeepContextVectors = true.", parameter);
             if (initial.Counts.Count != initial.Input.Count)
                 throw new ArgumentException($"{component}: the initial model carries no item counts ({initial.Counts.Count} counts for {initial.Input.Count} items; models saved before this version do not keep them), and the negative-sampling and subsampling tables are rebuilt from the counts. Retrain the initial model with this version.", parameter);
+            if (initial.Context is null)
+                throw new ArgumentException($"{component}: the initial model has no context (output) vectors, and continued training starts from both its input and its output vectors. Train the initial model with KeepContextVectors = true.", parameter);
             if (initial.Input.Dimension != options.EmbeddingDimension)
                 throw new ArgumentException($"{component}: EmbeddingDimension = {options.EmbeddingDimension} but the initial model's vectors have {initial.Input.Dimension} dimensions; set EmbeddingDimension = {initial.Input.Dimension}.", parameter);
             if (initial.Context.Dimension != initial.Input.Dimension || initial.Context.Count != initial.Input.Count)
