@@ -19,10 +19,11 @@ namespace Embeddings.Benchmarks
     /// time of the update against the full retrain (one training thread each, so the times compare work, not scheduling).
     /// "base, new rows in the user vectors only" is an update with a learning rate of 1e-9: the base vectors, user vectors
     /// recomputed with the new rows (new items then have random input and mean context vectors).
-    /// With --grid, also tries update settings (epochs x learning rate) and how much of each user's history the model
-    /// keeps and the update retrains (last 5, last 20, whole); choose on --target validation, report test.
-    /// Options: --data FILE --target validation|test (test) --seeds 3 --update-epochs 5 --update-rate 0.01
-    /// --grid [--grid-epochs 2,3,5 --grid-rates 0.025,0.01,0.005 --grid-kept 5,whole].
+    /// The update's defaults (10 epochs, learning rate 0.0005, context: the last 5 earlier items of each touched user) were
+    /// chosen on the validation split with --grid, which tries update settings (epochs x learning rate x how many of the
+    /// user's earlier items precede the new ones: UpdateContextLength); choose on --target validation, report test.
+    /// Options: --data FILE --target validation|test (test) --seeds 3 --update-epochs 10 --update-rate 0.0005
+    /// --update-context 5|whole (5) --grid [--grid-epochs 2,3,5 --grid-rates 0.025,0.01,0.005 --grid-context 5,whole].
     /// </summary>
     internal static class IncrementalBenchmark
     {
@@ -38,12 +39,14 @@ namespace Embeddings.Benchmarks
             }
             var target = (Options.String(args, "--target") ?? "test").Equals("validation", StringComparison.OrdinalIgnoreCase) ? RankingTarget.Validation : RankingTarget.Test;
             int seeds = Options.Int(args, "--seeds", 3);
-            int updateEpochs = Options.Int(args, "--update-epochs", 5);
-            float updateRate = float.Parse(Options.String(args, "--update-rate") ?? "0.01", CultureInfo.InvariantCulture);
+            int updateEpochs = Options.Int(args, "--update-epochs", 10);
+            float updateRate = float.Parse(Options.String(args, "--update-rate") ?? "0.0005", CultureInfo.InvariantCulture);
             bool grid = args.Contains("--grid");
             int[] gridEpochs = List(args, "--grid-epochs", "2,3,5").Select(e => int.Parse(e, CultureInfo.InvariantCulture)).ToArray();
             float[] gridRates = List(args, "--grid-rates", "0.025,0.01,0.005").Select(r => float.Parse(r, CultureInfo.InvariantCulture)).ToArray();
-            int?[] gridKept = List(args, "--grid-kept", "5,whole").Select(k => k == "whole" ? (int?)null : int.Parse(k, CultureInfo.InvariantCulture)).ToArray();
+            string contextArgument = Options.String(args, "--update-context") ?? "5";
+            int? updateContext = contextArgument == "whole" ? null : int.Parse(contextArgument, CultureInfo.InvariantCulture);
+            int?[] gridContext = List(args, "--grid-context", "5,whole").Select(k => k == "whole" ? (int?)null : int.Parse(k, CultureInfo.InvariantCulture)).ToArray();
             var split = InteractionFile.ReadSplit(data);
 
             var baseRows = new List<Row>();
@@ -84,13 +87,12 @@ namespace Embeddings.Benchmarks
                 var settings = grid
                     ? gridEpochs.SelectMany(e => gridRates.Select(r => (Epochs: e, Rate: r))).ToArray()
                     : new[] { (Epochs: updateEpochs, Rate: updateRate) };
-                foreach (int? kept in grid ? gridKept : new int?[] { null })
+                foreach (int? context in grid ? gridContext : new[] { updateContext })
                 {
-                    var initial = kept is null ? baseModel : ml.Embeddings().Item2Vec(Item2VecOptions(seed, epochs: 20, rate: null, kept)).Fit(ml.Data.LoadFromEnumerable(baseRows));
                     foreach (var (epochs, rate) in settings)
                     {
-                        var (updated, updateSeconds) = Time(() => ml.Embeddings().Item2Vec(Item2VecOptions(seed, epochs, rate, kept)).Fit(ml.Data.LoadFromEnumerable(updateRows), initial));
-                        string history = kept is null ? "whole history" : string.Create(CultureInfo.InvariantCulture, $"last {kept}");
+                        var (updated, updateSeconds) = Time(() => ml.Embeddings().Item2Vec(Item2VecOptions(seed, epochs, rate, context)).Fit(ml.Data.LoadFromEnumerable(updateRows), baseModel));
+                        string history = context is null ? "whole history" : string.Create(CultureInfo.InvariantCulture, $"last {context}");
                         Add(string.Create(CultureInfo.InvariantCulture, $"update: {history}+new, {epochs} ep, lr {rate}"), Evaluate(split, target, updated), updateSeconds);
                     }
                 }
@@ -111,9 +113,9 @@ namespace Embeddings.Benchmarks
         private static string[] List(string[] args, string name, string defaultValue) =>
             (Options.String(args, name) ?? defaultValue).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-        private static Item2VecEstimator.Options Item2VecOptions(int seed, int epochs, float? rate, int? kept = null) => new()
+        private static Item2VecEstimator.Options Item2VecOptions(int seed, int epochs, float? rate, int? context = null) => new()
         {
-            KeptHistoryLength = kept,
+            UpdateContextLength = context,
             UserColumnName = nameof(Row.User),
             ItemColumnName = nameof(Row.Item),
             TimestampColumnName = nameof(Row.Time),
