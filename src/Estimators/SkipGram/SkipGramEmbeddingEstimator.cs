@@ -418,8 +418,64 @@ namespace Embeddings
     /// <summary>The trained state a continued run starts from: input and context vectors and the item counts, row-aligned.</summary>
     internal sealed record SkipGramInitialModel(EmbeddingTable Input, EmbeddingTable? Context, IReadOnlyList<long> Counts)
     {
-        /// <summary>The rows of <paramref name="vocabulary"/> filled from this model where it has the item.</summary>
-        public SkipGramInitialState StartingPoint(Vocabulary vocabulary)
+        /// <summary>
+        /// The rows of <paramref name="vocabulary"/> filled from this model where it has the item. A new item starts from the
+        /// mean input and context vectors of the model's items it occurs with in <paramref name="corpus"/> (within
+        /// <paramref name="window"/> positions): a fold-in start near its neighbours, which a small update learning rate can
+        /// refine. A new item without such neighbours starts as in a new run (random input) with the mean context vector.
+        /// </summary>
+        public SkipGramInitialState StartingPoint(Vocabulary vocabulary, TokenCorpus corpus, int window)
+        {
+            var state = StartingPoint(vocabulary);
+            int d = Input.Dimension;
+            var neighbours = new int[vocabulary.Count];
+            var inputSums = new Dictionary<int, float[]>();
+            var contextSums = new Dictionary<int, float[]>();
+            for (int s = 0; s < corpus.SequenceCount; s++)
+            {
+                var sequence = corpus.Sequence(s);
+                for (int p = 0; p < sequence.Length; p++)
+                {
+                    int item = sequence[p];
+                    if (state.Filled[item])
+                        continue;
+                    if (!inputSums.TryGetValue(item, out var inputSum))
+                    {
+                        inputSums[item] = inputSum = new float[d];
+                        contextSums[item] = new float[d];
+                    }
+                    var contextSum = contextSums[item];
+                    int lo = (int)Math.Max(0, (long)p - window), hi = (int)Math.Min(sequence.Length, (long)p + window + 1);
+                    for (int q = lo; q < hi; q++)
+                    {
+                        int other = sequence[q];
+                        if (q == p || !state.Filled[other])
+                            continue;
+                        Kernels.VectorMath.Add(state.Input.Row(other), inputSum);
+                        Kernels.VectorMath.Add(state.Output.Row(other), contextSum);
+                        neighbours[item]++;
+                    }
+                }
+            }
+            foreach (var (item, inputSum) in inputSums)
+            {
+                if (neighbours[item] == 0)
+                    continue;
+                float scale = 1f / neighbours[item];
+                Kernels.VectorMath.Scale(scale, inputSum);
+                Kernels.VectorMath.Scale(scale, contextSums[item]);
+                inputSum.CopyTo(state.Input.Row(item));
+                contextSums[item].CopyTo(state.Output.Row(item));
+            }
+            foreach (var (item, _) in inputSums)
+            {
+                if (neighbours[item] > 0)
+                    state.Filled[item] = true;
+            }
+            return state;
+        }
+
+        private SkipGramInitialState StartingPoint(Vocabulary vocabulary)
         {
             var input = new EmbeddingTableBuilder(vocabulary.Count, Input.Dimension);
             var output = new EmbeddingTableBuilder(vocabulary.Count, Input.Dimension);
@@ -600,7 +656,7 @@ namespace Embeddings
                 }
             }
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
-            var result = SkipGramTrainer.Train(vocabulary, corpus, settings, initial?.StartingPoint(vocabulary));
+            var result = SkipGramTrainer.Train(vocabulary, corpus, settings, initial?.StartingPoint(vocabulary, corpus, options.WholeSequenceContext ? int.MaxValue : options.WindowSize));
             var embeddings = result.InputVectors.Build(vocabulary.Keys);
             EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null
                 ? result.OutputVectors.Build(vocabulary.Keys)

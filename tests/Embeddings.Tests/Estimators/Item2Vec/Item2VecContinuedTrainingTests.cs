@@ -126,6 +126,15 @@ namespace Embeddings.Tests.Estimators.Recommendation
             Assert.That(updated.KeptHistory("0"), Is.EqualTo(Update().Where(r => r.User == 0).Select(r => r.Item)));
             Assert.That(updated.TrainingSummary!.CorpusTokens, Is.EqualTo(10 * (6 + 6) + 6), "touched users train on their 6 kept items and the 6 new ones; the new user on the new ones");
 
+            var whole = Initial(ml);
+            var shortContext = Options();
+            shortContext.UpdateContextLength = 4;
+            var cheap = ml.Embeddings().Item2Vec(shortContext).Fit(ml.Data.LoadFromEnumerable(Update()), whole);
+            Assert.That(cheap.TrainingSummary!.CorpusTokens, Is.EqualTo(10 * (4 + 6) + 6), "UpdateContextLength: the last 4 kept items precede the new ones");
+            Assert.That(cheap.KeptHistory("0"), Has.Count.EqualTo(26), "the whole history is still kept");
+
+            shortContext.UpdateContextLength = -1;
+            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().Item2Vec(shortContext))!.Message, Does.Contain("UpdateContextLength = -1"));
             var options = Options();
             options.KeptHistoryLength = 3;
             var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().Item2Vec(options));

@@ -68,6 +68,30 @@ namespace Embeddings.Tests.Estimators
             long added = NewItemInClusterZero(20, seed: 5).SelectMany(s => s).Count(i => i == PlantedSequences.Item(0, 3));
             Assert.That(counts[PlantedSequences.Item(0, 3)], Is.EqualTo(initialCounts[PlantedSequences.Item(0, 3)] + added));
             Assert.That(updated.TrainingSummary.ItemCounts, Is.Ordered.Descending);
+
+            // The new item starts from the mean of the vectors of the items it occurs with: already among cluster 0.
+            var neighbours = updated.Embeddings.MostSimilar("new", 5);
+            Assert.That(neighbours.Count(n => n.Key.StartsWith("c0_", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(4), string.Join(", ", neighbours.Select(n => n.Key)));
+        }
+
+        [Test]
+        public void ANewItemWithoutKnownNeighboursStartsRandomWithTheMeanContextVector()
+        {
+            var ml = new MLContext(seed: 1);
+            var initial = Initial(ml);
+            var updated = ml.Embeddings().SkipGram(Options(epochs: 1, rate: 1e-7f)).Fit(new[] { new[] { "x", "y", "x", "y" } }, initial);
+            var mean = new float[24];
+            foreach (string key in initial.ContextEmbeddings!.Keys)
+            {
+                var v = initial.ContextEmbeddings.GetVector(key);
+                for (int j = 0; j < 24; j++)
+                    mean[j] += v[j] / initial.ContextEmbeddings.Count;
+            }
+            var context = updated.ContextEmbeddings!.GetVector("x");
+            for (int j = 0; j < 24; j++)
+                Assert.That(context[j], Is.EqualTo(mean[j]).Within(1e-4f));
+            var input = updated.Embeddings.GetVector("x");
+            Assert.That(input.Any(v => v != 0) && input.All(v => Math.Abs(v) <= 0.5f / 24 + 1e-4f), Is.True, "random in (-0.5, 0.5) / dimension, as in a new run");
         }
 
         [Test]
