@@ -107,19 +107,15 @@ namespace Embeddings
             {
                 counts = ItemCountsIo.Read(reader, items.Count, nameof(Item2VecTransformer));
                 int userCount = reader.ReadInt32();
-                if (userCount < 0)
-                    throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {userCount} users with kept histories.");
+                long left = BinaryState.RemainingBytes(reader.BaseStream);
+                if (userCount < 0 || (left >= 0 && userCount > left))
+                    throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {userCount} users with kept histories; the model is damaged or truncated.");
                 for (int u = 0; u < userCount; u++)
                 {
                     string user = reader.ReadString();
-                    int n = reader.ReadInt32();
-                    if (n < 0 || n > 1_000_000)
-                        throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {n} kept items for user '{user}'.");
-                    var list = new string[n];
-                    for (int i = 0; i < n; i++)
-                        list[i] = reader.ReadString();
+                    var list = BinaryState.ReadStrings(reader, reader.ReadInt32(), $"kept items of user '{user}'");
                     if (!recent.TryAdd(user, list))
-                        throw new FormatException($"{nameof(Item2VecTransformer)}: user '{user}' appears twice among the saved histories.");
+                        throw new FormatException($"{nameof(Item2VecTransformer)}: user '{user}' appears twice among the saved histories; the model is damaged.");
                 }
             }
             return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null, counts, recent);

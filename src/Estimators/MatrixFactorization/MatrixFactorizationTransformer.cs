@@ -33,6 +33,7 @@ namespace Embeddings
         private EmbeddingTable? _itemFactors;
         private readonly FoldInSettings? _foldIn;
         private (float[] Gram, float[] Sum)? _itemGram;
+        private int[]? _itemFactorRows;
 
         internal MatrixFactorizationTransformer(FactorModel model, MatrixFactorizationEstimator.LossFunctionType loss, string userColumn, string itemColumn,
             string scoreColumn, bool userKeysAreIndices, bool itemKeysAreIndices, MatrixFactorizationTrainingSummary? summary, FoldInSettings? foldIn)
@@ -164,14 +165,24 @@ namespace Embeddings
         public float[] ScoreItems(FoldedInUser user)
         {
             CheckFolded(user);
-            var keys = ItemFactors.Keys;
-            var scores = new float[keys.Count];
+            var rows = _itemFactorRows ??= ItemFactorRows();
+            var scores = new float[rows.Length];
             for (int j = 0; j < scores.Length; j++)
             {
-                int i = _model.ItemIndexOf(keys[j]);
+                int i = rows[j];
                 scores[j] = _model.GlobalMean + user.Bias + _model.ItemBias[i] + Kernels.VectorMath.Dot(user.Factors, _model.ItemRow(i));
             }
             return scores;
+        }
+
+        /// <summary>The model row of each key of <see cref="ItemFactors"/>, in order.</summary>
+        private int[] ItemFactorRows()
+        {
+            var keys = ItemFactors.Keys;
+            var rows = new int[keys.Count];
+            for (int j = 0; j < rows.Length; j++)
+                rows[j] = _model.ItemIndexOf(keys[j]);
+            return rows;
         }
 
         private void CheckFolded(FoldedInUser user)

@@ -13,22 +13,21 @@ namespace Embeddings
     {
         public static void Write(BinaryWriter writer, IReadOnlyList<long> counts)
         {
-            writer.Write(counts.Count);
-            foreach (long count in counts)
-                writer.Write(count);
+            var array = counts as long[] ?? new List<long>(counts).ToArray();
+            writer.Write(array.Length);
+            BinaryState.Write<long>(writer, array);
         }
 
         public static long[] Read(BinaryReader reader, int items, string component)
         {
             int n = reader.ReadInt32();
             if (n != 0 && n != items)
-                throw new FormatException($"{component}: the saved model has {n} item counts for {items} items.");
-            var counts = new long[n];
-            for (int i = 0; i < n; i++)
+                throw new FormatException($"{component}: the saved model has {n} item counts for {items} items; the model is damaged.");
+            var counts = BinaryState.ReadArray<long>(reader, n, "item counts");
+            foreach (long count in counts)
             {
-                counts[i] = reader.ReadInt64();
-                if (counts[i] < 0)
-                    throw new FormatException($"{component}: the saved model has a negative item count ({counts[i]}).");
+                if (count < 0)
+                    throw new FormatException($"{component}: the saved model has a negative item count ({count}); the model is damaged.");
             }
             return counts;
         }
