@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["most-similar"] = ("EmbeddingTable.MostSimilar top-10 latency on a generated table (default 1,000,000 x 100)", MostSimilarBenchmark.Run),
     ["ann"] = ("exact and HNSW search on 1,000,000 x 100 clustered vectors: queries/s, build time, recall@10", NearestNeighborBenchmark.Run),
     ["recommend"] = ("MovieLens 100K leave-last-out: popularity and item2vec (cosine, input-output logit), HR@10 / NDCG@10", RecommendationBenchmark.Run),
+    ["incremental"] = ("MovieLens 100K leave-last-out: item2vec base (90%) + update (10%) against a full retrain, HR@10 / NDCG@10 and time", IncrementalBenchmark.Run),
     ["graph-walks"] = ("node2vec walks on a generated 1,000,000-node, 20,000,000-edge power-law graph: walks/s, steps/s, peak memory", GraphWalkBenchmark.Run),
     ["mf"] = ("matrix factorization: explicit RMSE on ml-latest-small, implicit ALS HR@10 on ml-100k (random vs item2vec init), speed", MatrixFactorizationBenchmark.Run),
     ["serve"] = ("the ranking recommender on ml-100k: batch users/s, save and load in a new process (lists equal), fold-in of unseen users", ServingBenchmark.Run),

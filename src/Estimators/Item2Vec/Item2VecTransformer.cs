@@ -18,8 +18,11 @@ namespace Embeddings
         private readonly InputOutputColumnPair _itemColumn;
         private readonly InputOutputColumnPair _userColumn;
 
-        internal Item2VecTransformer(EmbeddingTable items, EmbeddingTable? context, EmbeddingTable users, InputOutputColumnPair itemColumn, InputOutputColumnPair userColumn, SkipGramTrainingSummary? summary)
+        internal Item2VecTransformer(EmbeddingTable items, EmbeddingTable? context, EmbeddingTable users, InputOutputColumnPair itemColumn, InputOutputColumnPair userColumn, SkipGramTrainingSummary? summary,
+            IReadOnlyList<long> itemCounts, IReadOnlyDictionary<string, string[]> keptHistories)
         {
+            ItemCounts = itemCounts;
+            KeptHistories = keptHistories;
             ItemEmbeddings = items;
             ContextEmbeddings = context;
             UserEmbeddings = users;
@@ -40,6 +43,21 @@ namespace Embeddings
         /// <summary>Statistics of the skip-gram run (null for a transformer loaded from a saved model).</summary>
         public SkipGramTrainingSummary? TrainingSummary { get; }
 
+        /// <summary>
+        /// The items of the user's sequence that the model keeps for continued training, oldest first: the whole sequence,
+        /// or its last <see cref="Item2VecEstimator.Options.KeptHistoryLength"/> items. Empty for an unknown user, and for
+        /// every user of a model saved before this version.
+        /// </summary>
+        /// <param name="user">The user's id.</param>
+        public IReadOnlyList<string> KeptHistory(string user) =>
+            user is not null && KeptHistories.TryGetValue(user, out var items) ? items : Array.Empty<string>();
+
+        /// <summary>How often each item of <see cref="ItemEmbeddings"/> occurs in the training sequences, row-aligned; empty for a model saved before this version.</summary>
+        internal IReadOnlyList<long> ItemCounts { get; }
+
+        /// <summary>Each user's kept items (see <see cref="KeptHistory"/>).</summary>
+        internal IReadOnlyDictionary<string, string[]> KeptHistories { get; }
+
         /// <inheritdoc/>
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema) =>
             EmbeddingColumnMapper.Bind(inputSchema, new[] { _itemColumn }, ItemEmbeddings, EmbeddingPooling.Mean, Item2VecEstimator.ComponentName)
@@ -50,7 +68,8 @@ namespace Embeddings
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         static string ILoadableTransformer<Item2VecTransformer>.LoaderId => "Embeddings.Item2Vec";
 
-        static int ILoadableTransformer<Item2VecTransformer>.StateVersion => 1;
+        // Version 2 adds the item counts and each user's kept history (for continued training); 1 is still read.
+        static int ILoadableTransformer<Item2VecTransformer>.StateVersion => 2;
 
         static IReadOnlyList<string> ILoadableTransformer<Item2VecTransformer>.LegacyTypeNames { get; } =
             ["Embeddings.Item2VecTransformer, Embeddings.Estimators"];
@@ -63,6 +82,15 @@ namespace Embeddings
             UserEmbeddings.Save(writer);
             writer.Write(ContextEmbeddings is not null);
             ContextEmbeddings?.Save(writer);
+            ItemCountsIo.Write(writer, ItemCounts);
+            writer.Write(KeptHistories.Count);
+            foreach (var (user, items) in KeptHistories.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.Write(user);
+                writer.Write(items.Length);
+                foreach (string item in items)
+                    writer.Write(item);
+            }
         }
 
         static Item2VecTransformer ILoadableTransformer<Item2VecTransformer>.Load(BinaryReader reader, int stateVersion)
@@ -73,7 +101,24 @@ namespace Embeddings
             var items = EmbeddingTable.Load(reader);
             var users = EmbeddingTable.Load(reader);
             var context = reader.ReadBoolean() ? EmbeddingTable.Load(reader) : null;
-            return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null);
+            IReadOnlyList<long> counts = Array.Empty<long>();
+            var recent = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            if (stateVersion >= 2)
+            {
+                counts = ItemCountsIo.Read(reader, items.Count, nameof(Item2VecTransformer));
+                int userCount = reader.ReadInt32();
+                long left = BinaryState.RemainingBytes(reader.BaseStream);
+                if (userCount < 0 || (left >= 0 && userCount > left))
+                    throw new FormatException($"{nameof(Item2VecTransformer)}: the saved model declares {userCount} users with kept histories; the model is damaged or truncated.");
+                for (int u = 0; u < userCount; u++)
+                {
+                    string user = reader.ReadString();
+                    var list = BinaryState.ReadStrings(reader, reader.ReadInt32(), $"kept items of user '{user}'");
+                    if (!recent.TryAdd(user, list))
+                        throw new FormatException($"{nameof(Item2VecTransformer)}: user '{user}' appears twice among the saved histories; the model is damaged.");
+                }
+            }
+            return new Item2VecTransformer(items, context, users, columns[0], columns[1], summary: null, counts, recent);
         }
     }
 }

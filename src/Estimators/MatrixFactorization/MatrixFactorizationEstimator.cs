@@ -304,7 +304,7 @@ namespace Embeddings
             using (var channel = host.Start("Training"))
                 channel.Info(MessageSensitivity.None, summary.ToString());
             return new MatrixFactorizationTransformer(model, _options.LossFunction, _options.MatrixColumnIndexColumnName, _options.MatrixRowIndexColumnName,
-                _options.ScoreColumnName, userIndices, itemIndices, summary);
+                _options.ScoreColumnName, userIndices, itemIndices, summary, new FoldInSettings(settings.Lambda, settings.Alpha, settings.NegativeTarget, settings.NonNegative));
         }
 
         /// <summary>The input's columns and the Single score column. Checks the key and label columns.</summary>

@@ -31,10 +31,14 @@ namespace Embeddings
         private readonly bool _itemKeysAreIndices;
         private EmbeddingTable? _userFactors;
         private EmbeddingTable? _itemFactors;
+        private readonly FoldInSettings? _foldIn;
+        private (float[] Gram, float[] Sum)? _itemGram;
+        private int[]? _itemFactorRows;
 
         internal MatrixFactorizationTransformer(FactorModel model, MatrixFactorizationEstimator.LossFunctionType loss, string userColumn, string itemColumn,
-            string scoreColumn, bool userKeysAreIndices, bool itemKeysAreIndices, MatrixFactorizationTrainingSummary? summary)
+            string scoreColumn, bool userKeysAreIndices, bool itemKeysAreIndices, MatrixFactorizationTrainingSummary? summary, FoldInSettings? foldIn)
         {
+            _foldIn = foldIn;
             _model = model;
             LossFunction = loss;
             MatrixColumnIndexColumnName = userColumn;
@@ -107,6 +111,87 @@ namespace Embeddings
             return _model.Score(Seen(_model.UserIndexOf(userKey), _model.UserSeen), Seen(_model.ItemIndexOf(itemKey), _model.ItemSeen));
         }
 
+        /// <summary>
+        /// Folds a new user (or a user's new interactions) into the model without retraining: solves the user's factor
+        /// against the fixed item factors with the objective and the Lambda, Alpha and C of training. Implicit loss: the
+        /// weighted-ALS step for one user (ratings of a repeated item summed, zero ratings skipped, as in training).
+        /// Explicit loss: the ridge regression Σ (r − μ − b_u − b_i − p·q_i)² + Lambda × n × (|p|² + b_u²) over the user's n
+        /// ratings, which gives the factor and the bias. Items without trained factors are skipped. The model is not
+        /// changed; score the result with <see cref="Score(FoldedInUser, string)"/> or <see cref="ScoreItems"/>.
+        /// </summary>
+        /// <param name="interactions">The user's (item key text, rating or label) pairs.</param>
+        /// <returns>The user's factor and bias, and how many interactions were used.</returns>
+        /// <exception cref="ArgumentException">A rating is not finite, an item is null, or no interaction has a known item.</exception>
+        /// <exception cref="InvalidOperationException">The model was saved before this version and does not record its regularisation settings.</exception>
+        /// <exception cref="NotSupportedException">The model was trained with NonNegative = true (explicit loss).</exception>
+        public FoldedInUser FoldInUser(IEnumerable<(string Item, float Rating)> interactions)
+        {
+            ArgumentNullException.ThrowIfNull(interactions);
+            var settings = _foldIn ?? throw new InvalidOperationException(
+                "MatrixFactorization.FoldInUser: this model was saved before state version 3 and does not record the Lambda, Alpha and C it was trained with, which the fold-in solves with. Retrain the model with this version.");
+            return FoldIn.Solve(_model, settings, interactions, () => _itemGram ??= ItemGram());
+        }
+
+        private (float[] Gram, float[] Sum) ItemGram()
+        {
+            int k = _model.Rank;
+            var gram = new float[k * k];
+            var sum = new float[k];
+            AlsSolver.Gram(_model.ItemFactors, _model.ItemCount, k, gram, sum);
+            return (gram, sum);
+        }
+
+        /// <summary>The score of a folded-in user and an item, as the score column computes it (the unseen-item fallback included).</summary>
+        /// <param name="user">A result of <see cref="FoldInUser"/> on this model.</param>
+        /// <param name="itemKey">The item's key text.</param>
+        /// <exception cref="ArgumentException">The user's factor does not have <see cref="ApproximationRank"/> entries.</exception>
+        public float Score(FoldedInUser user, string itemKey)
+        {
+            CheckFolded(user);
+            ArgumentNullException.ThrowIfNull(itemKey);
+            int i = Seen(_model.ItemIndexOf(itemKey), _model.ItemSeen);
+            float score = _model.GlobalMean + user.Bias;
+            if (i < 0)
+                return _model.Implicit ? score : score + _model.UnseenItemBias;
+            return score + _model.ItemBias[i] + Kernels.VectorMath.Dot(user.Factors, _model.ItemRow(i));
+        }
+
+        /// <summary>
+        /// The scores of a folded-in user against every item with trained factors, in the order of
+        /// <see cref="ItemFactors"/>'s keys: rank them to recommend.
+        /// </summary>
+        /// <param name="user">A result of <see cref="FoldInUser"/> on this model.</param>
+        /// <exception cref="ArgumentException">The user's factor does not have <see cref="ApproximationRank"/> entries.</exception>
+        public float[] ScoreItems(FoldedInUser user)
+        {
+            CheckFolded(user);
+            var rows = _itemFactorRows ??= ItemFactorRows();
+            var scores = new float[rows.Length];
+            for (int j = 0; j < scores.Length; j++)
+            {
+                int i = rows[j];
+                scores[j] = _model.GlobalMean + user.Bias + _model.ItemBias[i] + Kernels.VectorMath.Dot(user.Factors, _model.ItemRow(i));
+            }
+            return scores;
+        }
+
+        /// <summary>The model row of each key of <see cref="ItemFactors"/>, in order.</summary>
+        private int[] ItemFactorRows()
+        {
+            var keys = ItemFactors.Keys;
+            var rows = new int[keys.Count];
+            for (int j = 0; j < rows.Length; j++)
+                rows[j] = _model.ItemIndexOf(keys[j]);
+            return rows;
+        }
+
+        private void CheckFolded(FoldedInUser user)
+        {
+            ArgumentNullException.ThrowIfNull(user);
+            if (user.Factors is null || user.Factors.Length != _model.Rank)
+                throw new ArgumentException($"MatrixFactorization: the folded-in user has {user.Factors?.Length ?? 0} factors but the model's rank is {_model.Rank}; fold the user in with this model's FoldInUser.", nameof(user));
+        }
+
         /// <inheritdoc/>
         protected override IReadOnlyList<AppendedColumn> BindColumns(DataViewSchema inputSchema)
         {
@@ -164,9 +249,10 @@ namespace Embeddings
         // Persistence (docs/persistence.md): saved models record the loader id, the state version and, in the first
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         // State version 2 appends UnseenItemBias; version 1 models (no cold-start prior) still load, with UnseenItemBias 0.
+        // State version 3 appends Lambda, Alpha, C and NonNegative (for FoldInUser); earlier models load without them.
         static string ILoadableTransformer<MatrixFactorizationTransformer>.LoaderId => "Embeddings.MatrixFactorization";
 
-        static int ILoadableTransformer<MatrixFactorizationTransformer>.StateVersion => 2;
+        static int ILoadableTransformer<MatrixFactorizationTransformer>.StateVersion => 3;
 
         static IReadOnlyList<string> ILoadableTransformer<MatrixFactorizationTransformer>.LegacyTypeNames { get; } =
             ["Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators"];
@@ -182,6 +268,14 @@ namespace Embeddings
             writer.Write(_itemKeysAreIndices);
             _model.Write(writer);
             writer.Write(_model.UnseenItemBias);
+            writer.Write(_foldIn is not null);
+            if (_foldIn is not null)
+            {
+                writer.Write(_foldIn.Lambda);
+                writer.Write(_foldIn.Alpha);
+                writer.Write(_foldIn.NegativeTarget);
+                writer.Write(_foldIn.NonNegative);
+            }
         }
 
         static MatrixFactorizationTransformer ILoadableTransformer<MatrixFactorizationTransformer>.Load(BinaryReader reader, int stateVersion)
@@ -199,7 +293,14 @@ namespace Embeddings
                     throw new FormatException($"{nameof(MatrixFactorizationTransformer)}: invalid unseen-item bias {unseen} in the saved model.");
                 model.UnseenItemBias = unseen;
             }
-            return new MatrixFactorizationTransformer(model, loss, user, item, score, userIndices, itemIndices, summary: null);
+            FoldInSettings? foldIn = null;
+            if (stateVersion >= 3 && reader.ReadBoolean())
+            {
+                foldIn = new FoldInSettings(reader.ReadSingle(), reader.ReadSingle(), reader.ReadSingle(), reader.ReadBoolean());
+                if (!float.IsFinite(foldIn.Lambda) || foldIn.Lambda < 0 || !float.IsFinite(foldIn.Alpha) || !float.IsFinite(foldIn.NegativeTarget))
+                    throw new FormatException($"{nameof(MatrixFactorizationTransformer)}: invalid regularisation settings in the saved model ({foldIn}).");
+            }
+            return new MatrixFactorizationTransformer(model, loss, user, item, score, userIndices, itemIndices, summary: null, foldIn);
         }
     }
 }

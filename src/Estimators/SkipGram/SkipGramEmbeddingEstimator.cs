@@ -264,6 +264,98 @@ namespace Embeddings
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
         }
 
+        /// <summary>
+        /// Continues training <paramref name="initialModel"/> on new sequences (ML.NET's retraining shape, as
+        /// <c>trainer.Fit(data, modelParameters)</c>; gensim's <c>build_vocab(update=True)</c> then <c>train</c>). The
+        /// input sequence column is read as in <see cref="Fit(IDataView)"/>. See
+        /// <see cref="Fit(Action{ISequenceWriter}, SkipGramEmbeddingTransformer)"/> for what is kept and what these options mean.
+        /// </summary>
+        /// <param name="input">The new sequences.</param>
+        /// <param name="initialModel">The trained model to start from; it is not changed.</param>
+        /// <exception cref="ArgumentException"><paramref name="initialModel"/> cannot be continued with these options (see the message).</exception>
+        /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
+        /// <exception cref="InvalidOperationException">The new sequences have no items, or none with two known items, or training diverged.</exception>
+        /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
+        public SkipGramEmbeddingTransformer Fit(IDataView input, SkipGramEmbeddingTransformer initialModel)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            ArgumentNullException.ThrowIfNull(initialModel);
+            var column = CheckSequenceColumn(input.Schema, InputColumn);
+            return Continue(writer => ReadSequences(input, column, writer), initialModel, $"column '{InputColumn}'");
+        }
+
+        /// <summary>
+        /// Continues training <paramref name="initialModel"/> on new in-memory sequences; see
+        /// <see cref="Fit(Action{ISequenceWriter}, SkipGramEmbeddingTransformer)"/>.
+        /// </summary>
+        /// <param name="sequences">The new sequences of item ids, enumerated twice.</param>
+        /// <param name="initialModel">The trained model to start from; it is not changed.</param>
+        /// <exception cref="ArgumentException"><paramref name="initialModel"/> cannot be continued with these options (see the message).</exception>
+        /// <exception cref="InvalidOperationException">The new sequences have no items, or none with two known items, or training diverged.</exception>
+        /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
+        public SkipGramEmbeddingTransformer Fit(IEnumerable<IEnumerable<string?>> sequences, SkipGramEmbeddingTransformer initialModel)
+        {
+            ArgumentNullException.ThrowIfNull(sequences);
+            ArgumentNullException.ThrowIfNull(initialModel);
+            return Continue(writer => WriteSequences(sequences, writer), initialModel, "the given sequences");
+        }
+
+        /// <summary>
+        /// Continues training <paramref name="initialModel"/> on the new sequences that <paramref name="writeSequences"/>
+        /// writes (twice: once to count, once to train), and returns a new transformer; the initial model is unchanged.
+        /// </summary>
+        /// <remarks>
+        /// <para>The vocabulary is the initial model's, every item kept, with its count increased by its occurrences in the
+        /// new sequences, plus the items new to the model that occur at least <see cref="Options.MinCount"/> times <i>in the
+        /// new sequences</i> (the initial model does not remember items that missed MinCount before), the most frequent
+        /// first while the vocabulary holds fewer than <see cref="Options.MaxVocabularySize"/> items. Existing items start
+        /// from their trained input and context vectors; new items from random input and zero context vectors, as in a
+        /// new run. The negative-sampling and subsampling tables are rebuilt from the updated counts.</para>
+        /// <para>These options apply to the update as they would to a new run: <see cref="Options.Epochs"/> passes over the
+        /// new sequences, the learning rate restarting at <see cref="Options.LearningRate"/> (null: the default starting
+        /// rate, which restarts the original rate of a model trained with the defaults) and decaying linearly to 1e-4 of it
+        /// over the update, and the same seed discipline (with one thread, bit-identical results). The initial model must
+        /// have kept its context vectors (<see cref="Options.KeepContextVectors"/>), have been trained by this version (which
+        /// keeps the item counts), and have <see cref="Options.EmbeddingDimension"/> dimensions; hierarchical softmax cannot
+        /// be continued. The result keeps context vectors when <see cref="Options.KeepContextVectors"/> is set, so it can
+        /// itself be continued.</para>
+        /// </remarks>
+        /// <param name="writeSequences">Writes every new sequence: <c>Add</c> for each item, <c>EndSequence</c> after each sequence.</param>
+        /// <param name="initialModel">The trained model to start from; it is not changed.</param>
+        /// <exception cref="ArgumentException"><paramref name="initialModel"/> cannot be continued with these options (see the message).</exception>
+        /// <exception cref="InvalidOperationException">The new sequences have no items, or none with two known items, or training diverged.</exception>
+        /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
+        public SkipGramEmbeddingTransformer Fit(Action<ISequenceWriter> writeSequences, SkipGramEmbeddingTransformer initialModel)
+        {
+            ArgumentNullException.ThrowIfNull(writeSequences);
+            ArgumentNullException.ThrowIfNull(initialModel);
+            return Continue(writeSequences, initialModel, "the written sequences");
+        }
+
+        private SkipGramEmbeddingTransformer Continue(Action<ISequenceWriter> writeSequences, SkipGramEmbeddingTransformer initialModel, string source)
+        {
+            var initial = new SkipGramInitialModel(initialModel.Embeddings, initialModel.ContextEmbeddings, initialModel.TrainingSummary.ItemCounts);
+            SkipGramTraining.CheckInitialModel(initial, _options, SkipGramEmbeddingTransformer.ComponentName, nameof(initialModel));
+            var host = ((IHostEnvironment)_context).Register(nameof(SkipGramEmbeddingEstimator));
+            int seed = _options.Seed ?? host.Rand.Next();
+            using var channel = host.Start("Continued training");
+            using var cancellation = ContextCancellation.Watch(_context, nameof(SkipGramEmbeddingEstimator), _options.CancellationToken);
+            var (vocabulary, corpus, seen, skipped, newItems) = SkipGramTraining.ReadUpdateCorpus(writeSequences, writeSequences, initial, _options, source);
+            var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options, seed,
+                message => channel.Info(MessageSensitivity.None, message), source, cancellation.Token, initial, newItems);
+            return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
+        }
+
+        private static void WriteSequences(IEnumerable<IEnumerable<string?>> sequences, ISequenceWriter writer)
+        {
+            foreach (var sequence in sequences)
+            {
+                foreach (string? item in sequence)
+                    writer.Add(item);
+                writer.EndSequence();
+            }
+        }
+
         /// <summary>The output shape: the input's columns and a known-size float vector column.</summary>
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
@@ -323,6 +415,97 @@ namespace Embeddings
         }
     }
 
+    /// <summary>The trained state a continued run starts from: input and context vectors and the item counts, row-aligned.</summary>
+    internal sealed record SkipGramInitialModel(EmbeddingTable Input, EmbeddingTable? Context, IReadOnlyList<long> Counts)
+    {
+        /// <summary>
+        /// The rows of <paramref name="vocabulary"/> filled from this model where it has the item. A new item starts from the
+        /// mean input and context vectors of the model's items it occurs with in <paramref name="corpus"/> (within
+        /// <paramref name="window"/> positions): a fold-in start near its neighbours, which a small update learning rate can
+        /// refine. A new item without such neighbours starts as in a new run (random input) with the mean context vector.
+        /// </summary>
+        public SkipGramInitialState StartingPoint(Vocabulary vocabulary, TokenCorpus corpus, int window)
+        {
+            var state = StartingPoint(vocabulary);
+            int d = Input.Dimension;
+            var neighbours = new int[vocabulary.Count];
+            var inputSums = new Dictionary<int, float[]>();
+            var contextSums = new Dictionary<int, float[]>();
+            for (int s = 0; s < corpus.SequenceCount; s++)
+            {
+                var sequence = corpus.Sequence(s);
+                for (int p = 0; p < sequence.Length; p++)
+                {
+                    int item = sequence[p];
+                    if (state.Filled[item])
+                        continue;
+                    if (!inputSums.TryGetValue(item, out var inputSum))
+                    {
+                        inputSums[item] = inputSum = new float[d];
+                        contextSums[item] = new float[d];
+                    }
+                    var contextSum = contextSums[item];
+                    int lo = (int)Math.Max(0, (long)p - window), hi = (int)Math.Min(sequence.Length, (long)p + window + 1);
+                    for (int q = lo; q < hi; q++)
+                    {
+                        int other = sequence[q];
+                        if (q == p || !state.Filled[other])
+                            continue;
+                        Kernels.VectorMath.Add(state.Input.Row(other), inputSum);
+                        Kernels.VectorMath.Add(state.Output.Row(other), contextSum);
+                        neighbours[item]++;
+                    }
+                }
+            }
+            foreach (var (item, inputSum) in inputSums)
+            {
+                if (neighbours[item] == 0)
+                    continue;
+                float scale = 1f / neighbours[item];
+                Kernels.VectorMath.Scale(scale, inputSum);
+                Kernels.VectorMath.Scale(scale, contextSums[item]);
+                inputSum.CopyTo(state.Input.Row(item));
+                contextSums[item].CopyTo(state.Output.Row(item));
+            }
+            foreach (var (item, _) in inputSums)
+            {
+                if (neighbours[item] > 0)
+                    state.Filled[item] = true;
+            }
+            return state;
+        }
+
+        private SkipGramInitialState StartingPoint(Vocabulary vocabulary)
+        {
+            var input = new EmbeddingTableBuilder(vocabulary.Count, Input.Dimension);
+            var output = new EmbeddingTableBuilder(vocabulary.Count, Input.Dimension);
+            var filled = new bool[vocabulary.Count];
+            // New items' context vectors start at the mean context vector of the model's items: their logit against any
+            // user starts at the catalog's average instead of 0, which would rank an untrained item above most trained
+            // ones (skip-gram logits of unrelated pairs are mostly negative).
+            var meanContext = new float[Input.Dimension];
+            for (int row = 0; row < Context!.Count; row++)
+                Kernels.VectorMath.Add(Context.Row(row), meanContext);
+            if (Context.Count > 0)
+                Kernels.VectorMath.Scale(1f / Context.Count, meanContext);
+            for (int r = 0; r < vocabulary.Count; r++)
+                meanContext.CopyTo(output.Row(r));
+            for (int r = 0; r < vocabulary.Count; r++)
+            {
+                int row = Input.IndexOf(vocabulary.Keys[r]);
+                if (row < 0)
+                    continue;
+                int contextRow = Context.IndexOf(vocabulary.Keys[r]);
+                if (contextRow < 0)
+                    continue;
+                Input.Row(row).CopyTo(input.Row(r));
+                Context.Row(contextRow).CopyTo(output.Row(r));
+                filled[r] = true;
+            }
+            return new SkipGramInitialState(input, output, filled);
+        }
+    }
+
     /// <summary>Vocabulary selection and training shared by the estimator and the command-line tool.</summary>
     internal static class SkipGramTraining
     {
@@ -339,6 +522,44 @@ namespace Embeddings
             var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
             readPass(writer);
             return (vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences);
+        }
+
+        /// <summary>
+        /// Reads the corpus of a continued run: <paramref name="countPass"/> writes the sequences whose items are counted
+        /// (the new occurrences), <paramref name="writePass"/> the sequences to train on (the same, or with context
+        /// already counted before, such as the end of a user's earlier history). The vocabulary is <paramref name="initial"/>'s,
+        /// counts increased, plus the new items that reach MinCount in the counted sequences.
+        /// </summary>
+        public static (Vocabulary Vocabulary, TokenCorpus Corpus, long SequencesSeen, long SequencesSkipped, int NewItems) ReadUpdateCorpus(
+            Action<ISequenceWriter> countPass, Action<ISequenceWriter> writePass, SkipGramInitialModel initial, SkipGramEmbeddingEstimator.Options options, string source)
+        {
+            const string c = SkipGramEmbeddingTransformer.ComponentName;
+            var counter = new ItemCounter();
+            countPass(counter);
+            if (counter.SequencesSeen == 0 || counter.TotalOccurrences == 0)
+                throw new InvalidOperationException($"{c}: {source} has no items ({counter.SequencesSeen:N0} sequences read); continuing training needs new sequences with at least two items each.");
+            var vocabulary = counter.Merge(initial.Input.Keys, initial.Counts, options.MinCount, options.MaxVocabularySize, out int newItems);
+            var writer = new TokenCorpusWriter(vocabulary, Math.Min(Array.MaxLength, counter.TotalOccurrences), growable: true);
+            writePass(writer);
+            return (vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences, newItems);
+        }
+
+        /// <summary>
+        /// Checks that <paramref name="initial"/> can be the starting point of a run with <paramref name="options"/>:
+        /// context vectors and item counts kept, the same dimension, negative sampling without hierarchical softmax.
+        /// </summary>
+        public static void CheckInitialModel(SkipGramInitialModel initial, SkipGramEmbeddingEstimator.Options options, string component, string parameter)
+        {
+            if (initial.Counts.Count != initial.Input.Count)
+                throw new ArgumentException($"{component}: the initial model carries no item counts ({initial.Counts.Count} counts for {initial.Input.Count} items; models saved before this version do not keep them), and the negative-sampling and subsampling tables are rebuilt from the counts. Retrain the initial model with this version.", parameter);
+            if (initial.Context is null)
+                throw new ArgumentException($"{component}: the initial model has no context (output) vectors, and continued training starts from both its input and its output vectors. Train the initial model with KeepContextVectors = true.", parameter);
+            if (initial.Input.Dimension != options.EmbeddingDimension)
+                throw new ArgumentException($"{component}: EmbeddingDimension = {options.EmbeddingDimension} but the initial model's vectors have {initial.Input.Dimension} dimensions; set EmbeddingDimension = {initial.Input.Dimension}.", parameter);
+            if (initial.Context.Dimension != initial.Input.Dimension || initial.Context.Count != initial.Input.Count)
+                throw new ArgumentException($"{component}: the initial model's context vectors ({initial.Context.Count} x {initial.Context.Dimension}) do not match its input vectors ({initial.Input.Count} x {initial.Input.Dimension}).", parameter);
+            if (options.HierarchicalSoftmax)
+                throw new ArgumentException($"{component}: HierarchicalSoftmax = true cannot continue a trained model (it keeps no tree-node vectors); set HierarchicalSoftmax = false and NegativeSampleCount > 0.", parameter);
         }
 
         /// <summary>The vocabulary of a finished count pass; throws with advice when it is empty.</summary>
@@ -395,7 +616,8 @@ namespace Embeddings
 
         public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
             Vocabulary vocabulary, TokenCorpus corpus, long sequencesSeen, long sequencesSkipped,
-            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation)
+            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation,
+            SkipGramInitialModel? initial = null, int newItems = 0)
         {
             const string c = SkipGramEmbeddingTransformer.ComponentName;
             if (corpus.SequenceCount == 0)
@@ -425,14 +647,16 @@ namespace Embeddings
                 // subsampling; training would leave the vectors as they start: random.
                 double share = TrainedShare(vocabulary, corpus, options.SamplingThreshold);
                 double trained = share * corpus.TokenCount * options.Epochs;
-                if (share < MinimumTrainedShare || trained < vocabulary.Count)
+                // A continued run only has its new items to start from scratch.
+                int fromScratch = initial is null ? vocabulary.Count : newItems;
+                if (share < MinimumTrainedShare || trained < fromScratch)
                 {
                     throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                         $"{c}: subsampling with SamplingThreshold = {options.SamplingThreshold} would train on about {trained:F1} of the {corpus.TokenCount:N0} tokens x {options.Epochs} epoch(s) of {source} ({corpus.SequenceCount:N0} sequences, {vocabulary.Count:N0} distinct items), {(share < MinimumTrainedShare ? "under 1% of them" : "fewer than one per item")}, and the vectors would stay nearly random: the corpus is too small for this threshold. Lower SamplingThreshold (0 turns subsampling off) or give a larger corpus."));
                 }
             }
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
-            var result = SkipGramTrainer.Train(vocabulary, corpus, settings);
+            var result = SkipGramTrainer.Train(vocabulary, corpus, settings, initial?.StartingPoint(vocabulary, corpus, options.WholeSequenceContext ? int.MaxValue : options.WindowSize));
             var embeddings = result.InputVectors.Build(vocabulary.Keys);
             EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null
                 ? result.OutputVectors.Build(vocabulary.Keys)

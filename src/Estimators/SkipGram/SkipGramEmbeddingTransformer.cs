@@ -8,6 +8,31 @@ using Microsoft.ML;
 
 namespace Embeddings
 {
+    /// <summary>Saves and reads the item counts of a skip-gram vocabulary (empty when a model does not keep them).</summary>
+    internal static class ItemCountsIo
+    {
+        public static void Write(BinaryWriter writer, IReadOnlyList<long> counts)
+        {
+            var array = counts as long[] ?? new List<long>(counts).ToArray();
+            writer.Write(array.Length);
+            BinaryState.Write<long>(writer, array);
+        }
+
+        public static long[] Read(BinaryReader reader, int items, string component)
+        {
+            int n = reader.ReadInt32();
+            if (n != 0 && n != items)
+                throw new FormatException($"{component}: the saved model has {n} item counts for {items} items; the model is damaged.");
+            var counts = BinaryState.ReadArray<long>(reader, n, "item counts");
+            foreach (long count in counts)
+            {
+                if (count < 0)
+                    throw new FormatException($"{component}: the saved model has a negative item count ({count}); the model is damaged.");
+            }
+            return counts;
+        }
+    }
+
     /// <summary>
     /// The result of <see cref="SkipGramEmbeddingEstimator"/>: trained item vectors, applied to the input column (an item,
     /// or a sequence pooled by mean, sum or max) as a known-size <c>Vector&lt;Single, EmbeddingDimension&gt;</c>.
@@ -56,7 +81,8 @@ namespace Embeddings
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         static string ILoadableTransformer<SkipGramEmbeddingTransformer>.LoaderId => "Embeddings.SkipGram";
 
-        static int ILoadableTransformer<SkipGramEmbeddingTransformer>.StateVersion => 1;
+        // Version 2 adds the item counts (continued training rebuilds its sampling tables from them); 1 is still read.
+        static int ILoadableTransformer<SkipGramEmbeddingTransformer>.StateVersion => 2;
 
         static IReadOnlyList<string> ILoadableTransformer<SkipGramEmbeddingTransformer>.LegacyTypeNames { get; } =
             ["Embeddings.SkipGramEmbeddingTransformer, Embeddings.Estimators"];
@@ -78,6 +104,7 @@ namespace Embeddings
             Embeddings.Save(writer);
             writer.Write(ContextEmbeddings is not null);
             ContextEmbeddings?.Save(writer);
+            ItemCountsIo.Write(writer, s.ItemCounts);
         }
 
         static SkipGramEmbeddingTransformer ILoadableTransformer<SkipGramEmbeddingTransformer>.Load(BinaryReader reader, int stateVersion)
@@ -97,6 +124,8 @@ namespace Embeddings
                 TrainingTime: TimeSpan.FromTicks(reader.ReadInt64()));
             var embeddings = EmbeddingTable.Load(reader);
             var context = reader.ReadBoolean() ? EmbeddingTable.Load(reader) : null;
+            if (stateVersion >= 2)
+                summary = summary with { ItemCounts = ItemCountsIo.Read(reader, embeddings.Count, nameof(SkipGramEmbeddingTransformer)) };
             return new SkipGramEmbeddingTransformer(embeddings, context, columns[0], pooling, summary);
         }
     }

@@ -26,6 +26,12 @@ namespace Embeddings.SkipGram
         public CancellationToken CancellationToken { get; init; }
     }
 
+    /// <summary>
+    /// The starting point of a continued run: input and output rows already filled for the vocabulary rows marked in
+    /// <see cref="Filled"/> (the others start as in a new run: random input, zero output).
+    /// </summary>
+    internal sealed record SkipGramInitialState(EmbeddingTableBuilder Input, EmbeddingTableBuilder Output, bool[] Filled);
+
     /// <summary>What training produced: the input vectors, optionally the output (context) vectors, and statistics.</summary>
     internal sealed record SkipGramTrainingResult(EmbeddingTableBuilder InputVectors, EmbeddingTableBuilder? OutputVectors, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
 
@@ -64,15 +70,18 @@ namespace Embeddings.SkipGram
         private Exception? _failure;
         private readonly object _statsLock = new();
 
-        private SkipGramTrainer(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings)
+        private readonly bool[]? _filled;
+
+        private SkipGramTrainer(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings, SkipGramInitialState? initial)
         {
             _vocabulary = vocabulary;
             _corpus = corpus;
             _settings = settings;
-            _input = new EmbeddingTableBuilder(vocabulary.Count, settings.Dimension);
+            _input = initial?.Input ?? new EmbeddingTableBuilder(vocabulary.Count, settings.Dimension);
+            _filled = initial?.Filled;
             if (settings.NegativeSampleCount > 0)
             {
-                _outputNegative = new EmbeddingTableBuilder(vocabulary.Count, settings.Dimension);
+                _outputNegative = initial?.Output ?? new EmbeddingTableBuilder(vocabulary.Count, settings.Dimension);
                 _negativeSampler = vocabulary.NegativeSampler(settings.NegativeSamplingExponent);
             }
             if (settings.HierarchicalSoftmax)
@@ -84,9 +93,12 @@ namespace Embeddings.SkipGram
             _totalTokens = corpus.TokenCount * settings.Epochs;
         }
 
-        public static SkipGramTrainingResult Train(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings)
+        /// <summary>Trains from random input and zero output vectors, or from <paramref name="initial"/> (negative sampling only).</summary>
+        public static SkipGramTrainingResult Train(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings, SkipGramInitialState? initial = null)
         {
-            var trainer = new SkipGramTrainer(vocabulary, corpus, settings);
+            if (initial is not null && (settings.HierarchicalSoftmax || settings.NegativeSampleCount == 0))
+                throw new ArgumentException("Continued training needs negative sampling and no hierarchical softmax.", nameof(initial));
+            var trainer = new SkipGramTrainer(vocabulary, corpus, settings, initial);
             return trainer.Run();
         }
 
@@ -169,6 +181,8 @@ namespace Embeddings.SkipGram
             {
                 for (int r = t; r < rows; r += threads)
                 {
+                    if (_filled is not null && _filled[r])
+                        continue;
                     var random = new TrainingRandom((ulong)_settings.Seed, 0x1_0000_0000UL + (ulong)r);
                     var row = _input.Row(r);
                     for (int j = 0; j < row.Length; j++)

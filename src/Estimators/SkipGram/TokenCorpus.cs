@@ -102,6 +102,53 @@ namespace Embeddings.SkipGram
 
         /// <summary>The vocabulary: items with at least <paramref name="minCount"/> occurrences, at most <paramref name="maxSize"/>, most frequent first.</summary>
         public Vocabulary Select(int minCount, int? maxSize) => Vocabulary.Select(_keys, _counts, minCount, maxSize, out _);
+
+        /// <summary>Occurrences counted so far, over all items.</summary>
+        public long TotalOccurrences
+        {
+            get
+            {
+                long total = 0;
+                for (int i = 0; i < _keys.Count; i++)
+                    total += _counts[i];
+                return total;
+            }
+        }
+
+        /// <summary>
+        /// The vocabulary of a continued training run: every item of <paramref name="existing"/> (its count increased by the
+        /// occurrences counted here) and the items counted here for the first time that occur at least
+        /// <paramref name="minCount"/> times in these sequences, the most frequent first, while the vocabulary holds fewer
+        /// than <paramref name="maxSize"/> items. Ordered by the merged counts, most frequent first.
+        /// </summary>
+        public Vocabulary Merge(IReadOnlyList<string> existing, IReadOnlyList<long> existingCounts, int minCount, int? maxSize, out int newItems)
+        {
+            var keys = new List<string>(existing.Count + _keys.Count);
+            var counts = new List<long>(existing.Count + _keys.Count);
+            var known = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < existing.Count; i++)
+            {
+                long added = _ids.TryGetValue(existing[i], out int id) ? _counts[id] : 0;
+                keys.Add(existing[i]);
+                counts.Add(existingCounts[i] + added);
+                known.Add(existing[i]);
+            }
+            var fresh = new List<int>();
+            for (int id = 0; id < _keys.Count; id++)
+            {
+                if (!known.Contains(_keys[id]) && _counts[id] >= minCount)
+                    fresh.Add(id);
+            }
+            fresh.Sort((a, b) => _counts[a] != _counts[b] ? _counts[b].CompareTo(_counts[a]) : string.CompareOrdinal(_keys[a], _keys[b]));
+            int room = maxSize is int max ? Math.Max(0, max - existing.Count) : int.MaxValue;
+            newItems = Math.Min(room, fresh.Count);
+            for (int f = 0; f < newItems; f++)
+            {
+                keys.Add(_keys[fresh[f]]);
+                counts.Add(_counts[fresh[f]]);
+            }
+            return Vocabulary.Select(keys, counts.ToArray(), minCount: 0, maxSize: null, out _);
+        }
     }
 
     /// <summary>
@@ -117,8 +164,12 @@ namespace Embeddings.SkipGram
         private long _count;
         private long _sequenceStart;
 
-        public TokenCorpusWriter(Vocabulary vocabulary, long expectedTokens)
+        private readonly bool _growable;
+
+        /// <summary>A writer for the given vocabulary; with <paramref name="growable"/>, <paramref name="expectedTokens"/> is only the starting capacity.</summary>
+        public TokenCorpusWriter(Vocabulary vocabulary, long expectedTokens, bool growable = false)
         {
+            _growable = growable;
             _index = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
             for (int i = 0; i < vocabulary.Count; i++)
                 _index.Add(vocabulary.Keys[i], i);
@@ -135,6 +186,8 @@ namespace Embeddings.SkipGram
         {
             if (key.IsEmpty || !_spanIndex.TryGetValue(key, out int index))
                 return;
+            if (_count == _tokens.Length && _growable)
+                Array.Resize(ref _tokens, (int)Math.Min(Array.MaxLength, Math.Max(16L, 2L * _tokens.Length)));
             if (_count == _tokens.Length)
                 throw new InvalidOperationException("The second pass over the sequences read more tokens than the first: the input changed between passes.");
             _tokens[_count++] = index;

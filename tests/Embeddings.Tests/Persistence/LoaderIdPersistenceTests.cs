@@ -28,11 +28,11 @@ namespace Embeddings.Tests.Persistence
         {
             (typeof(EmbeddingLookupTransformer), "Embeddings.EmbeddingLookup", 1, new[] { "Embeddings.EmbeddingLookupTransformer, Embeddings.Transforms" }),
             (typeof(SimilarityTransformer), "Embeddings.Similarity", 2, new[] { "Embeddings.SimilarityTransformer, Embeddings.Transforms" }),
-            (typeof(SkipGramEmbeddingTransformer), "Embeddings.SkipGram", 1, new[] { "Embeddings.SkipGramEmbeddingTransformer, Embeddings.Estimators" }),
+            (typeof(SkipGramEmbeddingTransformer), "Embeddings.SkipGram", 2, new[] { "Embeddings.SkipGramEmbeddingTransformer, Embeddings.Estimators" }),
             (typeof(NodeEmbeddingTransformer), "Embeddings.NodeEmbedding", 2, new[] { "Embeddings.NodeEmbeddingTransformer, Embeddings.Estimators" }),
             (typeof(GraphWalkTransformer), "Embeddings.GraphWalk", 1, new[] { "Embeddings.GraphWalkTransformer, Embeddings.Estimators" }),
-            (typeof(Item2VecTransformer), "Embeddings.Item2Vec", 1, new[] { "Embeddings.Item2VecTransformer, Embeddings.Estimators" }),
-            (typeof(MatrixFactorizationTransformer), "Embeddings.MatrixFactorization", 2, new[] { "Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators" }),
+            (typeof(Item2VecTransformer), "Embeddings.Item2Vec", 2, new[] { "Embeddings.Item2VecTransformer, Embeddings.Estimators" }),
+            (typeof(MatrixFactorizationTransformer), "Embeddings.MatrixFactorization", 3, new[] { "Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators" }),
             (typeof(RecommendationFeaturesTransformer), "Embeddings.RecommendationFeatures", 2, new[] { "Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation" }),
             (typeof(RankingRecommenderTransformer), "Embeddings.RankingRecommender", 1, Array.Empty<string>()),
             (typeof(EndToEndEmbeddingTransformer), "Embeddings.EndToEnd", 1, Array.Empty<string>()),
@@ -123,7 +123,7 @@ namespace Embeddings.Tests.Persistence
             Assert.That(PatchStateVersion(path, "Embeddings.SkipGram", 7), Is.EqualTo(1));
             var e = LoadError(path);
             Assert.That(e.Message, Does.Contain("'Embeddings.SkipGram' in state version 7, saved by a newer version of the library (Embeddings.Estimators "));
-            Assert.That(e.Message, Does.Contain("reads state versions 1 to 1"));
+            Assert.That(e.Message, Does.Contain("reads state versions 1 to 2"));
             Assert.That(e.Message, Does.Contain("update the Embeddings packages"));
         }
 
