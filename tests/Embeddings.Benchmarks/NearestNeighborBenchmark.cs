@@ -12,7 +12,7 @@ namespace Embeddings.Benchmarks
     /// filters admitting 50% down to 0.5% of the rows (a row predicate), recall@10 and queries/s of the graph search
     /// forced (FilteredExactFraction = 0, with its fewer-than-k exact fallback), of the default rule, and of exact search.
     /// Options: --rows N --dimension D --queries Q (1000) --connectivity M (16) --ef-construction N (128)
-    /// --filter-queries Q (100).
+    /// --filter-queries Q (100) --storage Float32|Float16|Int8 (the default for cosine, Int8).
     /// </summary>
     internal static class NearestNeighborBenchmark
     {
@@ -24,6 +24,8 @@ namespace Embeddings.Benchmarks
             int connectivity = Options.Int(args, "--connectivity", new HnswOptions().Connectivity);
             int efConstruction = Options.Int(args, "--ef-construction", new HnswOptions().ExpansionAdd);
             int filterQueries = Options.Int(args, "--filter-queries", 100);
+            string? storageName = Options.String(args, "--storage");
+            var storage = storageName is null ? new HnswOptions().Storage : Enum.Parse<HnswStorage>(storageName, ignoreCase: true);
             var table = GeneratedTables.Clustered(rows, dimension, clusters: 1000, seed: 1);
             var random = new Random(2);
             var queries = new float[queryCount * dimension];
@@ -46,18 +48,18 @@ namespace Embeddings.Benchmarks
             long before = Process.GetCurrentProcess().WorkingSet64;
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             watch.Restart();
-            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction });
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, Storage = storage });
             double build = watch.Elapsed.TotalSeconds;
             double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             long after = Process.GetCurrentProcess().WorkingSet64;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"HNSW build: {build:F1} s (M = {connectivity}, efConstruction = {efConstruction}, {rows / build / Environment.ProcessorCount:F0} inserts/s per thread; {cpu:F1} CPU s, {rows / cpu:F0} inserts per CPU s; kernels {hnsw.HardwareAcceleration}), resident memory +{(after - before) / (1024.0 * 1024):F0} MiB"));
+                $"HNSW build: {build:F1} s (M = {connectivity}, efConstruction = {efConstruction}, {storage}, {rows / build / Environment.ProcessorCount:F0} inserts/s per thread; {cpu:F1} CPU s, {rows / cpu:F0} inserts per CPU s; kernels {hnsw.HardwareAcceleration}), resident memory +{(after - before) / (1024.0 * 1024):F0} MiB"));
 
             foreach (int ef in new[] { 32, 64, 128, 256 })
             {
                 string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ann-benchmark-{Guid.NewGuid():N}.usearch");
                 hnsw.Save(path);
-                using var tuned = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, ExpansionSearch = ef });
+                using var tuned = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, ExpansionSearch = ef, Storage = storage });
                 System.IO.File.Delete(path);
                 double recall = 0;
                 watch.Restart();
@@ -71,17 +73,17 @@ namespace Embeddings.Benchmarks
                     $"HNSW ef {ef,3}: recall@10 {recall / queryCount:F4}, {qps:F0} queries/s one at a time on one thread ({qps / exactSingle:F0}x exact single-query)"));
             }
 
-            Filtered(table, hnsw, exact, queries, Math.Min(filterQueries, queryCount), connectivity, efConstruction);
+            Filtered(table, hnsw, exact, queries, Math.Min(filterQueries, queryCount), new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, Storage = storage });
         }
 
         /// <summary>Filtered search at decreasing admitted fractions: graph forced, default rule, exact.</summary>
-        private static void Filtered(EmbeddingTable table, HnswNeighborIndex hnsw, ExactNeighborIndex exact, float[] queries, int queryCount, int connectivity, int efConstruction)
+        private static void Filtered(EmbeddingTable table, HnswNeighborIndex hnsw, ExactNeighborIndex exact, float[] queries, int queryCount, HnswOptions options)
         {
             int d = table.Dimension;
             string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ann-benchmark-{Guid.NewGuid():N}.usearch");
             hnsw.Save(path);
-            using var graph = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, FilteredExactFraction = 0 });
-            using var rule = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction });
+            using var graph = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = options.Connectivity, ExpansionAdd = options.ExpansionAdd, Storage = options.Storage, FilteredExactFraction = 0 });
+            using var rule = HnswNeighborIndex.Load(path, table, options);
             System.IO.File.Delete(path);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"filtered (ef 64, predicate on a row hash, {queryCount} queries; default rule: exact below {HnswNeighborIndex.DefaultFilteredExactFraction:P0} admitted):"));

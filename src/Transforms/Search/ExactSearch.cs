@@ -78,6 +78,27 @@ namespace Embeddings.Search
             return Merge(heaps, k);
         }
 
+        /// <summary>
+        /// The <paramref name="count"/> best of the candidate <paramref name="rows"/> by exact score, best first (ties by
+        /// key), skipping <paramref name="excludedRow"/>: the float32 re-ranking of an approximate search's candidates.
+        /// </summary>
+        public Neighbor[] Rerank(ReadOnlySpan<float> query, ReadOnlySpan<ulong> rows, int count, int excludedRow)
+        {
+            int k = Math.Min(count, rows.Length);
+            if (k <= 0)
+                return Array.Empty<Neighbor>();
+            var prepared = Prepare(query, out float queryTerm);
+            var heap = new TopKHeap(k, _table.KeyArray);
+            foreach (ulong key in rows)
+            {
+                int row = (int)key;
+                if (row == excludedRow)
+                    continue;
+                heap.Offer(Score(VectorMath.Dot(prepared, _table.Row(row)), row, queryTerm), row);
+            }
+            return Merge(new[] { heap }, k);
+        }
+
         /// <summary>Top-<paramref name="count"/> for each row of <paramref name="queries"/> (row-major, <c>Dimension</c> wide).</summary>
         public Neighbor[][] SearchBatch(ReadOnlySpan<float> queries, int count)
         {

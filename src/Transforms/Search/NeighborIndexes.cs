@@ -94,8 +94,21 @@ namespace Embeddings
         /// <summary>Candidates kept while searching (ef). Default 64; at least 1. Raise it for recall, lower it for speed.</summary>
         public int ExpansionSearch { get; set; } = 64;
 
-        /// <summary>Storage of the vectors inside the index: Float32 (default), Float16 or Int8 (smaller, slightly less exact).</summary>
-        public HnswStorage Storage { get; set; } = HnswStorage.Float32;
+        private HnswStorage? _storage;
+
+        /// <summary>
+        /// Storage of the vectors inside the index: Float32, Float16 or Int8 (for <see cref="SimilarityMetric.Cosine"/>
+        /// only: USearch scales each vector to unit length before quantizing). Default: Int8 for Cosine, Float32 for the
+        /// other metrics. With Float16 or Int8 the graph is built and searched on the compact vectors (a quarter of the
+        /// memory traffic with Int8, so a build about 1.7 times faster at 1,000,000 x 100), and the ef candidates each
+        /// search keeps are re-ranked by the table's float32 rows, so results and similarities are exact for the
+        /// candidates found (recall@10 at 1,000,000 x 100 as with Float32 storage: docs/nearest-neighbours.md).
+        /// </summary>
+        public HnswStorage Storage
+        {
+            get => _storage ?? (Metric == SimilarityMetric.Cosine ? HnswStorage.Int8 : HnswStorage.Float32);
+            set => _storage = value;
+        }
 
         /// <summary>
         /// A filtered search whose filter admits fewer than this fraction of the table's rows is answered by exact search
@@ -245,6 +258,7 @@ namespace Embeddings
         /// filter admits fewer than <see cref="HnswOptions.FilteredExactFraction"/> of the rows or fewer than
         /// <paramref name="count"/>, and when the graph search finds fewer than <paramref name="count"/> admitted rows.
         /// A predicate's exception is caught inside the native callback (which then admits nothing more) and rethrown here.
+        /// The predicate runs inside the native search and must not search this same index.
         /// </remarks>
         public IReadOnlyList<Neighbor> Search(ReadOnlySpan<float> query, int count, NeighborFilter filter)
         {
@@ -262,10 +276,15 @@ namespace Embeddings
                 // Asking for the whole table: a graph search may miss a few rows, the exact scan does not.
                 return Exact.Search(query, count, excludedRow);
             }
+            if (_index.Storage != UsearchNative.ScalarKind.Float32)
+            {
+                // Compact storage: take every candidate the search kept (ef) and rank them by the table's float32 rows.
+                wanted = Math.Min(Table.Count, Math.Max(wanted, _options.ExpansionSearch));
+            }
             Span<ulong> keys = wanted <= StackResults ? stackalloc ulong[wanted] : new ulong[wanted];
             Span<float> distances = wanted <= StackResults ? stackalloc float[wanted] : new float[wanted];
             int found = _index.Search(query, keys, distances);
-            return ToNeighbors(keys[..found], distances[..found], count, excludedRow);
+            return Finish(query, keys[..found], distances[..found], count, excludedRow);
         }
 
         private Neighbor[] FilteredSearchCore(ReadOnlySpan<float> query, int count, int excludedRow, NeighborFilter filter)
@@ -273,7 +292,7 @@ namespace Embeddings
             double admitted = filter.EstimatedAdmittedRows() - (excludedRow >= 0 ? 1 : 0);
             if (admitted <= count || admitted < _options.FilteredExactFraction * Table.Count)
                 return Exact.Search(query, count, excludedRow, filter);
-            int wanted = count;
+            int wanted = _index.Storage != UsearchNative.ScalarKind.Float32 ? Math.Max(count, _options.ExpansionSearch) : count;
             Span<ulong> keys = wanted <= StackResults ? stackalloc ulong[wanted] : new ulong[wanted];
             Span<float> distances = wanted <= StackResults ? stackalloc float[wanted] : new float[wanted];
             int found = _index.FilteredSearch(query, key => (int)key != excludedRow && filter.Admits((int)key), keys, distances);
@@ -282,8 +301,12 @@ namespace Embeddings
                 // The graph ran out of admitted candidates within ef: the exact scan finds every admitted row.
                 return Exact.Search(query, count, excludedRow, filter);
             }
-            return ToNeighbors(keys[..found], distances[..found], count, excludedRow);
+            return Finish(query, keys[..found], distances[..found], count, excludedRow);
         }
+
+        /// <summary>The search's own order and distances for float32 storage; for compact storage (as the file says, whatever the options) the candidates re-ranked exactly.</summary>
+        private Neighbor[] Finish(ReadOnlySpan<float> query, ReadOnlySpan<ulong> keys, ReadOnlySpan<float> distances, int count, int excludedRow) =>
+            _index.Storage == UsearchNative.ScalarKind.Float32 ? ToNeighbors(keys, distances, count, excludedRow) : Exact.Rerank(query, keys, count, excludedRow);
 
         private Neighbor[] ToNeighbors(ReadOnlySpan<ulong> keys, ReadOnlySpan<float> distances, int count, int excludedRow)
         {
@@ -353,6 +376,8 @@ namespace Embeddings
                 throw new ArgumentOutOfRangeException(nameof(options), options.ExpansionSearch, $"HnswOptions.ExpansionSearch = {options.ExpansionSearch} is invalid; use 1 or more (64 is usual).");
             if (!Enum.IsDefined(options.Storage))
                 throw new ArgumentOutOfRangeException(nameof(options), options.Storage, $"HnswOptions.Storage = {(int)options.Storage} is invalid; use Float32, Float16 or Int8.");
+            if (options.Storage == HnswStorage.Int8 && options.Metric != SimilarityMetric.Cosine)
+                throw new ArgumentOutOfRangeException(nameof(options), options.Storage, $"HnswOptions.Storage = Int8 needs Metric = Cosine (USearch normalises vectors before quantizing them to 8 bits); with {options.Metric} use Float32 or Float16.");
             if (!(options.FilteredExactFraction is >= 0 and <= 1))
                 throw new ArgumentOutOfRangeException(nameof(options), options.FilteredExactFraction, $"HnswOptions.FilteredExactFraction = {options.FilteredExactFraction} is invalid; use 0 to 1 ({DefaultFilteredExactFraction} is the default).");
             return options;

@@ -25,9 +25,10 @@ namespace Embeddings.Search
         private readonly UsearchIndexHandle _handle;
         private readonly SemaphoreSlim _contexts;
 
-        private UsearchIndex(UsearchIndexHandle handle)
+        private UsearchIndex(UsearchIndexHandle handle, UsearchNative.ScalarKind storage)
         {
             _handle = handle;
+            Storage = storage;
             _contexts = new SemaphoreSlim(Threads, Threads);
         }
 
@@ -76,6 +77,9 @@ namespace Embeddings.Search
             }
             return index;
         }
+
+        /// <summary>How the index stores vectors (from the options it was created with, or the file's header).</summary>
+        public UsearchNative.ScalarKind Storage { get; }
 
         public long Size => (long)Query(UsearchNative.usearch_size, "read the size");
 
@@ -223,7 +227,7 @@ namespace Embeddings.Search
                 Check(error, action);
                 throw new InvalidOperationException($"USearch could not {action}: usearch_init returned no index.");
             }
-            return new UsearchIndex(handle);
+            return new UsearchIndex(handle, options.Quantization);
         }
 
         private delegate nuint SizeQuery(UsearchIndexHandle index, ref IntPtr error);

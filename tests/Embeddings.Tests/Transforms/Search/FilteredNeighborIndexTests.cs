@@ -167,6 +167,33 @@ namespace Embeddings.Tests.Transforms.Search
         }
 
         [Test]
+        public void CosineStoresInt8AndReranksExactlyOtherMetricsStoreFloat32()
+        {
+            Assert.That(new HnswOptions().Storage, Is.EqualTo(HnswStorage.Int8));
+            Assert.That(new HnswOptions { Metric = SimilarityMetric.DotProduct }.Storage, Is.EqualTo(HnswStorage.Float32));
+            Assert.That(new HnswOptions { Metric = SimilarityMetric.Euclidean, Storage = HnswStorage.Float16 }.Storage, Is.EqualTo(HnswStorage.Float16));
+            var table = Clustered(5000, 16, clusters: 20, seed: 11);
+            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => HnswNeighborIndex.Build(table, new HnswOptions { Metric = SimilarityMetric.Euclidean, Storage = HnswStorage.Int8 }))!.Message, Does.Contain("needs Metric = Cosine"));
+            using var int8 = HnswNeighborIndex.Build(table);
+            var exact = new ExactNeighborIndex(table);
+            var random = new Random(12);
+            for (int q = 0; q < 50; q++)
+            {
+                var query = Query(table, random);
+                var found = int8.Search(query, 10);
+                var truth = exact.Search(query, 10);
+                Assert.That(found.Select(n => n.Similarity), Is.Ordered.Descending);
+                // Re-ranked by the float32 rows: a row found has its exact similarity.
+                foreach (var neighbor in found)
+                {
+                    var same = truth.FirstOrDefault(n => n.Key == neighbor.Key);
+                    if (same.Key is not null)
+                        Assert.That(neighbor.Similarity, Is.EqualTo(same.Similarity));
+                }
+            }
+        }
+
+        [Test]
         public void TheNativeLibraryIsTheSupportedVersionWithSimdKernels()
         {
             Assert.DoesNotThrow(UsearchNative.EnsureSupported);
