@@ -10,7 +10,7 @@ namespace Embeddings.Benchmarks
     /// queries (rows of the table), k = 10. Prints exact single-query and batched throughput, HNSW build time and memory,
     /// and HNSW recall@10 against exact with its single-query throughput, for several ef; then filtered search: for
     /// filters admitting 50% down to 0.5% of the rows (a row predicate), recall@10 and queries/s of the graph search
-    /// forced (FilteredExactFraction = 0, with its fewer-than-k exact fallback), of the default rule, and of exact search.
+    /// forced (FilteredExactRows = 0, with its fewer-than-k exact fallback), of the default rule, and of exact search.
     /// Options: --rows N --dimension D --queries Q (1000) --connectivity M (16) --ef-construction N (128)
     /// --filter-queries Q (100) --storage Float32|Float16|Int8 (the default for cosine, Int8).
     /// </summary>
@@ -82,11 +82,11 @@ namespace Embeddings.Benchmarks
             int d = table.Dimension;
             string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ann-benchmark-{Guid.NewGuid():N}.usearch");
             hnsw.Save(path);
-            using var graph = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = options.Connectivity, ExpansionAdd = options.ExpansionAdd, Storage = options.Storage, FilteredExactFraction = 0 });
+            using var graph = HnswNeighborIndex.Load(path, table, new HnswOptions { Connectivity = options.Connectivity, ExpansionAdd = options.ExpansionAdd, Storage = options.Storage, FilteredExactRows = 0 });
             using var rule = HnswNeighborIndex.Load(path, table, options);
             System.IO.File.Delete(path);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"filtered (ef 64, predicate on a row hash, {queryCount} queries; default rule: exact below {HnswNeighborIndex.DefaultFilteredExactFraction:P0} admitted):"));
+                $"filtered (ef 64, predicate on a row hash, {queryCount} queries; default rule: exact below {HnswNeighborIndex.DefaultFilteredExactRows:N0} admitted rows):"));
             foreach (double fraction in new[] { 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005 })
             {
                 uint limit = (uint)(fraction * uint.MaxValue);

@@ -40,7 +40,7 @@ namespace Embeddings.Tests.Transforms.Search
         public void FilteredHnswEqualsFilteredExactOnAPlantedSet(SimilarityMetric metric)
         {
             var table = Clustered(20000, 16, clusters: 40, seed: 1);
-            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Metric = metric, ExpansionSearch = 64 });
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Metric = metric, ExpansionSearch = 64, FilteredExactRows = 1000 });
             var exact = new ExactNeighborIndex(table, metric);
             var random = new Random(2);
             var denied = Enumerable.Range(0, 500).Select(_ => table.Keys[random.Next(table.Count)]).ToList();
@@ -78,18 +78,18 @@ namespace Embeddings.Tests.Transforms.Search
             var filter = NeighborFilter.For(table).Allowing(onePercent);
             Assert.That(filter.ListedRowCount, Is.EqualTo(200));
             var exact = new ExactNeighborIndex(table);
-            // The default rule (exact below 5%) and the graph forced (fraction 0, so only the fewer-than-k fallback helps).
-            foreach (double fraction in new[] { HnswNeighborIndex.DefaultFilteredExactFraction, 0.0 })
+            // The default rule (exact below 10,000 admitted rows) and the graph forced (0, so only the fewer-than-k fallback helps).
+            foreach (int threshold in new[] { HnswNeighborIndex.DefaultFilteredExactRows, 0 })
             {
-                using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { FilteredExactFraction = fraction });
+                using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { FilteredExactRows = threshold });
                 for (int q = 0; q < 20; q++)
                 {
                     var query = Query(table, random);
                     var found = hnsw.Search(query, 10, filter);
-                    Assert.That(found, Has.Count.EqualTo(10), $"fraction {fraction}, query {q}");
+                    Assert.That(found, Has.Count.EqualTo(10), $"exact below {threshold} rows, query {q}");
                     Assert.That(found.Select(n => n.Key), Is.SubsetOf(onePercent));
-                    if (fraction > 0)
-                        Assert.That(found.Select(n => n.Key), Is.EqualTo(exact.Search(query, 10, filter).Select(n => n.Key)), "below the fraction the answer is exact");
+                    if (threshold > 0)
+                        Assert.That(found.Select(n => n.Key), Is.EqualTo(exact.Search(query, 10, filter).Select(n => n.Key)), "below the threshold the answer is exact");
                 }
                 // As many as the filter admits, and no more.
                 Assert.That(hnsw.Search(Query(table, random), 500, filter), Has.Count.EqualTo(200));
@@ -163,7 +163,7 @@ namespace Embeddings.Tests.Transforms.Search
             Assert.That(Assert.Throws<ArgumentException>(() => hnsw.Search(table.Row(0), 5, NeighborFilter.For(other)))!.Message, Does.Contain("another table"));
             Assert.Throws<ArgumentException>(() => new ExactNeighborIndex(table).Search(table.Row(0), 5, NeighborFilter.For(other)));
             Assert.Throws<ArgumentNullException>(() => hnsw.Search(table.Row(0), 5, null!));
-            Assert.Throws<ArgumentOutOfRangeException>(() => HnswNeighborIndex.Build(table, new HnswOptions { FilteredExactFraction = 1.5 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => HnswNeighborIndex.Build(table, new HnswOptions { FilteredExactRows = -1 }));
         }
 
         [Test]
