@@ -113,9 +113,10 @@ namespace Embeddings
         /// <summary>
         /// A filtered search whose filter admits fewer than this many rows is answered by exact search over the admitted
         /// rows instead of the graph (<see cref="HnswNeighborIndex.Search(ReadOnlySpan{float}, int, NeighborFilter)"/>).
-        /// Default 10,000: where the two took equal time at ef 64 on 100,000 and on 1,000,000 rows (a graph search with a
-        /// filter visits about ef / (admitted fraction) nodes; the exact scan tests every row and scores the admitted
-        /// ones). 0 leaves only the fewer-than-count fallback. Not saved with the index: pass it to <see cref="HnswNeighborIndex.Load"/>.
+        /// Default 15,000: between where the two took equal time at ef 64 on 100,000 rows (about 12,000 admitted) and on
+        /// 1,000,000 rows (about 20,000): a graph search with a filter visits about ef / (admitted fraction) nodes, the
+        /// exact scan tests every row and scores the admitted ones (docs/nearest-neighbours.md). 0 leaves only the
+        /// fewer-than-count fallback. Not saved with the index: pass it to <see cref="HnswNeighborIndex.Load"/>.
         /// </summary>
         public int FilteredExactRows { get; set; } = HnswNeighborIndex.DefaultFilteredExactRows;
     }
@@ -142,7 +143,7 @@ namespace Embeddings
     /// <para>
     /// Filtered search (<see cref="Search(ReadOnlySpan{float}, int, NeighborFilter)"/>) tests the filter inside the graph
     /// traversal (USearch's <c>usearch_filtered_search</c>), not by over-fetching. It falls back to exact search over the
-    /// admitted rows when the filter admits fewer than <see cref="HnswOptions.FilteredExactRows"/> rows (10,000 by default;
+    /// admitted rows when the filter admits fewer than <see cref="HnswOptions.FilteredExactRows"/> rows (15,000 by default;
     /// estimated by <see cref="NeighborFilter.EstimatedAdmittedRows"/>), or when the graph search returns fewer than
     /// the requested count; so a filtered search returns <c>count</c> rows whenever the filter admits that many.
     /// </para>
@@ -151,7 +152,7 @@ namespace Embeddings
     public sealed class HnswNeighborIndex : INearestNeighborIndex, IDisposable
     {
         /// <summary>Default of <see cref="HnswOptions.FilteredExactRows"/>.</summary>
-        public const int DefaultFilteredExactRows = 10_000;
+        public const int DefaultFilteredExactRows = 15_000;
 
         /// <summary>Result buffers up to this many neighbours live on the stack.</summary>
         private const int StackResults = 256;

@@ -78,7 +78,7 @@ namespace Embeddings.Tests.Transforms.Search
             var filter = NeighborFilter.For(table).Allowing(onePercent);
             Assert.That(filter.ListedRowCount, Is.EqualTo(200));
             var exact = new ExactNeighborIndex(table);
-            // The default rule (exact below 10,000 admitted rows) and the graph forced (0, so only the fewer-than-k fallback helps).
+            // The default rule (exact below 15,000 admitted rows) and the graph forced (0, so only the fewer-than-k fallback helps).
             foreach (int threshold in new[] { HnswNeighborIndex.DefaultFilteredExactRows, 0 })
             {
                 using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { FilteredExactRows = threshold });
@@ -122,7 +122,7 @@ namespace Embeddings.Tests.Transforms.Search
         public void PredicateExceptionsPropagateFromTheNativeCallbackAndTheExactScan()
         {
             var table = Clustered(20000, 8, clusters: 20, seed: 6);
-            using var hnsw = HnswNeighborIndex.Build(table);
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { FilteredExactRows = 1000 });
             var exact = new ExactNeighborIndex(table);
             var query = table.Row(11).ToArray();
             bool armed = false;
