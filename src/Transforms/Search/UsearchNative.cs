@@ -106,7 +106,7 @@ namespace Embeddings.Search
             return null;
         }
 
-#pragma warning disable IDE1006, SA1300 // C names, as in usearch.h.
+#pragma warning disable IDE1006 // C names, as in usearch.h.
         [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
         public static extern IntPtr usearch_version();
 
@@ -160,7 +160,7 @@ namespace Embeddings.Search
 
         [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
         public static extern nuint usearch_filtered_search(UsearchIndexHandle index, in float query, ScalarKind queryKind, nuint count, IntPtr filter, IntPtr filterState, ref ulong keys, ref float distances, ref IntPtr error);
-#pragma warning restore IDE1006, SA1300
+#pragma warning restore IDE1006
     }
 
     /// <summary>Owns a <c>usearch_index_t</c>; releasing it calls <c>usearch_free</c>.</summary>
