@@ -7,14 +7,13 @@ namespace Embeddings.Search
 {
     /// <summary>
     /// A USearch dense index (float32 vectors in and out, keys = table rows) over <see cref="UsearchNative"/>: no
-    /// managed binding, no reflection, no allocation per insert or search (vectors and result buffers are passed as
-    /// spans by reference). Native errors become <see cref="InvalidOperationException"/>s naming the action.
+    /// managed binding, no reflection, no allocation per insert or unfiltered search (vectors and result buffers are
+    /// passed as spans by reference). Native errors become <see cref="InvalidOperationException"/>s naming the action.
     /// <para>
-    /// Threads: USearch keeps one search context per concurrent caller and does not check that one is free (taking one
-    /// from an empty pool is undefined behaviour in its release build). The index is given
+    /// Threads: USearch keeps a fixed pool of per-thread contexts, one per concurrent caller. The index is given
     /// <see cref="Environment.ProcessorCount"/> contexts for adding and for searching, and a semaphore of that size
-    /// admits callers, so any number of threads may add (once the capacity is reserved) and search at once.
-    /// Disposing must not race them.
+    /// admits callers, so that any number of threads may add (once the capacity is reserved) and search at once
+    /// without ever asking USearch for more contexts than it has. Disposing must not race them.
     /// </para>
     /// </summary>
     internal sealed class UsearchIndex : IDisposable

@@ -115,7 +115,8 @@ namespace Embeddings.Tests.Transforms.Search
                 Assert.That(hnsw.Search(query, 10, filter), Is.Empty);
                 Assert.That(exact.Search(query, 10, filter), Is.Empty);
             }
-            Assert.That(hnsw.Search(query, 10, NeighborFilter.For(table)).Select(n => n.Key), Is.EqualTo(hnsw.Search(query, 10).Select(n => n.Key)), "an open filter changes nothing");
+            Assert.That(hnsw.Search(query, 10, NeighborFilter.For(table)).Select(n => n.Key), Is.EqualTo(exact.Search(query, 10).Select(n => n.Key)),
+                "an open filter on a table smaller than FilteredExactRows is answered exactly");
         }
 
         [Test]
@@ -202,6 +203,23 @@ namespace Embeddings.Tests.Transforms.Search
             using var hnsw = HnswNeighborIndex.Build(table);
             Assert.That(hnsw.HardwareAcceleration, Is.Not.Empty);
             TestContext.Out.WriteLine($"USearch {UsearchNative.Version}, kernels: {hnsw.HardwareAcceleration}");
+        }
+
+        [Test]
+        public void AFileThatIsNotAnIndexIsAClearError()
+        {
+            var table = Clustered(100, 8, clusters: 2, seed: 13);
+            string path = System.IO.Path.GetTempFileName();
+            try
+            {
+                System.IO.File.WriteAllText(path, "this is not a usearch index, just some text long enough to be read as a header.........");
+                var thrown = Assert.Throws<InvalidOperationException>(() => HnswNeighborIndex.Load(path, table, new HnswOptions()))!;
+                Assert.That(thrown.Message, Does.StartWith("USearch could not"));
+            }
+            finally
+            {
+                System.IO.File.Delete(path);
+            }
         }
 
         [Test]
