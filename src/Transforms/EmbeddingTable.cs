@@ -132,7 +132,7 @@ namespace Embeddings
                 throw new KeyNotFoundException($"Key '{key}' is not in the embedding table ({Count} keys); MostSimilar(vector, count) accepts any vector.");
             var index = Volatile.Read(ref _attachedIndex);
             if (index is not null)
-                return index.SearchCore(_rows.Row(row).ToArray(), count, row);
+                return index.SearchCore(_rows.Row(row), count, row);
             return Searcher.Search(_rows.Row(row), count, row);
         }
 
@@ -152,7 +152,7 @@ namespace Embeddings
                 throw new ArgumentException("The query vector contains NaN or infinity.", nameof(vector));
             var index = Volatile.Read(ref _attachedIndex);
             if (index is not null)
-                return index.SearchCore(vector.ToArray(), count, excludedRow: -1);
+                return index.SearchCore(vector, count, excludedRow: -1);
             return Searcher.Search(vector, count, excludedRow: -1);
         }
 

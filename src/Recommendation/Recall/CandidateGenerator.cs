@@ -82,7 +82,9 @@ namespace Embeddings.Recommendation
                 if (!_model.UserEmbeddings.Contains(user))
                     return Array.Empty<Candidate>();
                 var vector = _model.UserEmbeddings.GetVector(user);
-                ranked = index.Search(vector, count + excluded.Count).Select(n => (n.Key, n.Similarity));
+                // The seen items are excluded inside the search (no over-fetching of count + seen).
+                var unseen = NeighborFilter.For(index.Table).Excluding(excluded);
+                ranked = index.Search(vector, count, unseen).Select(n => (n.Key, n.Similarity));
             }
             var result = new List<Candidate>(count);
             foreach (var (item, score) in ranked)

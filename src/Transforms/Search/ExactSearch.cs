@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.ExceptionServices;
 using System.Threading.Tasks;
 using Embeddings.Kernels;
 
@@ -37,32 +38,65 @@ namespace Embeddings.Search
 
         public SimilarityMetric Metric => _metric;
 
-        /// <summary>The <paramref name="count"/> best rows for one query, best first, excluding <paramref name="excludedRow"/> (or -1).</summary>
-        public Neighbor[] Search(ReadOnlySpan<float> query, int count, int excludedRow)
+        /// <summary>
+        /// The <paramref name="count"/> best rows for one query, best first, excluding <paramref name="excludedRow"/> (or -1)
+        /// and, with a <paramref name="filter"/>, the rows it does not admit (fewer than <paramref name="count"/> when fewer
+        /// are admitted). An exception of the filter's predicate propagates unchanged (not wrapped).
+        /// </summary>
+        public Neighbor[] Search(ReadOnlySpan<float> query, int count, int excludedRow, NeighborFilter? filter = null)
         {
             int rows = _table.Count;
             int k = Math.Min(count, rows - (excludedRow >= 0 ? 1 : 0));
-            if (k <= 0)
+            if (k <= 0 || (filter is not null && filter.ListedRowCount == 0))
                 return Array.Empty<Neighbor>();
             var prepared = Prepare(query, out float queryTerm);
             int partitions = (long)rows * _table.Dimension < ParallelThresholdFloats ? 1 : Math.Min(Environment.ProcessorCount, 64);
             var heaps = new TopKHeap[partitions];
             int perPartition = (rows + partitions - 1) / partitions;
-            Parallel.For(0, partitions, new ParallelOptions { MaxDegreeOfParallelism = partitions }, p =>
+            try
             {
-                var heap = new TopKHeap(k, _table.KeyArray);
-                int start = p * perPartition, end = Math.Min(rows, start + perPartition);
-                for (int row = start; row < end; row++)
+                Parallel.For(0, partitions, new ParallelOptions { MaxDegreeOfParallelism = partitions }, p =>
                 {
-                    if (row == excludedRow)
-                        continue;
-                    float score = Score(VectorMath.Dot(prepared, _table.Row(row)), row, queryTerm);
-                    if (score >= heap.Threshold)
-                        heap.Offer(score, row);
-                }
-                heaps[p] = heap;
-            });
+                    var heap = new TopKHeap(k, _table.KeyArray);
+                    int start = p * perPartition, end = Math.Min(rows, start + perPartition);
+                    for (int row = start; row < end; row++)
+                    {
+                        if (row == excludedRow || (filter is not null && !filter.Admits(row)))
+                            continue;
+                        float score = Score(VectorMath.Dot(prepared, _table.Row(row)), row, queryTerm);
+                        if (score >= heap.Threshold)
+                            heap.Offer(score, row);
+                    }
+                    heaps[p] = heap;
+                });
+            }
+            catch (AggregateException e) when (filter is not null && e.InnerExceptions.Count > 0)
+            {
+                // A predicate failed: rethrow its own exception, as the single-threaded path does.
+                ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            }
             return Merge(heaps, k);
+        }
+
+        /// <summary>
+        /// The <paramref name="count"/> best of the candidate <paramref name="rows"/> by exact score, best first (ties by
+        /// key), skipping <paramref name="excludedRow"/>: the float32 re-ranking of an approximate search's candidates.
+        /// </summary>
+        public Neighbor[] Rerank(ReadOnlySpan<float> query, ReadOnlySpan<ulong> rows, int count, int excludedRow)
+        {
+            int k = Math.Min(count, rows.Length);
+            if (k <= 0)
+                return Array.Empty<Neighbor>();
+            var prepared = Prepare(query, out float queryTerm);
+            var heap = new TopKHeap(k, _table.KeyArray);
+            foreach (ulong key in rows)
+            {
+                int row = (int)key;
+                if (row == excludedRow)
+                    continue;
+                heap.Offer(Score(VectorMath.Dot(prepared, _table.Row(row)), row, queryTerm), row);
+            }
+            return Merge(new[] { heap }, k);
         }
 
         /// <summary>Top-<paramref name="count"/> for each row of <paramref name="queries"/> (row-major, <c>Dimension</c> wide).</summary>
