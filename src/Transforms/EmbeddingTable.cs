@@ -157,6 +157,46 @@ namespace Embeddings
         }
 
         /// <summary>
+        /// The <paramref name="count"/> keys most similar to <paramref name="key"/> by cosine similarity among the rows
+        /// <paramref name="filter"/> admits (an allow-list, a deny-list, a predicate: <see cref="NeighborFilter"/>), best
+        /// first, the key itself excluded. Exact, or through the attached approximate index, which filters inside its search
+        /// and falls back to exact search when few rows are admitted (docs/nearest-neighbours.md). A filter that leaves
+        /// fewer than <paramref name="count"/> rows returns them all.
+        /// </summary>
+        /// <exception cref="KeyNotFoundException">The key is not in the table.</exception>
+        /// <exception cref="ArgumentException">The filter was made for another table.</exception>
+        public IReadOnlyList<Neighbor> MostSimilar(string key, int count, NeighborFilter filter)
+        {
+            CheckCount(count);
+            ArgumentNullException.ThrowIfNull(filter);
+            int row = key is null ? -1 : IndexOf(key);
+            if (row < 0)
+                throw new KeyNotFoundException($"Key '{key}' is not in the embedding table ({Count} keys); MostSimilar(vector, count, filter) accepts any vector.");
+            return MostSimilar(_rows.Row(row), count, filter.ExcludingRows([row]));
+        }
+
+        /// <summary>
+        /// The <paramref name="count"/> keys most similar to <paramref name="vector"/> by cosine similarity among the rows
+        /// <paramref name="filter"/> admits, best first (see <see cref="MostSimilar(string, int, NeighborFilter)"/>).
+        /// </summary>
+        /// <exception cref="ArgumentException">The vector's length is not <see cref="Dimension"/>, it contains NaN or infinity, or the filter was made for another table.</exception>
+        public IReadOnlyList<Neighbor> MostSimilar(ReadOnlySpan<float> vector, int count, NeighborFilter filter)
+        {
+            CheckCount(count);
+            ArgumentNullException.ThrowIfNull(filter);
+            if (vector.Length != Dimension)
+                throw new ArgumentException($"The query vector has {vector.Length} values; this table's Dimension is {Dimension}.", nameof(vector));
+            if (!VectorMath.AllFinite(vector))
+                throw new ArgumentException("The query vector contains NaN or infinity.", nameof(vector));
+            if (!ReferenceEquals(filter.Table, this))
+                throw new ArgumentException("The filter was made for another table; make it with NeighborFilter.For(thisTable).", nameof(filter));
+            var index = Volatile.Read(ref _attachedIndex);
+            if (index is not null)
+                return index.Search(vector, count, filter);
+            return Searcher.Search(vector, count, excludedRow: -1, filter);
+        }
+
+        /// <summary>
         /// Makes <see cref="MostSimilar(string, int)"/> and <see cref="MostSimilar(ReadOnlySpan{float}, int)"/> answer from
         /// an approximate <paramref name="index"/> (built from this table, by cosine) instead of exact search; null detaches it.
         /// </summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -22,19 +23,23 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _ef = CliOption.Int("--ef", "HNSW search breadth").Default(s_hnsw.ExpansionSearch).AtLeast(1);
         private readonly Option<int> _connectivity = CliOption.Int("--connectivity", "HNSW links per node").Default(s_hnsw.Connectivity).Between(4, 256);
         private readonly Option<int> _efConstruction = CliOption.Int("--ef-construction", "HNSW candidates kept while inserting").Default(s_hnsw.ExpansionAdd).AtLeast(1);
+        private readonly Option<string> _allow = CliOption.File("--allow", "only these keys (one per line) may be neighbours");
+        private readonly Option<string> _deny = CliOption.File("--deny", "these keys (one per line) are never neighbours");
         private readonly Option<Named<SimilarityMetric>> _metric = CliOption.Choice("--metric", "cosine, dot (dot product) or euclidean (score = -distance)",
             new[] { ("cosine", SimilarityMetric.Cosine), ("dot", SimilarityMetric.DotProduct), ("euclidean", SimilarityMetric.Euclidean) }, s_hnsw.Metric);
 
         public SimilarCommand()
             : base("similar", "Nearest keys of query keys in a vector file, exact or approximate (HNSW).", "Prints the time to build the index and to answer the queries.")
         {
-            Add(_vectors, _queries, _output, _k, _approximate, _ef, _connectivity, _efConstruction, _metric);
+            Add(_vectors, _queries, _output, _k, _approximate, _ef, _connectivity, _efConstruction, _metric, _allow, _deny);
         }
 
         protected override int Run(CommandRun run)
         {
             string vectors = run.InputFile(_vectors);
             string queriesPath = run.InputFile(_queries);
+            string? allowPath = run.OptionalInputFile(_allow);
+            string? denyPath = run.OptionalInputFile(_deny);
             string output = run.OutputFile(_output);
             var metric = run.Get(_metric).Value;
             var watch = Stopwatch.StartNew();
@@ -49,6 +54,16 @@ namespace Embeddings.Cli.Commands
             if (unknown.Count > 0)
                 run.Error.WriteLine($"{unknown.Count} queries are not in the table and are skipped: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", ..." : "")}");
             var known = queries.Where(table.Contains).ToList();
+            NeighborFilter? filter = null;
+            if (allowPath is not null || denyPath is not null)
+            {
+                filter = NeighborFilter.For(table);
+                if (allowPath is not null)
+                    filter = filter.Allowing(Keys(allowPath));
+                if (denyPath is not null)
+                    filter = filter.Excluding(Keys(denyPath));
+                run.Out.WriteLine($"filter: {filter.ListedRowCount:N0} of {table.Count:N0} keys may be neighbours");
+            }
             run.ThrowIfCancelled();
 
             watch.Restart();
@@ -71,7 +86,8 @@ namespace Embeddings.Cli.Commands
             {
                 run.ThrowIfCancelled();
                 table.TryGetVector(query, vector);
-                foreach (var neighbour in index.Search(vector, k + 1).Where(n => n.Key != query).Take(k))
+                var found = filter is null ? index.Search(vector, k + 1) : index.Search(vector, k + 1, filter);
+                foreach (var neighbour in found.Where(n => n.Key != query).Take(k))
                     text.Append(query).Append('\t').Append(neighbour.Key).Append('\t').Append(neighbour.Similarity.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
             }
             double seconds = watch.Elapsed.TotalSeconds;
@@ -84,5 +100,9 @@ namespace Embeddings.Cli.Commands
             run.Out.WriteLine($"{known.Count:N0} queries in {seconds:F3} s ({known.Count / Math.Max(seconds, 1e-9):N0} queries/s); wrote {output}");
             return ExitCodes.Success;
         }
+
+        /// <summary>The keys of a list file: one per line, blank lines skipped, surrounding white space trimmed.</summary>
+        private static IEnumerable<string> Keys(string path) =>
+            Infrastructure.Utf8Lines.Read(path).Where(line => !line.IsBlank).Select(line => line.Text.Trim()).ToList();
     }
 }

@@ -178,5 +178,41 @@ namespace Embeddings.Tests.Transforms
             }
             return scored.OrderByDescending(n => n.Similarity).ThenBy(n => n.Key, StringComparer.Ordinal).Take(count).ToList();
         }
+
+        [Test]
+        public void MostSimilarWithAFilterSearchesOnlyTheAdmittedRowsExactlyOrThroughTheAttachedIndex()
+        {
+            var table = RandomTable(2000, 16, 11, out string[] keys, out _);
+            var even = NeighborFilter.For(table).Where(row => row % 2 == 0);
+            var exact = table.MostSimilar(keys[1], 10, even);
+            Assert.That(exact, Has.Count.EqualTo(10));
+            Assert.That(exact.Select(n => table.IndexOf(n.Key) % 2), Has.All.EqualTo(0));
+            Assert.That(exact.Select(n => n.Key), Does.Not.Contain(keys[1]));
+            var brute = Enumerable.Range(0, table.Count).Where(r => r % 2 == 0 && r != 1)
+                .Select(r => (Key: keys[r], Similarity: table.Similarity(keys[1], keys[r])))
+                .OrderByDescending(p => p.Similarity).ThenBy(p => p.Key, StringComparer.Ordinal).Take(10).Select(p => p.Key);
+            Assert.That(exact.Select(n => n.Key), Is.EqualTo(brute));
+            var self = table.MostSimilar(keys[2], 5, even);
+            Assert.That(self.Select(n => n.Key), Does.Not.Contain(keys[2]), "the query key is left out even when admitted");
+
+            // Through HNSW: filtered inside the search; agrees with the exact answer on most keys.
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { ExpansionSearch = 200 });
+            table.AttachIndex(hnsw);
+            try
+            {
+                var approximate = table.MostSimilar(keys[1], 10, even);
+                Assert.That(approximate.Select(n => table.IndexOf(n.Key) % 2), Has.All.EqualTo(0));
+                Assert.That(approximate.Select(n => n.Key).Intersect(exact.Select(n => n.Key)).Count(), Is.GreaterThanOrEqualTo(9));
+                var few = NeighborFilter.For(table).Allowing(keys.Take(20));
+                Assert.That(table.MostSimilar(keys[500], 10, few).Select(n => n.Key).ToArray(), Is.SubsetOf(keys.Take(20).ToArray()).And.Length.EqualTo(10));
+            }
+            finally
+            {
+                table.AttachIndex(null);
+            }
+            var other = RandomTable(10, 16, 12, out _, out _);
+            Assert.Throws<ArgumentException>(() => table.MostSimilar(keys[1], 3, NeighborFilter.For(other)));
+            Assert.That(table.MostSimilar(keys[1], 3, NeighborFilter.For(table).Allowing(Array.Empty<string>())), Is.Empty);
+        }
     }
 }
