@@ -97,14 +97,14 @@ namespace Embeddings.Benchmarks
         public ModelRun LbfgsLogisticRegression(IDataView train, IDataView validation, IDataView test)
         {
             var featurizer = OneHotFeatures(crosses: true, dense: false).Fit(train);
-            var candidates = new[] { (L1: 0f, L2: 1f), (L1: 0f, L2: 10f), (L1: 0f, L2: 100f), (L1: 1f, L2: 10f) }
+            var candidates = new[] { (L1: 0.0, L2: 0.1), (L1: 0.0, L2: 0.3), (L1: 0.0, L2: 1.0), (L1: 0.0, L2: 3.0), (L1: 1.0, L2: 1.0) }
                 .Select(s => ($"L1 {Text(s.L1)}, L2 {Text(s.L2)}", (Func<IDataView, IDataView, ITransformer>)((tr, _) =>
                     _ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
                     {
                         LabelColumnName = MovieLensClickData.LabelColumnName,
                         FeatureColumnName = FeaturesColumnName,
-                        L1Regularization = s.L1,
-                        L2Regularization = s.L2,
+                        L1Regularization = (float)s.L1,
+                        L2Regularization = (float)s.L2,
                         NumberOfThreads = _threads,
                     }).Fit(tr))));
             return PickOnValidation("mlnet_lbfgs_lr", featurizer, candidates, train, validation, test);
@@ -144,7 +144,7 @@ namespace Embeddings.Benchmarks
         {
             var fields = MovieLensClickData.FieldNames.Select(f => OneHotPrefix + f).ToArray();
             var featurizer = OneHotFeatures(crosses: false, dense: false).Fit(train);
-            var settings = new[] { (Dimension: 8, Iterations: 5), (Dimension: 8, Iterations: 10), (Dimension: 16, Iterations: 5), (Dimension: 16, Iterations: 10) };
+            var settings = new[] { (Dimension: 8, Iterations: 5), (Dimension: 8, Iterations: 10), (Dimension: 8, Iterations: 15), (Dimension: 16, Iterations: 5), (Dimension: 16, Iterations: 10), (Dimension: 16, Iterations: 15) };
             var candidates = settings.Select(s => ($"latent {s.Dimension}, {s.Iterations} iterations",
                 (Func<IDataView, IDataView, ITransformer>)((tr, _) =>
                     _ml.BinaryClassification.Trainers.FieldAwareFactorizationMachine(new FieldAwareFactorizationMachineTrainer.Options
