@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Embeddings.EndToEnd;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace Embeddings
 {
@@ -158,6 +158,9 @@ namespace Embeddings
             /// <summary>Receives each epoch's figures as it ends (also written to the MLContext log). Null (default): none.</summary>
             public IProgress<EndToEndEpoch>? Progress { get; set; }
 
+            /// <summary>Stops training with an <see cref="OperationCanceledException"/> when cancelled (as <c>MLContext.CancelExecution</c> does). Default: none.</summary>
+            public CancellationToken CancellationToken { get; set; }
+
             /// <summary>A copy whose lists and dictionaries are new (the tables and progress sink are shared).</summary>
             public Options Clone()
             {
@@ -206,7 +209,7 @@ namespace Embeddings
                     OptionChecks.Check(c, hasWide, nameof(WideCrosses), text, $"{Architecture} has no wide part; remove the crosses or use WideAndDeep, FactorizationMachine or Wide");
                     OptionChecks.Check(c, cross is not null && cross.Length >= 2, nameof(WideCrosses), text, "give two or more field names per cross");
                     OptionChecks.Check(c, cross!.All(names.Contains), nameof(WideCrosses), text, "cross only names listed in CategoricalColumnNames");
-                    OptionChecks.Check(c, cross.Distinct(StringComparer.Ordinal).Count() == cross.Length, nameof(WideCrosses), text, "name each field once per cross");
+                    OptionChecks.Check(c, cross!.Distinct(StringComparer.Ordinal).Count() == cross!.Length, nameof(WideCrosses), text, "name each field once per cross");
                 }
                 OptionChecks.Check(c, CrossHashBits is >= 1 and <= 30, nameof(CrossHashBits), CrossHashBits, "use 1 to 30 (18 is the default)");
                 OptionChecks.Check(c, EmbeddingDimension is >= 1 and <= 1024, nameof(EmbeddingDimension), EmbeddingDimension, "use 1 to 1024 (16 is usual)");
