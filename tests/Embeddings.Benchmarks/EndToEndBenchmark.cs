@@ -83,7 +83,7 @@ namespace Embeddings.Benchmarks
                 Console.WriteLine($"JSON written to {jsonFile}");
             }
             if (Options.String(args, "--png") is string pngFile)
-                ValidationCurves.Save(pngFile, runs, s_studyModels, $"ml-100k, {split} split, validation AUC per epoch ({seeds} seed(s), mean)");
+                ValidationCurves.Save(pngFile, runs, s_studyModels, $"validation AUC by epoch (ml-100k, {split.ToString().ToLowerInvariant()} split, {(seeds == 1 ? "seed 1" : $"mean of seeds 1-{seeds}")})");
         }
 
         /// <summary>Our end-to-end models (EndToEndModels.cs); adds one run per model wanted.</summary>

@@ -46,13 +46,13 @@ namespace Embeddings.Benchmarks
             byEpoch.XLabel("epoch");
             byEpoch.YLabel("validation AUC");
             byEpoch.ShowLegend(Alignment.LowerRight);
-            bySeconds.Title("against training time", 13);
+            bySeconds.Title("validation AUC by training time", 13);
             bySeconds.XLabel("training seconds (cumulative)");
             bySeconds.YLabel("validation AUC");
             bySeconds.ShowLegend(Alignment.LowerRight);
 
             var figure = new Multiplot();
-            figure.AddPlot(byEpoch);
+            figure.Reset(byEpoch);
             figure.AddPlot(bySeconds);
             figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
             figure.SavePng(path, 1400, 550);
