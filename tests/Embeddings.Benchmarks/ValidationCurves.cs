@@ -44,6 +44,7 @@ namespace Embeddings.Benchmarks
             }
             byEpoch.Title(title, 13);
             byEpoch.XLabel("epoch");
+            byEpoch.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
             byEpoch.YLabel("validation AUC");
             byEpoch.ShowLegend(Alignment.LowerRight);
             bySeconds.Title("validation AUC by training time", 13);
