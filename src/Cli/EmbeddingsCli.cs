@@ -41,6 +41,8 @@ namespace Embeddings.Cli
             new AnalogyCommand(),
             new Item2VecCommand(),
             new RecommendEvalCommand(),
+            new FitRecommenderCommand(),
+            new RecommendCommand(),
             new MatrixFactorizationCommand(),
             new SweepCommand(),
             new SimilarCommand(),

@@ -55,6 +55,15 @@ namespace Embeddings.Recommendation
             return new InteractionTimeline(all, offsets, itemTimes, userTimes);
         }
 
+        /// <summary>The time of the last training interaction (NaN without interactions): "now" for users given at query time.</summary>
+        public double LastTime => _all.Length == 0 ? double.NaN : _all[^1];
+
+        /// <summary>
+        /// The same item timelines for other users, whose current times are <paramref name="userTimes"/> (users given at
+        /// query time with their own histories; their interactions do not enter the item timelines).
+        /// </summary>
+        public InteractionTimeline WithUsers(double[] userTimes) => new(_all, _itemOffsets, _itemTimes, userTimes);
+
         /// <summary>
         /// The item's interactions within <paramref name="window"/> interactions of the user's last time, its interactions
         /// before that time, and how many interactions (of anybody) lie between the item's first interaction and that time

@@ -82,6 +82,38 @@ namespace Embeddings.Recommendation
             };
         }
 
+        /// <summary>
+        /// A state for users given at query time ("fold-in"): the same catalog, item vectors, counts and item timelines, with
+        /// <paramref name="users"/> and their <paramref name="histories"/> (catalog indices, oldest first) in place of the
+        /// training users. Their logit scales are computed from their histories as training does; their current time is the
+        /// last training interaction's. Training statistics (popularity, transitions, co-occurrences) are not changed by them.
+        /// </summary>
+        public RecommendationFeatureState WithGuests(string[] users, int[][] histories)
+        {
+            ArgumentNullException.ThrowIfNull(users);
+            ArgumentNullException.ThrowIfNull(histories);
+            if (histories.Length != users.Length)
+                throw new ArgumentException($"{users.Length} users need as many histories; got {histories.Length}.", nameof(histories));
+            var times = new double[users.Length];
+            Array.Fill(times, Timeline.LastTime);
+            for (int u = 0; u < users.Length; u++)
+            {
+                if (histories[u].Length == 0)
+                    times[u] = double.NaN;
+            }
+            return new RecommendationFeatureState
+            {
+                Settings = Settings,
+                Items = Items,
+                Users = new IdIndex(users),
+                Histories = histories,
+                Item2Vec = ItemVectorModel.Create(Item2Vec.Vectors, histories, Settings.HistoryLength),
+                Node2Vec = Node2Vec is null ? null : ItemVectorModel.Create(Node2Vec.Vectors, histories, Settings.HistoryLength),
+                Counts = Counts,
+                Timeline = Timeline.WithUsers(times),
+            };
+        }
+
         /// <summary>Writes the state in the layout of version 1 (see the remarks).</summary>
         public void Write(BinaryWriter writer)
         {

@@ -149,63 +149,6 @@ namespace Embeddings.Recommendation
         }
     }
 
-    /// <summary>
-    /// A trained recommender: the feature transformer followed by the ranker, as one ML.NET transformer chain
-    /// (<see cref="Pipeline"/>) that maps (user, item) rows to a Score; <c>mlContext.Model.Save</c> saves that chain (it
-    /// loads back as a <see cref="TransformerChain{TLastTransformer}"/> with identical scores). <see cref="Recommend"/>
-    /// recalls candidates by the blend score and orders them by the ranker.
-    /// </summary>
-    public sealed class RankingRecommenderTransformer : ITransformer
-    {
-        internal RankingRecommenderTransformer(RecommendationFeaturesTransformer features, ITransformer ranker, int candidateCount)
-        {
-            Features = features;
-            Ranker = ranker;
-            CandidateCount = candidateCount;
-            Pipeline = new TransformerChain<ITransformer>(features, ranker);
-        }
-
-        /// <summary>The feature transformer (trained on all interactions).</summary>
-        public RecommendationFeaturesTransformer Features { get; }
-
-        /// <summary>The ranker's prediction transformer.</summary>
-        public ITransformer Ranker { get; }
-
-        /// <summary>The feature transformer and the ranker as one chain.</summary>
-        public TransformerChain<ITransformer> Pipeline { get; }
-
-        /// <summary>Candidates recalled per user before re-ranking.</summary>
-        public int CandidateCount { get; }
-
-        /// <summary>True: the chain maps row to row.</summary>
-        public bool IsRowToRowMapper => true;
-
-        /// <summary>The output schema of <see cref="Pipeline"/>.</summary>
-        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Pipeline.GetOutputSchema(inputSchema);
-
-        /// <summary>Scores (user, item) rows: appends Features and Score.</summary>
-        public IDataView Transform(IDataView input) => Pipeline.Transform(input);
-
-        /// <summary>The row-to-row mapper of <see cref="Pipeline"/>, for prediction engines.</summary>
-        public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)Pipeline).GetRowToRowMapper(inputSchema);
-
-        void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Pipeline).Save(ctx);
-
-        /// <summary>
-        /// The best <paramref name="count"/> items for <paramref name="user"/> that the user has not interacted with:
-        /// <see cref="CandidateCount"/> candidates by the blend score, ordered by the ranker (ties by item id). Empty for an unknown user.
-        /// </summary>
-        public IReadOnlyList<(string Item, float Score)> Recommend(MLContext mlContext, string user, int count)
-        {
-            ArgumentNullException.ThrowIfNull(mlContext);
-            ArgumentNullException.ThrowIfNull(user);
-            if (count < 1)
-                throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1.");
-            var scored = RankingStage.ScoreCandidates(mlContext, this, new[] { user }, CandidateCount);
-            return scored.TryGetValue(user, out var list) ? list.Take(count).ToArray() : Array.Empty<(string, float)>();
-        }
-    }
-
     /// <summary>Candidate recall, ranker training and candidate scoring, shared by the estimator and the evaluation.</summary>
     internal static class RankingStage
     {
@@ -220,24 +163,46 @@ namespace Embeddings.Recommendation
         }
 
         /// <summary>The top <paramref name="count"/> unseen items of <paramref name="user"/> by the blend score, best first (ties by item index).</summary>
-        public static int[] Candidates(RecommendationFeaturizer featurizer, int user, int count, float[] scores, float[] a, float[] b, float[] scratch, bool[] seen)
+        public static int[] Candidates(RecommendationFeaturizer featurizer, int user, int count, float[] scores, float[] a, float[] b, float[] scratch, bool[] seen) =>
+            Candidates(featurizer, user, null, count, scores, a, b, scratch, seen, null);
+
+        /// <summary>
+        /// The top <paramref name="count"/> items of <paramref name="user"/> by the blend score that <paramref name="filter"/>
+        /// admits (null: the unseen items), best first (ties by item index). <paramref name="userId"/> is the id the filter's
+        /// predicate receives.
+        /// </summary>
+        public static int[] Candidates(RecommendationFeaturizer featurizer, int user, string? userId, int count, float[] scores, float[] a, float[] b,
+            float[] scratch, bool[] seen, RecommendationFilter? filter)
         {
             featurizer.BlendScores(user, scores, a, b, scratch);
             var history = featurizer.History(user);
-            foreach (int item in history)
-                seen[item] = true;
-            var heap = new PriorityQueue<int, (float, int)>(count + 1);
-            for (int i = 0; i < scores.Length; i++)
+            bool excludeSeen = filter?.ExcludeSeen ?? true;
+            if (excludeSeen)
             {
-                if (seen[i])
-                    continue;
-                // Min-heap on (score, -index): the root is the worst kept candidate.
-                heap.Enqueue(i, (scores[i], -i));
-                if (heap.Count > count)
-                    heap.Dequeue();
+                foreach (int item in history)
+                    seen[item] = true;
             }
-            foreach (int item in history)
-                seen[item] = false;
+            var heap = new PriorityQueue<int, (float, int)>(count + 1);
+            try
+            {
+                for (int i = 0; i < scores.Length; i++)
+                {
+                    if (seen[i] || (filter is not null && !filter.Admits(userId!, i)))
+                        continue;
+                    // Min-heap on (score, -index): the root is the worst kept candidate.
+                    heap.Enqueue(i, (scores[i], -i));
+                    if (heap.Count > count)
+                        heap.Dequeue();
+                }
+            }
+            finally
+            {
+                if (excludeSeen)
+                {
+                    foreach (int item in history)
+                        seen[item] = false;
+                }
+            }
             var result = new int[heap.Count];
             for (int k = result.Length - 1; k >= 0; k--)
                 result[k] = heap.Dequeue();

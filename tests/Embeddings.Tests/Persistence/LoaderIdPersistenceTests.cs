@@ -34,6 +34,7 @@ namespace Embeddings.Tests.Persistence
             (typeof(Item2VecTransformer), "Embeddings.Item2Vec", 1, new[] { "Embeddings.Item2VecTransformer, Embeddings.Estimators" }),
             (typeof(MatrixFactorizationTransformer), "Embeddings.MatrixFactorization", 2, new[] { "Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators" }),
             (typeof(RecommendationFeaturesTransformer), "Embeddings.RecommendationFeatures", 1, new[] { "Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation" }),
+            (typeof(RankingRecommenderTransformer), "Embeddings.RankingRecommender", 1, Array.Empty<string>()),
         };
 
         private string _folder = "";

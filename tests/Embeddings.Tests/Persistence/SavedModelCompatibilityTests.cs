@@ -37,6 +37,7 @@ namespace Embeddings.Tests.Persistence
             ["recommendation-features"] = new[] { Text("User", 0), Text("Item", 1) },
             ["lookup-fasttree"] = new[] { Text("Item", 0), Text("HistoryText", 1), Single("Label", 2) },
             ["ranking-recommender"] = new[] { Text("User", 0), Text("Item", 1) },
+            ["ranking-recommender-v2"] = new[] { Text("User", 0), Text("Item", 1) },
         };
 
         private static IEnumerable<string> FixtureNames => Fixtures.Keys;
