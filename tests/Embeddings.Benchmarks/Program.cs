@@ -15,6 +15,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["serve"] = ("the ranking recommender on ml-100k: batch users/s, save and load in a new process (lists equal), fold-in of unseen users", ServingBenchmark.Run),
     ["deepwalk-study"] = ("DeepWalk (1-20 walks per node) against item2vec on ml-100k: item coverage, logit HR@10 overall and by target popularity, training time", DeepWalkStudyBenchmark.Run),
     ["fuzz"] = ("one parser under afl-fuzz (run by tests/Embeddings.Fuzz/run-fuzz.sh), or --replay saved inputs, --list, --seeds DIR", FuzzCommand.Run),
+    ["end-to-end"] = ("ml-100k click-through: our wide/FM/Wide&Deep/Deep Crossing/FNN and the item2vec study against ML.NET baselines, test AUC / logloss", EndToEndBenchmark.Run),
     ["word2vec"] = ("our word2vec against gensim on the text8-like corpus: analogy accuracy, words/s, peak memory (about 12 minutes)", Word2VecBenchmark.Run),
 };
 
