@@ -59,7 +59,10 @@ namespace Embeddings.EndToEnd
     /// <summary>
     /// Adam (Kingma and Ba, 2015) with PyTorch's update p −= (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε), and L2 λ·p added to
     /// the gradient. Dense arrays are updated every step; table rows only when the step's batch touched them ("lazy"
-    /// Adam: a row's moments decay only when it is used, the bias correction follows the global step).
+    /// Adam). With <see cref="CatchUp"/>, a row that comes back after k steps without gradient first receives the k
+    /// updates dense Adam would have made from its decaying momentum, in closed form: Σⱼ c·rʲ·m/√v with r = β₁/√β₂ and
+    /// c = η·√(1 − β₂ᵗ)/(1 − β₁ᵗ) at the current step (ε and L2 are left out of the skipped steps), then m·β₁ᵏ and v·β₂ᵏ.
+    /// Rare keys then move as far per gradient as under dense Adam, at the cost of one update per use.
     /// </summary>
     internal sealed class AdamOptimizer
     {
@@ -72,14 +75,21 @@ namespace Embeddings.EndToEnd
         private float _stepSize;
         private float _secondScale;
 
-        public AdamOptimizer(float learningRate, float beta1, float beta2, float epsilon, float l2)
+        public AdamOptimizer(float learningRate, float beta1, float beta2, float epsilon, float l2, bool catchUp = true)
         {
+            CatchUp = catchUp;
             _learningRate = learningRate;
             _beta1 = beta1;
             _beta2 = beta2;
             _epsilon = epsilon;
             _l2 = l2;
         }
+
+        /// <summary>Whether rows catch up on the steps they skipped (see the class summary).</summary>
+        public bool CatchUp { get; }
+
+        /// <summary>The steps taken so far (t).</summary>
+        public long Step => _step;
 
         /// <summary>Starts a step: advances t and the bias corrections.</summary>
         public void BeginStep()
@@ -127,14 +137,59 @@ namespace Embeddings.EndToEnd
                 UpdateOne(ref Unsafe.Add(ref p, i), Unsafe.Add(ref g, i), ref Unsafe.Add(ref m, i), ref Unsafe.Add(ref v, i));
         }
 
-        /// <summary>Updates the rows of <paramref name="table"/> that <paramref name="gradient"/> touched in this step.</summary>
-        public void UpdateRows(float[] table, SparseGradient gradient, float[] first, float[] second)
+        /// <summary>
+        /// Updates the rows of <paramref name="table"/> that <paramref name="gradient"/> touched in this step, each first
+        /// catching up on the steps it skipped since <paramref name="lastStep"/>[row] (when <see cref="CatchUp"/> is on).
+        /// </summary>
+        public void UpdateRows(float[] table, SparseGradient gradient, float[] first, float[] second, long[] lastStep)
         {
             int width = gradient.Width;
             foreach (int row in gradient.Touched)
             {
-                long start = (long)row * width;
-                Update(table.AsSpan((int)start, width), gradient.Values(row), first.AsSpan((int)start, width), second.AsSpan((int)start, width));
+                int start = row * width;
+                var p = table.AsSpan(start, width);
+                var m = first.AsSpan(start, width);
+                var v = second.AsSpan(start, width);
+                if (CatchUp)
+                    CatchUpRow(p, m, v, _step - 1 - lastStep[row]);
+                Update(p, gradient.Values(row), m, v);
+                lastStep[row] = _step;
+            }
+        }
+
+        /// <summary>Brings every row of <paramref name="table"/> up to the current step (before the parameters are read: validation, snapshots, the end of training).</summary>
+        public void CatchUpAll(float[] table, int width, float[] first, float[] second, long[] lastStep)
+        {
+            if (!CatchUp)
+                return;
+            for (int row = 0; row < lastStep.Length; row++)
+            {
+                if (lastStep[row] >= _step)
+                    continue;
+                int start = row * width;
+                CatchUpRow(table.AsSpan(start, width), first.AsSpan(start, width), second.AsSpan(start, width), _step - lastStep[row]);
+                lastStep[row] = _step;
+            }
+        }
+
+        /// <summary>The <paramref name="skipped"/> updates of zero gradient that dense Adam would have made (class summary).</summary>
+        private void CatchUpRow(Span<float> p, Span<float> m, Span<float> v, long skipped)
+        {
+            if (skipped <= 0 || _step == 0)
+                return;
+            double r = _beta1 / Math.Sqrt(_beta2);
+            double rk = Math.Pow(r, skipped);
+            double series = r == 1 ? skipped : r * (1 - rk) / (1 - r);
+            double c = _stepSize / _secondScale;   // η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)
+            float decay1 = (float)Math.Pow(_beta1, skipped), decay2 = (float)Math.Pow(_beta2, skipped);
+            float factor = (float)(c * series);
+            for (int i = 0; i < p.Length; i++)
+            {
+                float root = MathF.Sqrt(v[i]);
+                if (root > 0)
+                    p[i] -= factor * m[i] / root;
+                m[i] *= decay1;
+                v[i] *= decay2;
             }
         }
 

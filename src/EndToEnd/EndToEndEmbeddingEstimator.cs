@@ -134,6 +134,14 @@ namespace Embeddings
             public float Epsilon { get; set; } = 1e-8f;
 
             /// <summary>
+            /// True (default): embedding rows and wide weights, updated only when a batch uses them, first receive the updates
+            /// that dense Adam would have made from their decaying momentum while they were not used (in closed form, one
+            /// step's cost). Rare keys then learn as fast as under dense Adam; false gives plain lazy Adam, whose rare keys move
+            /// about ten times less per gradient with the default β's.
+            /// </summary>
+            public bool SparseMomentumCatchUp { get; set; } = true;
+
+            /// <summary>
             /// L2 penalty λ·p added to the gradient of every trained parameter when it is updated (embedding rows and wide
             /// weights when a batch uses them). Default 0; 0 or more.
             /// </summary>

@@ -192,12 +192,13 @@ namespace Embeddings.EndToEnd
                 for (int b = 0; b < workspaces.Length; b++)
                     workspaces[b] = new BlockWorkspace(shape, BlockRows);
                 var transposed = shape.DenseLayers.Select(l => new float[(long)l.In * l.Out]).ToArray();
-                var optimizer = new AdamOptimizer(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, _options.L2Regularization);
+                var optimizer = new AdamOptimizer(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, _options.L2Regularization, _options.SparseMomentumCatchUp);
                 var dense = DenseArrays(p).ToArray();
                 var denseMoments = dense.Select(a => (new float[a.Length], new float[a.Length])).ToArray();
                 var tables = SparseTables(p, frozen).ToArray();
                 var tableGradients = tables.Select(t => new SparseGradient(t.Rows, t.Width)).ToArray();
                 var tableMoments = tables.Select(t => (new float[t.Values.Length], new float[t.Values.Length])).ToArray();
+                var tableSteps = tables.Select(t => new long[t.Rows]).ToArray();
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = _token };
                 var order = new int[_train.Count];
                 NetworkParameters? best = null;
@@ -256,8 +257,11 @@ namespace Embeddings.EndToEnd
                         for (int i = 0; i < dense.Length; i++)
                             optimizer.Update(dense[i], denseGradients[i], denseMoments[i].Item1, denseMoments[i].Item2);
                         for (int t = 0; t < tables.Length; t++)
-                            optimizer.UpdateRows(tables[t].Values, tableGradients[t], tableMoments[t].Item1, tableMoments[t].Item2);
+                            optimizer.UpdateRows(tables[t].Values, tableGradients[t], tableMoments[t].Item1, tableMoments[t].Item2, tableSteps[t]);
                     }
+                    // Parameters are read after each epoch (validation, the best epoch's copy): bring every row up to date.
+                    for (int t = 0; t < tables.Length; t++)
+                        optimizer.CatchUpAll(tables[t].Values, tables[t].Width, tableMoments[t].Item1, tableMoments[t].Item2, tableSteps[t]);
                     watch.Stop();
                     double trainingLoss = lossSum / order.Length;
                     if (!double.IsFinite(trainingLoss))

@@ -41,7 +41,7 @@ namespace Embeddings.Benchmarks
         /// <summary>Validation AUC of the chosen setting (baselines) or of the best epoch.</summary>
         public double? ValidationAuc { get; init; }
 
-        /// <summary>The setting picked on validation (baselines).</summary>
+        /// <summary>The setting picked on validation (baselines: their grids; our models: the learning rate).</summary>
         public string? Settings { get; init; }
 
         /// <summary>Seconds of the kept model's fit.</summary>

@@ -275,18 +275,20 @@ namespace Embeddings.Benchmarks
                     keys[i] = (uint)(_fieldKeys[field][row] * genreCount + genres[i] + 1);
                 return keys;
             }
+            // LoadFromEnumerable reads a scalar key property as the 0-based key index (it stores index + 1, 0 being the
+            // missing key) but a vector of keys as the key values themselves (1-based).
             ClickRow Row(int r) => new()
             {
                 Label = Label(r),
                 Rating = Ratings[r],
                 Timestamp = Timestamps[r],
-                User = (uint)_fieldKeys[0][r] + 1,
-                Item = (uint)_fieldKeys[1][r] + 1,
-                Age = (uint)_fieldKeys[2][r] + 1,
-                Gender = (uint)_fieldKeys[3][r] + 1,
-                Occupation = (uint)_fieldKeys[4][r] + 1,
-                Zip3 = (uint)_fieldKeys[5][r] + 1,
-                Decade = (uint)_fieldKeys[6][r] + 1,
+                User = (uint)_fieldKeys[0][r],
+                Item = (uint)_fieldKeys[1][r],
+                Age = (uint)_fieldKeys[2][r],
+                Gender = (uint)_fieldKeys[3][r],
+                Occupation = (uint)_fieldKeys[4][r],
+                Zip3 = (uint)_fieldKeys[5][r],
+                Decade = (uint)_fieldKeys[6][r],
                 Genres = _genresByRow[r].Select(g => (uint)g + 1).ToArray(),
                 GenderXGenres = Cross(crossFields[0], r),
                 AgeXGenres = Cross(crossFields[1], r),
