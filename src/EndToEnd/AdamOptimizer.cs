@@ -177,7 +177,9 @@ namespace Embeddings.EndToEnd
         {
             if (skipped <= 0 || _step == 0)
                 return;
-            double r = _beta1 / Math.Sqrt(_beta2);
+            // With β₁ = 0 the momentum is gone after one step; with β₂ = 0 dense Adam's skipped steps divide by ε alone,
+            // which no one wants reproduced: both only decay the moments.
+            double r = _beta1 == 0 || _beta2 == 0 ? 0 : _beta1 / Math.Sqrt(_beta2);
             double rk = Math.Pow(r, skipped);
             double series = r == 1 ? skipped : r * (1 - rk) / (1 - r);
             double c = _stepSize / _secondScale;   // η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)

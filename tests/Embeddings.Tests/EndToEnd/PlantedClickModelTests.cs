@@ -24,7 +24,9 @@ namespace Embeddings.Tests.EndToEnd
             EmbeddingDimension = 8,
             HiddenLayerSizes = [32, 16],
             BatchSize = 128,
-            LearningRate = 0.01f,
+            // Rare keys catch up on the momentum of skipped steps (SparseMomentumCatchUp), so they move as under dense Adam:
+            // 0.003 is the rate at which 6 epochs neither under- nor overfit these planted sets.
+            LearningRate = 0.003f,
             NumberOfEpochs = 6,
             Seed = 5,
             NumberOfThreads = 2,
@@ -68,6 +70,9 @@ namespace Embeddings.Tests.EndToEnd
             foreach (var architecture in new[] { EndToEndArchitecture.Wide, EndToEndArchitecture.FactorizationMachine, EndToEndArchitecture.WideAndDeep })
             {
                 var options = Binary(architecture, "User", "Item");
+                // The deep part needs more passes to learn the interaction through its MLP.
+                if (architecture == EndToEndArchitecture.WideAndDeep)
+                    options.NumberOfEpochs = 12;
                 results[architecture] = Auc(ml, ml.Embeddings().EndToEnd(options).Fit(views[0]), views[1]);
             }
             TestContext.Out.WriteLine($"optimum {optimum:F4}; " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value:F4}")));
