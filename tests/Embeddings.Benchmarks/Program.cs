@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["graph-walks"] = ("node2vec walks on a generated 1,000,000-node, 20,000,000-edge power-law graph: walks/s, steps/s, peak memory", GraphWalkBenchmark.Run),
     ["mf"] = ("matrix factorization: explicit RMSE on ml-latest-small, implicit ALS HR@10 on ml-100k (random vs item2vec init), speed", MatrixFactorizationBenchmark.Run),
     ["serve"] = ("the ranking recommender on ml-100k: batch users/s, save and load in a new process (lists equal), fold-in of unseen users", ServingBenchmark.Run),
+    ["sequence-recall"] = ("YouTube DNN and GRU sequence recall on ml-100k leave-last-out: per-epoch validation HR@10, chosen epochs, test HR@10 / NDCG@10, s/epoch", SequenceRecallBenchmark.Run),
     ["fuzz"] = ("one parser under afl-fuzz (run by tests/Embeddings.Fuzz/run-fuzz.sh), or --replay saved inputs, --list, --seeds DIR", FuzzCommand.Run),
     ["word2vec"] = ("our word2vec against gensim on the text8-like corpus: analogy accuracy, words/s, peak memory (about 12 minutes)", Word2VecBenchmark.Run),
 };
