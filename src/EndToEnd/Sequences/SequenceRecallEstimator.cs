@@ -172,7 +172,9 @@ namespace Embeddings
 
             internal int[] HiddenSizes => Architecture == SequenceRecallArchitecture.Gru ? [] : HiddenLayerSizes ?? [2 * EmbeddingDimension];
 
-            internal Options Clone()
+            /// <summary>A copy of these settings (the hidden layer sizes copied too; the progress receiver and cancellation token shared).</summary>
+            /// <returns>The copy.</returns>
+            public Options Clone()
             {
                 var copy = (Options)MemberwiseClone();
                 copy.HiddenLayerSizes = HiddenLayerSizes?.ToArray();
