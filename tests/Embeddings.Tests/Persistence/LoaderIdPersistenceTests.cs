@@ -35,6 +35,8 @@ namespace Embeddings.Tests.Persistence
             (typeof(MatrixFactorizationTransformer), "Embeddings.MatrixFactorization", 2, new[] { "Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators" }),
             (typeof(RecommendationFeaturesTransformer), "Embeddings.RecommendationFeatures", 1, new[] { "Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation" }),
             (typeof(RankingRecommenderTransformer), "Embeddings.RankingRecommender", 1, Array.Empty<string>()),
+            (typeof(EndToEndEmbeddingTransformer), "Embeddings.EndToEnd", 1, Array.Empty<string>()),
+            (typeof(SequenceRecallTransformer), "Embeddings.SequenceRecall", 1, Array.Empty<string>()),
         };
 
         private string _folder = "";

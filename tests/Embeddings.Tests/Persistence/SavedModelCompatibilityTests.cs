@@ -38,6 +38,7 @@ namespace Embeddings.Tests.Persistence
             ["lookup-fasttree"] = new[] { Text("Item", 0), Text("HistoryText", 1), Single("Label", 2) },
             ["ranking-recommender"] = new[] { Text("User", 0), Text("Item", 1) },
             ["ranking-recommender-v2"] = new[] { Text("User", 0), Text("Item", 1) },
+            ["sequence-recall"] = new[] { Text("User", 0) },
         };
 
         private static IEnumerable<string> FixtureNames => Fixtures.Keys;
