@@ -147,5 +147,22 @@ namespace Embeddings.EndToEnd.Sequences
             logits[target] -= scale;
             return Math.Log(sum) - targetLogit;
         }
+
+        /// <summary>
+        /// Softmax cross-entropy over one true logit and the <paramref name="negatives"/>' logits (−∞ leaves one out): returns
+        /// −log p_true, overwrites the negatives' logits with their gradient p × <paramref name="scale"/> and gives the true
+        /// logit's, (p_true − 1) × <paramref name="scale"/>.
+        /// </summary>
+        public static double SampledSoftmaxCrossEntropy(float trueLogit, Span<float> negatives, float scale, out float trueGradient)
+        {
+            float max = Math.Max(trueLogit, TensorPrimitives.Max(negatives));
+            TensorPrimitives.Subtract(negatives, max, negatives);
+            TensorPrimitives.Exp(negatives, negatives);
+            double own = Math.Exp(trueLogit - max);
+            double sum = own + TensorPrimitives.Sum(negatives);
+            TensorPrimitives.Multiply(negatives, (float)(scale / sum), negatives);
+            trueGradient = (float)((own / sum - 1) * scale);
+            return Math.Log(sum) - (trueLogit - max);
+        }
     }
 }

@@ -28,6 +28,19 @@ namespace Embeddings
         Gru = 1,
     }
 
+    /// <summary>The proposal distribution Q of <see cref="SequenceRecallEstimator"/>'s sampled softmax.</summary>
+    public enum SampledSoftmaxProposal
+    {
+        /// <summary>
+        /// Log-uniform (Zipfian) over the items' popularity rank k (0 = most frequent in training):
+        /// Q(k) = log((k + 2) / (k + 1)) / log(items + 1), as TensorFlow's sampled softmax.
+        /// </summary>
+        LogUniform = 0,
+
+        /// <summary>Each item in proportion to its number of training interactions (the unigram distribution).</summary>
+        Popularity = 1,
+    }
+
     /// <summary>Figures of one epoch of <see cref="SequenceRecallEstimator"/>, reported through <see cref="SequenceRecallEstimator.Options.Progress"/>.</summary>
     /// <param name="Epoch">1-based epoch.</param>
     /// <param name="TrainingLoss">Mean softmax cross-entropy over the epoch's examples (before each batch's update).</param>
@@ -52,10 +65,14 @@ namespace Embeddings
     /// tables for recall (<see cref="SequenceRecallTransformer"/>).
     /// </summary>
     /// <remarks>
-    /// <para><b>Training.</b> Mini-batch Adam with a full softmax (every item's output row is updated every step; input
-    /// embeddings lazily, when a batch uses them). Catalogues are limited to <see cref="MaximumItems"/> items: the
-    /// logits of a batch are held in full (batch × items). Each batch is split into fixed blocks of 64 examples whose
-    /// gradients are summed in a fixed order, so with a <see cref="Options.Seed"/> two runs are bit-identical whatever
+    /// <para><b>Training.</b> Mini-batch Adam; input embeddings are updated lazily, when a batch uses them. Catalogues of
+    /// up to <see cref="Options.SampledSoftmaxThreshold"/> items (default 100,000) train with the full softmax: the batch's
+    /// logits over every item are computed (batch × items) and every item's output row is updated every step. Larger
+    /// catalogues train with a sampled softmax: <see cref="Options.SampledNegativeCount"/> negatives per batch, drawn from
+    /// <see cref="Options.SampledSoftmaxProposal"/> and shared by the batch's examples, with each logit corrected by
+    /// −log(expected count of its item among the draws), so the gradient estimates the full softmax's; only the rows of
+    /// the batch's targets and negatives are updated. Each batch is split into fixed blocks of 64 examples whose gradients
+    /// are summed in a fixed order, so with a <see cref="Options.Seed"/> two runs are bit-identical whatever
     /// <see cref="Options.NumberOfThreads"/> is.</para>
     /// <para><b>Validation.</b> <see cref="Fit(IDataView, IDataView)"/> ranks each validation row's item among all items
     /// the user has not interacted with in training (full ranking, HR@10) after every epoch and keeps the best epoch's
@@ -64,9 +81,6 @@ namespace Embeddings
     public sealed class SequenceRecallEstimator : IEstimator<SequenceRecallTransformer>
     {
         internal const string ComponentName = "SequenceRecall";
-
-        /// <summary>The largest catalogue trained with the full softmax: 200,000 items (the batch's logits take batch × items × 4 bytes).</summary>
-        public const int MaximumItems = 200_000;
 
         private readonly MLContext _context;
         private readonly Options _options;
@@ -88,6 +102,12 @@ namespace Embeddings
 
             /// <summary>Default <see cref="Options.LearningRate"/>: 0.001.</summary>
             public const float LearningRate = 1e-3f;
+
+            /// <summary>Default <see cref="Options.SampledSoftmaxThreshold"/>: 100,000 items.</summary>
+            public const int SampledSoftmaxThreshold = 100_000;
+
+            /// <summary>Default <see cref="Options.SampledNegativeCount"/>: 2,048.</summary>
+            public const int SampledNegativeCount = 2048;
         }
 
         /// <summary>Settings of <see cref="SequenceRecallEstimator"/>.</summary>
@@ -130,6 +150,18 @@ namespace Embeddings
             /// <summary>Adam's ε. Default 1e-8; greater than 0 and at most 1.</summary>
             public float Epsilon { get; set; } = 1e-8f;
 
+            /// <summary>
+            /// Catalogues with more items than this train with the sampled softmax, smaller ones with the full softmax
+            /// (whose batch logits take BatchSize × items × 4 bytes). Default 100,000; 1 to 1,000,000.
+            /// </summary>
+            public int SampledSoftmaxThreshold { get; set; } = Defaults.SampledSoftmaxThreshold;
+
+            /// <summary>Negatives drawn per batch by the sampled softmax (shared by the batch's examples, with replacement). Default 2,048; 1 to 100,000.</summary>
+            public int SampledNegativeCount { get; set; } = Defaults.SampledNegativeCount;
+
+            /// <summary>The distribution the sampled softmax draws negatives from (and corrects the logits for). Default <see cref="SampledSoftmaxProposal.LogUniform"/>.</summary>
+            public SampledSoftmaxProposal SampledSoftmaxProposal { get; set; } = SampledSoftmaxProposal.LogUniform;
+
             /// <summary>Random seed of the start and the example order. Null (default): drawn from the MLContext.</summary>
             public int? Seed { get; set; }
 
@@ -167,6 +199,10 @@ namespace Embeddings
                 OptionChecks.Check(c, Beta1 >= 0 && Beta1 < 1, nameof(Beta1), Beta1, "use a value in [0, 1) (0.9 is usual)");
                 OptionChecks.Check(c, Beta2 >= 0 && Beta2 < 1, nameof(Beta2), Beta2, "use a value in [0, 1) (0.999 is usual)");
                 OptionChecks.Check(c, Epsilon > 0 && Epsilon <= 1, nameof(Epsilon), Epsilon, "use a value in (0, 1] (1e-8 is usual)");
+                OptionChecks.Check(c, SampledSoftmaxThreshold is >= 1 and <= 1_000_000, nameof(SampledSoftmaxThreshold), SampledSoftmaxThreshold,
+                    "use 1 to 1,000,000 (100,000 is the default: larger catalogues use the sampled softmax)");
+                OptionChecks.Check(c, SampledNegativeCount is >= 1 and <= 100_000, nameof(SampledNegativeCount), SampledNegativeCount, "use 1 to 100,000 (2,048 is the default)");
+                OptionChecks.Check(c, Enum.IsDefined(SampledSoftmaxProposal), nameof(SampledSoftmaxProposal), SampledSoftmaxProposal, "use LogUniform or Popularity");
                 OptionChecks.Check(c, NumberOfThreads is null or (>= 1 and <= 1024), nameof(NumberOfThreads), NumberOfThreads, "use 1 to 1024, or null for all processors");
             }
 
@@ -193,7 +229,7 @@ namespace Embeddings
 
         /// <summary>Trains for <see cref="Options.NumberOfEpochs"/> epochs on the interaction rows of <paramref name="input"/>.</summary>
         /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
-        /// <exception cref="InvalidOperationException">No user has two or more interactions, or the catalogue is larger than <see cref="MaximumItems"/>.</exception>
+        /// <exception cref="InvalidOperationException">No user has two or more interactions, or the item table (items × EmbeddingDimension) exceeds 2^31 − 1 values.</exception>
         public SequenceRecallTransformer Fit(IDataView input) => Fit(input, null);
 
         /// <summary>
@@ -202,7 +238,7 @@ namespace Embeddings
         /// HR@10. Validation users unknown to training, and items unknown to training, count as misses.
         /// </summary>
         /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type, in either view.</exception>
-        /// <exception cref="InvalidOperationException">No user has two or more interactions, or the catalogue is larger than <see cref="MaximumItems"/>.</exception>
+        /// <exception cref="InvalidOperationException">No user has two or more interactions, or the item table (items × EmbeddingDimension) exceeds 2^31 − 1 values.</exception>
         /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
         public SequenceRecallTransformer Fit(IDataView input, IDataView? validation)
         {

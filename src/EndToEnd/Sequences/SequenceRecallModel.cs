@@ -47,9 +47,9 @@ namespace Embeddings.EndToEnd.Sequences
         {
             const string c = SequenceRecallEstimator.ComponentName;
             var items = sequences.SelectMany(s => s.Items).Distinct(StringComparer.Ordinal).OrderBy(i => i, IdComparer.Instance).ToArray();
-            if (items.Length > SequenceRecallEstimator.MaximumItems)
+            if ((long)items.Length * options.EmbeddingDimension > int.MaxValue)
                 throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"{c}: the training data has {items.Length:N0} items; the full softmax is limited to {SequenceRecallEstimator.MaximumItems:N0}. Keep the most frequent items (e.g. filter rare ones out) before training."));
+                    $"{c}: {items.Length:N0} items x EmbeddingDimension = {options.EmbeddingDimension} exceeds one table's 2^31 - 1 values. Lower EmbeddingDimension, or keep the most frequent items."));
             var index = new Dictionary<string, int>(items.Length, StringComparer.Ordinal);
             for (int i = 0; i < items.Length; i++)
                 index[items[i]] = i;
@@ -59,7 +59,19 @@ namespace Embeddings.EndToEnd.Sequences
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
             var p = new SequenceRecallParameters(options.Architecture, items.Length, options.EmbeddingDimension, options.HistoryLength, options.HiddenSizes);
             p.Initialize(seed);
-            var trainer = new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads, token);
+            ProposalSampler? sampler = null;
+            if (items.Length > options.SampledSoftmaxThreshold)
+            {
+                var counts = new long[items.Length];
+                foreach (var sequence in indexed)
+                {
+                    foreach (int i in sequence)
+                        counts[i]++;
+                }
+                sampler = new ProposalSampler(options.SampledSoftmaxProposal, counts);
+            }
+            var trainer = new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads,
+                sampler, options.SampledNegativeCount, token);
 
             Validation? check = null;
             if (validation is not null)

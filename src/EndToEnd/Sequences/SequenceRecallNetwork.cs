@@ -14,6 +14,8 @@ namespace Embeddings.EndToEnd.Sequences
             History = new int[capacity * t];
             Counts = new int[capacity];
             FirstStep = new int[capacity];
+            Targets = new int[capacity];
+            TargetGradients = new float[capacity];
             User = new float[capacity * d];
             UserGradient = new float[capacity * d];
             WeightGradients = new float[p.Weights.Length][];
@@ -57,6 +59,12 @@ namespace Embeddings.EndToEnd.Sequences
         public int[] Counts { get; }
 
         public int[] FirstStep { get; }
+
+        /// <summary>Each row's next item (training).</summary>
+        public int[] Targets { get; }
+
+        /// <summary>The gradient of each row's true logit (sampled softmax).</summary>
+        public float[] TargetGradients { get; }
 
         /// <summary>The user vectors of the block [rows × d].</summary>
         public float[] User { get; }

@@ -130,7 +130,7 @@ namespace Embeddings
             if (columns.Length != 1)
                 throw new FormatException($"{what}: expected 1 column in the saved model, found {columns.Length}; the model is damaged.");
             int count = reader.ReadInt32();
-            if (count is < 1 or > SequenceRecallEstimator.MaximumItems)
+            if (count is < 1 or > 50_000_000)
                 throw new FormatException($"{what}: invalid item count {count} in the saved model; the model is damaged.");
             var items = new string[count];
             for (int i = 0; i < count; i++)

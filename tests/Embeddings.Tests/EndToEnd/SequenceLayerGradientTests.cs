@@ -116,6 +116,24 @@ namespace Embeddings.Tests.EndToEnd
             }
         }
 
+        [Test]
+        public void SampledSoftmaxCrossEntropyIsTheSoftmaxOverTheTrueAndTheKeptNegatives()
+        {
+            var random = new Random(4);
+            float trueLogit = 0.7f;
+            var negatives = Random(random, 6, 2);
+            negatives[2] = float.NegativeInfinity; // an accidental hit, left out
+            var kept = new[] { trueLogit }.Concat(negatives.Where(float.IsFinite)).ToArray();
+            var full = kept.ToArray();
+            double expectedLoss = SequenceLayers.SoftmaxCrossEntropy(full, 0, 0.25f);
+            var gradient = negatives.ToArray();
+            double loss = SequenceLayers.SampledSoftmaxCrossEntropy(trueLogit, gradient, 0.25f, out float trueGradient);
+            Assert.That(loss, Is.EqualTo(expectedLoss).Within(1e-5));
+            Assert.That(trueGradient, Is.EqualTo(full[0]).Within(1e-6));
+            Assert.That(gradient[2], Is.EqualTo(0f));
+            Assert.That(gradient.Where((_, i) => i != 2), Is.EqualTo(full.Skip(1)).Within(1e-6f));
+        }
+
         /// <summary>The whole network (encoder, output layer, softmax) on one block: the encoder's gradients and the user gradient against finite differences.</summary>
         [TestCase(SequenceRecallArchitecture.MeanPooling)]
         [TestCase(SequenceRecallArchitecture.Gru)]

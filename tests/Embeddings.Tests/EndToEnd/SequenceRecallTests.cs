@@ -71,6 +71,28 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That((double)correct / total, Is.GreaterThan(0.95), $"{architecture} top-1 accuracy");
         }
 
+        /// <summary>Forced onto the sampled softmax (40 items above a threshold of 10, 12 negatives per batch): still recovers the chains.</summary>
+        [TestCase(SequenceRecallArchitecture.MeanPooling, SampledSoftmaxProposal.LogUniform)]
+        [TestCase(SequenceRecallArchitecture.Gru, SampledSoftmaxProposal.Popularity)]
+        public void TheSampledSoftmaxRecoversPlantedChains(SequenceRecallArchitecture architecture, SampledSoftmaxProposal proposal)
+        {
+            var ml = new MLContext(1);
+            var options = Options(architecture);
+            options.SampledSoftmaxThreshold = 10;
+            options.SampledNegativeCount = 12;
+            options.SampledSoftmaxProposal = proposal;
+            var model = ml.Embeddings().SequenceRecall(options).Fit(ml.Data.LoadFromEnumerable(Chains(200, 1)));
+            var random = new Random(9);
+            int correct = 0;
+            for (int i = 0; i < 200; i++)
+            {
+                int chain = random.Next(4), start = random.Next(10), length = 1 + random.Next(5);
+                var history = Enumerable.Range(0, length).Select(t => $"c{chain}_{(start + t) % 10}").ToArray();
+                correct += model.Recommend(history, 1, Array.Empty<string>())[0].Key == $"c{chain}_{(start + length) % 10}" ? 1 : 0;
+            }
+            Assert.That(correct / 200.0, Is.GreaterThan(0.9), $"{architecture} {proposal} top-1 accuracy");
+        }
+
         /// <summary>
         /// The next item depends on the order of the last two: after a_i then a_j it is "up" when i &lt; j and "down" when
         /// i &gt; j. Mean pooling sees the same bag for both orders, so it cannot do better than a coin; the GRU can.
@@ -120,15 +142,21 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(mean, Is.LessThanOrEqualTo(0.6));
         }
 
-        [TestCase(SequenceRecallArchitecture.MeanPooling)]
-        [TestCase(SequenceRecallArchitecture.Gru)]
-        public void TrainingIsBitIdenticalForASeedWhateverTheThreadCount(SequenceRecallArchitecture architecture)
+        [TestCase(SequenceRecallArchitecture.MeanPooling, false)]
+        [TestCase(SequenceRecallArchitecture.Gru, false)]
+        [TestCase(SequenceRecallArchitecture.Gru, true)]
+        public void TrainingIsBitIdenticalForASeedWhateverTheThreadCount(SequenceRecallArchitecture architecture, bool sampled)
         {
             float[] Train(int threads)
             {
                 var ml = new MLContext(1);
                 var options = Options(architecture, epochs: 3);
                 options.NumberOfThreads = threads;
+                if (sampled)
+                {
+                    options.SampledSoftmaxThreshold = 10;
+                    options.SampledNegativeCount = 9;
+                }
                 options.BatchSize = 200; // blocks of 64, 64, 64 and 8 examples
                 var model = ml.Embeddings().SequenceRecall(options).Fit(ml.Data.LoadFromEnumerable(Chains(60, 2)));
                 return model.ItemEmbeddings.Keys.SelectMany(k => model.ItemEmbeddings.GetVector(k))
@@ -186,6 +214,10 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(e!.Message, Does.Contain("LearningRate = NaN is invalid"));
             e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => { o.Architecture = SequenceRecallArchitecture.MeanPooling; o.HiddenLayerSizes = [0]; })));
             Assert.That(e!.Message, Does.Contain("HiddenLayerSizes = 0 is invalid").And.Contain("each 1 to 65,536"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => o.SampledNegativeCount = 0)));
+            Assert.That(e!.Message, Does.Contain("SampledNegativeCount = 0 is invalid").And.Contain("use 1 to 100,000"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => o.SampledSoftmaxThreshold = 2_000_000)));
+            Assert.That(e!.Message, Does.Contain("SampledSoftmaxThreshold = 2000000 is invalid"));
             var a = Assert.Throws<ArgumentException>(() => ml.Embeddings().SequenceRecall(With(o => o.ItemColumnName = "")));
             Assert.That(a!.Message, Does.Contain("ItemColumnName is empty"));
 
