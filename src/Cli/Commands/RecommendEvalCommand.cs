@@ -68,6 +68,7 @@ namespace Embeddings.Cli.Commands
         // sequence recall (YouTube DNN mean pooling, GRU)
         private readonly Option<int> _seqEpochs = CliOption.Int("--seq-max-epochs", "youtube and gru: most epochs tried on validation (the count with the best validation HR@10 is used for test)").Default(12).Between(1, 1000);
         private readonly Option<int> _seqDimensions = CliOption.Int("--seq-dimensions", "youtube and gru vector size").Default(SequenceRecallEstimator.Defaults.EmbeddingDimension).Between(1, 1024);
+        private readonly Option<double> _seqLearningRate = CliOption.Double("--seq-learning-rate", "youtube and gru Adam step size").Default(SequenceRecallEstimator.Defaults.LearningRate).Rate();
         private readonly Option<bool> _noYoutube = CliOption.Switch("--no-youtube", "leave the YouTube DNN (mean pooling) sequence recall model out");
         private readonly Option<bool> _noGru = CliOption.Switch("--no-gru", "leave the GRU sequence recall model out");
 
@@ -81,7 +82,7 @@ namespace Embeddings.Cli.Commands
         {
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
-                _seqEpochs, _seqDimensions, _noYoutube, _noGru, _threads, _seed, _verbose);
+                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
             Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
@@ -116,7 +117,12 @@ namespace Embeddings.Cli.Commands
                     MeanPooling = !run.Get(_noYoutube),
                     Gru = !run.Get(_noGru),
                     MaximumEpochs = run.Get(_seqEpochs),
-                    Options = new SequenceRecallEstimator.Options { EmbeddingDimension = run.Get(_seqDimensions), CancellationToken = run.Cancellation },
+                    Options = new SequenceRecallEstimator.Options
+                    {
+                        EmbeddingDimension = run.Get(_seqDimensions),
+                        LearningRate = (float)run.Get(_seqLearningRate),
+                        CancellationToken = run.Cancellation,
+                    },
                 };
                 foreach (var target in targets)
                 {
@@ -264,6 +270,7 @@ namespace Embeddings.Cli.Commands
                 ["candidates"] = options.CandidateCount,
                 ["ranker_kind"] = options.Ranker.ToString(),
                 ["ranker_training_periods"] = options.RankerTrainingPeriods,
+                ["sequence_recall_epochs"] = runs.Values.SelectMany(l => l).Take(1).SelectMany(r => r.ChosenEpochs).ToDictionary(p => p.Key, p => (object)p.Value),
             };
             return report;
         }
