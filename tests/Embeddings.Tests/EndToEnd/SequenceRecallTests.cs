@@ -254,6 +254,32 @@ namespace Embeddings.Tests.EndToEnd
         }
 
         [Test]
+        public void AnHnswIndexOverTheExportedTablesFindsTheExactTopK()
+        {
+            var ml = new MLContext(1);
+            var rows = Chains(80, 6);
+            var model = ml.Embeddings().SequenceRecall(Options(SequenceRecallArchitecture.Gru, epochs: 5)).Fit(ml.Data.LoadFromEnumerable(rows));
+            HnswNeighborIndex? built = null;
+            var hnsw = CandidateGenerator.FromVectors(model.UserEmbeddings, model.ItemEmbeddings, model.ItemBiases,
+                t => built = HnswNeighborIndex.Build(t, new HnswOptions { Metric = SimilarityMetric.DotProduct, ExpansionSearch = 100 }));
+            using var index = built!;
+            Assert.That(index.Table.Dimension, Is.EqualTo(17), "the bias is one more dimension");
+            var exact = CandidateGenerator.FromVectors(model.UserEmbeddings, model.ItemEmbeddings, model.ItemBiases);
+            int same = 0, total = 0;
+            foreach (string user in model.UserEmbeddings.Keys)
+            {
+                var a = hnsw.ForUser(user, Array.Empty<string>(), 10, CandidateScoring.DotProduct).Select(c => c.Item);
+                var b = exact.ForUser(user, Array.Empty<string>(), 10, CandidateScoring.DotProduct).Select(c => c.Item);
+                same += a.Intersect(b).Count();
+                total += 10;
+            }
+            Assert.That((double)same / total, Is.GreaterThan(0.95), "recall@10 of HNSW against exact search");
+            var e = Assert.Throws<ArgumentException>(() => CandidateGenerator.FromVectors(model.UserEmbeddings, model.ItemEmbeddings, model.ItemBiases,
+                t => new ExactNeighborIndex(t, SimilarityMetric.Cosine)));
+            Assert.That(e!.Message, Does.Contain("SimilarityMetric.DotProduct"));
+        }
+
+        [Test]
         public void ValidationKeepsTheBestEpochByHitRate()
         {
             var ml = new MLContext(1);
