@@ -119,6 +119,15 @@ namespace Embeddings
             /// <summary>The history encoder. Default <see cref="SequenceRecallArchitecture.MeanPooling"/>.</summary>
             public SequenceRecallArchitecture Architecture { get; set; } = SequenceRecallArchitecture.MeanPooling;
 
+            /// <summary>
+            /// User side features for <see cref="SequenceRecallArchitecture.MeanPooling"/> (YouTube DNN): a known-size
+            /// Vector&lt;Single&gt; (or Single) column of the interaction rows, concatenated to the mean of the history's
+            /// embeddings before the ReLU network. A user's features are those of the user's latest row (in time order;
+            /// the last of equal times); non-finite values count as 0. Null (default): none. Must be null for
+            /// <see cref="SequenceRecallArchitecture.Gru"/>.
+            /// </summary>
+            public string? UserFeaturesColumnName { get; set; }
+
             /// <summary>Length of item embeddings, user vectors and (GRU) the hidden state. Default 64; 1 to 1024.</summary>
             public int EmbeddingDimension { get; set; } = Defaults.EmbeddingDimension;
 
@@ -184,6 +193,12 @@ namespace Embeddings
                 if (string.IsNullOrWhiteSpace(UserVectorColumnName))
                     throw new ArgumentException($"{c}: UserVectorColumnName is empty; name the output column (\"UserVector\" is the default).", nameof(UserVectorColumnName));
                 OptionChecks.Check(c, Enum.IsDefined(Architecture), nameof(Architecture), Architecture, "use MeanPooling or Gru");
+                if (UserFeaturesColumnName is not null)
+                {
+                    OptionChecks.Check(c, !string.IsNullOrWhiteSpace(UserFeaturesColumnName), nameof(UserFeaturesColumnName), $"'{UserFeaturesColumnName}'", "name the features column, or leave it null");
+                    OptionChecks.Check(c, Architecture == SequenceRecallArchitecture.MeanPooling, nameof(UserFeaturesColumnName), $"'{UserFeaturesColumnName}'",
+                        "user side features feed the MeanPooling network; leave it null for Gru");
+                }
                 OptionChecks.Check(c, EmbeddingDimension is >= 1 and <= 1024, nameof(EmbeddingDimension), EmbeddingDimension, "use 1 to 1024 (64 is usual)");
                 OptionChecks.Check(c, HistoryLength is >= 1 and <= 1000, nameof(HistoryLength), HistoryLength, "use 1 to 1000 (20 is usual)");
                 if (HiddenLayerSizes is not null)
@@ -260,10 +275,65 @@ namespace Embeddings
                 targets = InteractionSequences.Read(validation, _options.UserColumnName, _options.ItemColumnName, null)
                     .SelectMany(s => s.Items.Select(i => (s.User, i))).ToList();
             }
-            var model = SequenceRecallModel.Train(sequences.Select(s => (s.User, s.Items)).ToList(), targets, _options, seed, cancellation.Token,
+            var features = ReadFeatures(input, sequences);
+            var model = SequenceRecallModel.Train(sequences.Select(s => (s.User, s.Items)).ToList(), features, targets, _options, seed, cancellation.Token,
                 epoch => channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
                     $"epoch {epoch.Epoch}: training loss {epoch.TrainingLoss:F4}, validation HR@10 {epoch.ValidationHitRate:F4}, {epoch.Elapsed.TotalSeconds:F2} s")));
             return new SequenceRecallTransformer(model, new InputOutputColumnPair(_options.UserVectorColumnName, _options.UserColumnName));
+        }
+
+        /// <summary>Each sequence's user features (the user's latest row), in the order of <paramref name="sequences"/>; null without a features column.</summary>
+        private (float[] Values, int Count)? ReadFeatures(IDataView input, IReadOnlyList<InteractionSequence> sequences)
+        {
+            if (_options.UserFeaturesColumnName is null)
+                return null;
+            var schema = input.Schema;
+            var column = schema[_options.UserFeaturesColumnName];
+            int count = column.Type is VectorDataViewType vector ? vector.Size : 1;
+            var columns = new List<DataViewSchema.Column> { schema[_options.UserColumnName], column };
+            if (_options.TimestampColumnName is not null)
+                columns.Add(schema[_options.TimestampColumnName]);
+            using var cursor = input.GetRowCursor(columns);
+            var readUser = IdColumns.GetIdGetter(cursor, schema[_options.UserColumnName]);
+            var readTime = _options.TimestampColumnName is null ? null : IdColumns.GetTimeGetter(cursor, schema[_options.TimestampColumnName]);
+            ValueGetter<VBuffer<float>>? readVector = column.Type is VectorDataViewType ? cursor.GetGetter<VBuffer<float>>(column) : null;
+            ValueGetter<float>? readScalar = readVector is null ? cursor.GetGetter<float>(column) : null;
+            var latest = new Dictionary<string, (double Time, float[] Values)>(StringComparer.Ordinal);
+            VBuffer<float> buffer = default;
+            float scalar = 0;
+            long row = 0;
+            while (cursor.MoveNext())
+            {
+                var user = readUser();
+                double time = readTime?.Invoke() ?? row;
+                row++;
+                if (user.IsEmpty || double.IsNaN(time))
+                    continue;
+                string id = user.ToString();
+                if (latest.TryGetValue(id, out var current) && time < current.Time)
+                    continue;
+                var values = new float[count];
+                if (readVector is not null)
+                {
+                    readVector(ref buffer);
+                    buffer.CopyTo(values);
+                }
+                else
+                {
+                    readScalar!(ref scalar);
+                    values[0] = scalar;
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    if (!float.IsFinite(values[i]))
+                        values[i] = 0;
+                }
+                latest[id] = (time, values);
+            }
+            var result = new float[(long)sequences.Count * count];
+            for (int u = 0; u < sequences.Count; u++)
+                latest[sequences[u].User].Values.CopyTo(result, u * count);
+            return (result, count);
         }
 
         /// <summary>The input's columns and the user vector column (Vector&lt;Single&gt; of the embedding dimension).</summary>
@@ -272,6 +342,15 @@ namespace Embeddings
         {
             ArgumentNullException.ThrowIfNull(inputSchema);
             _options.CheckInput(inputSchema, ComponentName);
+            if (_options.UserFeaturesColumnName is string name)
+            {
+                var column = inputSchema.FirstOrDefault(c => c.Name == name);
+                if (column.Name is null)
+                    throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{ComponentName}: the user features column '{name}' (UserFeaturesColumnName) is missing from the input. Add it, or set UserFeaturesColumnName = null.");
+                bool single = column.ItemType == NumberDataViewType.Single;
+                if (!single || column.Kind == SchemaShape.Column.VectorKind.VariableVector)
+                    throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{ComponentName}: the user features column '{name}' (UserFeaturesColumnName) is {(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : column.Kind + " of ")}{column.ItemType}; give a known-size Vector<Single> or a Single.");
+            }
             var type = new VectorDataViewType(NumberDataViewType.Single, _options.EmbeddingDimension);
             return SchemaChecks.Append(inputSchema, new[] { (_options.UserVectorColumnName, (DataViewType)type) });
         }

@@ -38,12 +38,19 @@ namespace Embeddings.EndToEnd.Sequences
         /// <summary>The indices of the known items of <paramref name="history"/>, in order (unknown items left out).</summary>
         public int[] Indices(IEnumerable<string> history) => history.Select(IndexOf).Where(i => i >= 0).ToArray();
 
-        /// <summary>The user vector of <paramref name="history"/> (its last up to T known items).</summary>
-        public float[] Encode(IEnumerable<string> history) => SequenceRecallTrainer.Encode(Parameters, new[] { Indices(history) }, 1);
+        /// <summary>The user vector of <paramref name="history"/> (its last up to T known items) and the user's <paramref name="features"/> (null: zeros).</summary>
+        public float[] Encode(IEnumerable<string> history, float[]? features = null) => SequenceRecallTrainer.Encode(Parameters, new[] { Indices(history) }, 1, features);
 
         /// <summary>Trains a model on <paramref name="sequences"/> (each user's items, oldest first).</summary>
-        public static SequenceRecallModel Train(IReadOnlyList<(string User, IReadOnlyList<string> Items)> sequences, IReadOnlyList<(string User, string Item)>? validation,
-            SequenceRecallEstimator.Options options, int seed, CancellationToken token, Action<SequenceRecallEpoch>? log)
+        /// <param name="sequences">Each user's items, oldest first.</param>
+        /// <param name="features">Each user's side features [users × count], in the order of <paramref name="sequences"/>, with their count; null for none.</param>
+        /// <param name="validation">Validation targets (user, item); null for none.</param>
+        /// <param name="options">The settings.</param>
+        /// <param name="seed">The seed.</param>
+        /// <param name="token">Cancellation.</param>
+        /// <param name="log">Receives each epoch.</param>
+        public static SequenceRecallModel Train(IReadOnlyList<(string User, IReadOnlyList<string> Items)> sequences, (float[] Values, int Count)? features,
+            IReadOnlyList<(string User, string Item)>? validation, SequenceRecallEstimator.Options options, int seed, CancellationToken token, Action<SequenceRecallEpoch>? log)
         {
             const string c = SequenceRecallEstimator.ComponentName;
             var items = sequences.SelectMany(s => s.Items).Distinct(StringComparer.Ordinal).OrderBy(i => i, IdComparer.Instance).ToArray();
@@ -57,7 +64,7 @@ namespace Embeddings.EndToEnd.Sequences
             if (!indexed.Any(s => s.Length >= 2))
                 throw new InvalidOperationException($"{c}: no user has two or more interactions, so there is no next item to learn. Give each user's interactions (column '{options.UserColumnName}').");
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
-            var p = new SequenceRecallParameters(options.Architecture, items.Length, options.EmbeddingDimension, options.HistoryLength, options.HiddenSizes);
+            var p = new SequenceRecallParameters(options.Architecture, items.Length, options.EmbeddingDimension, options.HistoryLength, options.HiddenSizes, features?.Count ?? 0);
             p.Initialize(seed);
             ProposalSampler? sampler = null;
             if (items.Length > options.SampledSoftmaxThreshold)
@@ -71,7 +78,7 @@ namespace Embeddings.EndToEnd.Sequences
                 sampler = new ProposalSampler(options.SampledSoftmaxProposal, counts);
             }
             var trainer = new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads,
-                sampler, options.SampledNegativeCount, token);
+                sampler, options.SampledNegativeCount, features?.Values, token);
 
             Validation? check = null;
             if (validation is not null)
@@ -79,7 +86,8 @@ namespace Embeddings.EndToEnd.Sequences
                 var userRow = new Dictionary<string, int>(StringComparer.Ordinal);
                 for (int u = 0; u < sequences.Count; u++)
                     userRow[sequences[u].User] = u;
-                check = new Validation(validation.Select(v => (userRow.TryGetValue(v.User, out int u) ? u : -1, index.TryGetValue(v.Item, out int i) ? i : -1)).ToArray(), indexed);
+                check = new Validation(validation.Select(v => (userRow.TryGetValue(v.User, out int u) ? u : -1, index.TryGetValue(v.Item, out int i) ? i : -1)).ToArray(), indexed,
+                    features?.Values, features?.Count ?? 0);
             }
             var epochs = new List<SequenceRecallEpoch>();
             SequenceRecallParameters? best = null;
@@ -108,7 +116,7 @@ namespace Embeddings.EndToEnd.Sequences
                 log?.Invoke(report);
             }
             var final = best ?? p;
-            var userVectors = SequenceRecallTrainer.Encode(final, indexed, threads);
+            var userVectors = SequenceRecallTrainer.Encode(final, indexed, threads, features?.Values);
             var users = new EmbeddingTable(sequences.Select(s => s.User).ToArray(), userVectors, final.Dimension);
             var summary = new SequenceRecallTrainingSummary(epochs, bestEpoch, trainer.ExampleCount, sequences.Count, items.Length);
             return new SequenceRecallModel(items, final, users, summary);
@@ -129,11 +137,15 @@ namespace Embeddings.EndToEnd.Sequences
         {
             private readonly (int User, int Item)[] _targets;
             private readonly int[][] _sequences;
+            private readonly float[]? _features;
+            private readonly int _featureCount;
 
-            public Validation((int User, int Item)[] targets, int[][] sequences)
+            public Validation((int User, int Item)[] targets, int[][] sequences, float[]? features, int featureCount)
             {
                 _targets = targets;
                 _sequences = sequences;
+                _features = features;
+                _featureCount = featureCount;
             }
 
             public double HitRate(SequenceRecallParameters p, int threads, int cutoff)
@@ -142,7 +154,14 @@ namespace Embeddings.EndToEnd.Sequences
                     return 0;
                 var known = _targets.Where(t => t.User >= 0 && t.Item >= 0).ToArray();
                 var histories = known.Select(t => _sequences[t.User]).ToArray();
-                var users = SequenceRecallTrainer.Encode(p, histories, threads);
+                float[]? features = null;
+                if (_features is not null)
+                {
+                    features = new float[known.Length * _featureCount];
+                    for (int k = 0; k < known.Length; k++)
+                        _features.AsSpan(known[k].User * _featureCount, _featureCount).CopyTo(features.AsSpan(k * _featureCount));
+                }
+                var users = SequenceRecallTrainer.Encode(p, histories, threads, features);
                 var transposed = new float[p.Output.Length];
                 DenseKernels.Transpose(p.ItemCount, p.Dimension, p.Output, transposed);
                 int n = p.ItemCount, d = p.Dimension;

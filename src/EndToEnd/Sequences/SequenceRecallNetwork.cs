@@ -28,7 +28,7 @@ namespace Embeddings.EndToEnd.Sequences
             if (p.Architecture == SequenceRecallArchitecture.MeanPooling)
             {
                 Activations = new float[p.Layers.Length + 1][];
-                Activations[0] = new float[capacity * d];
+                Activations[0] = new float[capacity * p.PooledWidth];
                 for (int l = 0; l < p.Layers.Length; l++)
                     Activations[l + 1] = new float[capacity * p.Layers[l].Out];
                 ActivationGradient = new float[capacity * p.MaxLayerWidth];
@@ -110,6 +110,13 @@ namespace Embeddings.EndToEnd.Sequences
             FirstStep[row] = pad;
         }
 
+        /// <summary>Sets row <paramref name="row"/>'s user features (mean pooling with features only).</summary>
+        public void SetFeatures(int row, ReadOnlySpan<float> features, int dimension)
+        {
+            int width = dimension + features.Length;
+            features.CopyTo(Activations[0].AsSpan(row * width + dimension, features.Length));
+        }
+
         public void SwapActivationGradients() => (ActivationGradient, ActivationGradient2) = (ActivationGradient2, ActivationGradient);
     }
 
@@ -123,9 +130,10 @@ namespace Embeddings.EndToEnd.Sequences
             if (p.Architecture == SequenceRecallArchitecture.MeanPooling)
             {
                 var pooled = w.Activations[0];
+                int width = p.PooledWidth;
                 for (int r = 0; r < rows; r++)
                 {
-                    var target = pooled.AsSpan(r * d, d);
+                    var target = pooled.AsSpan(r * width, d);
                     target.Clear();
                     int count = w.Counts[r];
                     if (count == 0)
@@ -204,7 +212,7 @@ namespace Embeddings.EndToEnd.Sequences
                     int count = w.Counts[r];
                     if (count == 0)
                         continue;
-                    var g = w.ActivationGradient.AsSpan(r * d, d);
+                    var g = w.ActivationGradient.AsSpan(r * p.PooledWidth, d);
                     float share = 1f / count;
                     foreach (int item in w.History.AsSpan(r * t + t - count, count))
                     {

@@ -13,9 +13,10 @@ namespace Embeddings.EndToEnd.Sequences
     /// </summary>
     internal sealed class SequenceRecallParameters
     {
-        public SequenceRecallParameters(SequenceRecallArchitecture architecture, int itemCount, int dimension, int historyLength, int[] hiddenLayerSizes)
+        public SequenceRecallParameters(SequenceRecallArchitecture architecture, int itemCount, int dimension, int historyLength, int[] hiddenLayerSizes, int featureCount = 0)
         {
             Architecture = architecture;
+            FeatureCount = architecture == SequenceRecallArchitecture.MeanPooling ? featureCount : 0;
             ItemCount = itemCount;
             Dimension = dimension;
             HistoryLength = historyLength;
@@ -23,7 +24,7 @@ namespace Embeddings.EndToEnd.Sequences
             var layers = new List<(int In, int Out)>();
             if (architecture == SequenceRecallArchitecture.MeanPooling)
             {
-                int width = dimension;
+                int width = dimension + FeatureCount;
                 foreach (int size in HiddenLayerSizes)
                 {
                     layers.Add((width, size));
@@ -54,6 +55,12 @@ namespace Embeddings.EndToEnd.Sequences
 
         public int[] HiddenLayerSizes { get; }
 
+        /// <summary>User side features concatenated to the pooled history (mean pooling only; 0 for none).</summary>
+        public int FeatureCount { get; }
+
+        /// <summary>Width of the MLP's input: the pooled history, then the features.</summary>
+        public int PooledWidth => Dimension + FeatureCount;
+
         /// <summary>The dense layers: the MLP's, in order, or the GRU's input and hidden projections.</summary>
         public (int In, int Out)[] Layers { get; }
 
@@ -82,7 +89,7 @@ namespace Embeddings.EndToEnd.Sequences
 
         public SequenceRecallParameters Clone()
         {
-            var copy = new SequenceRecallParameters(Architecture, ItemCount, Dimension, HistoryLength, HiddenLayerSizes);
+            var copy = new SequenceRecallParameters(Architecture, ItemCount, Dimension, HistoryLength, HiddenLayerSizes, FeatureCount);
             copy.CopyFrom(this);
             return copy;
         }
@@ -131,6 +138,7 @@ namespace Embeddings.EndToEnd.Sequences
             writer.Write(HiddenLayerSizes.Length);
             foreach (int size in HiddenLayerSizes)
                 writer.Write(size);
+            writer.Write(FeatureCount);
             foreach (var array in AllArrays())
             {
                 writer.Write(array.LongLength);
@@ -158,7 +166,10 @@ namespace Embeddings.EndToEnd.Sequences
                 if (hidden[i] is < 1 or > 1 << 16)
                     throw new FormatException($"{what}: invalid hidden layer size {hidden[i]} in the saved model; the model is damaged.");
             }
-            var parameters = new SequenceRecallParameters(architecture, items, dimension, history, hidden);
+            int features = reader.ReadInt32();
+            if (features is < 0 or > 1 << 16 || (features > 0 && architecture != SequenceRecallArchitecture.MeanPooling))
+                throw new FormatException($"{what}: invalid user feature count {features} in the saved model; the model is damaged.");
+            var parameters = new SequenceRecallParameters(architecture, items, dimension, history, hidden, features);
             foreach (var array in parameters.AllArrays())
             {
                 long length = reader.ReadInt64();

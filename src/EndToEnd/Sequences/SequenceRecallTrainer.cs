@@ -29,6 +29,8 @@ namespace Embeddings.EndToEnd.Sequences
         private readonly int[] _items;
         private readonly int[] _positions;
         private readonly int[] _historyStarts;
+        private readonly int[] _exampleUsers;
+        private readonly float[]? _features;
         private readonly int _threads;
         private readonly int _batchSize;
         private readonly CancellationToken _token;
@@ -72,10 +74,12 @@ namespace Embeddings.EndToEnd.Sequences
         /// <param name="threads">Threads.</param>
         /// <param name="sampler">The proposal of the sampled softmax; null for the full softmax.</param>
         /// <param name="negatives">Negatives per batch of the sampled softmax.</param>
+        /// <param name="features">Each sequence's user features [sequences × FeatureCount]; null without features.</param>
         /// <param name="token">Cancellation.</param>
         public SequenceRecallTrainer(SequenceRecallParameters parameters, IReadOnlyList<int[]> sequences, int batchSize, float learningRate, float beta1, float beta2,
-            float epsilon, int threads, ProposalSampler? sampler, int negatives, CancellationToken token)
+            float epsilon, int threads, ProposalSampler? sampler, int negatives, float[]? features, CancellationToken token)
         {
+            _features = features;
             _p = parameters;
             _threads = threads;
             _batchSize = batchSize;
@@ -83,19 +87,20 @@ namespace Embeddings.EndToEnd.Sequences
             var items = new List<int>();
             var positions = new List<int>();
             var starts = new List<int>();
-            foreach (var sequence in sequences)
+            var users = new List<int>();
+            for (int u = 0; u < sequences.Count; u++)
             {
+                var sequence = sequences[u];
                 int start = items.Count;
-                for (int t = 0; t < sequence.Length; t++)
+                for (int t = 1; t < sequence.Length; t++)
                 {
-                    if (t >= 1)
-                    {
-                        positions.Add(start + t);
-                        starts.Add(Math.Max(start, start + t - parameters.HistoryLength));
-                    }
+                    positions.Add(start + t);
+                    starts.Add(Math.Max(start, start + t - parameters.HistoryLength));
+                    users.Add(u);
                 }
                 items.AddRange(sequence);
             }
+            _exampleUsers = users.ToArray();
             _items = items.ToArray();
             _positions = positions.ToArray();
             _historyStarts = starts.ToArray();
@@ -230,6 +235,8 @@ namespace Embeddings.EndToEnd.Sequences
                 int e = _order[start + first + r];
                 w.SetHistory(r, _items.AsSpan(_historyStarts[e], _positions[e] - _historyStarts[e]), _p.HistoryLength);
                 w.Targets[r] = _items[_positions[e]];
+                if (_features is not null)
+                    w.SetFeatures(r, _features.AsSpan(_exampleUsers[e] * _p.FeatureCount, _p.FeatureCount), _p.Dimension);
             }
             SequenceRecallNetwork.Forward(_p, w);
             return w;
@@ -359,9 +366,13 @@ namespace Embeddings.EndToEnd.Sequences
             return total;
         }
 
-        /// <summary>The user vectors [histories × d] of <paramref name="histories"/> (each its last up to T items are used).</summary>
-        public static float[] Encode(SequenceRecallParameters p, IReadOnlyList<int[]> histories, int threads)
+        /// <summary>
+        /// The user vectors [histories × d] of <paramref name="histories"/> (each its last up to T items are used), with
+        /// <paramref name="features"/> [histories × FeatureCount] when the model has user features (null: zeros).
+        /// </summary>
+        public static float[] Encode(SequenceRecallParameters p, IReadOnlyList<int[]> histories, int threads, float[]? features = null)
         {
+            int f = p.FeatureCount;
             int d = p.Dimension;
             var users = new float[(long)histories.Count * d];
             int blocks = (histories.Count + BlockRows - 1) / BlockRows;
@@ -369,12 +380,22 @@ namespace Embeddings.EndToEnd.Sequences
             Parallel.For(0, slots, new ParallelOptions { MaxDegreeOfParallelism = threads }, s =>
             {
                 var w = new SequenceWorkspace(p, BlockRows);
+                var zeros = new float[f];
                 for (int b = s; b < blocks; b += slots)
                 {
                     int first = b * BlockRows;
                     w.Rows = Math.Min(BlockRows, histories.Count - first);
                     for (int r = 0; r < w.Rows; r++)
+                    {
                         w.SetHistory(r, histories[first + r], p.HistoryLength);
+                        if (f > 0)
+                        {
+                            if (features is null)
+                                w.SetFeatures(r, zeros, p.Dimension);
+                            else
+                                w.SetFeatures(r, features.AsSpan((first + r) * f, f), p.Dimension);
+                        }
+                    }
                     SequenceRecallNetwork.Forward(p, w);
                     w.User.AsSpan(0, w.Rows * d).CopyTo(users.AsSpan(first * d));
                 }

@@ -60,39 +60,49 @@ namespace Embeddings
         /// <summary>What the training run did (null for a transformer loaded from a saved model).</summary>
         public SequenceRecallTrainingSummary? TrainingSummary => _model.Summary;
 
+        /// <summary>Length of the user side features the model was trained with (0 for none; see <see cref="SequenceRecallEstimator.Options.UserFeaturesColumnName"/>).</summary>
+        public int UserFeatureCount => _model.Parameters.FeatureCount;
+
         /// <summary>The user vector of a history (oldest first; its last <see cref="HistoryLength"/> known items are read, unknown items are left out).</summary>
         /// <param name="history">Item ids, oldest first.</param>
+        /// <param name="userFeatures">The user's side features (<see cref="UserFeatureCount"/> values); null: zeros. </param>
         /// <returns>A new array of <see cref="EmbeddingDimension"/> values.</returns>
-        public float[] EncodeHistory(IReadOnlyList<string> history)
+        /// <exception cref="ArgumentException"><paramref name="userFeatures"/> is not <see cref="UserFeatureCount"/> long.</exception>
+        public float[] EncodeHistory(IReadOnlyList<string> history, float[]? userFeatures = null)
         {
             ArgumentNullException.ThrowIfNull(history);
-            return _model.Encode(history);
+            if (userFeatures is not null && userFeatures.Length != UserFeatureCount)
+                throw new ArgumentException($"userFeatures holds {userFeatures.Length} values; the model takes {UserFeatureCount} (pass null for zeros).", nameof(userFeatures));
+            return _model.Encode(history, userFeatures);
         }
 
         /// <summary>Scores every item of <see cref="ItemEmbeddings"/> (in its order) for a user with <paramref name="history"/>.</summary>
         /// <param name="history">Item ids, oldest first.</param>
         /// <param name="scores">Receives one score per item; at least <c>ItemEmbeddings.Count</c> long.</param>
-        /// <exception cref="ArgumentException"><paramref name="scores"/> is too short.</exception>
-        public void Score(IReadOnlyList<string> history, Span<float> scores)
+        /// <param name="userFeatures">The user's side features (<see cref="UserFeatureCount"/> values); null: zeros.</param>
+        /// <exception cref="ArgumentException"><paramref name="scores"/> is too short, or <paramref name="userFeatures"/> is not <see cref="UserFeatureCount"/> long.</exception>
+        public void Score(IReadOnlyList<string> history, Span<float> scores, float[]? userFeatures = null)
         {
             ArgumentNullException.ThrowIfNull(history);
             if (scores.Length < _model.Items.Length)
                 throw new ArgumentException($"scores holds {scores.Length} values; the model scores {_model.Items.Length} items. Pass a span of ItemEmbeddings.Count values.", nameof(scores));
-            SequenceRecallTrainer.Score(_model.Parameters, _model.Encode(history), scores);
+            SequenceRecallTrainer.Score(_model.Parameters, EncodeHistory(history, userFeatures), scores);
         }
 
         /// <summary>The best <paramref name="count"/> items for a user with <paramref name="history"/>, best first, leaving out <paramref name="exclude"/> (null: the history's items).</summary>
         /// <param name="history">Item ids, oldest first.</param>
         /// <param name="count">Items to return; at least 1.</param>
         /// <param name="exclude">Items never returned; null leaves out the items of <paramref name="history"/>.</param>
+        /// <param name="userFeatures">The user's side features (<see cref="UserFeatureCount"/> values); null: zeros.</param>
         /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>
-        public IReadOnlyList<Neighbor> Recommend(IReadOnlyList<string> history, int count, IReadOnlyCollection<string>? exclude = null)
+        /// <exception cref="ArgumentException"><paramref name="userFeatures"/> is not <see cref="UserFeatureCount"/> long.</exception>
+        public IReadOnlyList<Neighbor> Recommend(IReadOnlyList<string> history, int count, IReadOnlyCollection<string>? exclude = null, float[]? userFeatures = null)
         {
             ArgumentNullException.ThrowIfNull(history);
             if (count < 1)
                 throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1 (10 is usual).");
             var scores = new float[_model.Items.Length];
-            Score(history, scores);
+            Score(history, scores, userFeatures);
             var excluded = new HashSet<string>(exclude ?? history, StringComparer.Ordinal);
             var order = Enumerable.Range(0, scores.Length).Where(i => !excluded.Contains(_model.Items[i]))
                 .OrderByDescending(i => scores[i]).ThenBy(i => i).Take(count);

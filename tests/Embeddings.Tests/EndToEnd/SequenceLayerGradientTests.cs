@@ -140,7 +140,8 @@ namespace Embeddings.Tests.EndToEnd
         public void NetworkGradientsMatchFiniteDifferences(SequenceRecallArchitecture architecture)
         {
             const int items = 7, d = 4, history = 3;
-            var p = new SequenceRecallParameters(architecture, items, d, history, architecture == SequenceRecallArchitecture.MeanPooling ? [6] : []);
+            bool pooling = architecture == SequenceRecallArchitecture.MeanPooling;
+            var p = new SequenceRecallParameters(architecture, items, d, history, pooling ? [6] : [], featureCount: pooling ? 2 : 0);
             p.Initialize(11);
             int[][] histories = [[1, 2, 3], [4], [0, 6]];
             int[] targets = [5, 2, 1];
@@ -149,7 +150,11 @@ namespace Embeddings.Tests.EndToEnd
             {
                 var w = new SequenceWorkspace(p, 4) { Rows = histories.Length };
                 for (int r = 0; r < histories.Length; r++)
+                {
                     w.SetHistory(r, histories[r], history);
+                    if (pooling)
+                        w.SetFeatures(r, [0.5f * r, 1 - r], d);
+                }
                 SequenceRecallNetwork.Forward(p, w);
                 double total = 0;
                 var scores = new float[items];
@@ -163,7 +168,11 @@ namespace Embeddings.Tests.EndToEnd
 
             var ws = new SequenceWorkspace(p, 4) { Rows = histories.Length };
             for (int r = 0; r < histories.Length; r++)
+            {
                 ws.SetHistory(r, histories[r], history);
+                if (pooling)
+                    ws.SetFeatures(r, [0.5f * r, 1 - r], d);
+            }
             SequenceRecallNetwork.Forward(p, ws);
             var transposedOutput = new float[p.Output.Length];
             DenseKernels.Transpose(items, d, p.Output, transposedOutput);

@@ -35,6 +35,77 @@ namespace Embeddings.Tests.EndToEnd
             return rows.OrderBy(_ => random.Next()).ToArray();
         }
 
+        private sealed class FeatureRow
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public long Time { get; set; }
+
+            [Microsoft.ML.Data.VectorType(2)]
+            public float[] Group { get; set; } = new float[2];
+        }
+
+        /// <summary>x0, x1, x2 for every user, then "A" for group-0 users and "B" for group-1 users: only the side features tell.</summary>
+        private static FeatureRow[] Groups(int users)
+        {
+            var rows = new List<FeatureRow>();
+            for (int u = 0; u < users; u++)
+            {
+                int group = u % 2;
+                var features = group == 0 ? new[] { 1f, 0f } : new[] { 0f, 1f };
+                for (int t = 0; t < 3; t++)
+                    rows.Add(new FeatureRow { User = $"u{u}", Item = $"x{t}", Time = t, Group = features });
+                rows.Add(new FeatureRow { User = $"u{u}", Item = group == 0 ? "A" : "B", Time = 3, Group = features });
+            }
+            return rows.ToArray();
+        }
+
+        [Test]
+        public void UserSideFeaturesFeedTheMeanPoolingNetwork()
+        {
+            double Accuracy(SequenceRecallTransformer model, bool withFeatures)
+            {
+                int correct = 0;
+                for (int i = 0; i < 100; i++)
+                {
+                    int group = i % 2;
+                    var history = new[] { "x0", "x1", "x2" };
+                    float[]? features = withFeatures ? (group == 0 ? new[] { 1f, 0f } : new[] { 0f, 1f }) : null;
+                    var top = model.Recommend(history, 1, history, features);
+                    correct += top[0].Key == (group == 0 ? "A" : "B") ? 1 : 0;
+                }
+                return correct / 100.0;
+            }
+            var ml = new MLContext(1);
+            var data = ml.Data.LoadFromEnumerable(Groups(300));
+            var options = Options(SequenceRecallArchitecture.MeanPooling);
+            options.UserFeaturesColumnName = "Group";
+            var model = ml.Embeddings().SequenceRecall(options).Fit(data);
+            Assert.That(model.UserFeatureCount, Is.EqualTo(2));
+            Assert.That(Accuracy(model, withFeatures: true), Is.GreaterThan(0.95));
+            var plain = ml.Embeddings().SequenceRecall(Options(SequenceRecallArchitecture.MeanPooling)).Fit(data);
+            Assert.That(Accuracy(plain, withFeatures: false), Is.LessThan(0.7), "without the features the group is a coin toss");
+            // The training users' vectors include their features; save and load keeps them and the fold-in path.
+            var reloaded = (SequenceRecallTransformer)EstimatorConformance.SaveAndLoad(model, data.Schema);
+            var a = new float[model.ItemEmbeddings.Count];
+            var b = new float[model.ItemEmbeddings.Count];
+            model.Score(new[] { "x1", "x2" }, a, new[] { 0f, 1f });
+            reloaded.Score(new[] { "x1", "x2" }, b, new[] { 0f, 1f });
+            Assert.That(b, Is.EqualTo(a));
+            Assert.That(model.UserEmbeddings.GetVector("u1"), Is.EqualTo(model.EncodeHistory(new[] { "x0", "x1", "x2", "B" }, new[] { 0f, 1f })));
+            var e = Assert.Throws<ArgumentException>(() => model.Score(new[] { "x1" }, a, new[] { 1f }));
+            Assert.That(e!.Message, Does.Contain("userFeatures holds 1 values; the model takes 2"));
+
+            var gru = Options(SequenceRecallArchitecture.Gru);
+            gru.UserFeaturesColumnName = "Group";
+            var o = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(gru));
+            Assert.That(o!.Message, Does.Contain("UserFeaturesColumnName = 'Group' is invalid").And.Contain("leave it null for Gru"));
+            var wrong = Options(SequenceRecallArchitecture.MeanPooling);
+            wrong.UserFeaturesColumnName = "Item";
+            o = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(wrong).Fit(data));
+            Assert.That(o!.Message, Does.Contain("the user features column 'Item' (UserFeaturesColumnName) is String").And.Contain("known-size Vector<Single>"));
+        }
+
         private static SequenceRecallEstimator.Options Options(SequenceRecallArchitecture architecture, int epochs = 30) => new()
         {
             UserColumnName = "User",
