@@ -66,8 +66,13 @@ namespace Embeddings.EndToEnd.Sequences
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
             var p = new SequenceRecallParameters(options.Architecture, items.Length, options.EmbeddingDimension, options.HistoryLength, options.HiddenSizes, features?.Count ?? 0);
             p.Initialize(seed);
+            bool sampled = items.Length > options.SampledSoftmaxThreshold;
+            long logits = (long)Math.Min(options.BatchSize, indexed.Sum(s => Math.Max(0, s.Length - 1))) * (sampled ? options.SampledNegativeCount : items.Length);
+            if (logits > int.MaxValue)
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"{c}: a batch's logits (BatchSize = {options.BatchSize} x {(sampled ? $"SampledNegativeCount = {options.SampledNegativeCount}" : $"{items.Length:N0} items")}) exceed 2^31 - 1 values. Lower BatchSize{(sampled ? " or SampledNegativeCount" : ", or lower SampledSoftmaxThreshold to use the sampled softmax")}."));
             ProposalSampler? sampler = null;
-            if (items.Length > options.SampledSoftmaxThreshold)
+            if (sampled)
             {
                 var counts = new long[items.Length];
                 foreach (var sequence in indexed)
