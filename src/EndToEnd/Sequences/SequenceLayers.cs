@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Embeddings.EndToEnd.Kernels;
 
 namespace Embeddings.EndToEnd.Sequences
@@ -104,7 +105,29 @@ namespace Embeddings.EndToEnd.Sequences
                     var gi = gates.Slice((s * rows + r) * g, g);
                     var ghn = hiddenGates.Slice((s * rows + r) * g + 2 * d, d);
                     var hPrev = states.Slice((s * rows + r) * d, d);
-                    for (int k = 0; k < d; k++)
+                    int k = 0;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        var one = Vector256<float>.One;
+                        for (; k + 8 <= d; k += 8)
+                        {
+                            var reset = Vector256.Create(gi.Slice(k, 8));
+                            var update = Vector256.Create(gi.Slice(d + k, 8));
+                            var n = Vector256.Create(gi.Slice(2 * d + k, 8));
+                            var dhk = Vector256.Create(dhr.Slice(k, 8));
+                            var dn = dhk * (one - update) * (one - n * n);
+                            var dz = dhk * (Vector256.Create(hPrev.Slice(k, 8)) - n) * update * (one - update);
+                            var dr = dn * Vector256.Create(ghn.Slice(k, 8)) * reset * (one - reset);
+                            dr.CopyTo(dGi.Slice(k, 8));
+                            dz.CopyTo(dGi.Slice(d + k, 8));
+                            dn.CopyTo(dGi.Slice(2 * d + k, 8));
+                            dr.CopyTo(dGh.Slice(k, 8));
+                            dz.CopyTo(dGh.Slice(d + k, 8));
+                            (dn * reset).CopyTo(dGh.Slice(2 * d + k, 8));
+                            (dhk * update).CopyTo(dhr.Slice(k, 8));
+                        }
+                    }
+                    for (; k < d; k++)
                     {
                         float reset = gi[k], update = gi[d + k], n = gi[2 * d + k];
                         float dhk = dhr[k];
