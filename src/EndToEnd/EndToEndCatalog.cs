@@ -5,7 +5,7 @@ using Embeddings;
 
 namespace Microsoft.ML
 {
-    /// <summary>The end-to-end embedding trainers of <see cref="EmbeddingsCatalog"/> (<c>mlContext.Embeddings()</c>).</summary>
+    /// <summary>The end-to-end embedding trainers (and sequence recall models) of <see cref="EmbeddingsCatalog"/> (<c>mlContext.Embeddings()</c>).</summary>
     public static class EndToEndCatalog
     {
         /// <summary>An end-to-end embedding model with every setting in <paramref name="options"/> (architecture, fields, crosses, training).</summary>
@@ -52,6 +52,41 @@ namespace Microsoft.ML
             string? numericFeaturesColumnName = null, int embeddingDimension = EndToEndEmbeddingEstimator.Defaults.EmbeddingDimension,
             int numberOfEpochs = EndToEndEmbeddingEstimator.Defaults.NumberOfEpochs) =>
             Create(catalog, EndToEndArchitecture.FactorizationMachineNeuralNetwork, labelColumnName, categoricalColumnNames, numericFeaturesColumnName, embeddingDimension, numberOfEpochs);
+
+        /// <summary>
+        /// A sequence recall model with every setting in <paramref name="options"/>: next-item prediction over each user's
+        /// time-ordered interactions, by mean pooling and a ReLU network (YouTube DNN) or a GRU, with a softmax over all items.
+        /// </summary>
+        /// <exception cref="ArgumentException">A column name is empty.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">An option is invalid.</exception>
+        public static SequenceRecallEstimator SequenceRecall(this EmbeddingsCatalog catalog, SequenceRecallEstimator.Options options)
+        {
+            ArgumentNullException.ThrowIfNull(catalog);
+            return new SequenceRecallEstimator(catalog.Context, options);
+        }
+
+        /// <summary>A sequence recall model with the default settings (dimension 64, history 20, batch 256, Adam 0.001).</summary>
+        /// <param name="catalog">The catalog.</param>
+        /// <param name="outputColumnName">The user vector column appended by the transformer.</param>
+        /// <param name="userColumnName">The user id column (Text, Key with values, or integers).</param>
+        /// <param name="itemColumnName">The item id column (same types).</param>
+        /// <param name="timestampColumnName">A time column ordering each user's items (ties by item id); null: the row order.</param>
+        /// <param name="architecture">The history encoder. Default <see cref="SequenceRecallArchitecture.MeanPooling"/>.</param>
+        /// <param name="numberOfEpochs">Passes over the examples. Default 8; 1 to 10,000.</param>
+        /// <exception cref="ArgumentException">A column name is empty.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">An option is invalid.</exception>
+        public static SequenceRecallEstimator SequenceRecall(this EmbeddingsCatalog catalog, string outputColumnName, string userColumnName, string itemColumnName,
+            string? timestampColumnName = null, SequenceRecallArchitecture architecture = SequenceRecallArchitecture.MeanPooling,
+            int numberOfEpochs = SequenceRecallEstimator.Defaults.NumberOfEpochs) =>
+            catalog.SequenceRecall(new SequenceRecallEstimator.Options
+            {
+                UserVectorColumnName = outputColumnName,
+                UserColumnName = userColumnName,
+                ItemColumnName = itemColumnName,
+                TimestampColumnName = timestampColumnName,
+                Architecture = architecture,
+                NumberOfEpochs = numberOfEpochs,
+            });
 
         private static EndToEndEmbeddingEstimator Create(EmbeddingsCatalog catalog, EndToEndArchitecture architecture, string labelColumnName,
             IEnumerable<string> categoricalColumnNames, string? numericFeaturesColumnName, int embeddingDimension, int numberOfEpochs)

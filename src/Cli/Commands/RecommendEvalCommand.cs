@@ -22,7 +22,7 @@ namespace Embeddings.Cli.Commands
 
         private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
         private readonly Option<string> _json = CliOption.File("--json",
-            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, blend, ranker)");
+            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
             new[] { ("test", s_test), ("validation", s_validation), ("both", s_both) }, s_both);
         private readonly Option<int> _seeds = CliOption.Int("--seeds", "repeat with seeds --seed .. --seed + N - 1 and report the mean and spread").Default(1).AtLeast(1);
@@ -67,17 +67,24 @@ namespace Embeddings.Cli.Commands
 
         private readonly Option<string> _movieLensInfo = CliOption.File("--movielens-info",
             "a MovieLens 100K folder whose u.user, u.item and u.genre give the ranker side features (age bucket, gender, occupation; genres, release year) and genre-affinity features");
+        // sequence recall (YouTube DNN mean pooling, GRU)
+        private readonly Option<int> _seqEpochs = CliOption.Int("--seq-max-epochs", "youtube and gru: most epochs tried on validation (the count with the best validation HR@10 is used for test)").Default(12).Between(1, 1000);
+        private readonly Option<int> _seqDimensions = CliOption.Int("--seq-dimensions", "youtube and gru vector size").Default(SequenceRecallEstimator.Defaults.EmbeddingDimension).Between(1, 1024);
+        private readonly Option<double> _seqLearningRate = CliOption.Double("--seq-learning-rate", "youtube and gru Adam step size").Default(SequenceRecallEstimator.Defaults.LearningRate).Rate();
+        private readonly Option<bool> _noYoutube = CliOption.Switch("--no-youtube", "leave the YouTube DNN (mean pooling) sequence recall model out");
+        private readonly Option<bool> _noGru = CliOption.Switch("--no-gru", "leave the GRU sequence recall model out");
+
         private readonly Option<int?> _threads = CommonOptions.Threads();
         private readonly Option<int> _seed = CommonOptions.Seed(description: "random seed (with --seeds, the first seed)");
         private readonly Option<bool> _verbose = CliOption.Switch("--verbose", "training messages on stderr");
 
         public RecommendEvalCommand()
-            : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, blend and the ranker on an interaction file.",
+            : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, the YouTube DNN and GRU sequence recall models, blend and the ranker on an interaction file.",
                 "Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users.")
         {
             Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
-                _movieLensInfo, _threads, _seed, _verbose);
+                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _movieLensInfo, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
             Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
@@ -106,12 +113,25 @@ namespace Embeddings.Cli.Commands
             for (int s = 0; s < seeds; s++)
             {
                 options.Seed = firstSeed + s;
+                // One per seed: the epochs chosen on validation carry over to the test evaluation.
+                var sequenceRecall = run.Get(_noYoutube) && run.Get(_noGru) ? null : new SequenceRecallEvaluation
+                {
+                    MeanPooling = !run.Get(_noYoutube),
+                    Gru = !run.Get(_noGru),
+                    MaximumEpochs = run.Get(_seqEpochs),
+                    Options = new SequenceRecallEstimator.Options
+                    {
+                        EmbeddingDimension = run.Get(_seqDimensions),
+                        LearningRate = (float)run.Get(_seqLearningRate),
+                        CancellationToken = run.Cancellation,
+                    },
+                };
                 foreach (var target in targets)
                 {
                     run.ThrowIfCancelled();
                     var ml = run.NewContext(options.Seed);
                     var result = RecommendationEvaluation.Evaluate(ml, split, target, options, verbose ? run.Error.WriteLine : null,
-                        run.Get(_noMf) ? null : MatrixFactorizationOptions(run, options));
+                        run.Get(_noMf) ? null : MatrixFactorizationOptions(run, options), sequenceRecall);
                     if (!runs.TryGetValue(target, out var list))
                         runs[target] = list = new List<RecommendationSplitResult>();
                     list.Add(result);
@@ -254,6 +274,7 @@ namespace Embeddings.Cli.Commands
                 ["candidates"] = options.CandidateCount,
                 ["ranker_kind"] = options.Ranker.ToString(),
                 ["ranker_training_periods"] = options.RankerTrainingPeriods,
+                ["sequence_recall_epochs"] = runs.Values.SelectMany(l => l).Take(1).SelectMany(r => r.ChosenEpochs).ToDictionary(p => p.Key, p => (object)p.Value),
             };
             return report;
         }

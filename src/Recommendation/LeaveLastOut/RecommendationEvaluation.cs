@@ -8,9 +8,44 @@ namespace Embeddings.Recommendation
 {
     /// <summary>HR@10 and NDCG@10 of every model of a recommendation evaluation on one split.</summary>
     /// <param name="Target">Validation or test.</param>
-    /// <param name="Models">Model name (popularity, item2vec, node2vec, blend, ranker) to its metrics.</param>
+    /// <param name="Models">Model name (popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker) to its metrics.</param>
     /// <param name="Seconds">Wall-clock seconds of the split (training and ranking).</param>
-    public sealed record RecommendationSplitResult(RankingTarget Target, IReadOnlyDictionary<string, LeaveLastOutMetrics> Models, double Seconds);
+    public sealed record RecommendationSplitResult(RankingTarget Target, IReadOnlyDictionary<string, LeaveLastOutMetrics> Models, double Seconds)
+    {
+        /// <summary>The epoch count each sequence recall model (youtube, gru) was trained for, chosen by validation HR@10; empty without them.</summary>
+        public IReadOnlyDictionary<string, int> ChosenEpochs { get; init; } = new Dictionary<string, int>();
+    }
+
+    /// <summary>
+    /// The "youtube" and "gru" models of <see cref="RecommendationEvaluation"/>: <see cref="SequenceRecallEstimator"/> with
+    /// mean pooling (YouTube DNN) and with a GRU, trained on next-item prediction over each user's training interactions and
+    /// scored by the model applied to the user's last training items. The epoch count is chosen by validation HR@10 (up to
+    /// <see cref="MaximumEpochs"/>; trained on all but the last two interactions) and then used for test. A validation
+    /// evaluation records its choice in <see cref="ChosenEpochs"/>; a test evaluation uses it, or makes the choice itself
+    /// when it is missing.
+    /// </summary>
+    public sealed class SequenceRecallEvaluation
+    {
+        /// <summary>Evaluate the mean-pooling model ("youtube"). Default true.</summary>
+        public bool MeanPooling { get; set; } = true;
+
+        /// <summary>Evaluate the GRU model ("gru"). Default true.</summary>
+        public bool Gru { get; set; } = true;
+
+        /// <summary>The most epochs tried on validation. Default 12; 1 to 1000.</summary>
+        public int MaximumEpochs { get; set; } = 12;
+
+        /// <summary>Model settings (dimension 64, history 20, batch 256, Adam 0.001 by default); the columns, architecture, epochs and seed are set by the evaluation.</summary>
+        public SequenceRecallEstimator.Options Options { get; set; } = new();
+
+        /// <summary>The epoch count chosen on validation for each model name ("youtube", "gru"), filled by validation evaluations and read by test evaluations.</summary>
+        public Dictionary<string, int> ChosenEpochs { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Throws when <see cref="MaximumEpochs"/> is out of range.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">MaximumEpochs is not 1 to 1000.</exception>
+        public void Validate() =>
+            Infrastructure.OptionChecks.Check(nameof(SequenceRecallEvaluation), MaximumEpochs is >= 1 and <= 1000, nameof(MaximumEpochs), MaximumEpochs, "use 1 to 1000 (12 is usual on ml-100k)");
+    }
 
     /// <summary>
     /// The "mf" model of <see cref="RecommendationEvaluation"/>: implicit weighted ALS
@@ -68,7 +103,7 @@ namespace Embeddings.Recommendation
     public static class RecommendationEvaluation
     {
         /// <summary>The model names, in report order.</summary>
-        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "blend", "ranker" };
+        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker" };
 
         /// <summary>Evaluates every model on <paramref name="target"/>.</summary>
         /// <param name="mlContext">The context (its seed is used when <paramref name="options"/> has none).</param>
@@ -77,8 +112,9 @@ namespace Embeddings.Recommendation
         /// <param name="options">Pipeline settings; the column names are not used (the split supplies the sequences).</param>
         /// <param name="log">Progress messages; null for none.</param>
         /// <param name="matrixFactorization">Settings of an "mf" model (implicit ALS over the training interactions); null leaves it out.</param>
+        /// <param name="sequenceRecall">Settings of the "youtube" and "gru" models (sequence recall); null leaves them out.</param>
         public static RecommendationSplitResult Evaluate(MLContext mlContext, LeaveLastOutSplit split, RankingTarget target, RankingRecommenderOptions options,
-            Action<string>? log = null, ImplicitMatrixFactorization? matrixFactorization = null)
+            Action<string>? log = null, ImplicitMatrixFactorization? matrixFactorization = null, SequenceRecallEvaluation? sequenceRecall = null)
         {
             ArgumentNullException.ThrowIfNull(mlContext);
             ArgumentNullException.ThrowIfNull(split);
@@ -122,6 +158,18 @@ namespace Embeddings.Recommendation
                 results["node2vec"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.LogitScores(u, node2Vec: true, s, scratch)));
             if (matrixFactorization is not null)
                 results["mf"] = MatrixFactorization(mlContext, split, target, training, matrixFactorization, seed);
+            var chosen = new Dictionary<string, int>(StringComparer.Ordinal);
+            if (sequenceRecall is not null)
+            {
+                sequenceRecall.Validate();
+                foreach (var (name, architecture, wanted) in new[] { ("youtube", SequenceRecallArchitecture.MeanPooling, sequenceRecall.MeanPooling), ("gru", SequenceRecallArchitecture.Gru, sequenceRecall.Gru) })
+                {
+                    if (!wanted)
+                        continue;
+                    results[name] = SequenceRecall(mlContext, split, target, name, architecture, sequenceRecall, seed, options.NumberOfThreads, log, cancellation.Token, out int epochs);
+                    chosen[name] = epochs;
+                }
+            }
             results["blend"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.BlendScores(u, s, a, b, scratch)));
 
             var ranked = RankingStage.ScoreCandidates(mlContext, model, split.Users, settings.CandidateCount);
@@ -136,7 +184,60 @@ namespace Embeddings.Recommendation
                     scores[position[item]] = score;
             });
             log?.Invoke($"{target}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value.HitRate:F4}/{r.Value.Ndcg:F4}")));
-            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds);
+            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds) { ChosenEpochs = chosen };
+        }
+
+        private sealed class SequenceRow
+        {
+            public string User { get; set; } = "";
+            public string Item { get; set; } = "";
+            public float Time { get; set; }
+        }
+
+        /// <summary>A sequence recall model: epochs chosen on validation HR@10 (or taken from an earlier validation run), trained and ranked on <paramref name="target"/>.</summary>
+        private static LeaveLastOutMetrics SequenceRecall(MLContext ml, LeaveLastOutSplit split, RankingTarget target, string name, SequenceRecallArchitecture architecture,
+            SequenceRecallEvaluation settings, int seed, int? threads, Action<string>? log, System.Threading.CancellationToken token, out int epochs)
+        {
+            SequenceRecallTransformer Fit(RankingTarget on, int count, bool validate)
+            {
+                var options = settings.Options.Clone();
+                options.UserColumnName = "User";
+                options.ItemColumnName = "Item";
+                options.TimestampColumnName = "Time";
+                options.Architecture = architecture;
+                options.NumberOfEpochs = count;
+                options.Seed ??= seed;
+                options.NumberOfThreads ??= threads;
+                options.CancellationToken = token;
+                var rows = split.TrainingSequences(on).SelectMany(s => s.Items.Select((item, t) => new SequenceRow { User = s.User, Item = item, Time = t }));
+                var validation = validate ? ml.Data.LoadFromEnumerable(split.Users.Select(u => new SequenceRow { User = u, Item = split.Target(u, on) })) : null;
+                return ml.Embeddings().SequenceRecall(options).Fit(ml.Data.LoadFromEnumerable(rows), validation);
+            }
+
+            SequenceRecallTransformer? model = null;
+            if (target == RankingTarget.Validation || !settings.ChosenEpochs.TryGetValue(name, out epochs))
+            {
+                model = Fit(RankingTarget.Validation, settings.MaximumEpochs, validate: true);
+                epochs = model.TrainingSummary!.BestEpoch;
+                settings.ChosenEpochs[name] = epochs;
+                log?.Invoke($"{name}: validation HR@10 by epoch " + string.Join(" ", model.TrainingSummary.Epochs.Select(e => e.ValidationHitRate.ToString("F4", System.Globalization.CultureInfo.InvariantCulture))) + $"; {epochs} chosen");
+            }
+            if (target == RankingTarget.Test)
+                model = Fit(RankingTarget.Test, epochs, validate: false);
+            var trained = model!;
+            var position = new int[trained.ItemEmbeddings.Count];
+            var itemIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < split.Items.Count; i++)
+                itemIndex[split.Items[i]] = i;
+            for (int i = 0; i < position.Length; i++)
+                position[i] = itemIndex[trained.ItemEmbeddings.Keys[i]];
+            var local = new float[position.Length];
+            return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+            {
+                trained.Score(split.Training(user, target), local);
+                for (int i = 0; i < position.Length; i++)
+                    scores[position[i]] = local[i];
+            });
         }
 
         private sealed class MatrixRow

@@ -87,10 +87,10 @@ namespace Embeddings.Tests.Cli
                 string input = WriteChains(folder), json = Path.Combine(folder, "results.json");
                 var run = CliRunner.Run("recommend-eval", "--input", input, "--json", json, "--dimensions", "8", "--epochs", "5", "--sample", "0",
                     "--graph-dimensions", "8", "--walk-length", "10", "--num-walks", "4", "--trees", "10", "--leaves", "4", "--min-leaf", "5", "--candidates", "10",
-                    "--mf-rank", "4", "--mf-iterations", "3", "--threads", "1");
+                    "--mf-rank", "4", "--mf-iterations", "3", "--seq-max-epochs", "15", "--seq-dimensions", "16", "--seq-learning-rate", "0.02", "--threads", "1");
                 Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 using var report = JsonDocument.Parse(File.ReadAllText(json));
-                foreach (string model in new[] { "popularity", "item2vec", "node2vec", "mf", "blend", "ranker" })
+                foreach (string model in new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker" })
                 {
                     foreach (var scope in new[] { report.RootElement, report.RootElement.GetProperty("validation") })
                     {
@@ -103,6 +103,12 @@ namespace Embeddings.Tests.Cli
                 // The chains make the next item obvious from the last one: the sequential models find it, popularity does not.
                 Assert.That(report.RootElement.GetProperty("ranker").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
                 Assert.That(report.RootElement.GetProperty("popularity").GetProperty("hr10").GetDouble(), Is.LessThan(0.6));
+                Assert.That(report.RootElement.GetProperty("gru").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
+                Assert.That(report.RootElement.GetProperty("youtube").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.5));
+                // The epochs chosen on validation, used for test.
+                var chosen = report.RootElement.GetProperty("settings").GetProperty("sequence_recall_epochs");
+                Assert.That(chosen.GetProperty("gru").GetInt32(), Is.InRange(1, 15));
+                Assert.That(run.Output, Does.Contain("youtube").And.Contain("gru"));
             }
             finally
             {

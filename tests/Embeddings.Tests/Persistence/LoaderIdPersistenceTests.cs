@@ -36,6 +36,7 @@ namespace Embeddings.Tests.Persistence
             (typeof(RecommendationFeaturesTransformer), "Embeddings.RecommendationFeatures", 2, new[] { "Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation" }),
             (typeof(RankingRecommenderTransformer), "Embeddings.RankingRecommender", 1, Array.Empty<string>()),
             (typeof(EndToEndEmbeddingTransformer), "Embeddings.EndToEnd", 1, Array.Empty<string>()),
+            (typeof(SequenceRecallTransformer), "Embeddings.SequenceRecall", 1, Array.Empty<string>()),
         };
 
         private string _folder = "";

@@ -1,0 +1,219 @@
+using System;
+using System.Linq;
+using Embeddings.EndToEnd;
+using Embeddings.EndToEnd.Kernels;
+using Embeddings.EndToEnd.Sequences;
+using NUnit.Framework;
+
+namespace Embeddings.Tests.EndToEnd
+{
+    /// <summary>Finite-difference checks of the GRU, the softmax cross-entropy and the whole sequence recall network.</summary>
+    [TestFixture]
+    public class SequenceLayerGradientTests
+    {
+        private static float[] Random(Random random, int length, float scale) =>
+            Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
+
+        private const int Rows = 3, Steps = 4, D = 5;
+        private static readonly int[] s_firstStep = [0, 2, 1];
+
+        /// <summary>loss = Σ c ⊙ h_T for fixed random c.</summary>
+        private static double GruLoss(float[] x, float[] wx, float[] bx, float[] wh, float[] bh, float[] c)
+        {
+            var gates = new float[Steps * Rows * 3 * D];
+            var hidden = new float[Steps * Rows * 3 * D];
+            var states = new float[(Steps + 1) * Rows * D];
+            SequenceLayers.GruForward(Rows, Steps, D, s_firstStep, 0, x, wx, bx, wh, bh, gates, hidden, states);
+            double loss = 0;
+            for (int i = 0; i < Rows * D; i++)
+                loss += (double)c[i] * states[Steps * Rows * D + i];
+            return loss;
+        }
+
+        [Test]
+        public void GruGradientsMatchFiniteDifferences()
+        {
+            var random = new Random(7);
+            var x = Random(random, Steps * Rows * D, 1);
+            for (int r = 0; r < Rows; r++)
+            {
+                for (int s = 0; s < s_firstStep[r]; s++)
+                    Array.Clear(x, (s * Rows + r) * D, D);
+            }
+            var wx = Random(random, D * 3 * D, 0.6f);
+            var bx = Random(random, 3 * D, 0.3f);
+            var wh = Random(random, D * 3 * D, 0.6f);
+            var bh = Random(random, 3 * D, 0.3f);
+            var c = Random(random, Rows * D, 1);
+
+            var gates = new float[Steps * Rows * 3 * D];
+            var hidden = new float[Steps * Rows * 3 * D];
+            var states = new float[(Steps + 1) * Rows * D];
+            SequenceLayers.GruForward(Rows, Steps, D, s_firstStep, 0, x, wx, bx, wh, bh, gates, hidden, states);
+            var wxT = new float[wx.Length];
+            var whT = new float[wh.Length];
+            DenseKernels.Transpose(D, 3 * D, wx, wxT);
+            DenseKernels.Transpose(D, 3 * D, wh, whT);
+            var dwx = new float[wx.Length];
+            var dbx = new float[bx.Length];
+            var dwh = new float[wh.Length];
+            var dbh = new float[bh.Length];
+            var dx = new float[x.Length];
+            SequenceLayers.GruBackward(Rows, Steps, D, s_firstStep, 0, x, wxT, whT, gates, hidden, states, c.ToArray(),
+                new float[gates.Length], new float[hidden.Length], dwx, dbx, dwh, dbh, dx);
+
+            void Check(string name, float[] parameter, float[] analytic, Func<int, bool>? skip = null)
+            {
+                for (int i = 0; i < parameter.Length; i++)
+                {
+                    if (skip?.Invoke(i) == true)
+                        continue;
+                    float saved = parameter[i];
+                    const float eps = 1e-2f;
+                    parameter[i] = saved + eps;
+                    double plus = GruLoss(x, wx, bx, wh, bh, c);
+                    parameter[i] = saved - eps;
+                    double minus = GruLoss(x, wx, bx, wh, bh, c);
+                    parameter[i] = saved;
+                    double numeric = (plus - minus) / (2 * eps);
+                    Assert.That(analytic[i], Is.EqualTo(numeric).Within(2e-3 + 2e-2 * Math.Abs(numeric)), $"{name}[{i}]");
+                }
+            }
+            Check("Wx", wx, dwx);
+            Check("bx", bx, dbx);
+            Check("Wh", wh, dwh);
+            Check("bh", bh, dbh);
+            // Padded steps take no input: their gradient is zero and their value does not matter.
+            Check("x", x, dx, i => i / D % Rows is var r && i / (D * Rows) < s_firstStep[r]);
+            for (int r = 0; r < Rows; r++)
+            {
+                for (int s = 0; s < s_firstStep[r]; s++)
+                    Assert.That(dx.AsSpan((s * Rows + r) * D, D).ToArray(), Is.All.EqualTo(0f), $"padded step {s} of row {r}");
+            }
+        }
+
+        [Test]
+        public void SoftmaxCrossEntropyGradientMatchesFiniteDifferences()
+        {
+            var random = new Random(3);
+            var logits = Random(random, 9, 3);
+            const int target = 4;
+            const float scale = 0.5f;
+            double Loss(float[] z) => SequenceLayers.SoftmaxCrossEntropy(z.ToArray(), target, 1);
+            var gradient = logits.ToArray();
+            double loss = SequenceLayers.SoftmaxCrossEntropy(gradient, target, scale);
+            double expected = -Math.Log(Math.Exp(logits[target]) / logits.Sum(z => Math.Exp(z)));
+            Assert.That(loss, Is.EqualTo(expected).Within(1e-5));
+            for (int i = 0; i < logits.Length; i++)
+            {
+                float saved = logits[i];
+                logits[i] = saved + 1e-2f;
+                double plus = Loss(logits);
+                logits[i] = saved - 1e-2f;
+                double minus = Loss(logits);
+                logits[i] = saved;
+                Assert.That(gradient[i], Is.EqualTo(scale * (plus - minus) / 2e-2).Within(1e-3), $"logit {i}");
+            }
+        }
+
+        [Test]
+        public void SampledSoftmaxCrossEntropyIsTheSoftmaxOverTheTrueAndTheKeptNegatives()
+        {
+            var random = new Random(4);
+            float trueLogit = 0.7f;
+            var negatives = Random(random, 6, 2);
+            negatives[2] = float.NegativeInfinity; // an accidental hit, left out
+            var kept = new[] { trueLogit }.Concat(negatives.Where(float.IsFinite)).ToArray();
+            var full = kept.ToArray();
+            double expectedLoss = SequenceLayers.SoftmaxCrossEntropy(full, 0, 0.25f);
+            var gradient = negatives.ToArray();
+            double loss = SequenceLayers.SampledSoftmaxCrossEntropy(trueLogit, gradient, 0.25f, out float trueGradient);
+            Assert.That(loss, Is.EqualTo(expectedLoss).Within(1e-5));
+            Assert.That(trueGradient, Is.EqualTo(full[0]).Within(1e-6));
+            Assert.That(gradient[2], Is.EqualTo(0f));
+            Assert.That(gradient.Where((_, i) => i != 2), Is.EqualTo(full.Skip(1)).Within(1e-6f));
+        }
+
+        /// <summary>The whole network (encoder, output layer, softmax) on one block: the encoder's gradients and the user gradient against finite differences.</summary>
+        [TestCase(SequenceRecallArchitecture.MeanPooling)]
+        [TestCase(SequenceRecallArchitecture.Gru)]
+        public void NetworkGradientsMatchFiniteDifferences(SequenceRecallArchitecture architecture)
+        {
+            const int items = 7, d = 4, history = 3;
+            bool pooling = architecture == SequenceRecallArchitecture.MeanPooling;
+            var p = new SequenceRecallParameters(architecture, items, d, history, pooling ? [6] : [], featureCount: pooling ? 2 : 0);
+            p.Initialize(11);
+            int[][] histories = [[1, 2, 3], [4], [0, 6]];
+            int[] targets = [5, 2, 1];
+
+            double Loss()
+            {
+                var w = new SequenceWorkspace(p, 4) { Rows = histories.Length };
+                for (int r = 0; r < histories.Length; r++)
+                {
+                    w.SetHistory(r, histories[r], history);
+                    if (pooling)
+                        w.SetFeatures(r, [0.5f * r, 1 - r], d);
+                }
+                SequenceRecallNetwork.Forward(p, w);
+                double total = 0;
+                var scores = new float[items];
+                for (int r = 0; r < histories.Length; r++)
+                {
+                    SequenceRecallTrainer.Score(p, w.User.AsSpan(r * d, d), scores);
+                    total += SequenceLayers.SoftmaxCrossEntropy(scores, targets[r], 1);
+                }
+                return total;
+            }
+
+            var ws = new SequenceWorkspace(p, 4) { Rows = histories.Length };
+            for (int r = 0; r < histories.Length; r++)
+            {
+                ws.SetHistory(r, histories[r], history);
+                if (pooling)
+                    ws.SetFeatures(r, [0.5f * r, 1 - r], d);
+            }
+            SequenceRecallNetwork.Forward(p, ws);
+            var transposedOutput = new float[p.Output.Length];
+            DenseKernels.Transpose(items, d, p.Output, transposedOutput);
+            var logits = new float[histories.Length * items];
+            SequenceRecallModel.ScoreBlock(p, histories.Length, ws.User, transposedOutput, logits);
+            for (int r = 0; r < histories.Length; r++)
+                SequenceLayers.SoftmaxCrossEntropy(logits.AsSpan(r * items, items), targets[r], 1);
+            DenseKernels.MultiplyAdd(histories.Length, d, items, logits, items, 1, p.Output, ws.UserGradient, accumulate: false);
+            var transposed = p.Layers.Select((l, i) =>
+            {
+                var t = new float[p.Weights[i].Length];
+                DenseKernels.Transpose(l.In, l.Out, p.Weights[i], t);
+                return t;
+            }).ToArray();
+            SequenceRecallNetwork.Backward(p, transposed, ws);
+            var input = new SparseGradient(items, d);
+            input.NextBatch();
+            SequenceRecallNetwork.AccumulateInputGradient(p, ws, input);
+
+            void Check(string name, float[] parameter, Func<int, float> analytic)
+            {
+                for (int i = 0; i < parameter.Length; i++)
+                {
+                    float saved = parameter[i];
+                    parameter[i] = saved + 2e-3f;
+                    double plus = Loss();
+                    parameter[i] = saved - 2e-3f;
+                    double minus = Loss();
+                    parameter[i] = saved;
+                    double numeric = (plus - minus) / 4e-3;
+                    Assert.That(analytic(i), Is.EqualTo(numeric).Within(3e-3 + 3e-2 * Math.Abs(numeric)), $"{architecture} {name}[{i}]");
+                }
+            }
+            for (int l = 0; l < p.Layers.Length; l++)
+            {
+                int layer = l;
+                Check($"W{l}", p.Weights[l], i => ws.WeightGradients[layer][i]);
+                Check($"b{l}", p.Biases[l], i => ws.BiasGradients[layer][i]);
+            }
+            var used = histories.SelectMany(h => h).ToHashSet();
+            Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
+        }
+    }
+}
