@@ -138,6 +138,20 @@ namespace Embeddings.EndToEnd
         }
 
         /// <summary>
+        /// Updates the rows of <paramref name="table"/> that <paramref name="gradient"/> touched in this step, as plain lazy
+        /// Adam (no catch-up: the sequence models' input and sampled output rows, whose figures were measured that way).
+        /// </summary>
+        public void UpdateRows(float[] table, SparseGradient gradient, float[] first, float[] second)
+        {
+            int width = gradient.Width;
+            foreach (int row in gradient.Touched)
+            {
+                int start = row * width;
+                Update(table.AsSpan(start, width), gradient.Values(row), first.AsSpan(start, width), second.AsSpan(start, width));
+            }
+        }
+
+        /// <summary>
         /// Updates the rows of <paramref name="table"/> that <paramref name="gradient"/> touched in this step, each first
         /// catching up on the steps it skipped since <paramref name="lastStep"/>[row] (when <see cref="CatchUp"/> is on).
         /// </summary>
