@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
@@ -27,14 +26,9 @@ namespace Embeddings.Benchmarks
 
         public static void Run(string[] args)
         {
-            string data = Options.String(args, "--data") ?? Path.Combine("..", "shared", "data", "movielens", "ml-100k", "u.data");
-            if (Directory.Exists(data))
-                data = Path.Combine(data, "u.data");
-            if (!File.Exists(data))
-            {
-                Console.WriteLine($"skipped: '{data}' is missing (MovieLens 100K may not be copied into the repository; run from the root with ../shared beside it).");
+            string? data = Options.MovieLensRatings(args);
+            if (data is null)
                 return;
-            }
             int seeds = Options.Int(args, "--seeds", 3);
             int threads = Options.Int(args, "--threads", 2);
             int[] walks = (Options.String(args, "--walks") ?? "1,2,5,10,20").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();

@@ -24,14 +24,9 @@ namespace Embeddings.Benchmarks
     {
         public static void Run(string[] args)
         {
-            string data = Options.String(args, "--data") ?? Path.Combine("..", "shared", "data", "movielens", "ml-100k", "u.data");
-            if (Directory.Exists(data))
-                data = Path.Combine(data, "u.data");
-            if (!File.Exists(data))
-            {
-                Console.WriteLine($"skipped: '{data}' is missing (MovieLens 100K may not be copied into the repository; run from the root with ../shared beside it).");
+            string? data = Options.MovieLensRatings(args);
+            if (data is null)
                 return;
-            }
             int threads = Options.Int(args, "--threads", 2);
             int seed = Options.Int(args, "--seed", 1);
             int k = Options.Int(args, "--k", 10);

@@ -20,6 +20,21 @@ namespace Embeddings.Benchmarks
             int at = Array.IndexOf(args, name);
             return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         }
+
+        /// <summary>
+        /// MovieLens 100K's u.data from --data (the file or its folder; default ../shared/data/movielens/ml-100k), or null
+        /// after printing why the benchmark is skipped (ml-100k may not be copied into the repository).
+        /// </summary>
+        public static string? MovieLensRatings(string[] args)
+        {
+            string data = String(args, "--data") ?? System.IO.Path.Combine("..", "shared", "data", "movielens", "ml-100k", "u.data");
+            if (System.IO.Directory.Exists(data))
+                data = System.IO.Path.Combine(data, "u.data");
+            if (System.IO.File.Exists(data))
+                return data;
+            Console.WriteLine($"skipped: '{data}' is missing (MovieLens 100K may not be copied into the repository; run from the root with ../shared beside it, or pass --data).");
+            return null;
+        }
     }
 
     internal static class GeneratedTables
