@@ -73,6 +73,10 @@ float after = ml.Model.CreatePredictionEngine<UserMovie, Prediction>(reloaded).P
 Console.WriteLine();
 Console.WriteLine($"Saved to {modelPath} ({new FileInfo(modelPath).Length / 1024:N0} KiB) and reloaded; PredictionEngine on (user {example.User}, {Title(example.Movie)}): " +
     $"{after:F4} (before saving {before:F4}, {(BitConverter.SingleToInt32Bits(before) == BitConverter.SingleToInt32Bits(after) ? "identical" : "DIFFERENT")})");
+// The loaded model is the recommender itself: it still recommends, the same lists as before saving.
+var loadedRecommender = (RankingRecommenderTransformer)reloaded;
+bool sameLists = new[] { "1", "42", "314" }.All(u => loadedRecommender.Recommend(ml, u, 5).SequenceEqual(recommender.Recommend(ml, u, 5)));
+Console.WriteLine($"The reloaded recommender's top 5 for users 1, 42 and 314: {(sameLists ? "the same as before saving" : "DIFFERENT")}");
 
 // Similar movies by item2vec vectors, among movies with at least 20 ratings (rare movies' vectors are mostly noise).
 var vectors = recommender.Features.ItemEmbeddings;
