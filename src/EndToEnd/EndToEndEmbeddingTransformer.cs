@@ -109,11 +109,14 @@ namespace Embeddings
             var dependencies = _layout.Fields.Select(f => inputSchema[f.ColumnName].Index).ToList();
             if (_layout.NumericColumn is not null)
                 dependencies.Add(inputSchema[_layout.NumericColumn].Index);
+            // The three columns of one row share one forward pass: one scorer per input row, computed once per position.
+            var scorers = new System.Runtime.CompilerServices.ConditionalWeakTable<DataViewRow, RowScorer>();
+            RowScorer ScorerOf(DataViewRow row) => scorers.GetValue(row, r => new RowScorer(this, r, maps));
             var columns = new List<AppendedColumn>
             {
                 new(ScoreColumnName, NumberDataViewType.Single, dependencies, row =>
                 {
-                    var scorer = new RowScorer(this, row, maps);
+                    var scorer = ScorerOf(row);
                     ValueGetter<float> getter = (ref float value) => value = scorer.Logit();
                     return getter;
                 }),
@@ -122,13 +125,13 @@ namespace Embeddings
             {
                 columns.Add(new(ProbabilityColumnName, NumberDataViewType.Single, dependencies, row =>
                 {
-                    var scorer = new RowScorer(this, row, maps);
+                    var scorer = ScorerOf(row);
                     ValueGetter<float> getter = (ref float value) => value = Sigmoid(scorer.Logit());
                     return getter;
                 }));
                 columns.Add(new(PredictedLabelColumnName, BooleanDataViewType.Instance, dependencies, row =>
                 {
-                    var scorer = new RowScorer(this, row, maps);
+                    var scorer = ScorerOf(row);
                     ValueGetter<bool> getter = (ref bool value) => value = scorer.Logit() > 0;
                     return getter;
                 }));
@@ -138,9 +141,16 @@ namespace Embeddings
 
         private static float Sigmoid(float z) => (float)(1 / (1 + Math.Exp(-(double)z)));
 
-        /// <summary>Scores the current row of one cursor with buffers of its own (nothing allocated per row).</summary>
+        /// <summary>
+        /// Scores the current row of one cursor with buffers of its own (nothing allocated per row), once per row position:
+        /// the Score, Probability and PredictedLabel getters of a row share it. A row whose position is not set (-1) is
+        /// scored on every call.
+        /// </summary>
         private sealed class RowScorer
         {
+            private readonly DataViewRow _row;
+            private long _position = -1;
+            private float _logit;
             private readonly NetworkParameters _parameters;
             private readonly FieldRows _rows;
             private readonly FieldRows.RowReader _reader;
@@ -148,6 +158,7 @@ namespace Embeddings
 
             public RowScorer(EndToEndEmbeddingTransformer owner, DataViewRow row, int[][] maps)
             {
+                _row = row;
                 _parameters = owner._parameters;
                 _rows = new FieldRows(owner._layout);
                 _reader = new FieldRows.RowReader(row, owner._layout, maps);
@@ -156,10 +167,15 @@ namespace Embeddings
 
             public float Logit()
             {
+                long position = _row.Position;
+                if (position >= 0 && position == _position)
+                    return _logit;
                 _rows.Clear();
                 _reader.Append(_rows, 0);
                 EndToEndNetwork.Forward(_parameters, _rows, _workspace);
-                return _workspace.Logits[0];
+                _logit = _workspace.Logits[0];
+                _position = position;
+                return _logit;
             }
         }
 
