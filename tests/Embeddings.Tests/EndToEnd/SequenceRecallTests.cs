@@ -332,7 +332,8 @@ namespace Embeddings.Tests.EndToEnd
             var model = ml.Embeddings().SequenceRecall(Options(SequenceRecallArchitecture.Gru, epochs: 5)).Fit(ml.Data.LoadFromEnumerable(rows));
             HnswNeighborIndex? built = null;
             var hnsw = CandidateGenerator.FromVectors(model.UserEmbeddings, model.ItemEmbeddings, model.ItemBiases,
-                t => built = HnswNeighborIndex.Build(t, new HnswOptions { Metric = SimilarityMetric.DotProduct, ExpansionSearch = 100 }));
+                // A search breadth above the catalogue size: the graph is searched whole, so the multi-threaded build order cannot cost recall.
+                t => built = HnswNeighborIndex.Build(t, new HnswOptions { Metric = SimilarityMetric.DotProduct, ExpansionSearch = 1000 }));
             using var index = built!;
             Assert.That(index.Table.Dimension, Is.EqualTo(17), "the bias is one more dimension");
             var exact = CandidateGenerator.FromVectors(model.UserEmbeddings, model.ItemEmbeddings, model.ItemBiases);
