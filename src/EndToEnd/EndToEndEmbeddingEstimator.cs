@@ -147,6 +147,18 @@ namespace Embeddings
             /// </summary>
             public float L2Regularization { get; set; }
 
+            /// <summary>
+            /// Decay of an exponential moving average of the parameters, which validation then scores and training keeps
+            /// instead of the last step's parameters (Polyak-Ruppert averaging). After step t the average moves toward the
+            /// parameters by 1/t for the first ⌊1/(1 − decay)⌋ steps (the plain mean of the iterates) and by 1 − decay after
+            /// them. Averaging removes most of the step-to-step noise a constant learning rate leaves in the last iterate:
+            /// convex models such as <see cref="EndToEndArchitecture.Wide"/> then end at the optimum's quality, with the
+            /// larger learning rates that reach it in fewer epochs. Table rows are averaged when batches use them (a row
+            /// holds its value in between), so the cost per step is that of the rows used and the dense layers. Default 0
+            /// (off, the last iterate); otherwise in (0, 1), e.g. 0.998 (about the last 500 steps).
+            /// </summary>
+            public float WeightAveragingDecay { get; set; }
+
             /// <summary>Standard deviation of the normal random start of embedding rows. Default 0.01; greater than 0.</summary>
             public float InitialStandardDeviation { get; set; } = Defaults.InitialStandardDeviation;
 
@@ -243,6 +255,7 @@ namespace Embeddings
                 OptionChecks.Check(c, Beta2 >= 0 && Beta2 < 1, nameof(Beta2), Beta2, "use a value in [0, 1) (0.999 is usual)");
                 OptionChecks.Check(c, Epsilon > 0 && float.IsFinite(Epsilon), nameof(Epsilon), Epsilon, "use a small positive value (1e-8 is usual)");
                 OptionChecks.Check(c, L2Regularization >= 0 && float.IsFinite(L2Regularization), nameof(L2Regularization), L2Regularization, "use 0 or a small positive value");
+                OptionChecks.Check(c, WeightAveragingDecay >= 0 && WeightAveragingDecay < 1, nameof(WeightAveragingDecay), WeightAveragingDecay, "use 0 (off) or a value in (0, 1), e.g. 0.998");
                 OptionChecks.Check(c, InitialStandardDeviation > 0 && float.IsFinite(InitialStandardDeviation), nameof(InitialStandardDeviation), InitialStandardDeviation, "use a small positive value (0.01 is the default)");
                 OptionChecks.Check(c, NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "use 1 or more, or null for the processor count");
                 foreach (var (field, start) in PretrainedEmbeddings!)

@@ -201,6 +201,9 @@ namespace Embeddings.EndToEnd
                 var tableSteps = tables.Select(t => new long[t.Rows]).ToArray();
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = _token };
                 var order = new int[_train.Count];
+                var averager = _options.WeightAveragingDecay > 0 ? new WeightAverager(p, dense, tables, _options.WeightAveragingDecay) : null;
+                // Validation scores, and training keeps, the averaged parameters when averaging is on.
+                var kept = averager?.Average ?? p;
                 NetworkParameters? best = null;
                 int bestEpoch = 0, sinceBest = 0;
                 double bestValue = double.NaN;
@@ -253,15 +256,18 @@ namespace Embeddings.EndToEnd
                         for (int b = 0; b < blocks; b++)
                             AccumulateSparse(p, frozen, workspaces[b], tableGradients);
                         optimizer.BeginStep();
+                        averager?.BeforeStep(optimizer.Step, tableGradients);
                         var denseGradients = DenseGradients(shape, first).ToArray();
                         for (int i = 0; i < dense.Length; i++)
                             optimizer.Update(dense[i], denseGradients[i], denseMoments[i].Item1, denseMoments[i].Item2);
                         for (int t = 0; t < tables.Length; t++)
                             optimizer.UpdateRows(tables[t].Values, tableGradients[t], tableMoments[t].Item1, tableMoments[t].Item2, tableSteps[t]);
+                        averager?.AfterStep(optimizer.Step, tableGradients);
                     }
                     // Parameters are read after each epoch (validation, the best epoch's copy): bring every row up to date.
                     for (int t = 0; t < tables.Length; t++)
                         optimizer.CatchUpAll(tables[t].Values, tables[t].Width, tableMoments[t].Item1, tableMoments[t].Item2, tableSteps[t]);
+                    averager?.CatchUpAll(optimizer.Step);
                     watch.Stop();
                     double trainingLoss = lossSum / order.Length;
                     if (!double.IsFinite(trainingLoss))
@@ -269,7 +275,7 @@ namespace Embeddings.EndToEnd
                             $"{nameof(EndToEndEmbeddingEstimator)}: training diverged in epoch {epoch} (mean loss {trainingLoss}). Lower LearningRate = {_options.LearningRate} (or scale the numeric features / the regression label)."));
                     double validLoss = double.NaN, validAuc = double.NaN;
                     if (_valid is not null)
-                        (validLoss, validAuc) = Evaluate(p, _valid, workspaces, objective, parallel);
+                        (validLoss, validAuc) = Evaluate(kept, _valid, workspaces, objective, parallel);
                     _report(new EndToEndEpoch(stage, epoch, trainingLoss, validLoss, validAuc, watch.Elapsed));
                     if (_valid is null)
                         continue;
@@ -277,7 +283,7 @@ namespace Embeddings.EndToEnd
                     if (best is null || value > bestValue || (double.IsNaN(bestValue) && !double.IsNaN(value)))
                     {
                         best ??= new NetworkParameters(shape);
-                        best.CopyFrom(p);
+                        best.CopyFrom(kept);
                         bestValue = value;
                         bestEpoch = epoch;
                         sinceBest = 0;
@@ -287,7 +293,7 @@ namespace Embeddings.EndToEnd
                         break;
                     }
                 }
-                return best is null ? (p, _options.NumberOfEpochs) : (best, bestEpoch);
+                return best is null ? (kept, _options.NumberOfEpochs) : (best, bestEpoch);
             }
 
             private static double Loss(EndToEndObjective objective, float logit, float label, out float gradient) =>

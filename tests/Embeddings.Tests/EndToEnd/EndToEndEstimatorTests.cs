@@ -323,6 +323,8 @@ namespace Embeddings.Tests.EndToEnd
             yield return Case("Beta2Negative", o => o.Beta2 = -0.1f, "Beta2 = -0.1", "[0, 1)");
             yield return Case("Epsilon0", o => o.Epsilon = 0, "Epsilon = 0", "small positive value");
             yield return Case("L2Negative", o => o.L2Regularization = -1, "L2Regularization = -1", "0 or a small positive value");
+            yield return Case("WeightAveragingDecayOne", o => o.WeightAveragingDecay = 1, "WeightAveragingDecay = 1", "0 (off) or a value in (0, 1)");
+            yield return Case("WeightAveragingDecayNegative", o => o.WeightAveragingDecay = -0.5f, "WeightAveragingDecay = -0.5", "0 (off) or a value in (0, 1)");
             yield return Case("InitialStandardDeviation0", o => o.InitialStandardDeviation = 0, "InitialStandardDeviation = 0", "small positive value");
             yield return Case("NumberOfThreads0", o => o.NumberOfThreads = 0, "NumberOfThreads = 0", "1 or more");
             yield return Case("NumericAlsoAField", o => o.NumericFeaturesColumnName = "User", "NumericFeaturesColumnName = User", "neither a field nor the label");

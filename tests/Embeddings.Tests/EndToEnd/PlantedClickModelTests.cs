@@ -59,6 +59,30 @@ namespace Embeddings.Tests.EndToEnd
         }
 
         [Test]
+        public void WeightAveragingTakesANoisyHighRateWideModelBackToThePlantedOptimum()
+        {
+            var ml = new MLContext(seed: 1);
+            var train = EndToEndData.PlantedCross(4000, seed: 11);
+            var test = EndToEndData.PlantedCross(4000, seed: 12);
+            var views = EndToEndData.Keyed(ml, train.Concat(test), train, test);
+            double optimum = EndToEndData.OptimalAuc(test);
+            // A rate far above what the model needs, and small batches: the last step lands at a noisy point near the optimum.
+            var last = Binary(EndToEndArchitecture.Wide, "User", "Item", "Gender", "Genre");
+            last.WideCrosses = [["Gender", "Genre"]];
+            last.LearningRate = 0.3f;
+            last.BatchSize = 16;
+            last.NumberOfEpochs = 4;
+            var averaged = last.Clone();
+            averaged.WeightAveragingDecay = 0.995f;
+            var lastMetrics = ml.BinaryClassification.Evaluate(ml.Embeddings().EndToEnd(last).Fit(views[0]).Transform(views[1]), nameof(Click.Label));
+            var averagedMetrics = ml.BinaryClassification.Evaluate(ml.Embeddings().EndToEnd(averaged).Fit(views[0]).Transform(views[1]), nameof(Click.Label));
+            TestContext.Out.WriteLine($"optimum AUC {optimum:F4}; last step AUC {lastMetrics.AreaUnderRocCurve:F4}, log-loss {lastMetrics.LogLoss:F4}; " +
+                $"averaged AUC {averagedMetrics.AreaUnderRocCurve:F4}, log-loss {averagedMetrics.LogLoss:F4}");
+            Assert.That(averagedMetrics.AreaUnderRocCurve, Is.GreaterThanOrEqualTo(optimum - 0.01));
+            Assert.That(averagedMetrics.LogLoss, Is.LessThan(lastMetrics.LogLoss - 0.05), "the average is far less noisy than the last step");
+        }
+
+        [Test]
         public void FactorizationMachineAndWideAndDeepRecoverAPlantedLatentInteractionThatWideCannot()
         {
             var ml = new MLContext(seed: 1);
