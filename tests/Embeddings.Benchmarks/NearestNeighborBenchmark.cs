@@ -12,7 +12,8 @@ namespace Embeddings.Benchmarks
     /// filters admitting 50% down to 0.5% of the rows (a row predicate), recall@10 and queries/s of the graph search
     /// forced (FilteredExactRows = 0, with its fewer-than-k exact fallback), of the default rule, and of exact search.
     /// Options: --rows N --dimension D --queries Q (1000) --connectivity M (16) --ef-construction N (128)
-    /// --filter-queries Q (100) --storage Float32|Float16|Int8 (the default for cosine, Int8).
+    /// --filter-queries Q (100) --storage Float32|Float16|Int8 (the default for cosine, Int8) --insertion-order Locality|TableOrder
+    /// (Locality, the default).
     /// </summary>
     internal static class NearestNeighborBenchmark
     {
@@ -25,6 +26,7 @@ namespace Embeddings.Benchmarks
             int efConstruction = Options.Int(args, "--ef-construction", new HnswOptions().ExpansionAdd);
             int filterQueries = Options.Int(args, "--filter-queries", 100);
             string? storageName = Options.String(args, "--storage");
+            var insertionOrder = Enum.Parse<HnswInsertionOrder>(Options.String(args, "--insertion-order") ?? nameof(HnswInsertionOrder.Locality), ignoreCase: true);
             var storage = storageName is null ? new HnswOptions().Storage : Enum.Parse<HnswStorage>(storageName, ignoreCase: true);
             var table = GeneratedTables.Clustered(rows, dimension, clusters: 1000, seed: 1);
             var random = new Random(2);
@@ -48,12 +50,12 @@ namespace Embeddings.Benchmarks
             long before = Process.GetCurrentProcess().WorkingSet64;
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             watch.Restart();
-            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, Storage = storage });
+            using var hnsw = HnswNeighborIndex.Build(table, new HnswOptions { Connectivity = connectivity, ExpansionAdd = efConstruction, Storage = storage, InsertionOrder = insertionOrder });
             double build = watch.Elapsed.TotalSeconds;
             double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             long after = Process.GetCurrentProcess().WorkingSet64;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"HNSW build: {build:F1} s (M = {connectivity}, efConstruction = {efConstruction}, {storage}, {rows / build / Environment.ProcessorCount:F0} inserts/s per thread; {cpu:F1} CPU s, {rows / cpu:F0} inserts per CPU s; kernels {hnsw.HardwareAcceleration}), resident memory +{(after - before) / (1024.0 * 1024):F0} MiB"));
+                $"HNSW build: {build:F1} s (M = {connectivity}, efConstruction = {efConstruction}, {storage}, {insertionOrder} order, {rows / build / Environment.ProcessorCount:F0} inserts/s per thread; {cpu:F1} CPU s, {rows / cpu:F0} inserts per CPU s; kernels {hnsw.HardwareAcceleration}), resident memory +{(after - before) / (1024.0 * 1024):F0} MiB"));
 
             foreach (int ef in new[] { 32, 64, 128, 256 })
             {

@@ -91,6 +91,13 @@ namespace Embeddings
         /// <summary>Candidates kept while inserting (efConstruction). Default 128; at least 1.</summary>
         public int ExpansionAdd { get; set; } = 128;
 
+        /// <summary>
+        /// The order in which <see cref="HnswNeighborIndex.Build"/> inserts the rows. Default
+        /// <see cref="HnswInsertionOrder.Locality"/>: at 1,000,000 x 100 it takes about 40% fewer CPU seconds than table
+        /// order at the same recall (docs/nearest-neighbours.md). Not saved with the index (it only shapes the build).
+        /// </summary>
+        public HnswInsertionOrder InsertionOrder { get; set; } = HnswInsertionOrder.Locality;
+
         /// <summary>Candidates kept while searching (ef). Default 64; at least 1. Raise it for recall, lower it for speed.</summary>
         public int ExpansionSearch { get; set; } = 64;
 
@@ -119,6 +126,20 @@ namespace Embeddings
         /// fewer-than-count fallback. Not saved with the index: pass it to <see cref="HnswNeighborIndex.Load"/>.
         /// </summary>
         public int FilteredExactRows { get; set; } = HnswNeighborIndex.DefaultFilteredExactRows;
+    }
+
+    /// <summary>The order in which an HNSW build inserts the rows of a table.</summary>
+    public enum HnswInsertionOrder
+    {
+        /// <summary>
+        /// A random tenth of the rows first (the long-range links between regions), then the others grouped by a
+        /// random-hyperplane hash of their direction, so that consecutive inserts search the same part of the graph while
+        /// it is in the processor's caches. A fixed function of the table.
+        /// </summary>
+        Locality,
+
+        /// <summary>Row 0, 1, 2, … (interleaved over the threads): each insert starts in whatever region its row lies in.</summary>
+        TableOrder,
     }
 
     /// <summary>How an HNSW index stores vectors.</summary>
@@ -194,10 +215,14 @@ namespace Embeddings
                 // With the capacity reserved up front, USearch inserts concurrently; rows are split across cores.
                 index.Reserve(table.Count);
                 int workers = UsearchIndex.Threads;
+                int[]? order = options.InsertionOrder == HnswInsertionOrder.Locality ? LocalityOrder.Of(table) : null;
                 Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
                 {
-                    for (int row = worker; row < table.Count; row += workers)
+                    for (int i = worker; i < table.Count; i += workers)
+                    {
+                        int row = order is null ? i : order[i];
                         index.Add((ulong)row, table.Row(row));
+                    }
                 });
             }
             catch (AggregateException e) when (e.InnerExceptions.Count > 0)
@@ -381,6 +406,8 @@ namespace Embeddings
                 throw new ArgumentOutOfRangeException(nameof(options), options.Storage, $"HnswOptions.Storage = {(int)options.Storage} is invalid; use Float32, Float16 or Int8.");
             if (options.Storage == HnswStorage.Int8 && options.Metric != SimilarityMetric.Cosine)
                 throw new ArgumentOutOfRangeException(nameof(options), options.Storage, $"HnswOptions.Storage = Int8 needs Metric = Cosine (USearch normalises vectors before quantizing them to 8 bits); with {options.Metric} use Float32 or Float16.");
+            if (!Enum.IsDefined(options.InsertionOrder))
+                throw new ArgumentOutOfRangeException(nameof(options), options.InsertionOrder, $"HnswOptions.InsertionOrder = {(int)options.InsertionOrder} is invalid; use Locality or TableOrder.");
             if (options.FilteredExactRows < 0)
                 throw new ArgumentOutOfRangeException(nameof(options), options.FilteredExactRows, $"HnswOptions.FilteredExactRows = {options.FilteredExactRows} is invalid; use 0 or more ({DefaultFilteredExactRows} is the default).");
             return options;
