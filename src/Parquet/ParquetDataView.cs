@@ -54,6 +54,12 @@ namespace Embeddings
         }
 
         internal ParquetDataView(string path, Options options)
+            : this(path, options, null)
+        {
+        }
+
+        /// <summary>A loader whose missing-column messages name the option that names each column (<paramref name="columnOptions"/>: column -> option).</summary>
+        internal ParquetDataView(string path, Options options, IReadOnlyDictionary<string, string>? columnOptions)
         {
             ArgumentNullException.ThrowIfNull(options);
             _files = ParquetFiles.List(path);
@@ -74,7 +80,7 @@ namespace Embeddings
                 {
                     if (f == 0 && requested.Count == 0)
                         requested = reader.Schema.Fields.Select(field => field.Name).ToList();
-                    var columns = Resolve(reader, _files[f], requested, f == 0 ? null : first, f == 0 ? null : _files[0]);
+                    var columns = Resolve(reader, _files[f], requested, f == 0 ? null : first, f == 0 ? null : _files[0], columnOptions);
                     first ??= columns;
                     foreach (var column in columns.Where(c => c.IsVector))
                     {
@@ -147,7 +153,7 @@ namespace Embeddings
         /// The mapping of the <paramref name="names"/> columns in <paramref name="reader"/>'s file; each must exist, map to an
         /// ML.NET type and (when <paramref name="expected"/> is given) be of the type it has in the first file.
         /// </summary>
-        private static ParquetColumnType[] Resolve(ParquetReader reader, string file, IReadOnlyList<string> names, ParquetColumnType[]? expected, string? firstFile)
+        private static ParquetColumnType[] Resolve(ParquetReader reader, string file, IReadOnlyList<string> names, ParquetColumnType[]? expected, string? firstFile, IReadOnlyDictionary<string, string>? columnOptions = null)
         {
             var fields = reader.Schema.Fields;
             var result = new ParquetColumnType[names.Count];
@@ -160,7 +166,8 @@ namespace Embeddings
                     var other = fields.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
                     string hint = other is not null ? $" Names are matched exactly: did you mean '{other.Name}'?"
                         : firstFile is not null ? $" The folder's first file, {firstFile}, has it: every file of a folder must have the same columns."
-                        : " Give the name of a column the file has (the column options name them).";
+                        : columnOptions is not null && columnOptions.TryGetValue(name, out string? option) ? $" Name the column with {option}."
+                        : " Give the name of a column the file has.";
                     throw new FormatException($"{file}: column '{name}' was not found; the file has {ParquetColumnType.Quote(fields.Select(f => f.Name))}.{hint}");
                 }
                 var type = ParquetColumnType.Map(field, out string? unsupported)
