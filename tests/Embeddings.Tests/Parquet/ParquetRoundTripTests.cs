@@ -117,6 +117,25 @@ namespace Embeddings.Tests.Parquet
         }
 
         [Test]
+        public void TheWalksCommandWritesTheSameWalksFromParquetAndTextEdgesAndDuckDbReadsThem()
+        {
+            string tsv = WriteGraph();
+            string parquet = Path("edges.parquet");
+            DuckDb.Execute($"COPY (SELECT * FROM read_csv({L(tsv)}, delim = '\\t', header = false, columns = {{'source': 'BIGINT', 'target': 'BIGINT', 'weight': 'DOUBLE'}})) TO {L(parquet)} (FORMAT PARQUET, ROW_GROUP_SIZE 2048)");
+            string[] settings = { "--walk-length", "12", "--num-walks", "3", "--p", "0.25", "--q", "4", "--weighted", "--seed", "8" };
+            var text = CliRunner.Run(new[] { "walks", "--input", tsv, "--output", Path("walks.txt") }.Concat(settings).ToArray());
+            Assert.That(text.ExitCode, Is.EqualTo(0), text.ToString());
+            var fromParquet = CliRunner.Run(new[] { "walks", "--input", parquet, "--output", Path("walks.parquet") }.Concat(settings).ToArray());
+            Assert.That(fromParquet.ExitCode, Is.EqualTo(0), fromParquet.ToString());
+            var lines = File.ReadAllLines(Path("walks.txt"));
+            Assert.That(lines, Has.Length.EqualTo(700 * 3));
+            var read = DuckDb.Query($"SELECT walk, nodes FROM read_parquet({L(Path("walks.parquet"))}) ORDER BY walk");
+            Assert.That(read.Select(r => (long)r[0]!), Is.EqualTo(Enumerable.Range(0, lines.Length).Select(i => (long)i)));
+            Assert.That(read.Select(r => string.Join(' ', DuckDb.Strings(r[1]))), Is.EqualTo(lines), "the same walks, in the same order");
+            Assert.That(lines.All(l => l.Split(' ').Length == 12), Is.True, "every node has an edge, so every walk is whole");
+        }
+
+        [Test]
         public void Node2VecTrainsTheSameModelFromALoadedParquetDataViewAsFromMemory()
         {
             string tsv = WriteGraph();
