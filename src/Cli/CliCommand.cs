@@ -137,6 +137,21 @@ namespace Embeddings.Cli
             return path;
         }
 
+        /// <summary>
+        /// Like <see cref="InputFile"/>, for inputs that may also be Parquet: a file, or a folder that holds .parquet files
+        /// (read in name order).
+        /// </summary>
+        public string InputFileOrParquetFolder(Option<string> option)
+        {
+            string path = Get(option);
+            if (!Directory.Exists(path))
+                return InputFile(option);
+            if (!ParquetFiles.IsParquet(path))
+                throw new IOException($"{Flag(option)}: '{path}' is a folder without .parquet files; give a file, or a folder of .parquet files.");
+            Register(option, path, output: false);
+            return path;
+        }
+
         /// <summary>Like <see cref="InputFile"/> for an optional flag: null when absent.</summary>
         public string? OptionalInputFile(Option<string> option) => Given(option) ? InputFile(option) : null;
 

@@ -17,6 +17,23 @@ namespace Embeddings.Cli
         public static Option<string> Output(string name, string description, params string[] aliases) =>
             CliOption.File(name, description, aliases).Required();
 
+        /// <summary>A column of Parquet input (<c>NAME</c>), with its default name.</summary>
+        public static Option<string> Column(string name, string description, string defaultValue) =>
+            new Option<string>(name) { Description = description, HelpName = "NAME" }.Default(defaultValue);
+
+        /// <summary>
+        /// Refuses the column flags given for a text input (their columns are positional): an option is never accepted
+        /// and ignored.
+        /// </summary>
+        public static void ColumnsNeedParquet(CommandRun run, string input, Option inputOption, params Option[] columns)
+        {
+            foreach (var column in columns)
+            {
+                if (run.Given(column))
+                    throw new UsageException($"{run.Flag(column)} names a column of Parquet input, but {run.Flag(inputOption)} '{input}' is a text file, whose fields are positional. Leave {run.Flag(column)} out, or give a .parquet file (or a folder of them).");
+            }
+        }
+
         /// <summary>Training threads; absent means all cores.</summary>
         public static Option<int?> Threads(string name = "--threads", params string[] aliases) =>
             CliOption.OptionalInt(name, "threads (default: all cores; 1 gives identical results run to run)", aliases)

@@ -48,6 +48,7 @@ namespace Embeddings.Cli
             new SimilarCommand(),
             GraphEmbeddingCommand.Node2Vec(),
             GraphEmbeddingCommand.DeepWalk(),
+            new WalksCommand(),
             new NodeClassificationCommand(),
         };
 

@@ -15,7 +15,8 @@ namespace Embeddings.Cli.Commands
     {
         private static readonly RankingRecommenderOptions s_defaults = new();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
+        private readonly InteractionColumnOptions _columns = new();
         private readonly Option<string> _output = CommonOptions.Output("--output", "the recommender, saved as an ML.NET model (mlContext.Model.Load gives back a RankingRecommenderTransformer)");
         private readonly Option<int> _excludeLast = CommonOptions.ExcludeLast("hold out each user's last N interactions (by timestamp, then item id), so that recommendations can be scored against the leave-last-out targets");
         private readonly Option<int> _dimensions = CliOption.Int("--dimensions", "item2vec vector size").Default(s_defaults.Item2Vec.EmbeddingDimension).Between(1, 100_000);
@@ -38,14 +39,17 @@ namespace Embeddings.Cli.Commands
             : base("fit-recommender", "Train the ranking recommender (item2vec, node2vec, blend recall, LightGBM ranker) on an interaction file and save it.",
                 "The input conventions are recommend-eval's. With --exclude-last 1, 'recommend' output can be scored against each user's held-out last interaction.")
         {
-            Add(_input, _output, _excludeLast, _dimensions, _epochs, _noGraph, _ranker, _candidates, _leaves, _trees, _minLeaf, _periods, _movieLensInfo, _threads, _seed);
+            Add(_input);
+            Add(_columns.All);
+            Add(_output, _excludeLast, _dimensions, _epochs, _noGraph, _ranker, _candidates, _leaves, _trees, _minLeaf, _periods, _movieLensInfo, _threads, _seed);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
         }
 
         protected override int Run(CommandRun run)
         {
             var watch = Stopwatch.StartNew();
-            string input = run.InputFile(_input);
+            string input = run.InputFileOrParquetFolder(_input);
+            var columns = _columns.Read(run, input, _input);
             string output = run.OutputFile(_output);
             int excludeLast = run.Get(_excludeLast);
             var options = new RankingRecommenderOptions
@@ -70,7 +74,7 @@ namespace Embeddings.Cli.Commands
                 (options.UserSideInformation, options.ItemSideInformation) = MovieLensSideInformation.Read(run.NewContext(1), folder, options.UserColumnName, options.ItemColumnName);
             options.Validate();
 
-            var split = InteractionFile.ReadSplit(input, run.Error);
+            var split = InteractionFile.ReadSplit(input, run.Error, columns);
             var users = split.AllUsers.ToList();
             int longest = users.Max(user => split.Interactions(user).Count);
             int needed = excludeLast + options.RankerTrainingPeriods + 2;

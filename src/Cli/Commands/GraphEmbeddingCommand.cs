@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Embeddings.Cli.Data;
 using Embeddings.Graph;
 using Microsoft.ML;
 
@@ -21,8 +22,12 @@ namespace Embeddings.Cli.Commands
         private static readonly Node2VecEstimator.Options s_node2Vec = new();
 
         private readonly bool _secondOrder;
-        private readonly Option<string> _input = CommonOptions.Input("--input", "UTF-8 edge list: 'source target [weight]' per line, separated by white space, the same fields on every line; '#' comments only at the top");
-        private readonly Option<string> _output = CommonOptions.Output("--output", "node vectors, word2vec text format");
+        private readonly Option<string> _input = CommonOptions.Input("--input",
+            "UTF-8 edge list: 'source target [weight]' per line, separated by white space, the same fields on every line; '#' comments only at the top; or Parquet (a .parquet file or a folder of them; see --source-column)");
+        private readonly Option<string> _output = CommonOptions.Output("--output", "node vectors, word2vec text format (Parquet when FILE ends in .parquet: key, vector columns)");
+        private readonly Option<string> _sourceColumn = CommonOptions.Column("--source-column", "Parquet input: the source node column (STRING or an integer)", "source");
+        private readonly Option<string> _targetColumn = CommonOptions.Column("--target-column", "Parquet input: the target node column (STRING or an integer)", "target");
+        private readonly Option<string> _weightColumn = CommonOptions.Column("--weight-column", "Parquet input with --weighted: the weight column (FLOAT, DOUBLE, INT32 or INT64)", "weight");
         private readonly Option<int> _dimensions;
         private readonly Option<int> _walkLength;
         private readonly Option<int> _numWalks;
@@ -59,7 +64,7 @@ namespace Embeddings.Cli.Commands
             _sampling = CliOption.Choice("--sampling", "second-order transition sampling (extension)",
                 new[] { ("auto", SecondOrderSampling.Auto), ("precomputed", SecondOrderSampling.Precomputed), ("rejection", SecondOrderSampling.Rejection) },
                 s_node2Vec.SecondOrderSampling);
-            Add(_input, _output, _dimensions, _walkLength, _numWalks, _windowSize, _iter, _workers);
+            Add(_input, _sourceColumn, _targetColumn, _weightColumn, _output, _dimensions, _walkLength, _numWalks, _windowSize, _iter, _workers);
             if (secondOrder)
                 Add(_p, _q);
             Add(_weighted, _directed, _seed, _negative, _sample, _minCount, _alpha);
@@ -123,8 +128,13 @@ namespace Embeddings.Cli.Commands
         {
             var watch = Stopwatch.StartNew();
             var settings = Read(run.Result);
-            string input = run.InputFile(_input);
+            string input = run.InputFileOrParquetFolder(_input);
             string output = run.OutputFile(_output);
+            bool parquet = ParquetInput.IsParquet(input);
+            if (!parquet)
+                CommonOptions.ColumnsNeedParquet(run, input, _input, _sourceColumn, _targetColumn, _weightColumn);
+            if (parquet && run.Given(_weightColumn) && !settings.Weighted)
+                throw new UsageException($"{run.Flag(_weightColumn)} names the weight column, which is read with --weighted only; add --weighted, or leave {run.Flag(_weightColumn)} out.");
             var options = settings.Options;
             options.CancellationToken = run.Cancellation;
             options.Seed = settings.Seed;
@@ -146,19 +156,29 @@ namespace Embeddings.Cli.Commands
             int comments = 0;
             var model = fit(writer =>
             {
-                comments = EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
+                if (parquet)
+                {
+                    ParquetInput.ReadEdges(input, Column(run, _sourceColumn), Column(run, _targetColumn), settings.Weighted ? Column(run, _weightColumn) : null,
+                        rejectWhiteSpace: !EmbeddingFiles.IsParquet(output), writer, run.Cancellation);
+                }
+                else
+                {
+                    comments = EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
+                }
                 readTime = watch.Elapsed;
             });
             if (comments > 0)
                 run.Error.WriteLine($"{input}: skipped {comments:N0} '#' comment line(s) at the top");
             var (table, summary) = (model.SourceEmbeddings, model.Summary!);
             run.ThrowIfCancelled();
-            table.SaveWord2VecFormat(output, binary: false);
+            EmbeddingFiles.Save(table, output);
             var process = Process.GetCurrentProcess();
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Nodes:N0} nodes, {summary.StoredEdges:N0} stored edges read in {readTime.TotalSeconds:F2} s; {summary.Walks:N0} walks, {summary.Steps:N0} steps in {summary.WalkTime.TotalSeconds:F2} s ({summary.Steps / Math.Max(1e-9, summary.WalkTime.TotalSeconds) / 1e6:F2}M steps/s, {summary.Sampling}); " +
                 $"skip-gram {summary.Training.TrainingTime.TotalSeconds:F2} s; total {watch.Elapsed.TotalSeconds:F2} s wall, {process.TotalProcessorTime.TotalSeconds:F1} CPU-s, peak resident memory {process.PeakWorkingSet64 / (1024.0 * 1024.0):F0} MiB"));
             return ExitCodes.Success;
         }
+
+        private static ParquetColumn Column(CommandRun run, Option<string> option) => new(run.Get(option), run.Flag(option));
     }
 }

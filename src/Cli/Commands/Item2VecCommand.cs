@@ -15,10 +15,11 @@ namespace Embeddings.Cli.Commands
         /// <summary>The item2vec defaults of the recommendation pipeline.</summary>
         private static readonly SkipGramEmbeddingEstimator.Options s_defaults = RecommendationFeaturesEstimator.Options.DefaultItem2Vec();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
+        private readonly InteractionColumnOptions _columns = new();
         private readonly Option<int> _excludeLast = CommonOptions.ExcludeLast("drop each user's last N interactions (by timestamp, then item id), to match a leave-last-out split");
-        private readonly Option<string> _output = CommonOptions.Output("--output", "item input vectors, word2vec text format");
-        private readonly Option<string> _contextOutput = CliOption.File("--context-output", "item output (context) vectors, word2vec text format");
+        private readonly Option<string> _output = CommonOptions.Output("--output", "item input vectors, word2vec text format (Parquet when FILE ends in .parquet: key, vector columns)");
+        private readonly Option<string> _contextOutput = CliOption.File("--context-output", "item output (context) vectors, word2vec text format (Parquet when FILE ends in .parquet)");
         private readonly Option<int> _dimensions = CliOption.Int("--dimensions", "vector size").Default(s_defaults.EmbeddingDimension).Between(1, 100_000);
         private readonly Option<int> _window = CliOption.Int("--window", "context window").Default(s_defaults.WindowSize).AtLeast(1);
         private readonly Option<bool> _wholeSequence = CliOption.Switch("--whole-sequence", "every other item of the user's sequence is context (instead of a window)");
@@ -32,7 +33,9 @@ namespace Embeddings.Cli.Commands
         public Item2VecCommand()
             : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
         {
-            Add(_input, _excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
+            Add(_input);
+            Add(_columns.All);
+            Add(_excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WindowSize", _window);
             Speak("Epochs", _epochs);
@@ -45,7 +48,8 @@ namespace Embeddings.Cli.Commands
         protected override int Run(CommandRun run)
         {
             var watch = Stopwatch.StartNew();
-            string input = run.InputFile(_input);
+            string input = run.InputFileOrParquetFolder(_input);
+            var columns = _columns.Read(run, input, _input);
             string output = run.OutputFile(_output);
             string? contextOutput = run.OptionalOutputFile(_contextOutput);
             int excludeLast = run.Get(_excludeLast);
@@ -66,7 +70,7 @@ namespace Embeddings.Cli.Commands
             options.Seed = run.Get(_seed);
             var estimator = run.NewContext(options.Seed).Embeddings().SkipGram(options);
 
-            var split = InteractionFile.ReadSplit(input, run.Error);
+            var split = InteractionFile.ReadSplit(input, run.Error, columns);
             var sequences = split.AllUsers
                 .Select(user => split.Interactions(user))
                 .Select(items => items.Take(Math.Max(0, items.Count - excludeLast)).ToList())
@@ -81,9 +85,9 @@ namespace Embeddings.Cli.Commands
             var model = estimator.Fit(sequences);
             var (embeddings, context, summary) = (model.Embeddings, model.ContextEmbeddings, model.TrainingSummary);
             run.ThrowIfCancelled();
-            embeddings.SaveWord2VecFormat(output);
+            EmbeddingFiles.Save(embeddings, output);
             if (contextOutput is not null)
-                context!.SaveWord2VecFormat(contextOutput);
+                EmbeddingFiles.Save(context!, contextOutput);
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{sequences.Count:N0} users, {summary.VocabularySize:N0} items, {summary.CorpusTokens:N0} interactions x {summary.Epochs} epochs in {summary.TrainingTime.TotalSeconds:F2} s; total {watch.Elapsed.TotalSeconds:F2} s; wrote {output}{(contextOutput is null ? "" : " and " + contextOutput)}"));
             return ExitCodes.Success;

@@ -19,7 +19,8 @@ namespace Embeddings.Cli.Commands
         /// <summary>The command fits events as given unless asked (the recommendation pipeline's mf uses 3).</summary>
         private const double DefaultRecencyHalfLife = 0;
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed); explicit feedback needs the rating");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed); explicit feedback needs the rating, or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
+        private readonly InteractionColumnOptions _columns = new();
         private readonly Option<bool> _implicit = CliOption.Switch("--implicit",
             "implicit feedback (weighted ALS; every row is one event of strength 1, repeated pairs summed); default: explicit ratings (SGD). " +
             "MovieLens 100K next-item (chosen on validation): --rank 64 --iterations 15 --alpha 5 --lambda 30 --recency-half-life 3");
@@ -44,14 +45,16 @@ namespace Embeddings.Cli.Commands
         private readonly Option<string> _test = CliOption.File("--test",
             "explicit only: RMSE on the ratings of FILE (same format; e.g. the ML.NET sample's recommendation-ratings-test.csv; rows with a NaN rating " +
             "are left out); unseen users or items score mean + the known bias (+ the prior of --cold-start-item-max-ratings)");
-        private readonly Option<string> _warmStart = CliOption.File("--warm-start", "initial item factors from a word2vec-format file (e.g. item2vec vectors; projected when the dimension differs)");
-        private readonly Option<string> _output = CommonOptions.Output("--output", "item factors, word2vec text format");
-        private readonly Option<string> _userOutput = CliOption.File("--user-output", "user factors, word2vec text format");
+        private readonly Option<string> _warmStart = CliOption.File("--warm-start", "initial item factors from a word2vec-format or .parquet file (e.g. item2vec vectors; projected when the dimension differs)");
+        private readonly Option<string> _output = CommonOptions.Output("--output", "item factors, word2vec text format (Parquet when FILE ends in .parquet: key, vector columns)");
+        private readonly Option<string> _userOutput = CliOption.File("--user-output", "user factors, word2vec text format (Parquet when FILE ends in .parquet)");
 
         public MatrixFactorizationCommand()
             : base("mf", "Matrix factorization (explicit SGD or implicit ALS) of an interaction file -> item and user factors.")
         {
-            Add(_input, _implicit, _recencyHalfLife, _recencyBoost, _rank, _iterations, _lambda, _learningRate, _alpha, _nonNegative, _coldStart,
+            Add(_input);
+            Add(_columns.All);
+            Add(_implicit, _recencyHalfLife, _recencyBoost, _rank, _iterations, _lambda, _learningRate, _alpha, _nonNegative, _coldStart,
                 _threads, _seed, _excludeLast, _test, _warmStart, _output, _userOutput);
             Speak("ApproximationRank", _rank);
             Speak("NumberOfIterations", _iterations);
@@ -96,14 +99,15 @@ namespace Embeddings.Cli.Commands
         protected override int Run(CommandRun run)
         {
             var watch = Stopwatch.StartNew();
-            string input = run.InputFile(_input);
-            string? testPath = run.OptionalInputFile(_test);
-            string? warmStart = run.OptionalInputFile(_warmStart);
+            string input = run.InputFileOrParquetFolder(_input);
+            var columns = _columns.Read(run, input, _input);
+            string? testPath = run.Given(_test) ? run.InputFileOrParquetFolder(_test) : null;
+            string? warmStart = run.Given(_warmStart) ? run.InputFileOrParquetFolder(_warmStart) : null;
             string output = run.OutputFile(_output);
             string? userOutput = run.OptionalOutputFile(_userOutput);
             int excludeLast = run.Get(_excludeLast);
             bool implicitFeedback = run.Get(_implicit);
-            var testRows = testPath is null ? null : Read(testPath, needRatings: true, run.Error, "--test").Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
+            var testRows = testPath is null ? null : Read(testPath, needRatings: true, run.Error, columns, run.Flag(_test)).Select(r => r.Row).Where(r => !float.IsNaN(r.Label)).ToList();
             var options = new MatrixFactorizationEstimator.Options
             {
                 MatrixColumnIndexColumnName = "UserKey",
@@ -119,10 +123,10 @@ namespace Embeddings.Cli.Commands
                 ColdStartItemMaxRatings = run.Get(_coldStart),
                 NumberOfThreads = run.Get(_threads),
                 Seed = run.Get(_seed),
-                InitialItemFactors = warmStart is null ? null : EmbeddingTable.LoadWord2VecFormat(warmStart),
+                InitialItemFactors = warmStart is null ? null : EmbeddingFiles.Load(warmStart),
             };
 
-            var rows = Read(input, needRatings: !implicitFeedback, run.Error);
+            var rows = Read(input, needRatings: !implicitFeedback, run.Error, columns, run.Flag(_input));
             // The last N rows of each user (by timestamp, then item id) are dropped; a kept row's age is the number of the
             // user's later kept rows. Kept rows stay in file order, so ids get their keys in order of first appearance in the
             // file, as MapValueToKey over the file itself would give (and the same factorization as that pipeline).
@@ -154,9 +158,9 @@ namespace Embeddings.Cli.Commands
             var model = ml.Embeddings().MatrixFactorization(options).Fit(keyed);
             double fitSeconds = fitWatch.Elapsed.TotalSeconds;
             run.ThrowIfCancelled();
-            model.ItemFactors.SaveWord2VecFormat(output);
+            EmbeddingFiles.Save(model.ItemFactors, output);
             if (userOutput is not null)
-                model.UserFactors.SaveWord2VecFormat(userOutput);
+                EmbeddingFiles.Save(model.UserFactors, userOutput);
             var summary = model.TrainingSummary!;
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Users:N0} users, {summary.Items:N0} items, {summary.Ratings:N0} {(implicitFeedback ? "events" : "ratings")}, rank {options.ApproximationRank}, {options.NumberOfIterations} iterations: read {readSeconds:F2} s, fit {fitSeconds:F2} s{(implicitFeedback ? "" : $", training RMSE {summary.TrainingRmse:F4}")}; wrote {output}{(userOutput is null ? "" : " and " + userOutput)}"));
@@ -195,11 +199,14 @@ namespace Embeddings.Cli.Commands
         }
 
         /// <summary>The rows of an interaction file (<see cref="InteractionFile"/>) with their timestamps; explicit feedback needs the rating column.</summary>
-        private static List<(Row Row, long Time)> Read(string path, bool needRatings, TextWriter log, string flag = "--input")
+        private static List<(Row Row, long Time)> Read(string path, bool needRatings, TextWriter log, InteractionColumns columns, string flag)
         {
-            var data = InteractionFile.Read(path, log);
+            var data = InteractionFile.Read(path, log, columns);
+            string or = flag == "--input" ? ", or use --implicit" : "";
+            if (needRatings && !data.HasRatings && ParquetInput.IsParquet(path))
+                throw new FormatException($"{path}: the file has no rating column {columns.Rating}; explicit matrix factorization needs ratings in {flag}. Name the rating column with {columns.Rating.Flag}{or}.");
             if (needRatings && !data.HasRatings)
-                throw new FormatException($"{path}: the rows have 3 fields (user item timestamp) and no rating; explicit matrix factorization needs 'user item rating timestamp' rows in {flag}. Add a rating column{(flag == "--input" ? ", or use --implicit" : "")}.");
+                throw new FormatException($"{path}: the rows have 3 fields (user item timestamp) and no rating; explicit matrix factorization needs 'user item rating timestamp' rows in {flag}. Add a rating column{or}.");
             return data.Rows.Select(r => (new Row { User = r.User, Item = r.Item, Label = r.Rating }, r.Timestamp)).ToList();
         }
     }

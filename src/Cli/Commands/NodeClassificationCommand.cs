@@ -9,7 +9,7 @@ namespace Embeddings.Cli.Commands
         /// <summary>liblinear's C = 1, as the node2vec paper's evaluation.</summary>
         private const double ProtocolL2 = 1;
 
-        private readonly Option<string> _vectors = CommonOptions.Input("--vectors", "node vectors (word2vec text or binary); nodes without a vector count as zeros");
+        private readonly Option<string> _vectors = CommonOptions.Input("--vectors", "node vectors (word2vec text or binary, or Parquet with key, vector columns); nodes without a vector count as zeros");
         private readonly Option<string> _labels = CommonOptions.Input("--labels", "UTF-8 'node<TAB>label' lines (multi-label)");
         private readonly Option<string> _splits = CommonOptions.Input("--splits", "UTF-8 'split<TAB>node<TAB>is_train' lines (is_train 0 or 1)");
         private readonly Option<double> _l2 = CliOption.Double("--l2", "L2 weight of each logistic regression (as liblinear's C = 1)").Default(ProtocolL2)
@@ -24,7 +24,7 @@ namespace Embeddings.Cli.Commands
 
         protected override int Run(CommandRun run)
         {
-            var vectors = EmbeddingTable.LoadWord2VecFormat(run.InputFile(_vectors));
+            var vectors = Data.EmbeddingFiles.Load(run.InputFileOrParquetFolder(_vectors));
             var labels = NodeClassificationEvaluator.ReadLabels(run.InputFile(_labels));
             var splits = NodeClassificationEvaluator.ReadSplits(run.InputFile(_splits));
             var ml = run.NewContext(seed: 0);

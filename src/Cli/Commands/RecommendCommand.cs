@@ -17,7 +17,8 @@ namespace Embeddings.Cli.Commands
         private readonly Option<string> _model = CommonOptions.Input("--model", "a recommender saved by fit-recommender (or by mlContext.Model.Save of a RankingRecommenderTransformer)");
         private readonly Option<string> _users = CliOption.File("--users", "user ids, one per line (default: every user the model was trained on); unknown users get popular items");
         private readonly Option<int> _k = CliOption.Int("--k", "recommendations per user").Default(10).Between(1, 100_000);
-        private readonly Option<string> _output = CommonOptions.Output("--output", "user<TAB>item<TAB>score<TAB>rank lines, best first per user");
+        private readonly Option<string> _output = CommonOptions.Output("--output",
+            "user<TAB>item<TAB>score<TAB>rank lines, best first per user; Parquet when FILE ends in .parquet: columns user, item (STRING), score (FLOAT), rank (INT32)");
         private readonly Option<bool> _includeSeen = CliOption.Switch("--include-seen", "also recommend items the user has interacted with (left out by default)");
         private readonly Option<string> _allow = CliOption.File("--allow", "only these items (one id per line) may be recommended");
         private readonly Option<string> _deny = CliOption.File("--deny", "these items (one id per line) are never recommended");
@@ -66,43 +67,51 @@ namespace Embeddings.Cli.Commands
             long lines = 0;
             int done = 0;
             var progress = Stopwatch.StartNew();
-            AtomicFile.Write(output, stream =>
+            if (Data.EmbeddingFiles.IsParquet(output))
             {
-                using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
-                using var cursor = recommendations.GetRowCursor(recommendations.Schema);
-                var user = cursor.GetGetter<ReadOnlyMemory<char>>(recommendations.Schema["User"]);
-                var item = cursor.GetGetter<ReadOnlyMemory<char>>(recommendations.Schema["Item"]);
-                var score = cursor.GetGetter<float>(recommendations.Schema["Score"]);
-                var rank = cursor.GetGetter<int>(recommendations.Schema["Rank"]);
-                ReadOnlyMemory<char> u = default, i = default;
-                float s = 0;
-                int r = 0;
-                while (cursor.MoveNext())
+                var columns = new ParquetSaveOptions { Columns = { new("user", "User"), new("item", "Item"), new("score", "Score"), new("rank", "Rank") } };
+                lines = ParquetDataWriter.Write(recommendations, output, columns, run.Cancellation);
+            }
+            else
+            {
+                AtomicFile.Write(output, stream =>
                 {
-                    run.ThrowIfCancelled();
-                    user(ref u);
-                    item(ref i);
-                    score(ref s);
-                    rank(ref r);
-                    if (r == 1)
-                        done++;
-                    writer.Write(u.Span);
-                    writer.Write('\t');
-                    writer.Write(i.Span);
-                    writer.Write('\t');
-                    writer.Write(s.ToString("R", CultureInfo.InvariantCulture));
-                    writer.Write('\t');
-                    writer.Write(r.ToString(CultureInfo.InvariantCulture));
-                    writer.WriteLine();
-                    lines++;
-                    if (progress.Elapsed.TotalSeconds >= 1)
+                    using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+                    using var cursor = recommendations.GetRowCursor(recommendations.Schema);
+                    var user = cursor.GetGetter<ReadOnlyMemory<char>>(recommendations.Schema["User"]);
+                    var item = cursor.GetGetter<ReadOnlyMemory<char>>(recommendations.Schema["Item"]);
+                    var score = cursor.GetGetter<float>(recommendations.Schema["Score"]);
+                    var rank = cursor.GetGetter<int>(recommendations.Schema["Rank"]);
+                    ReadOnlyMemory<char> u = default, i = default;
+                    float s = 0;
+                    int r = 0;
+                    while (cursor.MoveNext())
                     {
-                        run.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"  {done:N0}/{users.Count:N0} users, {done / watch.Elapsed.TotalSeconds:F0} users/s"));
-                        progress.Restart();
+                        run.ThrowIfCancelled();
+                        user(ref u);
+                        item(ref i);
+                        score(ref s);
+                        rank(ref r);
+                        if (r == 1)
+                            done++;
+                        writer.Write(u.Span);
+                        writer.Write('\t');
+                        writer.Write(i.Span);
+                        writer.Write('\t');
+                        writer.Write(s.ToString("R", CultureInfo.InvariantCulture));
+                        writer.Write('\t');
+                        writer.Write(r.ToString(CultureInfo.InvariantCulture));
+                        writer.WriteLine();
+                        lines++;
+                        if (progress.Elapsed.TotalSeconds >= 1)
+                        {
+                            run.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"  {done:N0}/{users.Count:N0} users, {done / watch.Elapsed.TotalSeconds:F0} users/s"));
+                            progress.Restart();
+                        }
                     }
-                }
-            });
+                });
+            }
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{lines:N0} recommendations for {users.Count:N0} users written to {Path.GetFullPath(output)} in {watch.Elapsed.TotalSeconds:F1} s ({users.Count / watch.Elapsed.TotalSeconds:F0} users/s)"));
             return ExitCodes.Success;

@@ -20,7 +20,8 @@ namespace Embeddings.Cli.Commands
         private static readonly RankingTarget[] s_validation = { RankingTarget.Validation };
         private static readonly RankingTarget[] s_both = { RankingTarget.Validation, RankingTarget.Test };
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
+        private readonly InteractionColumnOptions _columns = new();
         private readonly Option<string> _json = CliOption.File("--json",
             "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
@@ -82,7 +83,9 @@ namespace Embeddings.Cli.Commands
             : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, the YouTube DNN and GRU sequence recall models, blend and the ranker on an interaction file.",
                 "Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users.")
         {
-            Add(_input, _json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
+            Add(_input);
+            Add(_columns.All);
+            Add(_json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
                 _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _movieLensInfo, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
@@ -96,7 +99,8 @@ namespace Embeddings.Cli.Commands
 
         protected override int Run(CommandRun run)
         {
-            string input = run.InputFile(_input);
+            string input = run.InputFileOrParquetFolder(_input);
+            var columns = _columns.Read(run, input, _input);
             string? json = run.OptionalOutputFile(_json);
             var targets = run.Get(_split).Value;
             int seeds = run.Get(_seeds);
@@ -104,7 +108,7 @@ namespace Embeddings.Cli.Commands
             bool verbose = run.Get(_verbose);
             var options = Options(run);
             options.Validate();
-            var split = InteractionFile.ReadSplit(input, run.Error);
+            var split = InteractionFile.ReadSplit(input, run.Error, columns);
             run.Error.WriteLine($"{input}: {split.AllUsers.Count():N0} users, {split.Items.Count:N0} items; {split.Users.Count:N0} users with targets");
             CheckHistories(input, split, targets, run.Get(_periods));
 

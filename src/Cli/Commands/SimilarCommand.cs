@@ -15,7 +15,7 @@ namespace Embeddings.Cli.Commands
         private const int DefaultK = 10;
         private static readonly HnswOptions s_hnsw = new();
 
-        private readonly Option<string> _vectors = CommonOptions.Input("--vectors", "word2vec text or binary file");
+        private readonly Option<string> _vectors = CommonOptions.Input("--vectors", "word2vec text or binary file, or Parquet (key, vector columns)");
         private readonly Option<string> _queries = CommonOptions.Input("--queries", "one key per line; keys not in the table are reported and skipped");
         private readonly Option<string> _output = CommonOptions.Output("--output", "lines 'query<TAB>neighbour<TAB>score', k per query, best first, the query itself excluded");
         private readonly Option<int> _k = CliOption.Int("--k", "neighbours per query").Default(DefaultK).AtLeast(1);
@@ -36,14 +36,14 @@ namespace Embeddings.Cli.Commands
 
         protected override int Run(CommandRun run)
         {
-            string vectors = run.InputFile(_vectors);
+            string vectors = run.InputFileOrParquetFolder(_vectors);
             string queriesPath = run.InputFile(_queries);
             string? allowPath = run.OptionalInputFile(_allow);
             string? denyPath = run.OptionalInputFile(_deny);
             string output = run.OutputFile(_output);
             var metric = run.Get(_metric).Value;
             var watch = Stopwatch.StartNew();
-            var table = EmbeddingTable.LoadWord2VecFormat(vectors);
+            var table = Data.EmbeddingFiles.Load(vectors);
             if (table.Count == 0)
                 throw new InvalidDataException($"{run.Flag(_vectors)}: '{vectors}' holds no vectors.");
             // At most every other key can be a neighbour: a k beyond the table is cut to it (and k + 1 cannot overflow).

@@ -14,7 +14,8 @@ namespace Embeddings.Cli.Commands
     {
         private static readonly RecommendationSweepOptions s_defaults = new();
 
-        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed)");
+        private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
+        private readonly InteractionColumnOptions _columns = new();
         private readonly Option<double> _budgetMinutes = CliOption.Double("--budget-minutes", "wall-clock budget of the whole sweep, final test evaluation and model fit included")
             .Default(s_defaults.Budget.TotalMinutes).Check(v => v >= 1 && v <= 1_000_000, "must be from 1 to 1,000,000 minutes");
         private readonly Option<int> _trials = CliOption.Int("--trials", "at most N trials").Default(s_defaults.MaximumTrials).AtLeast(1);
@@ -30,13 +31,16 @@ namespace Embeddings.Cli.Commands
                 Trials are chosen by validation NDCG@10; test figures are measured once, for the chosen and the hand-set configuration.
                 """)
         {
-            Add(_input, _budgetMinutes, _trials, _leaderboard, _model, _seed, _threads);
+            Add(_input);
+            Add(_columns.All);
+            Add(_budgetMinutes, _trials, _leaderboard, _model, _seed, _threads);
         }
 
         protected override int Run(CommandRun run)
         {
             var total = System.Diagnostics.Stopwatch.StartNew();
-            string input = run.InputFile(_input);
+            string input = run.InputFileOrParquetFolder(_input);
+            var columns = _columns.Read(run, input, _input);
             string leaderboard = run.OutputFile(_leaderboard);
             string modelPath = run.OutputFile(_model);
             double minutes = run.Get(_budgetMinutes);
@@ -51,7 +55,7 @@ namespace Embeddings.Cli.Commands
             // Every trial copies the baseline's item2vec settings, and with them the cancellation of Ctrl+C.
             options.Baseline.Item2Vec.CancellationToken = run.Cancellation;
             options.Validate();
-            var split = InteractionFile.ReadSplit(input, run.Error);
+            var split = InteractionFile.ReadSplit(input, run.Error, columns);
             // As recommend-eval checks: 2 held out (validation, test), the ranker's label periods, and 2 interactions before them.
             int users = split.AllUsers.Count(), periods = options.Baseline.RankerTrainingPeriods;
             if (users < 2)

@@ -21,8 +21,14 @@ namespace Embeddings.Cli.Commands
         private const int ToolThreads = 12;
         private const int ToolDebug = 2;
 
-        private readonly Option<string> _train = CommonOptions.Input("-train", "UTF-8 training text: words separated by any Unicode white space (NBSP and EM SPACE too); each line is a sentence (cut every 10,000 words)", "--train");
-        private readonly Option<string> _output = CommonOptions.Output("-output", "where to write the word vectors (word2vec format)", "--output");
+        private readonly Option<string> _train = CommonOptions.Input("-train",
+            "UTF-8 training text: words separated by any Unicode white space (NBSP and EM SPACE too); each line is a sentence (cut every 10,000 words); or Parquet (a .parquet file or a folder of them; see -train-column)", "--train");
+        private readonly Option<string?> _trainColumn = new("-train-column", "--train-column")
+        {
+            Description = "Parquet input: the column of text (STRING: a line of words per row) or of sentences (a LIST of STRING or integers per row); default: the file's only column",
+            HelpName = "NAME",
+        };
+        private readonly Option<string> _output = CommonOptions.Output("-output", "where to write the word vectors (word2vec format; Parquet when FILE ends in .parquet: key, vector columns)", "--output");
         private readonly Option<int> _size = CliOption.Int("-size", "vector size", "--size", "--dimensions").Default(Defaults.EmbeddingDimension).Between(1, 100_000);
         private readonly Option<int> _window = CliOption.Int("-window", "maximum skip length between words", "--window").Default(Defaults.WindowSize).AtLeast(1);
         private readonly Option<double> _sample = CliOption.Double("-sample", "threshold for down-sampling frequent words (useful range 0 to 1e-5; 0 turns it off)", "--sample")
@@ -46,7 +52,7 @@ namespace Embeddings.Cli.Commands
             : base("word2vec", "Train word vectors with the word2vec tool's flags, meanings and defaults (-train -output -size ...).",
                 "Every flag also takes two dashes (--train, --size); --dimensions and --epochs are -size and -iter.")
         {
-            Add(_train, _output, _size, _window, _sample, _hs, _negative, _threads, _iter, _minCount, _alpha, _cbow, _binary, _saveVocab, _readVocab, _classes, _debug, _seed);
+            Add(_train, _trainColumn, _output, _size, _window, _sample, _hs, _negative, _threads, _iter, _minCount, _alpha, _cbow, _binary, _saveVocab, _readVocab, _classes, _debug, _seed);
             Speak("EmbeddingDimension", _size);
             Speak("WindowSize", _window);
             Speak("SamplingThreshold", _sample);
@@ -94,8 +100,13 @@ namespace Embeddings.Cli.Commands
         protected override int Run(CommandRun run)
         {
             var settings = Read(run.Result);
-            string train = run.InputFile(_train);
+            string train = run.InputFileOrParquetFolder(_train);
             string output = run.OutputFile(_output);
+            bool parquet = Data.ParquetInput.IsParquet(train);
+            if (!parquet)
+                CommonOptions.ColumnsNeedParquet(run, train, _train, _trainColumn);
+            if (Data.EmbeddingFiles.IsParquet(output) && settings.Binary)
+                throw new UsageException($"{run.Flag(_binary)} 1 asks for the word2vec binary format, but {run.Flag(_output)} '{output}' is a .parquet file; leave {run.Flag(_binary)} out, or give another file name.");
             string? saveVocabulary = run.OptionalOutputFile(_saveVocab);
             int debug = settings.Debug;
             var options = settings.Options;
@@ -105,14 +116,17 @@ namespace Embeddings.Cli.Commands
             var estimator = run.NewContext(settings.Seed).Embeddings().SkipGram(options);
 
             long corpusTokens = 0;
-            var model = estimator.Fit(writer => corpusTokens = TextCorpusReader.Read(train, writer, cancellation: run.Cancellation));
+            var model = estimator.Fit(writer => corpusTokens = parquet
+                ? Data.ParquetInput.ReadSequences(train, run.Get(_trainColumn), run.Flag(_trainColumn), TextCorpusReader.DefaultMaxSequenceLength,
+                    rejectWhiteSpace: !Data.EmbeddingFiles.IsParquet(output), writer, run.Cancellation)
+                : TextCorpusReader.Read(train, writer, cancellation: run.Cancellation));
             var summary = model.TrainingSummary;
             if (options.Progress is not null)
                 run.Error.WriteLine();
             run.ThrowIfCancelled();
             if (debug >= 1)
                 run.Out.WriteLine($"Vocab size: {summary.VocabularySize}\nWords in train file: {corpusTokens}");
-            model.Embeddings.SaveWord2VecFormat(output, settings.Binary);
+            Data.EmbeddingFiles.Save(model.Embeddings, output, settings.Binary);
             if (saveVocabulary is not null)
                 WriteVocabulary(saveVocabulary, model.Embeddings.Keys, summary.ItemCounts);
 

@@ -18,6 +18,14 @@ namespace Embeddings.Cli.Data
         public IEnumerable<Interaction> Interactions => Rows.Select(r => new Interaction(r.User, r.Item, r.Timestamp));
     }
 
+    /// <summary>The columns of Parquet interaction input (<c>--user-column</c> and so on); the rating is read when the file has its column, or must be there when its flag was given.</summary>
+    internal sealed record InteractionColumns(ParquetColumn User, ParquetColumn Item, ParquetColumn Rating, bool RatingRequired, ParquetColumn Timestamp)
+    {
+        /// <summary>The default names: user, item, rating, timestamp.</summary>
+        public static InteractionColumns Default { get; } = new(
+            new("user", "--user-column"), new("item", "--item-column"), new("rating", "--rating-column"), false, new("timestamp", "--timestamp-column"));
+    }
+
     /// <summary>
     /// The one reader of interaction files (item2vec, mf, recommend-eval, sweep), MovieLens' <c>u.data</c> layout and its CSV form:
     /// <list type="bullet">
@@ -32,14 +40,21 @@ namespace Embeddings.Cli.Data
     /// <item>exact duplicates, rows with the same user, item and timestamp as an earlier row, are removed (the first is kept) and
     /// counted: a doubled event would otherwise put the held-out interaction in the training data too.</item>
     /// </list>
+    /// Parquet input (a .parquet file or a folder of them) holds the same rows as columns (<see cref="InteractionColumns"/>),
+    /// with the same checks and the same removal of duplicates.
     /// </summary>
     internal static class InteractionFile
     {
         private const string Layout = "'user item [rating] timestamp' rows (3 fields: user item timestamp; 4: user item rating timestamp), tab- or comma-separated";
 
-        /// <summary>Reads <paramref name="path"/>; a skipped header and removed duplicates are reported on <paramref name="log"/>.</summary>
-        public static InteractionData Read(string path, TextWriter? log = null)
+        /// <summary>
+        /// Reads <paramref name="path"/> (text, or Parquet with <paramref name="columns"/>, the defaults when null); a skipped
+        /// header and removed duplicates are reported on <paramref name="log"/>.
+        /// </summary>
+        public static InteractionData Read(string path, TextWriter? log = null, InteractionColumns? columns = null)
         {
+            if (ParquetInput.IsParquet(path))
+                return ReadParquet(path, log, columns ?? InteractionColumns.Default);
             var rows = new List<InteractionRow>();
             var seen = new HashSet<(string, string, long)>();
             char separator = '\t';
@@ -88,7 +103,35 @@ namespace Embeddings.Cli.Data
         }
 
         /// <summary>The leave-last-out split of the interactions of <paramref name="path"/> (see <see cref="Read"/>).</summary>
-        public static LeaveLastOutSplit ReadSplit(string path, TextWriter? log = null) => LeaveLastOutSplit.Create(Read(path, log).Interactions);
+        public static LeaveLastOutSplit ReadSplit(string path, TextWriter? log = null, InteractionColumns? columns = null) => LeaveLastOutSplit.Create(Read(path, log, columns).Interactions);
+
+        private static InteractionData ReadParquet(string path, TextWriter? log, InteractionColumns columns)
+        {
+            bool hasRatings = columns.RatingRequired || ParquetInput.ColumnNames(path).Contains(columns.Rating.Name);
+            var rows = new List<InteractionRow>();
+            var seen = new HashSet<(string, string, long)>();
+            int duplicates = 0;
+            ParquetInput.ReadInteractions(path, columns.User, columns.Item, hasRatings ? columns.Rating : null, columns.Timestamp, (user, item, rating, timestamp, where) =>
+            {
+                ParquetId(where, user, columns.User);
+                ParquetId(where, item, columns.Item);
+                if (seen.Add((user, item, timestamp)))
+                    rows.Add(new InteractionRow(user, item, rating, timestamp));
+                else
+                    duplicates++;
+            });
+            if (rows.Count == 0)
+                throw new FormatException($"{path}: no interactions found; expected rows with the columns {columns.User}, {columns.Item} and {columns.Timestamp}.");
+            if (duplicates > 0)
+                log?.WriteLine($"{path}: removed {duplicates:N0} duplicate row(s) (the same user, item and timestamp as an earlier row; the first is kept); {rows.Count:N0} rows remain");
+            return new InteractionData(path, rows, hasRatings, null, duplicates);
+        }
+
+        private static void ParquetId(string where, string value, ParquetColumn column)
+        {
+            if (Utf8Lines.ContainsWhiteSpace(value))
+                throw new FormatException($"{where}: the id '{Utf8Lines.Quote(value)}' in column {column} contains white space, which the word2vec text format of the vectors cannot store. Replace it (e.g. with '_').");
+        }
 
         /// <summary>A header names its columns: none of the fields that hold numbers in a row (rating, timestamp) has a digit.</summary>
         private static bool LooksLikeHeader(string[] fields)
