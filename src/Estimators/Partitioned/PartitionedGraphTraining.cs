@@ -680,7 +680,9 @@ namespace Embeddings.Partitioned
                         {
                             if ((k & (LearningRateInterval - 1)) == 0)
                             {
-                                double progress = tokensBefore + (double)episodeTokens * (pairsBefore + first + k) / Math.Max(1, episodePairs);
+                                // Every bucket of an episode sweeps the episode's stretch of the schedule, as if the buckets ran side by side:
+                                // each partition then learns at the same rates, whatever its place in the bucket order.
+                                double progress = tokensBefore + (double)episodeTokens * (first + k) / pairs;
                                 alpha = _o.LearningRate * (float)Math.Max(1 - progress / totalTokens, MinLearningRateFraction);
                             }
                             int a = pairsBuffer[2 * k], b = pairsBuffer[2 * k + 1];
