@@ -27,7 +27,7 @@ namespace Embeddings.Partitioned
         public const int MaxPartitions = 64;
         private const int WalksPerItem = 256;
         private const int ChunkPairs = 1 << 16;
-        private const int LearningRateInterval = 1024;
+        private const int MaxGroup = 64;
         private const float MinLearningRateFraction = 1e-4f;
         private const int PerNodeBytes = 24;
         private const ulong WalkStreamBase = 0x2_0000_0000UL;
@@ -61,13 +61,14 @@ namespace Embeddings.Partitioned
 
         /// <summary>
         /// The memory the partitioned trainer's model takes with <paramref name="partitions"/> partitions: one input and one
-        /// output partition resident, the per-node tables, the pair write buffers and the training chunks.
+        /// output partition resident, the per-node tables, the pair write buffers, the training chunks and the gradient buffers.
         /// </summary>
         public static long ResidentBytes(long nodes, int partitions, int dimension, int threads)
         {
             long rows = (nodes + partitions - 1) / partitions;
             return 2 * rows * dimension * sizeof(float) + PerNodeBytes * nodes
-                + (long)threads * partitions * partitions * BufferPairs(partitions) * 8 + (long)threads * ChunkPairs * 8;
+                + (long)threads * partitions * partitions * BufferPairs(partitions) * 8 + (long)threads * ChunkPairs * 8
+                + (long)threads * 2 * MaxGroup * dimension * sizeof(float);
         }
 
         /// <summary>Pairs buffered per bucket and thread while the pairs of an episode are written.</summary>
@@ -672,27 +673,30 @@ namespace Embeddings.Partitioned
                         if (read != bytes.Length)
                             throw new InvalidOperationException($"{_component}: the pair bucket '{_dir.BucketFile(i, j)}' is shorter than its manifest says; the partition directory is damaged. Delete it to start again.");
                         var random = new TrainingRandom((ulong)_seed, bucketStream + (ulong)chunk);
-                        Span<float> gradient = GradientBuffer(thread, d);
+                        var scratch = GroupScratch(thread, d, negatives + 1);
                         double localLoss = 0;
                         long localCount = 0;
-                        float alpha = 0;
-                        for (int k = 0; k < count; k++)
+                        for (int k = 0; k < count;)
                         {
-                            if ((k & (LearningRateInterval - 1)) == 0)
+                            // Every bucket of an episode sweeps the episode's stretch of the schedule, as if the buckets ran side by side:
+                            // each partition then learns at the same rates, whatever its place in the bucket order.
+                            double progress = tokensBefore + (double)episodeTokens * (first + k) / pairs;
+                            float alpha = _o.LearningRate * (float)Math.Max(1 - progress / totalTokens, MinLearningRateFraction);
+                            int b = pairsBuffer[2 * k + 1];
+                            int m = 1;
+                            while (k + m < count && m < MaxGroup && pairsBuffer[2 * (k + m) + 1] == b)
+                                m++;
+                            for (int g = k; g < k + m; g++)
                             {
-                                // Every bucket of an episode sweeps the episode's stretch of the schedule, as if the buckets ran side by side:
-                                // each partition then learns at the same rates, whatever its place in the bucket order.
-                                double progress = tokensBefore + (double)episodeTokens * (first + k) / pairs;
-                                alpha = _o.LearningRate * (float)Math.Max(1 - progress / totalTokens, MinLearningRateFraction);
+                                if ((uint)pairsBuffer[2 * g] >= (uint)inputRows || (uint)b >= (uint)outputRows)
+                                    throw new InvalidOperationException($"{_component}: the pair bucket '{_dir.BucketFile(i, j)}' holds a pair ({pairsBuffer[2 * g]}, {b}) outside its partitions ({inputRows} and {outputRows} rows); the partition directory is damaged. Delete it to start again.");
                             }
-                            int a = pairsBuffer[2 * k], b = pairsBuffer[2 * k + 1];
-                            if ((uint)a >= (uint)inputRows || (uint)b >= (uint)outputRows)
-                                throw new InvalidOperationException($"{_component}: the pair bucket '{_dir.BucketFile(i, j)}' holds a pair ({a}, {b}) outside its partitions ({inputRows} and {outputRows} rows); the partition directory is damaged. Delete it to start again.");
-                            if (!PairStep(_input.AsSpan(a * d, d), b, sampler, negatives, alpha, gradient, ref random, ref localLoss, ref localCount))
+                            if (!GroupStep(pairsBuffer.AsSpan(2 * k, 2 * m), b, sampler, negatives, alpha, scratch, ref random, ref localLoss, ref localCount))
                             {
                                 diverged = true;
                                 return;
                             }
+                            k += m;
                         }
                         lock (statsLock)
                         {
@@ -739,41 +743,70 @@ namespace Embeddings.Partitioned
             }
 
             /// <summary>
-            /// One (input row, output item) pair with negatives from the output partition, as the word2vec tool trains a pair:
-            /// the output rows are updated at once, the input row's gradient is accumulated and added at the end.
+            /// The consecutive pairs of a bucket that share their output item (the contexts of one walk position that fall in
+            /// the bucket's input partition) trained together, as the in-memory skip-gram trainer trains a centre item: the
+            /// negatives are drawn once from the output partition and shared, every score comes from one snapshot of the
+            /// rows, and the accumulated gradients are applied once per row.
             /// </summary>
-            private bool PairStep(Span<float> l1, int target, AliasSampler sampler, int negatives, float alpha, Span<float> gradient, ref TrainingRandom random,
+            private bool GroupStep(ReadOnlySpan<int> group, int target, AliasSampler sampler, int negatives, float alpha, Scratch scratch, ref TrainingRandom random,
                 ref double lossSum, ref long lossCount)
             {
                 int d = _dimension;
-                gradient.Clear();
-                for (int k = 0; k <= negatives; k++)
+                int m = group.Length / 2;
+                Span<int> targets = scratch.Targets;
+                int t = 0;
+                targets[t++] = target;
+                for (int k = 0; k < negatives; k++)
                 {
-                    int row;
-                    float label;
-                    if (k == 0)
-                    {
-                        row = target;
-                        label = 1;
-                    }
-                    else
-                    {
-                        row = sampler.Sample(ref random);
-                        if (row == target)
-                            continue;
-                        label = 0;
-                    }
-                    Span<float> l2 = _output.AsSpan(row * d, d);
-                    float f = VectorMath.Dot(l1, l2);
-                    if (float.IsNaN(f))
-                        return false;
-                    float g = f > SigmoidTable.MaxExp ? (label - 1) * alpha : f < -SigmoidTable.MaxExp ? label * alpha : (label - SigmoidTable.Sigmoid(f)) * alpha;
-                    lossSum += SigmoidTable.LogLoss(f, k == 0);
-                    lossCount++;
-                    VectorMath.AccumulateAndUpdate(l1, l2, gradient, g);
+                    int sample = sampler.Sample(ref random);
+                    if (sample != target)
+                        targets[t++] = sample;
                 }
-                VectorMath.Add(gradient, l1);
+                Span<float> scores = scratch.Scores;
+                for (int i = 0; i < m; i++)
+                {
+                    ReadOnlySpan<float> l1 = _input.AsSpan(group[2 * i] * d, d);
+                    for (int k = 0; k < t; k++)
+                    {
+                        float f = VectorMath.Dot(l1, _output.AsSpan(targets[k] * d, d));
+                        if (float.IsNaN(f))
+                            return false;
+                        float label = k == 0 ? 1 : 0;
+                        scores[i * t + k] = f > SigmoidTable.MaxExp ? (label - 1) * alpha : f < -SigmoidTable.MaxExp ? label * alpha : (label - SigmoidTable.Sigmoid(f)) * alpha;
+                        lossSum += SigmoidTable.LogLoss(f, k == 0);
+                    }
+                }
+                lossCount += m * t;
+                Span<float> inputGradients = scratch.InputGradients.AsSpan(0, m * d);
+                Span<float> outputGradients = scratch.OutputGradients.AsSpan(0, t * d);
+                inputGradients.Clear();
+                outputGradients.Clear();
+                for (int i = 0; i < m; i++)
+                {
+                    ReadOnlySpan<float> l1 = _input.AsSpan(group[2 * i] * d, d);
+                    Span<float> e1 = inputGradients.Slice(i * d, d);
+                    for (int k = 0; k < t; k++)
+                    {
+                        float g = scores[i * t + k];
+                        if (g != 0)
+                            VectorMath.AccumulateBoth(l1, _output.AsSpan(targets[k] * d, d), e1, outputGradients.Slice(k * d, d), g);
+                    }
+                }
+                for (int i = 0; i < m; i++)
+                    VectorMath.Add(inputGradients.Slice(i * d, d), _input.AsSpan(group[2 * i] * d, d));
+                for (int k = 0; k < t; k++)
+                    VectorMath.Add(outputGradients.Slice(k * d, d), _output.AsSpan(targets[k] * d, d));
                 return true;
+            }
+
+            /// <summary>Buffers of one training thread for <see cref="GroupStep"/>.</summary>
+            private sealed class Scratch(int dimension, int targets)
+            {
+                public int Dimension { get; } = dimension;
+                public int[] Targets { get; } = new int[targets];
+                public float[] Scores { get; } = new float[MaxGroup * targets];
+                public float[] InputGradients { get; } = new float[MaxGroup * dimension];
+                public float[] OutputGradients { get; } = new float[targets * dimension];
             }
 
             /// <summary>The result tables: rows in partition order (partition 0's nodes, then partition 1's, ...), each written from its partition file.</summary>
@@ -832,7 +865,7 @@ namespace Embeddings.Partitioned
             [ThreadStatic]
             private static int[]? t_pairs;
             [ThreadStatic]
-            private static float[]? t_gradient;
+            private static Scratch? t_scratch;
 
             private int[] WalkBuffer(int thread) => t_walk is { } b && b.Length >= _o.WalkLength ? b : t_walk = new int[_o.WalkLength];
 
@@ -840,7 +873,8 @@ namespace Embeddings.Partitioned
 
             private static int[] PairBuffer(int thread) => t_pairs ??= new int[2 * ChunkPairs];
 
-            private static float[] GradientBuffer(int thread, int d) => t_gradient is { } b && b.Length == d ? b : t_gradient = new float[d];
+            private static Scratch GroupScratch(int thread, int d, int targets) =>
+                t_scratch is { } s && s.Dimension == d && s.Targets.Length == targets ? s : t_scratch = new Scratch(d, targets);
 
             /// <summary>Runs <paramref name="work"/>(thread, item) for items [first, end) on <paramref name="threads"/> threads, items taken in order.</summary>
             private void RunWorkers(int threads, long first, long end, Action<int, long> work)

@@ -270,16 +270,16 @@ namespace Embeddings.Tests.Estimators.Partitioned
             }
             Assert.That(PartitionedGraphTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 2L * 100_000 * 128 * 4, Directory = "x" }, 100_000, 128, 1, "T"), Is.Null, "the in-memory model fits exactly");
 
-            // End to end: 100 nodes of dimension 16,384 take 13 MB in memory, more than the budget of 4 partitions.
-            int dimension = 16_384;
-            long tight = PartitionedGraphTraining.ResidentBytes(100, 4, dimension, 1);
-            Assert.That(tight, Is.LessThan(2L * 100 * dimension * 4));
+            // End to end: 400 nodes of dimension 8,192 take 26 MB in memory, more than the budget of 4 partitions.
+            int dimension = 8192;
+            long tight = PartitionedGraphTraining.ResidentBytes(400, 4, dimension, 1);
+            Assert.That(tight, Is.LessThan(2L * 400 * dimension * 4));
             var options = Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = tight, Directory = Path.Combine(_root, "tight") });
             options.EmbeddingDimension = dimension;
             options.Epochs = 1;
             options.WalksPerNode = 2;
             options.WalkLength = 10;
-            var result = Fit(options, edges);
+            var result = Fit(options, Communities(4, 100, seed: 6));
             Assert.That(result.Summary!.Partitioned, Is.Not.Null, "the model exceeds the budget: partitioned mode is chosen");
             Assert.That(result.Summary.Partitioned!.Partitions, Is.InRange(2, 4));
             Assert.That(result.Summary.Partitioned.ResidentModelBytes, Is.LessThanOrEqualTo(tight));
@@ -309,10 +309,10 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(Assert.Throws<NotSupportedException>(() => ml.Embeddings().DeepWalk(bipartite))!.Message, Does.Contain("Bipartite"));
 
             // A fixed number of partitions the budget cannot hold: the message names a number that fits.
-            var overBudget = Options(new PartitionedTrainingOptions { Partitions = 1, ModelMemoryBudgetBytes = PartitionedGraphTraining.ResidentBytes(40, 2, 16_384, 1), Directory = dir });
-            overBudget.EmbeddingDimension = 16_384;
-            var error = Assert.Throws<InvalidOperationException>(() => Fit(overBudget, Communities(2, 20, 1)));
-            Assert.That(error!.Message, Does.Contain("Partitions = 1").And.Contain("ModelMemoryBudgetBytes").And.Contain("use Partitions = "));
+            var overBudget = Options(new PartitionedTrainingOptions { Partitions = 1, ModelMemoryBudgetBytes = PartitionedGraphTraining.ResidentBytes(400, 2, 8192, 1), Directory = dir });
+            overBudget.EmbeddingDimension = 8192;
+            var error = Assert.Throws<InvalidOperationException>(() => Fit(overBudget, Communities(4, 100, 1)));
+            Assert.That(error!.Message, Does.Contain("Partitions = 1").And.Contain("ModelMemoryBudgetBytes").And.Contain("use Partitions = 2 or more"));
 
             // More partitions than nodes with vectors.
             var fewNodes = Assert.Throws<InvalidOperationException>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 64, Directory = Path.Combine(_root, "few") }), new[] { (0, 1), (1, 2) }));
