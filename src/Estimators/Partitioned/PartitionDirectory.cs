@@ -47,6 +47,9 @@ namespace Embeddings.Partitioned
 
         public List<CompletedBucket> Completed { get; set; } = new();
 
+        /// <summary>Walks of each episode (first epoch) with fewer than two nodes that have a vector, which train nothing.</summary>
+        public long[] SkippedWalks { get; set; } = Array.Empty<long>();
+
         public double LossSum { get; set; }
 
         public long LossCount { get; set; }
@@ -103,9 +106,23 @@ namespace Embeddings.Partitioned
                 return null;
             if (!System.IO.File.Exists(ManifestPath))
             {
-                var entries = Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName).ToList();
+                var entries = Directory.EnumerateFileSystemEntries(Path).Select(e => System.IO.Path.GetFileName(e)!).ToList();
                 if (entries.Count == 0)
                     return null;
+                if (entries.All(IsOwnFile))
+                {
+                    // A run killed before its first manifest: nothing was trained; start again.
+                    foreach (string entry in entries)
+                    {
+                        string full = System.IO.Path.Combine(Path, entry);
+                        if (Directory.Exists(full))
+                            Directory.Delete(full, recursive: true);
+                        else
+                            System.IO.File.Delete(full);
+                    }
+                    return null;
+                }
+                entries.RemoveAll(IsOwnFile);
                 throw new InvalidOperationException($"{component}: the partition directory '{Path}' is not empty ({entries.Count} entries, such as '{entries[0]}') and holds no {ManifestName}; it is not a partitioned run. Give an empty or new folder as PartitionedTrainingOptions.Directory.");
             }
             try
@@ -119,6 +136,23 @@ namespace Embeddings.Partitioned
             catch (JsonException e)
             {
                 throw new InvalidOperationException($"{component}: the manifest '{ManifestPath}' of the partition directory is damaged ({e.Message}). Delete the folder to start the run again.", e);
+            }
+        }
+
+        /// <summary>True for the names this folder's runs write (partition files, vocabulary, pairs, temporary files of theirs).</summary>
+        private static bool IsOwnFile(string name) =>
+            name == VocabularyName || name == "pairs" || name == VectorsName || name == ContextName
+            || ((name.StartsWith("in-", StringComparison.Ordinal) || name.StartsWith("out-", StringComparison.Ordinal)) && name.EndsWith(".bin", StringComparison.Ordinal))
+            || (name.StartsWith('.') && name.Contains(AtomicFile.TemporaryMarker, StringComparison.Ordinal));
+
+        /// <summary>Deletes every partition matrix (after the result tables are written).</summary>
+        public void RemoveMatrices()
+        {
+            foreach (string file in Directory.EnumerateFiles(Path, "*.bin"))
+            {
+                string name = System.IO.Path.GetFileName(file);
+                if (name.StartsWith("in-", StringComparison.Ordinal) || name.StartsWith("out-", StringComparison.Ordinal))
+                    System.IO.File.Delete(file);
             }
         }
 

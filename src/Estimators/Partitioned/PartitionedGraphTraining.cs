@@ -29,7 +29,7 @@ namespace Embeddings.Partitioned
         private const int ChunkPairs = 1 << 16;
         private const int MaxGroup = 64;
         private const float MinLearningRateFraction = 1e-4f;
-        private const int PerNodeBytes = 24;
+        private const int PerNodeBytes = 32;
         private const ulong WalkStreamBase = 0x2_0000_0000UL;
         private const ulong PairStreamBase = 0x5_0000_0000UL;
         private const ulong NegativeStreamBase = 0x6_0000_0000UL;
@@ -253,6 +253,7 @@ namespace Embeddings.Partitioned
                         EpisodesPerEpoch = EpisodesPerEpoch(),
                         Attempts = 1,
                     };
+                    _manifest.SkippedWalks = new long[_manifest.EpisodesPerEpoch];
                     Prepare();
                     _dir.WriteVocabulary(_graph.NodeCount, _vocabularyNodes, _counts, _itemTokens);
                     InitializePartitions();
@@ -273,15 +274,17 @@ namespace Embeddings.Partitioned
                         _dir.WriteManifest(_manifest);
                 }
 
-                var watch = Stopwatch.StartNew();
                 if (!_manifest.Finished)
                 {
                     TrainAll();
+                    var watch = Stopwatch.StartNew();
                     WriteResults();
                     _manifest.Finished = true;
                     _manifest.TrainingSeconds += watch.Elapsed.TotalSeconds;
                     _dir.WriteManifest(_manifest);
+                    // The result tables hold everything now: the pairs and the partition matrices go.
                     _dir.ClearPairs();
+                    _dir.RemoveMatrices();
                 }
                 var vectors = EmbeddingTable.OpenMemoryMapped(_dir.File(PartitionDirectory.VectorsName));
                 EmbeddingTable? context = null;
@@ -301,7 +304,7 @@ namespace Embeddings.Partitioned
                     for (int local = 0; local < _rows[part]; local++)
                         itemCounts[r++] = _counts[local * _partitions + part];
                 }
-                var training = new SkipGramTrainingSummary(vectors.Count, _walkCount, 0, _tokensPerEpoch, _o.Epochs, loss, _tokensPerEpoch * (double)_o.Epochs / seconds, TimeSpan.FromSeconds(seconds))
+                var training = new SkipGramTrainingSummary(vectors.Count, _walkCount, _manifest.SkippedWalks.Sum(), _tokensPerEpoch, _o.Epochs, loss, _tokensPerEpoch * (double)_o.Epochs / seconds, TimeSpan.FromSeconds(seconds))
                 {
                     ItemCounts = itemCounts,
                 };
@@ -547,6 +550,7 @@ namespace Embeddings.Partitioned
                 int bufferPairs = BufferPairs(_partitions);
                 var locks = Enumerable.Range(0, buckets).Select(_ => new object()).ToArray();
                 var counts = new long[buckets];
+                long skipped = 0;
                 var buffers = new int[_threads][][];
                 var fill = new int[_threads][];
                 int window = _o.WindowSize;
@@ -561,18 +565,23 @@ namespace Embeddings.Partitioned
                     {
                         int length = Walk(w, walk);
                         var random = new TrainingRandom((ulong)_seed, PairStreamBase + (ulong)epoch * (ulong)_walkCount + (ulong)w);
-                        int n = 0;
+                        int n = 0, known = 0;
                         for (int k = 0; k < length; k++)
                         {
                             int v = _nodeToVocabulary[walk[k]];
                             if (v < 0)
                                 continue;
+                            known++;
                             uint threshold = _keep[v];
                             if (threshold == uint.MaxValue || random.NextUInt32() < threshold)
                                 kept[n++] = v;
                         }
                         if (n < 2)
+                        {
+                            if (known < 2)
+                                Interlocked.Increment(ref skipped);
                             continue;
+                        }
                         for (int pos = 0; pos < n; pos++)
                         {
                             int reduce = random.Next(window);
@@ -606,6 +615,9 @@ namespace Embeddings.Partitioned
                 _cancellation.ThrowIfCancellationRequested();
                 _manifest.PairsReadyEpisode = global;
                 _manifest.PairsReadyCounts = counts;
+                if (epoch == 0)
+                    _manifest.SkippedWalks[episode] = skipped;
+                _manifest.TrainingSeconds += watch.Elapsed.TotalSeconds;
                 _dir.WriteManifest(_manifest);
                 _walkTime += watch.Elapsed;
                 _log?.Invoke(string.Create(CultureInfo.InvariantCulture,

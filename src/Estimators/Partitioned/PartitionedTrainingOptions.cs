@@ -36,7 +36,7 @@ namespace Embeddings
 
         /// <summary>
         /// Bytes of memory the model may take: the two resident partitions (one input, one output), the per-node tables
-        /// of the partitioned trainer (about 20 bytes per node) and the pair write buffers. Default null: no budget. Must
+        /// of the partitioned trainer (32 bytes per node) and the pair write buffers. Default null: no budget. Must
         /// be at least 1 MiB. When <see cref="Partitions"/> is set and its resident memory exceeds the budget, <c>Fit</c>
         /// throws and names the number of partitions that would fit. The graph, the node keys and the result (memory-mapped)
         /// are not counted.

@@ -329,6 +329,18 @@ namespace Embeddings.Tests.Estimators.Partitioned
             var notRun = Assert.Throws<InvalidOperationException>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = foreign }), edges));
             Assert.That(notRun!.Message, Does.Contain("not empty").And.Contain("notes.txt"));
 
+            // A run killed before its first manifest left only its own files: it starts again.
+            string early = Path.Combine(_root, "early");
+            Directory.CreateDirectory(early);
+            File.WriteAllText(Path.Combine(early, "vocabulary.bin"), "partial");
+            File.WriteAllText(Path.Combine(early, "in-0.0.bin"), "partial");
+            File.WriteAllText(Path.Combine(early, ".in-1.0.bin.embeddings-tmp-1-0123456789abcdef0123456789abcdef"), "partial");
+            var restarted = Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = early }), edges);
+            Assert.That(restarted.Summary!.Partitioned!.BucketsDoneBefore, Is.Zero);
+            Assert.That(Directory.GetFiles(early, "in-*"), Is.Empty, "a finished run keeps only its result tables and manifest");
+            Assert.That(Directory.GetFiles(early).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal),
+                Is.EqualTo(new[] { "context.embt", "manifest.json", "vectors.embt", "vocabulary.bin" }));
+
             // A crashed run, resumed with another dimension and another seed: both settings are named.
             string dir = Path.Combine(_root, "run");
             PartitionedGraphTraining.BucketCommitted = c => throw new SimulatedCrash();
