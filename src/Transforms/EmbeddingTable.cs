@@ -43,6 +43,12 @@ namespace Embeddings
 
         /// <summary>Takes ownership of <paramref name="keys"/> and <paramref name="rows"/> (no copy); validates both.</summary>
         internal EmbeddingTable(string[] keys, RowStore rows)
+            : this(keys, rows, checkValues: true)
+        {
+        }
+
+        /// <summary>As <see cref="EmbeddingTable(string[], RowStore)"/>; <paramref name="checkValues"/> false when the caller has checked every value is finite.</summary>
+        private EmbeddingTable(string[] keys, RowStore rows, bool checkValues)
         {
             if (keys.Length != rows.RowCount)
                 throw new ArgumentException($"The table has {keys.Length} keys but {rows.RowCount} vectors.");
@@ -56,7 +62,7 @@ namespace Embeddings
                     throw new ArgumentException($"Key {i} is {(key is null ? "null" : "empty")}; every key must be a non-empty string (an empty text value means 'missing' in ML.NET).", nameof(keys));
                 if (!_index.TryAdd(key, i))
                     throw new ArgumentException($"Key '{key}' appears twice (rows {_index[key]} and {i}); keys must be distinct.", nameof(keys));
-                if (!VectorMath.AllFinite(rows.Row(i)))
+                if (checkValues && !VectorMath.AllFinite(rows.Row(i)))
                     throw new ArgumentException($"The vector of key '{key}' (row {i}) contains NaN or infinity; every value must be finite.", nameof(rows));
             }
             _spanIndex = _index.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -297,6 +303,161 @@ namespace Embeddings
                 writer.Write(MemoryMarshal.AsBytes<float>(_rows.Chunk(c)));
         }
 
+        /// <summary>
+        /// Writes the table to the file <paramref name="path"/> in the form of <see cref="Save(Stream)"/>, under a temporary
+        /// name moved into place when complete (a failed save leaves no partial file). Such a file can be read back whole
+        /// with <see cref="Load(Stream)"/> or opened without loading its vectors with <see cref="OpenMemoryMapped"/>.
+        /// </summary>
+        /// <param name="path">Destination file; replaced if it exists.</param>
+        /// <exception cref="InvalidOperationException">A key is not valid Unicode text (it holds a lone surrogate); nothing is written.</exception>
+        public void Save(string path)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(path);
+            for (int i = 0; i < _keys.Length; i++)
+                KeyText.ThrowIfNotUtf8(_keys[i], i, "the embedding table's binary form");
+            AtomicFile.Write(path, stream => Save(stream));
+        }
+
+        /// <summary>
+        /// Writes a table file in the form of <see cref="Save(Stream)"/> row by row, without holding the table in memory:
+        /// the keys first, then <paramref name="fillRow"/> is called once per row in order (row index, destination of
+        /// <paramref name="dimension"/> floats to fill). For tables larger than memory, assembled from parts (such as the
+        /// partitions of partitioned training); open the result with <see cref="OpenMemoryMapped"/>. The file is written
+        /// under a temporary name and moved into place only when complete.
+        /// </summary>
+        /// <param name="path">Destination file; replaced if it exists.</param>
+        /// <param name="keys">Distinct, non-empty keys, one per row, in row order.</param>
+        /// <param name="dimension">Length of each row, 1 to 268,435,456.</param>
+        /// <param name="fillRow">Fills the row of the given index (the destination starts as zeros); every value must be finite.</param>
+        /// <exception cref="ArgumentException">A key is null, empty or repeated, or a row holds NaN or infinity; nothing is written.</exception>
+        /// <exception cref="InvalidOperationException">A key is not valid Unicode text; nothing is written.</exception>
+        public static void SaveRows(string path, IReadOnlyList<string> keys, int dimension, Action<int, Span<float>> fillRow)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(path);
+            ArgumentNullException.ThrowIfNull(keys);
+            ArgumentNullException.ThrowIfNull(fillRow);
+            if (dimension < 1 || dimension > RowStore.MaxDimension)
+                throw new ArgumentOutOfRangeException(nameof(dimension), dimension, $"dimension must be in [1, {RowStore.MaxDimension}].");
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
+            var seen = new HashSet<string>(keys.Count, StringComparer.Ordinal);
+            for (int i = 0; i < keys.Count; i++)
+            {
+                string key = keys[i];
+                if (string.IsNullOrEmpty(key))
+                    throw new ArgumentException($"Key {i} is {(key is null ? "null" : "empty")}; every key must be a non-empty string.", nameof(keys));
+                if (!seen.Add(key))
+                    throw new ArgumentException($"Key '{key}' appears twice; keys must be distinct.", nameof(keys));
+                KeyText.ThrowIfNotUtf8(key, i, "the embedding table's binary form");
+            }
+            seen = null;
+            AtomicFile.Write(path, stream =>
+            {
+                using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+                writer.Write(NativeFormatMagic);
+                writer.Write(NativeFormatVersion);
+                writer.Write(keys.Count);
+                writer.Write(dimension);
+                foreach (string key in keys)
+                {
+                    writer.Write7BitEncodedInt(KeyText.StrictUtf8.GetByteCount(key));
+                    writer.Write(KeyText.StrictUtf8.GetBytes(key));
+                }
+                var row = new float[dimension];
+                for (int i = 0; i < keys.Count; i++)
+                {
+                    Array.Clear(row);
+                    fillRow(i, row);
+                    if (!VectorMath.AllFinite(row))
+                        throw new ArgumentException($"The vector of key '{keys[i]}' (row {i}) contains NaN or infinity; every value must be finite.", nameof(fillRow));
+                    writer.Write(MemoryMarshal.AsBytes<float>(row));
+                }
+            });
+        }
+
+        /// <summary>
+        /// Opens a table file written by <see cref="Save(string)"/>, <see cref="Save(Stream)"/> (from its first byte) or
+        /// <see cref="SaveRows"/> without loading its vectors: the keys are read into memory, the vectors are served from a
+        /// read-only memory mapping of the file, whose pages the operating system reads when they are first touched and may
+        /// drop again under memory pressure. <see cref="TryGetVector"/>, <see cref="Row"/> and <see cref="MostSimilar(string, int)"/>
+        /// answer exactly as for the table loaded whole. The file is read once, sequentially, to check that every value is
+        /// finite (without keeping it in memory).
+        /// </summary>
+        /// <remarks>
+        /// The mapping is released when the table is garbage collected. Spans returned by <see cref="Row"/> point into it:
+        /// keep the table reachable while using them. On Linux and macOS the file may be replaced or deleted while the table
+        /// is open (the mapping keeps the old contents); it must not be truncated or rewritten in place.
+        /// </remarks>
+        /// <param name="path">The table file.</param>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        /// <exception cref="FormatException">The file does not hold a table in this form, is damaged or truncated; the message says how.</exception>
+        public static EmbeddingTable OpenMemoryMapped(string path)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(path);
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("Embedding tables are stored little-endian; this machine is big-endian.");
+            string[] keys;
+            int dimension;
+            long rowsOffset;
+            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20))
+            {
+                using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+                try
+                {
+                    keys = ReadHeaderAndKeys(reader, out dimension);
+                }
+                catch (EndOfStreamException e)
+                {
+                    throw new FormatException($"'{path}': the embedding table ends early: the file is truncated ({e.Message})", e);
+                }
+                catch (FormatException e)
+                {
+                    throw new FormatException($"'{path}': {e.Message}", e);
+                }
+                rowsOffset = stream.Position;
+                long needed = (long)keys.Length * dimension * sizeof(float);
+                if (stream.Length - rowsOffset < needed)
+                    throw new FormatException($"'{path}': the embedding table is truncated: {keys.Length} rows of {dimension} values need {needed} bytes after the keys, but the file has {stream.Length - rowsOffset}.");
+                CheckFiniteRows(stream, keys, dimension, path);
+            }
+            var mapping = MappedRows.Open(path);
+            if (mapping.Length < rowsOffset + (long)keys.Length * dimension * sizeof(float))
+                throw new FormatException($"'{path}' became shorter while it was opened; it is being rewritten.");
+            var rows = RowStore.Mapped(mapping, rowsOffset, keys.Length, dimension);
+            try
+            {
+                return new EmbeddingTable(keys, rows, checkValues: false);
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException($"'{path}': the embedding table is damaged: {e.Message}", e);
+            }
+        }
+
+        /// <summary>True when the vectors are served from a memory-mapped file (<see cref="OpenMemoryMapped"/>) rather than held in memory.</summary>
+        public bool IsMemoryMapped => _rows.IsMapped;
+
+        /// <summary>Reads the rows that follow the keys in buffered blocks, failing on the first value that is not finite.</summary>
+        private static void CheckFiniteRows(Stream stream, string[] keys, int dimension, string path)
+        {
+            var buffer = new float[Math.Max(dimension, (1 << 18) / dimension * dimension)];
+            long rowsLeft = keys.Length;
+            long row = 0;
+            while (rowsLeft > 0)
+            {
+                int rows = (int)Math.Min(rowsLeft, buffer.Length / dimension);
+                var bytes = MemoryMarshal.AsBytes(buffer.AsSpan(0, rows * dimension));
+                stream.ReadExactly(bytes);
+                for (int r = 0; r < rows; r++)
+                {
+                    if (!VectorMath.AllFinite(buffer.AsSpan(r * dimension, dimension)))
+                        throw new FormatException($"'{path}': the embedding table is damaged: the vector of key '{keys[row + r]}' (row {row + r}) contains NaN or infinity.");
+                }
+                row += rows;
+                rowsLeft -= rows;
+            }
+        }
+
         /// <summary>Reads a table written by <see cref="Save(BinaryWriter)"/> or <see cref="Save(Stream)"/>.</summary>
         /// <remarks>
         /// What the data says is checked against what it holds before anything is allocated for it: when the stream can
@@ -314,42 +475,12 @@ namespace Embeddings
             Stream stream = reader.BaseStream;
             try
             {
-                int magic = reader.ReadInt32();
-                if (magic != NativeFormatMagic)
-                    throw new FormatException($"Not an embedding table: expected the marker 0x{NativeFormatMagic:X8}, found 0x{magic:X8}.");
-                int version = reader.ReadInt32();
-                if (version != NativeFormatVersion)
-                    throw new FormatException($"Embedding table format version {version} is not supported; this library reads version {NativeFormatVersion}.");
-                int count = reader.ReadInt32();
-                int dimension = reader.ReadInt32();
-                if (count < 0 || dimension <= 0)
-                    throw new FormatException($"Invalid embedding table header: count {count}, dimension {dimension}.");
-                if (dimension > RowStore.MaxDimension)
-                    throw new FormatException($"Invalid embedding table header: dimension {dimension} is larger than any table this library writes (at most {RowStore.MaxDimension}); the data is damaged.");
+                var keys = ReadHeaderAndKeys(reader, out int dimension);
                 long remaining = BinaryState.RemainingBytes(stream);
-                long needed = (long)count * (2 + 4L * dimension);
-                if (remaining >= 0 && needed > remaining)
-                    throw new FormatException($"Invalid embedding table header: {count} keys of dimension {dimension} take at least {needed} bytes (2 or more per key, 4 per value), but only {remaining} bytes remain; the data is damaged or truncated.");
-                var keys = remaining >= 0 ? new string[count] : null;
-                var grownKeys = remaining >= 0 ? null : new List<string>(Math.Min(count, 1024));
-                byte[] buffer = new byte[256];
-                for (int i = 0; i < count; i++)
-                {
-                    int length = reader.Read7BitEncodedInt();
-                    if (length <= 0)
-                        throw new FormatException($"Key {i} of the embedding table has length {length}; keys are non-empty: the data is damaged.");
-                    if (remaining >= 0 && length > BinaryState.RemainingBytes(stream))
-                        throw new FormatException($"Key {i} of the embedding table has length {length}, but only {BinaryState.RemainingBytes(stream)} bytes remain; the data is damaged or truncated.");
-                    string key = ReadUtf8(stream, length, ref buffer) ?? throw new FormatException($"Key {i} of the embedding table is not valid UTF-8: the data is damaged.");
-                    if (keys is not null)
-                        keys[i] = key;
-                    else
-                        grownKeys!.Add(key);
-                }
-                var rows = RowStore.Read(stream, count, dimension, lengthChecked: remaining >= 0);
+                var rows = RowStore.Read(stream, keys.Length, dimension, lengthChecked: remaining >= 0);
                 try
                 {
-                    return new EmbeddingTable(keys ?? grownKeys!.ToArray(), rows);
+                    return new EmbeddingTable(keys, rows);
                 }
                 catch (ArgumentException e)
                 {
@@ -360,6 +491,48 @@ namespace Embeddings
             {
                 throw new FormatException($"The embedding table ends early: the stream is truncated ({e.Message})", e);
             }
+        }
+
+        /// <summary>
+        /// Reads the marker, version, count, dimension and keys of the binary form, leaving the stream at the first row.
+        /// A count the stream cannot back fails before anything is allocated for it (see <see cref="Load(BinaryReader)"/>).
+        /// </summary>
+        private static string[] ReadHeaderAndKeys(BinaryReader reader, out int dimension)
+        {
+            Stream stream = reader.BaseStream;
+            int magic = reader.ReadInt32();
+            if (magic != NativeFormatMagic)
+                throw new FormatException($"Not an embedding table: expected the marker 0x{NativeFormatMagic:X8}, found 0x{magic:X8}.");
+            int version = reader.ReadInt32();
+            if (version != NativeFormatVersion)
+                throw new FormatException($"Embedding table format version {version} is not supported; this library reads version {NativeFormatVersion}.");
+            int count = reader.ReadInt32();
+            dimension = reader.ReadInt32();
+            if (count < 0 || dimension <= 0)
+                throw new FormatException($"Invalid embedding table header: count {count}, dimension {dimension}.");
+            if (dimension > RowStore.MaxDimension)
+                throw new FormatException($"Invalid embedding table header: dimension {dimension} is larger than any table this library writes (at most {RowStore.MaxDimension}); the data is damaged.");
+            long remaining = BinaryState.RemainingBytes(stream);
+            long needed = (long)count * (2 + 4L * dimension);
+            if (remaining >= 0 && needed > remaining)
+                throw new FormatException($"Invalid embedding table header: {count} keys of dimension {dimension} take at least {needed} bytes (2 or more per key, 4 per value), but only {remaining} bytes remain; the data is damaged or truncated.");
+            var keys = remaining >= 0 ? new string[count] : null;
+            var grownKeys = remaining >= 0 ? null : new List<string>(Math.Min(count, 1024));
+            byte[] buffer = new byte[256];
+            for (int i = 0; i < count; i++)
+            {
+                int length = reader.Read7BitEncodedInt();
+                if (length <= 0)
+                    throw new FormatException($"Key {i} of the embedding table has length {length}; keys are non-empty: the data is damaged.");
+                if (remaining >= 0 && length > BinaryState.RemainingBytes(stream))
+                    throw new FormatException($"Key {i} of the embedding table has length {length}, but only {BinaryState.RemainingBytes(stream)} bytes remain; the data is damaged or truncated.");
+                string key = ReadUtf8(stream, length, ref buffer) ?? throw new FormatException($"Key {i} of the embedding table is not valid UTF-8: the data is damaged.");
+                if (keys is not null)
+                    keys[i] = key;
+                else
+                    grownKeys!.Add(key);
+            }
+            return keys ?? grownKeys!.ToArray();
         }
 
         /// <summary>Reads <paramref name="length"/> bytes as strict UTF-8 (null when invalid), growing <paramref name="buffer"/> only as bytes arrive.</summary>

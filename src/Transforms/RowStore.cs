@@ -9,6 +9,8 @@ namespace Embeddings
     /// Dense float32 rows of one width, kept in chunks of whole rows so that a table may hold more than 2^31 floats
     /// (one .NET array cannot). A chunk holds a power of two of rows, so row <c>i</c> is found by a shift and a mask
     /// (this is on the training hot path). Rows are mutable here; <see cref="EmbeddingTable"/> exposes them read-only.
+    /// A store may instead serve its rows from a read-only memory-mapped file (<see cref="Mapped"/>): the rows then lie
+    /// one after another from a byte offset, and chunks are ranges of them laid out as in memory.
     /// </summary>
     internal sealed class RowStore
     {
@@ -24,6 +26,8 @@ namespace Embeddings
         private readonly float[][] _chunks;
         private readonly int _chunkShift;
         private readonly int _rowMask;
+        private readonly MappedRows? _mapped;
+        private readonly long _mappedOffset;
 
         public RowStore(int rowCount, int dimension, int maxChunkFloats = DefaultMaxChunkFloats)
         {
@@ -48,6 +52,39 @@ namespace Embeddings
             _chunks = chunks;
         }
 
+        /// <summary>
+        /// Rows read from <paramref name="mapping"/>: <paramref name="rowCount"/> rows of <paramref name="dimension"/>
+        /// little-endian float32 values from byte <paramref name="byteOffset"/> on. The caller has checked that the mapping
+        /// holds them. The pages are mapped read-only: nothing may write to these rows (<see cref="EmbeddingTable"/> hands
+        /// them out read-only).
+        /// </summary>
+        public static RowStore Mapped(MappedRows mapping, long byteOffset, int rowCount, int dimension)
+        {
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("Rows are stored little-endian; this machine is big-endian.");
+            if (byteOffset < 0 || byteOffset + (long)rowCount * dimension * sizeof(float) > mapping.Length)
+                throw new ArgumentOutOfRangeException(nameof(byteOffset), byteOffset, $"{rowCount} rows of {dimension} floats from byte {byteOffset} do not fit in the {mapping.Length} mapped bytes.");
+            return new RowStore(mapping, byteOffset, rowCount, dimension);
+        }
+
+        private RowStore(MappedRows mapping, long byteOffset, int rowCount, int dimension)
+        {
+            (_chunkShift, int chunkCount) = Layout(rowCount, dimension, DefaultMaxChunkFloats);
+            RowCount = rowCount;
+            Dimension = dimension;
+            RowsPerChunk = 1 << _chunkShift;
+            _rowMask = RowsPerChunk - 1;
+            _chunks = new float[chunkCount][];
+            _mapped = mapping;
+            _mappedOffset = byteOffset;
+        }
+
+        /// <summary>True when the rows are served from a memory-mapped file.</summary>
+        public bool IsMapped => _mapped is not null;
+
+        /// <summary>The mapping the rows come from, or null when they are in memory.</summary>
+        public MappedRows? Mapping => _mapped;
+
         public int RowCount { get; }
 
         public int Dimension { get; }
@@ -58,11 +95,22 @@ namespace Embeddings
         {
             if ((uint)index >= (uint)RowCount)
                 throw new ArgumentOutOfRangeException(nameof(index), index, $"Row index must be in [0, {RowCount}).");
+            if (_mapped is not null)
+                return _mapped.Floats(_mappedOffset + (long)index * Dimension * sizeof(float), Dimension);
             return _chunks[index >> _chunkShift].AsSpan((index & _rowMask) * Dimension, Dimension);
         }
 
         /// <summary>The chunk that holds rows <c>[chunk * RowsPerChunk, ...)</c>, as one span.</summary>
-        public Span<float> Chunk(int chunk) => _chunks[chunk];
+        public Span<float> Chunk(int chunk)
+        {
+            if (_mapped is null)
+                return _chunks[chunk];
+            if ((uint)chunk >= (uint)_chunks.Length)
+                throw new ArgumentOutOfRangeException(nameof(chunk), chunk, $"Chunk index must be in [0, {_chunks.Length}).");
+            long firstRow = (long)chunk << _chunkShift;
+            int rows = (int)RowsInChunk(chunk);
+            return _mapped.Floats(_mappedOffset + firstRow * Dimension * sizeof(float), rows * Dimension);
+        }
 
         public int ChunkCount => _chunks.Length;
 

@@ -78,12 +78,27 @@ namespace Embeddings.Benchmarks
         private static CsrGraph PreferentialAttachment(int nodes, int perNode, int seed)
         {
             var builder = new GraphBuilder(directed: false, bipartite: false, keepSelfLoops: false, InvalidEdgeWeightHandling.Reject);
+            var (endpoints, count) = PreferentialAttachmentEdges(nodes, perNode, seed);
+            Span<char> a = stackalloc char[12];
+            Span<char> b = stackalloc char[12];
+            for (long row = 0; row < count / 2; row++)
+            {
+                int u = endpoints[2 * row], v = endpoints[2 * row + 1];
+                builder.AddEdge(row, a.Slice(0, Key(u, a)), b.Slice(0, Key(v, b)), 1, "generated");
+            }
+            return builder.Build(out _);
+        }
+
+        /// <summary>
+        /// The edges of the Barabási-Albert graph of <see cref="PreferentialAttachment"/>, as consecutive (u, v) pairs
+        /// (v the new node, u an earlier one drawn in proportion to degree) in the first <c>Count</c> entries; the array is
+        /// also the draw's degree list.
+        /// </summary>
+        internal static (int[] Endpoints, long Count) PreferentialAttachmentEdges(int nodes, int perNode, int seed)
+        {
             var endpoints = new int[2L * nodes * perNode];
             long count = 0;
             var random = new TrainingRandom((ulong)seed, 0);
-            Span<char> a = stackalloc char[12];
-            Span<char> b = stackalloc char[12];
-            long row = 0;
             for (int v = 1; v < nodes; v++)
             {
                 int links = Math.Min(v, perNode);
@@ -92,13 +107,12 @@ namespace Embeddings.Benchmarks
                     int u = count == 0 ? 0 : endpoints[(long)(random.NextUInt32() * (ulong)count >> 32)];
                     endpoints[count++] = u;
                     endpoints[count++] = v;
-                    builder.AddEdge(row++, a.Slice(0, Key(u, a)), b.Slice(0, Key(v, b)), 1, "generated");
                 }
             }
-            return builder.Build(out _);
+            return (endpoints, count);
         }
 
-        private static int Key(int node, Span<char> destination)
+        internal static int Key(int node, Span<char> destination)
         {
             node.TryFormat(destination, out int written, default, CultureInfo.InvariantCulture);
             return written;

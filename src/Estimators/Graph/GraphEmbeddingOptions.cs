@@ -96,6 +96,12 @@ namespace Embeddings
         /// </summary>
         public bool KeepContextVectors { get; set; }
 
+        /// <summary>
+        /// Partitioned training for models larger than memory (see <see cref="PartitionedTrainingOptions"/>). Default null:
+        /// the model is trained in memory.
+        /// </summary>
+        public PartitionedTrainingOptions? Partitioning { get; set; }
+
         /// <summary>Receives skip-gram progress about once a second.</summary>
         public IProgress<SkipGramProgress>? Progress { get; set; }
 

@@ -14,5 +14,9 @@ namespace Embeddings
     /// <param name="WalkTime">Wall time of walk generation.</param>
     /// <param name="Training">The skip-gram run over the walks.</param>
     public sealed record GraphEmbeddingSummary(int Nodes, long StoredEdges, long EdgeRowsRead, long MergedDuplicateEdges, long DroppedEdgeRows,
-        long Walks, long Steps, string Sampling, TimeSpan WalkTime, SkipGramTrainingSummary Training);
+        long Walks, long Steps, string Sampling, TimeSpan WalkTime, SkipGramTrainingSummary Training)
+    {
+        /// <summary>The partitioned run's statistics (<see cref="GraphEmbeddingOptions.Partitioning"/>), or null when training ran in memory.</summary>
+        public PartitionedTrainingSummary? Partitioned { get; init; }
+    }
 }

@@ -45,6 +45,7 @@ namespace Embeddings
             OptionChecks.Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
             OptionChecks.Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
             OptionChecks.Check(component, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
+            Partitioned.PartitionedGraphTraining.Validate(o, component);
         }
 
         /// <summary>The edge columns of a graph: source and target named, the weight column null or named.</summary>
@@ -129,6 +130,8 @@ namespace Embeddings
             long dropped = builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes;
             if (graph.EdgeCount == 0)
                 throw new InvalidOperationException($"{component}: the graph has no edges ({builder.RowsRead:N0} rows read, {dropped:N0} dropped); there is nothing to walk.");
+            if (Partitioned.PartitionedGraphTraining.Choose(o.Partitioning, graph.NodeCount, o.EmbeddingDimension, threads, component) is int partitions)
+                return Partitioned.PartitionedGraphTraining.Train(builder, graph, merged, dropped, partitions, o, p, q, sampling, seed, threads, keepContextVectors, component, log, cancellation);
 
             var walker = new RandomWalker(graph, p, q, sampling);
             var watch = Stopwatch.StartNew();
