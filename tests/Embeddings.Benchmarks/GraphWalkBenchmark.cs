@@ -78,12 +78,24 @@ namespace Embeddings.Benchmarks
         private static CsrGraph PreferentialAttachment(int nodes, int perNode, int seed)
         {
             var builder = new GraphBuilder(directed: false, bipartite: false, keepSelfLoops: false, InvalidEdgeWeightHandling.Reject);
+            var a = new char[12];
+            var b = new char[12];
+            long row = 0;
+            PreferentialAttachmentEdges(nodes, perNode, seed, (u, v) =>
+                builder.AddEdge(row++, a.AsSpan(0, Key(u, a)), b.AsSpan(0, Key(v, b)), 1, "generated"));
+            return builder.Build(out _);
+        }
+
+        /// <summary>
+        /// The edges of the Barabási-Albert graph, in order: node v = 1, 2, ... links to min(v, <paramref name="perNode"/>)
+        /// earlier nodes, each an endpoint of an earlier edge drawn uniformly (so in proportion to degree); repeated
+        /// picks give duplicate edges (merged when the graph is built) and node 1's first pick is node 0.
+        /// </summary>
+        internal static void PreferentialAttachmentEdges(int nodes, int perNode, int seed, Action<int, int> edge)
+        {
             var endpoints = new int[2L * nodes * perNode];
             long count = 0;
             var random = new TrainingRandom((ulong)seed, 0);
-            Span<char> a = stackalloc char[12];
-            Span<char> b = stackalloc char[12];
-            long row = 0;
             for (int v = 1; v < nodes; v++)
             {
                 int links = Math.Min(v, perNode);
@@ -92,10 +104,9 @@ namespace Embeddings.Benchmarks
                     int u = count == 0 ? 0 : endpoints[(long)(random.NextUInt32() * (ulong)count >> 32)];
                     endpoints[count++] = u;
                     endpoints[count++] = v;
-                    builder.AddEdge(row++, a.Slice(0, Key(u, a)), b.Slice(0, Key(v, b)), 1, "generated");
+                    edge(u, v);
                 }
             }
-            return builder.Build(out _);
         }
 
         private static int Key(int node, Span<char> destination)

@@ -22,6 +22,11 @@ namespace Embeddings
     /// <para>Training is Hogwild over shared tables with <see cref="Options.NumberOfThreads"/> threads. With one thread and
     /// a seed, two fits give bit-identical tables; with several, results vary slightly from run to run (as in gensim and
     /// the word2vec tool), while random streams stay tied to work items, not threads.</para>
+    /// <para>The corpus is streamed, never held: a first pass counts the items (only keys and counts are kept), a second
+    /// writes their vocabulary indices to a temporary file in <see cref="MLContext.TempFilePath"/> (4 bytes per token and
+    /// per sequence; deleted when training ends, and on Unix unlinked at once so that nothing is left behind), and every
+    /// epoch reads that file back in shards of about 10,000 tokens, one per training thread at a time. Memory is the
+    /// vocabulary and the vectors, whatever the corpus length (docs/scale.md).</para>
     /// </remarks>
     public sealed class SkipGramEmbeddingEstimator : IEstimator<SkipGramEmbeddingTransformer>
     {
@@ -204,8 +209,9 @@ namespace Embeddings
                 throw new ArgumentOutOfRangeException(nameof(o.KeepContextVectors), true, $"{c}: KeepContextVectors = true needs negative sampling (the hierarchical-softmax outputs belong to tree nodes, not items); set NegativeSampleCount > 0.");
         }
 
-        /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
+        /// <summary>Reads the sequences (twice: counts, then tokens into a temporary file), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
+        /// <exception cref="System.IO.IOException">The temporary corpus file cannot be written in <see cref="MLContext.TempFilePath"/> (missing folder, no space).</exception>
         /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IDataView input)
@@ -241,7 +247,8 @@ namespace Embeddings
         /// <summary>
         /// Trains on a corpus that <paramref name="writeSequences"/> writes, item by item, into the given
         /// <see cref="ISequenceWriter"/>: a stream of any size (a text file read line by line, a database cursor) is never
-        /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times.
+        /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times:
+        /// a second pass with more or fewer known items is an <see cref="InvalidOperationException"/>.
         /// </summary>
         /// <param name="writeSequences">Writes every sequence of the corpus: <c>Add</c> for each item, <c>EndSequence</c> after each sequence.</param>
         /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
