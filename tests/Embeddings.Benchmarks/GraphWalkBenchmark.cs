@@ -89,6 +89,14 @@ namespace Embeddings.Benchmarks
             return builder.Build(out _);
         }
 
+        /// <summary>The same edges, in the same order, handed to <paramref name="edge"/> one (u, v) pair at a time.</summary>
+        internal static void PreferentialAttachmentEdges(int nodes, int perNode, int seed, Action<int, int> edge)
+        {
+            var (endpoints, count) = PreferentialAttachmentEdges(nodes, perNode, seed);
+            for (long row = 0; row < count / 2; row++)
+                edge(endpoints[2 * row], endpoints[2 * row + 1]);
+        }
+
         /// <summary>
         /// The edges of the Barabási-Albert graph of <see cref="PreferentialAttachment"/>, as consecutive (u, v) pairs
         /// (v the new node, u an earlier one drawn in proportion to degree) in the first <c>Count</c> entries; the array is

@@ -101,7 +101,7 @@ namespace Embeddings.Benchmarks
             return (seconds, peak);
         }
 
-        private static long PrepareCorpus(string source, string destination)
+        internal static long PrepareCorpus(string source, string destination)
         {
             using Stream file = File.OpenRead(source);
             using Stream input = source.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;

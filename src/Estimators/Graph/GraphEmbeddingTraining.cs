@@ -134,14 +134,18 @@ namespace Embeddings
                 return Partitioned.PartitionedGraphTraining.Train(builder, graph, merged, dropped, partitions, o, p, q, sampling, seed, threads, keepContextVectors, component, log, cancellation);
 
             var walker = new RandomWalker(graph, p, q, sampling);
+            var walks = new WalkStream(graph, walker, o.WalksPerNode, o.WalkLength, seed);
+            // Walks are generated on the fly and never stored: once here to count node visits (the vocabulary, the
+            // subsampling and negative-sampling tables and the learning-rate schedule need the counts), then again by the
+            // training threads in every epoch, each walk from its own random stream.
             var watch = Stopwatch.StartNew();
-            var (tokens, starts, steps) = WalkCorpus.Generate(graph, walker, o.WalksPerNode, o.WalkLength, seed, threads, cancellation);
+            var visits = WalkTokenCorpus.CountVisits(walks, threads, cancellation);
             var walkTime = watch.Elapsed;
             log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                $"graph: {graph.NodeCount:N0} nodes, {graph.EdgeCount:N0} stored edges; {starts.Length - 1:N0} walks, {steps:N0} steps in {walkTime.TotalSeconds:F2} s ({steps / Math.Max(1e-9, walkTime.TotalSeconds) / 1e6:F1}M steps/s, {walker.Sampling})"));
+                $"graph: {graph.NodeCount:N0} nodes, {graph.EdgeCount:N0} stored edges; {walks.WalkCount:N0} walks, {visits.Steps:N0} steps in {walkTime.TotalSeconds:F2} s ({visits.Steps / Math.Max(1e-9, walkTime.TotalSeconds) / 1e6:F1}M steps/s, {walker.Sampling}), generated on the fly"));
 
-            var (vocabulary, nodeToVocabulary) = NodeVocabulary(graph, tokens, o.MinCount);
-            var corpus = Remap(tokens, starts, nodeToVocabulary, out long skipped);
+            var (vocabulary, nodeToVocabulary) = NodeVocabulary(graph, visits.NodeVisits, o.MinCount);
+            using var corpus = WalkTokenCorpus.Create(walks, nodeToVocabulary, visits, threads, cancellation);
             var settings = new SkipGramEmbeddingEstimator.Options
             {
                 OutputColumnName = "walks",
@@ -156,9 +160,9 @@ namespace Embeddings
                 KeepContextVectors = keepContextVectors,
                 Progress = o.Progress,
             };
-            var (all, context, training) = SkipGramTraining.Run(vocabulary, corpus, starts.Length - 1, skipped, settings, seed, log,
+            var (all, context, training) = SkipGramTraining.Run(vocabulary, corpus, walks.WalkCount, corpus.SkippedWalks, settings, seed, log,
                 $"the walks over '{o.SourceColumnName}' -> '{o.TargetColumnName}'", cancellation);
-            var summary = new GraphEmbeddingSummary(graph.NodeCount, graph.EdgeCount, builder.RowsRead, merged, dropped, starts.Length - 1, steps, walker.Sampling, walkTime, training);
+            var summary = new GraphEmbeddingSummary(graph.NodeCount, graph.EdgeCount, builder.RowsRead, merged, dropped, walks.WalkCount, visits.Steps, walker.Sampling, walkTime, training);
             if (!o.Bipartite)
                 return (all, all, all, context, summary);
             var (sourceTable, targetTable) = SplitDomains(all, vocabulary);
@@ -166,52 +170,28 @@ namespace Embeddings
         }
 
         /// <summary>Nodes visited at least <paramref name="minCount"/> times, most visited first (ties by node index).</summary>
-        private static (Vocabulary Vocabulary, int[] NodeToVocabulary) NodeVocabulary(CsrGraph graph, int[] tokens, int minCount)
+        internal static (Vocabulary Vocabulary, int[] NodeToVocabulary) NodeVocabulary(CsrGraph graph, long[] counts, int minCount)
         {
-            var counts = new long[graph.NodeCount];
-            foreach (int node in tokens)
-                counts[node]++;
-            var order = Enumerable.Range(0, graph.NodeCount).Where(v => counts[v] >= minCount)
-                .OrderByDescending(v => counts[v]).ThenBy(v => v).ToArray();
+            var order = new int[graph.NodeCount];
+            int kept = 0;
+            for (int v = 0; v < graph.NodeCount; v++)
+            {
+                if (counts[v] >= minCount)
+                    order[kept++] = v;
+            }
+            Array.Sort(order, 0, kept, Comparer<int>.Create((a, b) => counts[a] != counts[b] ? counts[b].CompareTo(counts[a]) : a.CompareTo(b)));
             var map = new int[graph.NodeCount];
             Array.Fill(map, -1);
-            var keys = new string[order.Length];
-            var kept = new long[order.Length];
-            for (int i = 0; i < order.Length; i++)
+            var keys = new string[kept];
+            var keptCounts = new long[kept];
+            for (int i = 0; i < kept; i++)
             {
                 map[order[i]] = i;
                 // Vocabulary keys must be distinct: in a bipartite graph a user and an item may share an id.
                 keys[i] = graph.NodeDomains[order[i]] == 0 ? graph.NodeKeys[order[i]] : "\u0001" + graph.NodeKeys[order[i]];
-                kept[i] = counts[order[i]];
+                keptCounts[i] = counts[order[i]];
             }
-            return (new Vocabulary(keys, kept), map);
-        }
-
-        private static TokenCorpus Remap(int[] tokens, long[] starts, int[] map, out long skipped)
-        {
-            var newStarts = new List<long> { 0 };
-            long write = 0;
-            skipped = 0;
-            for (int w = 0; w + 1 < starts.Length; w++)
-            {
-                long begin = write;
-                for (long t = starts[w]; t < starts[w + 1]; t++)
-                {
-                    int id = map[tokens[t]];
-                    if (id >= 0)
-                        tokens[write++] = id;
-                }
-                if (write - begin < 2)
-                {
-                    write = begin;
-                    skipped++;
-                    continue;
-                }
-                newStarts.Add(write);
-            }
-            if (write < tokens.Length)
-                Array.Resize(ref tokens, (int)write);
-            return new TokenCorpus(tokens, newStarts.ToArray());
+            return (new Vocabulary(keys, keptCounts), map);
         }
 
         private static (EmbeddingTable Source, EmbeddingTable Target) SplitDomains(EmbeddingTable all, Vocabulary vocabulary)

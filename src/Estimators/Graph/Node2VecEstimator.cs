@@ -10,6 +10,11 @@ namespace Embeddings
     /// a <see cref="NodeEmbeddingTransformer"/> that maps the named node columns to vectors.
     /// <c>mlContext.Embeddings().Node2Vec(...)</c>.
     /// </summary>
+    /// <remarks>
+    /// Walks are never stored: one pass generates them to count node visits (the vocabulary and the sampling tables),
+    /// and every epoch the training threads generate them again, walk i always from the random stream (seed, i), so
+    /// memory is the graph and the vectors whatever the number of walks (docs/scale.md).
+    /// </remarks>
     public sealed class Node2VecEstimator : IEstimator<NodeEmbeddingTransformer>
     {
         internal const string ComponentName = "Node2Vec";

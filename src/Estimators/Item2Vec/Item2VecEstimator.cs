@@ -107,7 +107,9 @@ namespace Embeddings
             int seed = _options.SkipGram.Seed ?? host.Rand.Next();
             var sequences = InteractionSequences.Read(input, _options.UserColumnName, _options.ItemColumnName, _options.TimestampColumnName);
 
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Select(s => s.Items)), _options.SkipGram, $"column '{_options.ItemColumnName}'");
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(sink => WriteTo(sink, sequences.Select(s => s.Items)), _options.SkipGram, $"column '{_options.ItemColumnName}'",
+                _context.TempFilePath);
+            using var _ = corpus;
             using var channel = host.Start("Training");
             using var cancellation = ContextCancellation.Watch(_context, ComponentName, _options.SkipGram.CancellationToken);
             var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,
@@ -161,7 +163,8 @@ namespace Embeddings
             var (vocabulary, corpus, seen, skipped, newItems) = SkipGramTraining.ReadUpdateCorpus(
                 sink => WriteTo(sink, sequences.Select(s => s.Items)),
                 sink => WriteTo(sink, sequences.Select(s => (IReadOnlyList<string>)Context(initialModel.KeptHistory(s.User)).Concat(s.Items).ToArray())),
-                initial, _options.SkipGram, source);
+                initial, _options.SkipGram, source, _context.TempFilePath);
+            using var _ = corpus;
             using var channel = host.Start("Continued training");
             using var cancellation = ContextCancellation.Watch(_context, ComponentName, _options.SkipGram.CancellationToken);
             var (items2, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options.SkipGram, seed,

@@ -22,6 +22,11 @@ namespace Embeddings
     /// <para>Training is Hogwild over shared tables with <see cref="Options.NumberOfThreads"/> threads. With one thread and
     /// a seed, two fits give bit-identical tables; with several, results vary slightly from run to run (as in gensim and
     /// the word2vec tool), while random streams stay tied to work items, not threads.</para>
+    /// <para>The corpus is streamed, never held: a first pass counts the items (only keys and counts are kept), a second
+    /// writes their vocabulary indices to a temporary file in <see cref="MLContext.TempFilePath"/> (4 bytes per token and
+    /// per sequence; deleted when training ends, and on Unix unlinked at once so that nothing is left behind), and every
+    /// epoch reads that file back in shards of about 10,000 tokens, one per training thread at a time. Memory is the
+    /// vocabulary and the vectors, whatever the corpus length (docs/scale.md).</para>
     /// </remarks>
     public sealed class SkipGramEmbeddingEstimator : IEstimator<SkipGramEmbeddingTransformer>
     {
@@ -204,8 +209,9 @@ namespace Embeddings
                 throw new ArgumentOutOfRangeException(nameof(o.KeepContextVectors), true, $"{c}: KeepContextVectors = true needs negative sampling (the hierarchical-softmax outputs belong to tree nodes, not items); set NegativeSampleCount > 0.");
         }
 
-        /// <summary>Reads the sequences (twice: counts, then tokens), builds the vocabulary, trains, and returns the transformer.</summary>
+        /// <summary>Reads the sequences (twice: counts, then tokens into a temporary file), builds the vocabulary, trains, and returns the transformer.</summary>
         /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not a sequence of Text or keys.</exception>
+        /// <exception cref="System.IO.IOException">The temporary corpus file cannot be written in <see cref="MLContext.TempFilePath"/> (missing folder, no space).</exception>
         /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
         /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled, or <c>CancelExecution</c> was called on the <see cref="MLContext"/>.</exception>
         public SkipGramEmbeddingTransformer Fit(IDataView input)
@@ -241,7 +247,8 @@ namespace Embeddings
         /// <summary>
         /// Trains on a corpus that <paramref name="writeSequences"/> writes, item by item, into the given
         /// <see cref="ISequenceWriter"/>: a stream of any size (a text file read line by line, a database cursor) is never
-        /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times.
+        /// held in memory. It is called twice (once to count, once to train) and must write the same sequences both times:
+        /// a second pass with more or fewer known items is an <see cref="InvalidOperationException"/>.
         /// </summary>
         /// <param name="writeSequences">Writes every sequence of the corpus: <c>Add</c> for each item, <c>EndSequence</c> after each sequence.</param>
         /// <exception cref="InvalidOperationException">No item reaches MinCount, no sequence has two known items, subsampling would leave the corpus untrained (see SamplingThreshold), or training diverged.</exception>
@@ -258,7 +265,8 @@ namespace Embeddings
             int seed = _options.Seed ?? host.Rand.Next();
             using var channel = host.Start("Training");
             using var cancellation = ContextCancellation.Watch(_context, nameof(SkipGramEmbeddingEstimator), _options.CancellationToken);
-            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(writeSequences, _options, source);
+            var (vocabulary, corpus, seen, skipped) = SkipGramTraining.ReadCorpus(writeSequences, _options, source, _context.TempFilePath);
+            using var _ = corpus;
             var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options, seed,
                 message => channel.Info(MessageSensitivity.None, message), source, cancellation.Token);
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
@@ -340,7 +348,8 @@ namespace Embeddings
             int seed = _options.Seed ?? host.Rand.Next();
             using var channel = host.Start("Continued training");
             using var cancellation = ContextCancellation.Watch(_context, nameof(SkipGramEmbeddingEstimator), _options.CancellationToken);
-            var (vocabulary, corpus, seen, skipped, newItems) = SkipGramTraining.ReadUpdateCorpus(writeSequences, writeSequences, initial, _options, source);
+            var (vocabulary, corpus, seen, skipped, newItems) = SkipGramTraining.ReadUpdateCorpus(writeSequences, writeSequences, initial, _options, source, _context.TempFilePath);
+            using var _ = corpus;
             var (embeddings, context, summary) = SkipGramTraining.Run(vocabulary, corpus, seen, skipped, _options, seed,
                 message => channel.Info(MessageSensitivity.None, message), source, cancellation.Token, initial, newItems);
             return new SkipGramEmbeddingTransformer(embeddings, context, new InputOutputColumnPair(_options.OutputColumnName, InputColumn), _options.Pooling, summary);
@@ -424,16 +433,39 @@ namespace Embeddings
         /// <paramref name="window"/> positions): a fold-in start near its neighbours, which a small update learning rate can
         /// refine. A new item without such neighbours starts as in a new run (random input) with the mean context vector.
         /// </summary>
-        public SkipGramInitialState StartingPoint(Vocabulary vocabulary, TokenCorpus corpus, int window)
+        public SkipGramInitialState StartingPoint(Vocabulary vocabulary, SkipGramCorpus corpus, int window)
         {
             var state = StartingPoint(vocabulary);
             int d = Input.Dimension;
             var neighbours = new int[vocabulary.Count];
             var inputSums = new Dictionary<int, float[]>();
             var contextSums = new Dictionary<int, float[]>();
-            for (int s = 0; s < corpus.SequenceCount; s++)
+            using var reader = corpus.CreateReader();
+            for (int item = 0; item < corpus.WorkItemCount; item++)
             {
-                var sequence = corpus.Sequence(s);
+                reader.Open(item);
+                while (reader.Next(out var sequence))
+                    AddNeighbours(sequence);
+            }
+            foreach (var (item, inputSum) in inputSums)
+            {
+                if (neighbours[item] == 0)
+                    continue;
+                float scale = 1f / neighbours[item];
+                Kernels.VectorMath.Scale(scale, inputSum);
+                Kernels.VectorMath.Scale(scale, contextSums[item]);
+                inputSum.CopyTo(state.Input.Row(item));
+                contextSums[item].CopyTo(state.Output.Row(item));
+            }
+            foreach (var (item, _) in inputSums)
+            {
+                if (neighbours[item] > 0)
+                    state.Filled[item] = true;
+            }
+            return state;
+
+            void AddNeighbours(ReadOnlySpan<int> sequence)
+            {
                 for (int p = 0; p < sequence.Length; p++)
                 {
                     int item = sequence[p];
@@ -457,22 +489,6 @@ namespace Embeddings
                     }
                 }
             }
-            foreach (var (item, inputSum) in inputSums)
-            {
-                if (neighbours[item] == 0)
-                    continue;
-                float scale = 1f / neighbours[item];
-                Kernels.VectorMath.Scale(scale, inputSum);
-                Kernels.VectorMath.Scale(scale, contextSums[item]);
-                inputSum.CopyTo(state.Input.Row(item));
-                contextSums[item].CopyTo(state.Output.Row(item));
-            }
-            foreach (var (item, _) in inputSums)
-            {
-                if (neighbours[item] > 0)
-                    state.Filled[item] = true;
-            }
-            return state;
         }
 
         private SkipGramInitialState StartingPoint(Vocabulary vocabulary)
@@ -511,27 +527,31 @@ namespace Embeddings
     {
         /// <summary>
         /// Reads a corpus in two passes of <paramref name="readPass"/> (which must give the same sequences both times):
-        /// the first counts items and selects the vocabulary, the second writes the known tokens.
+        /// the first counts items and selects the vocabulary (only keys and counts are held), the second writes the
+        /// known tokens to a temporary tokenised file in <paramref name="temporaryDirectory"/> (null: the system temp
+        /// folder), which the returned corpus maps and deletes when disposed. Memory does not grow with the corpus.
         /// </summary>
-        public static (Vocabulary Vocabulary, TokenCorpus Corpus, long SequencesSeen, long SequencesSkipped) ReadCorpus(
-            Action<ISequenceWriter> readPass, SkipGramEmbeddingEstimator.Options options, string source)
+        public static (Vocabulary Vocabulary, SkipGramCorpus Corpus, long SequencesSeen, long SequencesSkipped) ReadCorpus(
+            Action<ISequenceWriter> readPass, SkipGramEmbeddingEstimator.Options options, string source, string? temporaryDirectory)
         {
             var counter = new ItemCounter();
             readPass(counter);
             var vocabulary = SelectVocabulary(counter, options, source);
-            var writer = new TokenCorpusWriter(vocabulary, vocabulary.TotalCount);
+            using var writer = TokenFileWriter.CreateTemporary(temporaryDirectory, vocabulary, vocabulary.TotalCount);
             readPass(writer);
-            return (vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences);
+            return (vocabulary, writer.CompleteAndOpen(), counter.SequencesSeen, writer.SkippedSequences);
         }
 
         /// <summary>
         /// Reads the corpus of a continued run: <paramref name="countPass"/> writes the sequences whose items are counted
         /// (the new occurrences), <paramref name="writePass"/> the sequences to train on (the same, or with context
         /// already counted before, such as the end of a user's earlier history). The vocabulary is <paramref name="initial"/>'s,
-        /// counts increased, plus the new items that reach MinCount in the counted sequences.
+        /// counts increased, plus the new items that reach MinCount in the counted sequences. The corpus is streamed as
+        /// in <see cref="ReadCorpus"/>.
         /// </summary>
-        public static (Vocabulary Vocabulary, TokenCorpus Corpus, long SequencesSeen, long SequencesSkipped, int NewItems) ReadUpdateCorpus(
-            Action<ISequenceWriter> countPass, Action<ISequenceWriter> writePass, SkipGramInitialModel initial, SkipGramEmbeddingEstimator.Options options, string source)
+        public static (Vocabulary Vocabulary, SkipGramCorpus Corpus, long SequencesSeen, long SequencesSkipped, int NewItems) ReadUpdateCorpus(
+            Action<ISequenceWriter> countPass, Action<ISequenceWriter> writePass, SkipGramInitialModel initial, SkipGramEmbeddingEstimator.Options options, string source,
+            string? temporaryDirectory)
         {
             const string c = SkipGramEmbeddingTransformer.ComponentName;
             var counter = new ItemCounter();
@@ -539,9 +559,10 @@ namespace Embeddings
             if (counter.SequencesSeen == 0 || counter.TotalOccurrences == 0)
                 throw new InvalidOperationException($"{c}: {source} has no items ({counter.SequencesSeen:N0} sequences read); continuing training needs new sequences with at least two items each.");
             var vocabulary = counter.Merge(initial.Input.Keys, initial.Counts, options.MinCount, options.MaxVocabularySize, out int newItems);
-            var writer = new TokenCorpusWriter(vocabulary, Math.Min(Array.MaxLength, counter.TotalOccurrences), growable: true);
+            // The write pass differs from the count pass on purpose (earlier context): no token check between them.
+            using var writer = TokenFileWriter.CreateTemporary(temporaryDirectory, vocabulary, expectedKnownTokens: long.MaxValue);
             writePass(writer);
-            return (vocabulary, writer.Build(), counter.SequencesSeen, writer.SkippedSequences, newItems);
+            return (vocabulary, writer.CompleteAndOpen(), counter.SequencesSeen, writer.SkippedSequences, newItems);
         }
 
         /// <summary>
@@ -577,45 +598,59 @@ namespace Embeddings
         /// <summary>Below this expected share of tokens trained under subsampling (or below one trained token per item), training refuses to start.</summary>
         public const double MinimumTrainedShare = 0.01;
 
+        /// <summary>Corpora up to this many tokens have their trained share computed over every sequence; larger ones over a sample of work items.</summary>
+        public const long TrainedShareExactTokens = 1L << 22;
+
         /// <summary>
         /// The expected share of the corpus' tokens that subsampling with <paramref name="sample"/> keeps together with at
         /// least one other token of their sequence (the tokens that train): sum over tokens of
-        /// keep(i) x (1 - product over the sequence's other tokens j of (1 - keep(j))), over the token count.
+        /// keep(i) x (1 - product over the sequence's other tokens j of (1 - keep(j))), over the token count. Exact for
+        /// corpora up to <paramref name="exactTokens"/> tokens; above, estimated from evenly spaced work items
+        /// holding about that many tokens (a streamed corpus is not read, or its walks generated, a whole extra time for a
+        /// check that only small corpora can fail).
         /// </summary>
-        public static double TrainedShare(Vocabulary vocabulary, TokenCorpus corpus, double sample)
+        public static double TrainedShare(Vocabulary vocabulary, SkipGramCorpus corpus, double sample, long exactTokens = TrainedShareExactTokens)
         {
             if (corpus.TokenCount == 0)
                 return 0;
             var thresholds = vocabulary.SubsamplingThresholds(sample);
             double expected = 0;
-            for (int s = 0; s < corpus.SequenceCount; s++)
+            long tokens = 0;
+            int items = corpus.WorkItemCount;
+            int stride = corpus.TokenCount <= exactTokens ? 1 : (int)Math.Max(1, Math.Min(items, (long)Math.Ceiling(corpus.TokenCount / (double)exactTokens)));
+            using var reader = corpus.CreateReader();
+            for (int item = 0; item < items; item += stride)
             {
-                var sequence = corpus.Sequence(s);
-                // Product of the drop probabilities of the sequence, the ones kept for sure counted apart.
-                double dropAll = 1;
-                int certain = 0;
-                foreach (int token in sequence)
+                reader.Open(item);
+                while (reader.Next(out var sequence))
                 {
-                    double keep = Keep(thresholds[token]);
-                    if (keep >= 1)
-                        certain++;
-                    else
-                        dropAll *= 1 - keep;
-                }
-                foreach (int token in sequence)
-                {
-                    double keep = Keep(thresholds[token]);
-                    double othersAllDropped = keep >= 1 ? (certain > 1 ? 0 : dropAll) : (certain > 0 ? 0 : dropAll / (1 - keep));
-                    expected += keep * (1 - othersAllDropped);
+                    tokens += sequence.Length;
+                    // Product of the drop probabilities of the sequence, the ones kept for sure counted apart.
+                    double dropAll = 1;
+                    int certain = 0;
+                    foreach (int token in sequence)
+                    {
+                        double keep = Keep(thresholds[token]);
+                        if (keep >= 1)
+                            certain++;
+                        else
+                            dropAll *= 1 - keep;
+                    }
+                    foreach (int token in sequence)
+                    {
+                        double keep = Keep(thresholds[token]);
+                        double othersAllDropped = keep >= 1 ? (certain > 1 ? 0 : dropAll) : (certain > 0 ? 0 : dropAll / (1 - keep));
+                        expected += keep * (1 - othersAllDropped);
+                    }
                 }
             }
-            return expected / corpus.TokenCount;
+            return tokens == 0 ? 0 : expected / tokens;
 
             static double Keep(uint threshold) => threshold == uint.MaxValue ? 1 : threshold / 4294967296.0;
         }
 
         public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
-            Vocabulary vocabulary, TokenCorpus corpus, long sequencesSeen, long sequencesSkipped,
+            Vocabulary vocabulary, SkipGramCorpus corpus, long sequencesSeen, long sequencesSkipped,
             SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation,
             SkipGramInitialModel? initial = null, int newItems = 0)
         {

@@ -41,10 +41,11 @@ namespace Embeddings.SkipGram
     /// rate decayed linearly over all epochs to 1e-4 of its start.
     /// </summary>
     /// <remarks>
-    /// Work is split into work items of whole sequences (<see cref="TokenCorpus.TargetWorkItemTokens"/> tokens);
-    /// threads take (epoch, item) pairs in order. Each item's random stream and learning rate come from the item
-    /// alone, so with one thread a run is exactly repeatable, and with several only the Hogwild interleaving varies.
-    /// No allocation happens per sequence or per training pair.
+    /// Work is split into the corpus' work items of whole sequences (<see cref="SkipGramCorpus.TargetWorkItemTokens"/>
+    /// tokens); threads take (epoch, item) pairs in order and read each item through their own
+    /// <see cref="SequenceReader"/> (from memory, a mapped file, or walks generated on the fly). Each item's random
+    /// stream and learning rate come from the item alone, so with one thread a run is exactly repeatable, and with
+    /// several only the Hogwild interleaving varies. No allocation happens per sequence or per training pair.
     /// </remarks>
     internal sealed class SkipGramTrainer
     {
@@ -52,7 +53,7 @@ namespace Embeddings.SkipGram
         private const int LearningRateUpdateInterval = 1024;
 
         private readonly Vocabulary _vocabulary;
-        private readonly TokenCorpus _corpus;
+        private readonly SkipGramCorpus _corpus;
         private readonly SkipGramTrainingSettings _settings;
         private readonly EmbeddingTableBuilder _input;
         private readonly EmbeddingTableBuilder? _outputNegative;
@@ -72,7 +73,7 @@ namespace Embeddings.SkipGram
 
         private readonly bool[]? _filled;
 
-        private SkipGramTrainer(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings, SkipGramInitialState? initial)
+        private SkipGramTrainer(Vocabulary vocabulary, SkipGramCorpus corpus, SkipGramTrainingSettings settings, SkipGramInitialState? initial)
         {
             _vocabulary = vocabulary;
             _corpus = corpus;
@@ -94,7 +95,7 @@ namespace Embeddings.SkipGram
         }
 
         /// <summary>Trains from random input and zero output vectors, or from <paramref name="initial"/> (negative sampling only).</summary>
-        public static SkipGramTrainingResult Train(Vocabulary vocabulary, TokenCorpus corpus, SkipGramTrainingSettings settings, SkipGramInitialState? initial = null)
+        public static SkipGramTrainingResult Train(Vocabulary vocabulary, SkipGramCorpus corpus, SkipGramTrainingSettings settings, SkipGramInitialState? initial = null)
         {
             if (initial is not null && (settings.HierarchicalSoftmax || settings.NegativeSampleCount == 0))
                 throw new ArgumentException("Continued training needs negative sampling and no hierarchical softmax.", nameof(initial));
@@ -198,6 +199,7 @@ namespace Embeddings.SkipGram
                 // A position has at most the other positions of its sequence as contexts, whatever the window.
                 int maxContexts = _settings.WholeSequenceContext ? Math.Max(1, _corpus.MaxSequenceLength - 1) : (int)Math.Min(2L * _settings.WindowSize, Math.Max(1, _corpus.MaxSequenceLength - 1));
                 var state = new WorkerState(_settings.Dimension, _corpus.MaxSequenceLength, maxContexts, _settings.NegativeSampleCount + 1);
+                using var reader = _corpus.CreateReader();
                 long workItems = (long)_corpus.WorkItemCount * _settings.Epochs;
                 while (!_stop)
                 {
@@ -206,7 +208,7 @@ namespace Embeddings.SkipGram
                         break;
                     int epoch = (int)(next / _corpus.WorkItemCount);
                     int item = (int)(next % _corpus.WorkItemCount);
-                    TrainWorkItem(epoch, item, state);
+                    TrainWorkItem(epoch, item, state, reader);
                     if (state.Diverged)
                     {
                         throw new InvalidOperationException(
@@ -224,18 +226,17 @@ namespace Embeddings.SkipGram
             }
         }
 
-        private void TrainWorkItem(int epoch, int item, WorkerState state)
+        private void TrainWorkItem(int epoch, int item, WorkerState state, SequenceReader reader)
         {
             var random = new TrainingRandom((ulong)_settings.Seed, (ulong)epoch * (ulong)_corpus.WorkItemCount + (ulong)item);
-            var (first, end) = _corpus.WorkItem(item);
+            reader.Open(item);
             long offset = (long)epoch * _corpus.TokenCount + _corpus.WorkItemTokenOffset(item);
             long consumed = 0;
             state.LossSum = 0;
             state.LossCount = 0;
             Span<int> kept = state.Sentence;
-            for (int s = first; s < end; s++)
+            while (reader.Next(out ReadOnlySpan<int> sequence))
             {
-                ReadOnlySpan<int> sequence = _corpus.Sequence(s);
                 int n = 0;
                 if (_settings.SamplingThreshold > 0)
                 {

@@ -4,55 +4,84 @@ using System.Collections.Generic;
 namespace Embeddings.SkipGram
 {
     /// <summary>
-    /// Sequences of vocabulary indices held in memory: one token array and sequence boundaries. Sequences are split
-    /// into work items of about <see cref="TargetWorkItemTokens"/> tokens (whole sequences), the unit of scheduling
-    /// and of random streams.
+    /// Sequences of vocabulary indices held in memory: one token array and sequence boundaries, split into work items of
+    /// about <see cref="SkipGramCorpus.TargetWorkItemTokens"/> tokens (whole sequences). The estimators train from the
+    /// streamed corpora (<see cref="TokenFileCorpus"/>, the walk corpus); this one, 4 bytes per token in memory, is their
+    /// reference: the same sequences with the same work items give the same training run.
     /// </summary>
-    internal sealed class TokenCorpus
+    internal sealed class TokenCorpus : SkipGramCorpus
     {
-        public const int TargetWorkItemTokens = 10_000;
-
         private readonly int[] _tokens;
         private readonly long[] _starts;
         private readonly int[] _workItemFirstSequence;
+        private readonly int _maxSequenceLength;
 
-        public TokenCorpus(int[] tokens, long[] sequenceStarts)
+        /// <summary>The corpus of <paramref name="tokens"/> cut at <paramref name="sequenceStarts"/> (one more entry than sequences, the last the token count).</summary>
+        /// <param name="tokens">The tokens of all sequences, in order.</param>
+        /// <param name="sequenceStarts">Where each sequence starts, then the end.</param>
+        /// <param name="targetWorkItemTokens">Where work items close (tests use tiny items).</param>
+        public TokenCorpus(int[] tokens, long[] sequenceStarts, int targetWorkItemTokens = TargetWorkItemTokens)
         {
             _tokens = tokens;
             _starts = sequenceStarts;
-            SequenceCount = sequenceStarts.Length - 1;
+            int sequences = sequenceStarts.Length - 1;
             var items = new List<int> { 0 };
             long tokensInItem = 0;
-            for (int s = 0; s < SequenceCount; s++)
+            for (int s = 0; s < sequences; s++)
             {
-                tokensInItem += SequenceLength(s);
-                MaxSequenceLength = Math.Max(MaxSequenceLength, SequenceLength(s));
-                if (tokensInItem >= TargetWorkItemTokens && s + 1 < SequenceCount)
+                tokensInItem += Length(s);
+                _maxSequenceLength = Math.Max(_maxSequenceLength, Length(s));
+                if (tokensInItem >= targetWorkItemTokens && s + 1 < sequences)
                 {
                     items.Add(s + 1);
                     tokensInItem = 0;
                 }
             }
-            items.Add(SequenceCount);
+            items.Add(sequences);
             _workItemFirstSequence = items.ToArray();
         }
 
-        public int SequenceCount { get; }
+        public override long SequenceCount => _starts.Length - 1;
 
-        public long TokenCount => _starts[^1];
+        public override long TokenCount => _starts[^1];
 
-        public int MaxSequenceLength { get; }
+        public override int MaxSequenceLength => Math.Max(1, _maxSequenceLength);
 
-        public int WorkItemCount => _workItemFirstSequence.Length - 1;
+        public override int WorkItemCount => _workItemFirstSequence.Length - 1;
 
-        public int SequenceLength(int sequence) => (int)(_starts[sequence + 1] - _starts[sequence]);
+        public override long WorkItemTokenOffset(int item) => _starts[_workItemFirstSequence[item]];
 
-        public ReadOnlySpan<int> Sequence(int sequence) => _tokens.AsSpan((int)_starts[sequence], SequenceLength(sequence));
+        public override SequenceReader CreateReader() => new Reader(this);
 
-        public (int FirstSequence, int EndSequence) WorkItem(int item) => (_workItemFirstSequence[item], _workItemFirstSequence[item + 1]);
+        private int Length(int sequence) => (int)(_starts[sequence + 1] - _starts[sequence]);
 
-        /// <summary>Tokens before the first sequence of <paramref name="item"/>: its offset in the epoch, for the learning-rate schedule.</summary>
-        public long WorkItemTokenOffset(int item) => _starts[_workItemFirstSequence[item]];
+        private ReadOnlySpan<int> Sequence(int sequence) => _tokens.AsSpan((int)_starts[sequence], Length(sequence));
+
+        private sealed class Reader : SequenceReader
+        {
+            private readonly TokenCorpus _corpus;
+            private int _next;
+            private int _end;
+
+            public Reader(TokenCorpus corpus) => _corpus = corpus;
+
+            public override void Open(int item)
+            {
+                _next = _corpus._workItemFirstSequence[item];
+                _end = _corpus._workItemFirstSequence[item + 1];
+            }
+
+            public override bool Next(out ReadOnlySpan<int> sequence)
+            {
+                if (_next >= _end)
+                {
+                    sequence = default;
+                    return false;
+                }
+                sequence = _corpus.Sequence(_next++);
+                return true;
+            }
+        }
     }
 
     /// <summary>
@@ -152,31 +181,22 @@ namespace Embeddings.SkipGram
     }
 
     /// <summary>
-    /// Second pass over the sequences: writes the vocabulary index of each known token into one exactly sized array;
+    /// Second pass over the sequences into memory (the reference <see cref="TokenCorpus"/>; the estimators write a
+    /// <see cref="TokenFileWriter"/>): writes the vocabulary index of each known token into one exactly sized array;
     /// sequences left with fewer than two known tokens are dropped and counted.
     /// </summary>
     internal sealed class TokenCorpusWriter : ISequenceWriter
     {
-        private readonly Dictionary<string, int> _index;
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIndex;
         private readonly List<long> _starts = new() { 0 };
-        private int[] _tokens;
+        private int[] _tokens = new int[1024];
         private long _count;
         private long _sequenceStart;
 
-        private readonly bool _growable;
-
-        /// <summary>A writer for the given vocabulary; with <paramref name="growable"/>, <paramref name="expectedTokens"/> is only the starting capacity.</summary>
-        public TokenCorpusWriter(Vocabulary vocabulary, long expectedTokens, bool growable = false)
+        /// <summary>A writer of the tokens of <paramref name="vocabulary"/>'s items (others are skipped).</summary>
+        public TokenCorpusWriter(Vocabulary vocabulary)
         {
-            _growable = growable;
-            _index = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
-            for (int i = 0; i < vocabulary.Count; i++)
-                _index.Add(vocabulary.Keys[i], i);
-            _spanIndex = _index.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (expectedTokens > Array.MaxLength)
-                throw new NotSupportedException($"The training corpus has {expectedTokens:N0} known tokens, more than the {Array.MaxLength:N0} this in-memory trainer holds. Train on a sample of the sequences, or raise MinCount.");
-            _tokens = new int[expectedTokens];
+            _spanIndex = vocabulary.Index().GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
         /// <summary>Sequences dropped because fewer than two of their tokens are in the vocabulary.</summary>
@@ -186,10 +206,12 @@ namespace Embeddings.SkipGram
         {
             if (key.IsEmpty || !_spanIndex.TryGetValue(key, out int index))
                 return;
-            if (_count == _tokens.Length && _growable)
-                Array.Resize(ref _tokens, (int)Math.Min(Array.MaxLength, Math.Max(16L, 2L * _tokens.Length)));
             if (_count == _tokens.Length)
-                throw new InvalidOperationException("The second pass over the sequences read more tokens than the first: the input changed between passes.");
+            {
+                if (_count == Array.MaxLength)
+                    throw new NotSupportedException($"The in-memory corpus holds at most {Array.MaxLength:N0} tokens; use the streamed corpus (TokenFileWriter).");
+                Array.Resize(ref _tokens, (int)Math.Min(Array.MaxLength, 2L * _tokens.Length));
+            }
             _tokens[_count++] = index;
         }
 
@@ -205,11 +227,11 @@ namespace Embeddings.SkipGram
             _sequenceStart = _count;
         }
 
-        public TokenCorpus Build()
+        public TokenCorpus Build(int targetWorkItemTokens = SkipGramCorpus.TargetWorkItemTokens)
         {
             if (_count < _tokens.Length)
                 Array.Resize(ref _tokens, (int)_count);
-            return new TokenCorpus(_tokens, _starts.ToArray());
+            return new TokenCorpus(_tokens, _starts.ToArray(), targetWorkItemTokens);
         }
     }
 }

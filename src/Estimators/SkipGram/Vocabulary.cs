@@ -30,6 +30,15 @@ namespace Embeddings.SkipGram
         /// <summary>Occurrences of the retained items in the corpus.</summary>
         public long TotalCount { get; }
 
+        /// <summary>A new map from each key to its index.</summary>
+        public Dictionary<string, int> Index()
+        {
+            var index = new Dictionary<string, int>(Count, StringComparer.Ordinal);
+            for (int i = 0; i < Count; i++)
+                index.Add(Keys[i], i);
+            return index;
+        }
+
         /// <summary>
         /// Selects items with at least <paramref name="minCount"/> occurrences, most frequent first, at most
         /// <paramref name="maxSize"/> of them; <paramref name="remap"/> gives each candidate's new index, or -1.

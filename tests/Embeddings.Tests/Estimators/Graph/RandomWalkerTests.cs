@@ -113,20 +113,6 @@ namespace Embeddings.Tests.Estimators.Graph
         }
 
         [Test]
-        public void WalksDoNotDependOnTheNumberOfThreads([Values(SecondOrderSampling.Precomputed, SecondOrderSampling.Rejection)] SecondOrderSampling sampling)
-        {
-            var graph = Build(directed: false, weighted: true);
-            var walker = new RandomWalker(graph, 0.25, 4, sampling);
-            var one = WalkCorpus.Generate(graph, walker, walksPerNode: 50, walkLength: 20, seed: 5, threads: 1, default);
-            var three = WalkCorpus.Generate(graph, walker, walksPerNode: 50, walkLength: 20, seed: 5, threads: 3, default);
-            Assert.That(three.Tokens, Is.EqualTo(one.Tokens));
-            Assert.That(three.Starts, Is.EqualTo(one.Starts));
-            Assert.That(one.Starts.Length - 1, Is.EqualTo(50 * graph.NodeCount));
-            var other = WalkCorpus.Generate(graph, walker, walksPerNode: 50, walkLength: 20, seed: 6, threads: 1, default);
-            Assert.That(other.Tokens, Is.Not.EqualTo(one.Tokens));
-        }
-
-        [Test]
         public void AutoPrecomputesSmallGraphsAndRejectsLargeOnes()
         {
             var graph = Build(directed: false, weighted: true);
