@@ -14,7 +14,22 @@ namespace Embeddings.Recommendation
     {
         /// <summary>The epoch count each sequence recall model (youtube, gru) was trained for, chosen by validation HR@10; empty without them.</summary>
         public IReadOnlyDictionary<string, int> ChosenEpochs { get; init; } = new Dictionary<string, int>();
+
+        /// <summary>
+        /// How many targets each recall source of the ranker finds: per source (blend, item2vec, and "sequence" when the
+        /// ranker's features have a sequence model), the fraction of users whose target is among the source's top 100 and top
+        /// 200 unseen items; and "union", the fraction whose target is among the ranker's candidates (at its settings). The
+        /// ranker cannot place a target that is not among its candidates, so the union's recall caps its hit rate.
+        /// </summary>
+        public IReadOnlyList<CandidateRecall> Recall { get; init; } = Array.Empty<CandidateRecall>();
     }
+
+    /// <summary>Recall of a candidate source over the users with targets.</summary>
+    /// <param name="Source">blend, item2vec, sequence or union.</param>
+    /// <param name="At100">Fraction of targets among the source's top 100 unseen items (the union: among the ranker's candidates).</param>
+    /// <param name="At200">Fraction among the top 200 (the union: as <paramref name="At100"/>).</param>
+    /// <param name="MeanCandidates">The union's mean candidates per user; NaN for a single source.</param>
+    public sealed record CandidateRecall(string Source, double At100, double At200, double MeanCandidates);
 
     /// <summary>
     /// The "youtube" and "gru" models of <see cref="RecommendationEvaluation"/>: <see cref="SequenceRecallEstimator"/> with
@@ -172,6 +187,8 @@ namespace Embeddings.Recommendation
             }
             results["blend"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.BlendScores(u, s, a, b, scratch)));
 
+            var recall = Recall(split, target, featurizer, settings.CandidateCount);
+            log?.Invoke($"{target} recall@100/@200: " + string.Join(", ", recall.Select(r => $"{r.Source} {r.At100:F4}/{r.At200:F4}")));
             var ranked = RankingStage.ScoreCandidates(mlContext, model, split.Users, settings.CandidateCount);
             var position = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < split.Items.Count; i++)
@@ -184,7 +201,53 @@ namespace Embeddings.Recommendation
                     scores[position[item]] = score;
             });
             log?.Invoke($"{target}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value.HitRate:F4}/{r.Value.Ndcg:F4}")));
-            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds) { ChosenEpochs = chosen };
+            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds) { ChosenEpochs = chosen, Recall = recall };
+        }
+
+        /// <summary>The recall of each candidate source and of the ranker's candidate union (see <see cref="RecommendationSplitResult.Recall"/>).</summary>
+        private static List<CandidateRecall> Recall(LeaveLastOutSplit split, RankingTarget target, RecommendationFeaturizer featurizer, int count)
+        {
+            int n = featurizer.Items.Count;
+            float[] scores = new float[n], a = new float[n], b = new float[n], source = new float[n], scratch = featurizer.CreateScratch();
+            var seen = new bool[n];
+            var sources = new List<(string Name, Action<int, float[]> Score)>
+            {
+                ("blend", (u, s) => featurizer.BlendScores(u, s, a, b, scratch)),
+                ("item2vec", (u, s) => featurizer.LogitScores(u, node2Vec: false, s, scratch)),
+            };
+            if (featurizer.HasSequenceModel)
+                sources.Add(("sequence", (u, s) => featurizer.SequenceScores(u, s)));
+            var hits = new int[sources.Count, 2];
+            int unionHits = 0;
+            long unionSize = 0;
+            foreach (string user in split.Users)
+            {
+                int u = featurizer.UserIndex(user);
+                int t = featurizer.ItemIndex(split.Target(user, target));
+                if (u < 0 || t < 0)
+                    continue;
+                var history = featurizer.History(u);
+                for (int k = 0; k < sources.Count; k++)
+                {
+                    sources[k].Score(u, source);
+                    foreach (int item in history)
+                        seen[item] = true;
+                    int rank = EndToEnd.Sequences.SequenceRecallModel.Rank(source, t, seen);
+                    foreach (int item in history)
+                        seen[item] = false;
+                    hits[k, 0] += rank <= 100 ? 1 : 0;
+                    hits[k, 1] += rank <= 200 ? 1 : 0;
+                }
+                var candidates = RankingStage.Candidates(featurizer, u, count, scores, a, b, scratch, seen);
+                unionSize += candidates.Length;
+                unionHits += Array.IndexOf(candidates, t) >= 0 ? 1 : 0;
+            }
+            double users = split.Users.Count;
+            var result = new List<CandidateRecall>();
+            for (int k = 0; k < sources.Count; k++)
+                result.Add(new CandidateRecall(sources[k].Name, hits[k, 0] / users, hits[k, 1] / users, double.NaN));
+            result.Add(new CandidateRecall("union", unionHits / users, unionHits / users, unionSize / users));
+            return result;
         }
 
         private sealed class SequenceRow

@@ -63,6 +63,14 @@ namespace Embeddings.Recommendation
         /// <summary>Side information of the users, or null (default); see <see cref="RecommendationFeaturesEstimator.Options.UserSideInformation"/>.</summary>
         public IDataView? UserSideInformation { get; set; }
 
+        /// <summary>
+        /// The end-to-end sequence model of the features and the union recall, or null (default) for none; see
+        /// <see cref="RecommendationFeaturesEstimator.Options.SequenceModel"/> and
+        /// <see cref="RecommendationFeatureSettings.SequenceCandidateCount"/>. Like the other features it is trained once per
+        /// ranker label period on the interactions before the labels, and once more on all interactions.
+        /// </summary>
+        public SequenceRecallEstimator.Options? SequenceModel { get; set; }
+
         /// <summary>Side information of the items, or null (default); see <see cref="RecommendationFeaturesEstimator.Options.ItemSideInformation"/>.</summary>
         public IDataView? ItemSideInformation { get; set; }
 
@@ -92,6 +100,7 @@ namespace Embeddings.Recommendation
             Item2Vec = Item2Vec,
             ItemGraph = ItemGraph,
             Features = Features,
+            SequenceModel = SequenceModel,
             UserSideInformation = UserSideInformation,
             ItemSideInformation = ItemSideInformation,
             Seed = Seed,
@@ -170,14 +179,21 @@ namespace Embeddings.Recommendation
             public float[] Features { get; set; } = Array.Empty<float>();
         }
 
-        /// <summary>The top <paramref name="count"/> unseen items of <paramref name="user"/> by the blend score, best first (ties by item index).</summary>
+        /// <summary>
+        /// The candidates of <paramref name="user"/> among the unseen items: the top <paramref name="count"/> by the blend
+        /// score, best first (ties by item index), then the union's other sources (see <see cref="Candidates(RecommendationFeaturizer, int, string?, int, float[], float[], float[], float[], bool[], RecommendationFilter?)"/>).
+        /// </summary>
         public static int[] Candidates(RecommendationFeaturizer featurizer, int user, int count, float[] scores, float[] a, float[] b, float[] scratch, bool[] seen) =>
             Candidates(featurizer, user, null, count, scores, a, b, scratch, seen, null);
 
         /// <summary>
-        /// The top <paramref name="count"/> items of <paramref name="user"/> by the blend score that <paramref name="filter"/>
-        /// admits (null: the unseen items), best first (ties by item index). <paramref name="userId"/> is the id the filter's
-        /// predicate receives.
+        /// The candidates of <paramref name="user"/> among the items that <paramref name="filter"/> admits (null: the unseen
+        /// items): the top <paramref name="count"/> by the blend score, best first (ties by item index), then the top
+        /// <see cref="RecommendationFeatureSettings.SequenceCandidateCount"/> by the sequence model's logit and the top
+        /// <see cref="RecommendationFeatureSettings.Item2VecCandidateCount"/> by the item2vec logit that are not already in
+        /// (each source's top is taken over all admitted items, so the union holds every source's own top list).
+        /// <paramref name="userId"/> is the id the filter's predicate receives. <paramref name="scores"/> receives the blend
+        /// scores; <paramref name="a"/> and <paramref name="b"/> are overwritten.
         /// </summary>
         public static int[] Candidates(RecommendationFeaturizer featurizer, int user, string? userId, int count, float[] scores, float[] a, float[] b,
             float[] scratch, bool[] seen, RecommendationFilter? filter)
@@ -185,22 +201,35 @@ namespace Embeddings.Recommendation
             featurizer.BlendScores(user, scores, a, b, scratch);
             var history = featurizer.History(user);
             bool excludeSeen = filter?.ExcludeSeen ?? true;
+            var settings = featurizer.Settings;
+            int sequenceCount = featurizer.HasSequenceModel ? settings.SequenceCandidateCount : 0;
+            int item2VecCount = settings.Item2VecCandidateCount;
             if (excludeSeen)
             {
                 foreach (int item in history)
                     seen[item] = true;
             }
-            var heap = new PriorityQueue<int, (float, int)>(count + 1);
+            var result = new List<int>(count + sequenceCount + item2VecCount);
             try
             {
-                for (int i = 0; i < scores.Length; i++)
+                Top(scores, count, seen, filter, userId, result);
+                if (sequenceCount > 0 || item2VecCount > 0)
                 {
-                    if (seen[i] || (filter is not null && !filter.Admits(userId!, i)))
-                        continue;
-                    // Min-heap on (score, -index): the root is the worst kept candidate.
-                    heap.Enqueue(i, (scores[i], -i));
-                    if (heap.Count > count)
-                        heap.Dequeue();
+                    // Items already taken are marked as seen, so that each further source adds only new items.
+                    foreach (int item in result)
+                        seen[item] = true;
+                    if (sequenceCount > 0)
+                    {
+                        featurizer.SequenceScores(user, a);
+                        Top(a, sequenceCount, seen, filter, userId, result, mark: true);
+                    }
+                    if (item2VecCount > 0)
+                    {
+                        featurizer.LogitScores(user, node2Vec: false, b, scratch);
+                        Top(b, item2VecCount, seen, filter, userId, result, mark: true);
+                    }
+                    foreach (int item in result)
+                        seen[item] = false;
                 }
             }
             finally
@@ -211,10 +240,35 @@ namespace Embeddings.Recommendation
                         seen[item] = false;
                 }
             }
-            var result = new int[heap.Count];
-            for (int k = result.Length - 1; k >= 0; k--)
-                result[k] = heap.Dequeue();
-            return result;
+            return result.ToArray();
+        }
+
+        /// <summary>
+        /// Appends to <paramref name="result"/> the top <paramref name="count"/> items by <paramref name="scores"/> that are
+        /// not <paramref name="seen"/> and that <paramref name="filter"/> admits, best first (ties by item index); with
+        /// <paramref name="mark"/>, marks them as seen.
+        /// </summary>
+        private static void Top(float[] scores, int count, bool[] seen, RecommendationFilter? filter, string? userId, List<int> result, bool mark = false)
+        {
+            var heap = new PriorityQueue<int, (float, int)>(count + 1);
+            for (int i = 0; i < scores.Length; i++)
+            {
+                if (seen[i] || (filter is not null && !filter.Admits(userId!, i)))
+                    continue;
+                // Min-heap on (score, -index): the root is the worst kept candidate.
+                heap.Enqueue(i, (scores[i], -i));
+                if (heap.Count > count)
+                    heap.Dequeue();
+            }
+            int first = result.Count;
+            while (heap.Count > 0)
+                result.Add(heap.Dequeue());
+            result.Reverse(first, result.Count - first);
+            if (mark)
+            {
+                for (int k = first; k < result.Count; k++)
+                    seen[result[k]] = true;
+            }
         }
 
         /// <summary>
