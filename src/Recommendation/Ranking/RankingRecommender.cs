@@ -169,7 +169,8 @@ namespace Embeddings.Recommendation
     /// <summary>Candidate recall, ranker training and candidate scoring, shared by the estimator and the evaluation.</summary>
     internal static class RankingStage
     {
-        private sealed class CandidateRow
+        /// <summary>A candidate of a ranker label period: the user, the item, 1 for the label, the user's group and the features.</summary>
+        internal sealed class CandidateRow
         {
             public string User { get; set; } = "";
             public string Item { get; set; } = "";
@@ -284,40 +285,61 @@ namespace Embeddings.Recommendation
             int featureCount = RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
             for (int period = 0; period < options.RankerTrainingPeriods; period++)
             {
-                int cut = holdout + period;
-                var history = new List<UserSequence>();
-                var labels = new List<(string User, string Label)>();
-                foreach (var sequence in sequences)
-                {
-                    if (sequence.Items.Count <= cut)
-                        continue;
-                    history.Add(sequence.DropLast(cut));
-                    labels.Add((sequence.User, sequence.Items[sequence.Items.Count - cut]));
-                }
-                if (labels.Count == 0)
+                var periodRows = PeriodRows(ml, sequences, holdout + period, options, seed + period, ref groups, out int positives, out int users, cancellation);
+                if (periodRows is null)
                 {
                     if (period == 0)
                         throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: no user has more than {holdout} interaction(s); the ranker needs each user's last interaction as a label and at least one before it.");
                     break;
                 }
-                var featurizer = RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, cancellation);
-                var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
-                var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out int positives);
                 labelsFound += positives;
-                log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");
-                // Features are computed now, with this period's state, and kept as plain rows.
-                var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
-                using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == RankingRecommenderEstimator.FeaturesColumn));
-                var getter = cursor.GetGetter<VBuffer<float>>(view.Schema[RankingRecommenderEstimator.FeaturesColumn]);
-                VBuffer<float> buffer = default;
-                int k = 0;
-                while (cursor.MoveNext())
-                {
-                    getter(ref buffer);
-                    periodRows[k++].Features = buffer.DenseValues().ToArray();
-                }
+                log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {users:N0} users; the label is among the candidates for {positives:N0}");
                 rows.AddRange(periodRows);
             }
+            return FitRanker(ml, rows, groups, featureCount, labelsFound, options, seed);
+        }
+
+        /// <summary>
+        /// The candidate rows of one ranker label period: each user's interaction at position -<paramref name="cut"/> is the
+        /// label, the features are trained on the interactions before it (every user's sequence cut there) and computed now,
+        /// with this period's state. Null when no user has more than <paramref name="cut"/> interactions.
+        /// </summary>
+        internal static List<CandidateRow>? PeriodRows(MLContext ml, IReadOnlyList<UserSequence> sequences, int cut, RankingRecommenderOptions options, int seed,
+            ref uint groups, out int positives, out int users, CancellationToken cancellation)
+        {
+            var history = new List<UserSequence>();
+            var labels = new List<(string User, string Label)>();
+            foreach (var sequence in sequences)
+            {
+                if (sequence.Items.Count <= cut)
+                    continue;
+                history.Add(sequence.DropLast(cut));
+                labels.Add((sequence.User, sequence.Items[sequence.Items.Count - cut]));
+            }
+            positives = 0;
+            users = labels.Count;
+            if (labels.Count == 0)
+                return null;
+            var featurizer = RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation);
+            var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
+            var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out positives);
+            // Features are computed now, with this period's state, and kept as plain rows.
+            var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
+            using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == RankingRecommenderEstimator.FeaturesColumn));
+            var getter = cursor.GetGetter<VBuffer<float>>(view.Schema[RankingRecommenderEstimator.FeaturesColumn]);
+            VBuffer<float> buffer = default;
+            int k = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                periodRows[k++].Features = buffer.DenseValues().ToArray();
+            }
+            return periodRows;
+        }
+
+        /// <summary>Fits the ML.NET ranker of <paramref name="options"/> on candidate rows (<paramref name="groups"/> groups of <paramref name="featureCount"/> features).</summary>
+        internal static ITransformer FitRanker(MLContext ml, List<CandidateRow> rows, uint groups, int featureCount, long labelsFound, RankingRecommenderOptions options, int seed)
+        {
             if (rows.Count == 0)
                 throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: the ranker has no training rows: no user has a candidate item (an item of the other users' histories that the user has not seen). The data need 2 or more users whose items overlap.");
             var schema = SchemaDefinition.Create(typeof(CandidateRow));
