@@ -72,6 +72,7 @@ namespace Embeddings.Benchmarks
 
             // The label periods' rows, computed once.
             var periods = new List<List<RankingStage.CandidateRow>>();
+            string[]? slotNamesOnce = null;
             uint groups = 0;
             for (int p = 0; p < maxPeriods; p++)
             {
@@ -79,6 +80,8 @@ namespace Embeddings.Benchmarks
                     ?? throw new InvalidOperationException("too few interactions");
                 periods.Add(rows);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"period {p + 1}: {rows.Count:N0} rows, {users} users, label among the candidates {positives}; {watch.Elapsed.TotalSeconds:F0} s"));
+                slotNamesOnce ??= RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions("Features"));
+                Console.WriteLine("    HR@10 among the candidates by one slot: " + SlotHitRates(rows, slotNamesOnce, users));
             }
 
             // The validation candidates with the features trained on all but the last two interactions.
@@ -105,6 +108,7 @@ namespace Embeddings.Benchmarks
                 evalGroup++;
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation: {evalRows.Count:N0} candidate rows, target among them for {found} of {split.Users.Count}; {watch.Elapsed.TotalSeconds:F0} s"));
+            Console.WriteLine("    HR@10 among the candidates by one slot: " + SlotHitRates(evalRows, slotNames, split.Users.Count));
 
             string grid = Options.String(args, "--grid") ?? "3:8:100:100:0.05";
             foreach (string setting in grid.Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -134,6 +138,51 @@ namespace Embeddings.Benchmarks
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"periods {p} leaves {o.NumberOfLeaves} trees {o.NumberOfTrees} min-leaf {o.MinimumExampleCountPerLeaf} lr {o.LearningRate}{(drop is null ? "" : $" without {drop}* ({dropped.Length} slots)")}: validation HR@10 {hr:F4} NDCG@10 {ndcg:F4} ({fitWatch.Elapsed.TotalSeconds:F0} s)"));
             }
+        }
+
+        /// <summary>HR@10 of the label when each group's candidates are ranked by one feature slot (ranks: ascending).</summary>
+        private static string SlotHitRates(List<RankingStage.CandidateRow> rows, string[] slotNames, int users)
+        {
+            var shown = new[] { "Blend", "Item2VecLogit", "Sequence.Logit", "Sequence.LogSoftmax", "LogTransitionsFromRecent" };
+            var parts = new List<string>();
+            foreach (string name in shown)
+            {
+                int slot = Array.IndexOf(slotNames, name);
+                if (slot < 0)
+                    continue;
+                int hits = 0;
+                foreach (var group in rows.GroupBy(r => r.GroupId))
+                {
+                    var label = group.FirstOrDefault(r => r.Label > 0);
+                    if (label is null)
+                        continue;
+                    float v = label.Features[slot];
+                    hits += 1 + group.Count(r => r != label && r.Features[slot] > v) <= 10 ? 1 : 0;
+                }
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {(double)hits / users:F4}"));
+            }
+            // Blend + w x the sequence logit standardised within the user's candidates.
+            int blend = Array.IndexOf(slotNames, "Blend"), logit = Array.IndexOf(slotNames, "Sequence.Logit");
+            if (blend >= 0 && logit >= 0)
+            {
+                foreach (float w in new[] { 0.5f, 1f, 2f, 4f })
+                {
+                    int hits = 0;
+                    foreach (var group in rows.GroupBy(r => r.GroupId))
+                    {
+                        var label = group.FirstOrDefault(r => r.Label > 0);
+                        if (label is null)
+                            continue;
+                        double mean = group.Average(r => r.Features[logit]);
+                        double sd = Math.Sqrt(group.Average(r => (r.Features[logit] - mean) * (r.Features[logit] - mean))) + 1e-6;
+                        double Fused(RankingStage.CandidateRow r) => r.Features[blend] + w * (r.Features[logit] - mean) / sd;
+                        double v = Fused(label);
+                        hits += 1 + group.Count(r => r != label && Fused(r) > v) <= 10 ? 1 : 0;
+                    }
+                    parts.Add(string.Create(CultureInfo.InvariantCulture, $"Blend+{w}zSeq {(double)hits / users:F4}"));
+                }
+            }
+            return string.Join(", ", parts);
         }
 
         private static (double HitRate, double Ndcg) Score(MLContext ml, ITransformer ranker, List<RankingStage.CandidateRow> rows, int featureCount, uint groups, int users)

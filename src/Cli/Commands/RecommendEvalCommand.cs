@@ -23,7 +23,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
         private readonly InteractionColumnOptions _columns = new();
         private readonly Option<string> _json = CliOption.File("--json",
-            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker)");
+            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker, ranker-seq; recall: per source, @100 and @200)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
             new[] { ("test", s_test), ("validation", s_validation), ("both", s_both) }, s_both);
         private readonly Option<int> _seeds = CliOption.Int("--seeds", "repeat with seeds --seed .. --seed + N - 1 and report the mean and spread").Default(1).AtLeast(1);
@@ -77,11 +77,11 @@ namespace Embeddings.Cli.Commands
 
         // the ranker's end-to-end sequence model (features and union recall)
         private readonly Option<Named<SequenceRecallArchitecture?>> _rankerSequence = CliOption.Choice("--ranker-seq",
-            "the ranker's end-to-end sequence model, trained with its features on the interactions before each label (logit, log-softmax and rank features; candidates with --seq-candidates)",
+            "the ranker's end-to-end sequence model, trained with its features on the interactions before each label (logit, log-softmax and rank features; candidates with --seq-candidates); reported as ranker-seq beside the ranker without it",
             new[] { ("gru", (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru), ("youtube", SequenceRecallArchitecture.MeanPooling), ("none", null) }, (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru);
         private readonly Option<int> _rankerSequenceEpochs = CliOption.Int("--ranker-seq-epochs", "epochs of the ranker's sequence model").Default(8).Between(1, 1000);
         private readonly Option<int> _rankerSequenceDimensions = CliOption.Int("--ranker-seq-dimensions", "vector size of the ranker's sequence model").Default(SequenceRecallEstimator.Defaults.EmbeddingDimension).Between(1, 1024);
-        private readonly Option<int> _sequenceCandidates = CliOption.Int("--seq-candidates", "candidates added to the blend's by the ranker's sequence model (0: none; needs --ranker-seq)").Default(50).Between(0, 100_000);
+        private readonly Option<int> _sequenceCandidates = CliOption.Int("--seq-candidates", "candidates added to the blend's by the ranker's sequence model (0: none; needs --ranker-seq)").Default(100).Between(0, 100_000);
         private readonly Option<int> _item2VecCandidates = CliOption.Int("--item2vec-candidates", "candidates added to the union by the item2vec logit (0: none)").Default(0).Between(0, 100_000);
 
         private readonly Option<int?> _threads = CommonOptions.Threads();

@@ -146,6 +146,31 @@ namespace Embeddings.Recommendation
             };
         }
 
+        /// <summary>
+        /// The same state without the sequence model: no sequence features and no sequence candidates (the ranker of the
+        /// interactions alone, for a comparison on the same item2vec, node2vec and counts).
+        /// </summary>
+        public RecommendationFeatureState WithoutSequence()
+        {
+            var settings = Settings.Clone();
+            settings.SequenceCandidateCount = 0;
+            return new RecommendationFeatureState
+            {
+                Settings = settings,
+                Items = Items,
+                Users = Users,
+                Histories = Histories,
+                Item2Vec = Item2Vec,
+                Node2Vec = Node2Vec,
+                Counts = Counts,
+                Timeline = Timeline,
+                UserSide = UserSide,
+                ItemSide = ItemSide,
+                Crosses = Crosses,
+                Sequence = null,
+            };
+        }
+
         /// <summary>Writes the state in the layout of version 3 (see the remarks).</summary>
         public void Write(BinaryWriter writer)
         {

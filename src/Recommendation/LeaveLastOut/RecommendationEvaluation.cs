@@ -110,7 +110,9 @@ namespace Embeddings.Recommendation
     /// Runs the whole recommendation pipeline under the leave-last-out protocol (docs/evaluation-protocols.md: full
     /// ranking over every unseen item): popularity; item2vec scored by the input-output logit; node2vec (item transition
     /// graph) scored by its input-output logit; implicit matrix factorization; the blend of logit, transitions and
-    /// co-occurrence; and the ranker. For the held-out item at position -h (h = 1 test, 2 validation), the features are
+    /// co-occurrence; and the ranker ("ranker"). With a sequence model in the options (<see cref="RankingRecommenderOptions.SequenceModel"/>),
+    /// "ranker-seq" is the ranker with its features and union recall, and "ranker" the ranker of the same period states
+    /// without them (a paired comparison: the same item2vec, node2vec and counts). For the held-out item at position -h (h = 1 test, 2 validation), the features are
     /// trained on all interactions before it and the ranker on the interactions at -(h + 1), -(h + 2), ... (one per
     /// label period), each with features from those before it, so the target is never seen in training.
     /// Items outside a user's ranker candidates rank after all candidates.
@@ -118,7 +120,7 @@ namespace Embeddings.Recommendation
     public static class RecommendationEvaluation
     {
         /// <summary>The model names, in report order.</summary>
-        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker" };
+        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker", "ranker-seq" };
 
         /// <summary>Evaluates every model on <paramref name="target"/>.</summary>
         /// <param name="mlContext">The context (its seed is used when <paramref name="options"/> has none).</param>
@@ -143,9 +145,11 @@ namespace Embeddings.Recommendation
 
             // The ranker learns from the interaction just before the target.
             using var cancellation = Infrastructure.ContextCancellation.Watch(mlContext, nameof(RecommendationEvaluation));
-            var ranker = RankingStage.TrainRanker(mlContext, training, holdout: 1, settings, seed, log, cancellation.Token);
+            var (ranker, plainRanker) = RankingStage.TrainRankers(mlContext, training, holdout: 1, settings, seed, log, cancellation.Token, withoutSequence: true);
             var featurizer = RecommendationFeaturesEstimator.Train(mlContext, training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation.Token);
             var model = new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn), ranker, settings.CandidateCount);
+            var plainModel = plainRanker is null ? null : new RankingRecommenderTransformer(
+                new RecommendationFeaturesTransformer(new RecommendationFeaturizer(featurizer.State.WithoutSequence()), "User", "Item", RankingRecommenderEstimator.FeaturesColumn), plainRanker, settings.CandidateCount);
 
             var itemIndex = new int[split.Items.Count];
             for (int i = 0; i < itemIndex.Length; i++)
@@ -189,17 +193,29 @@ namespace Embeddings.Recommendation
 
             var recall = Recall(split, target, featurizer, settings.CandidateCount);
             log?.Invoke($"{target} recall@100/@200: " + string.Join(", ", recall.Select(r => $"{r.Source} {r.At100:F4}/{r.At200:F4}")));
-            var ranked = RankingStage.ScoreCandidates(mlContext, model, split.Users, settings.CandidateCount);
             var position = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < split.Items.Count; i++)
                 position[split.Items[i]] = i;
-            results["ranker"] = LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+            LeaveLastOutMetrics Ranked(RankingRecommenderTransformer recommender)
             {
-                if (!ranked.TryGetValue(user, out var list))
-                    return;
-                foreach (var (item, score) in list)
-                    scores[position[item]] = score;
-            });
+                var ranked = RankingStage.ScoreCandidates(mlContext, recommender, split.Users, settings.CandidateCount);
+                return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+                {
+                    if (!ranked.TryGetValue(user, out var list))
+                        return;
+                    foreach (var (item, score) in list)
+                        scores[position[item]] = score;
+                });
+            }
+            if (plainModel is null)
+            {
+                results["ranker"] = Ranked(model);
+            }
+            else
+            {
+                results["ranker"] = Ranked(plainModel);
+                results["ranker-seq"] = Ranked(model);
+            }
             log?.Invoke($"{target}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value.HitRate:F4}/{r.Value.Ndcg:F4}")));
             return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds) { ChosenEpochs = chosen, Recall = recall };
         }

@@ -91,6 +91,16 @@ namespace Embeddings.Recommendation
         /// <summary>A copy of these options (the nested skip-gram, item graph and feature settings are shared, not copied).</summary>
         public RankingRecommenderOptions Clone() => (RankingRecommenderOptions)MemberwiseClone();
 
+        /// <summary>A copy without the sequence model and its candidates (the feature settings copied).</summary>
+        internal RankingRecommenderOptions WithoutSequence()
+        {
+            var copy = Clone();
+            copy.SequenceModel = null;
+            copy.Features = Features.Clone();
+            copy.Features.SequenceCandidateCount = 0;
+            return copy;
+        }
+
         internal RecommendationFeaturesEstimator.Options FeatureOptions(string featuresColumn) => new()
         {
             UserColumnName = UserColumnName,
@@ -277,35 +287,55 @@ namespace Embeddings.Recommendation
         /// <paramref name="holdout"/> interactions, label = the interaction at position -<paramref name="holdout"/>.
         /// </summary>
         public static ITransformer TrainRanker(MLContext ml, IReadOnlyList<UserSequence> sequences, int holdout,
-            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation)
+            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation) =>
+            TrainRankers(ml, sequences, holdout, options, seed, log, cancellation, withoutSequence: false).Ranker;
+
+        /// <summary>
+        /// <see cref="TrainRanker"/>, and with <paramref name="withoutSequence"/> (and a sequence model in
+        /// <paramref name="options"/>) also the ranker of the same features without the sequence model's slots and
+        /// candidates, from the same period states (trained once).
+        /// </summary>
+        public static (ITransformer Ranker, ITransformer? WithoutSequence) TrainRankers(MLContext ml, IReadOnlyList<UserSequence> sequences, int holdout,
+            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation, bool withoutSequence)
         {
+            bool plain = withoutSequence && options.SequenceModel is not null;
             var rows = new List<CandidateRow>();
-            uint groups = 0;
-            long labelsFound = 0;
-            int featureCount = RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
+            var plainRows = new List<CandidateRow>();
+            uint groups = 0, plainGroups = 0;
+            long labelsFound = 0, plainLabelsFound = 0;
             for (int period = 0; period < options.RankerTrainingPeriods; period++)
             {
-                var periodRows = PeriodRows(ml, sequences, holdout + period, options, seed + period, ref groups, out int positives, out int users, cancellation);
-                if (periodRows is null)
+                int cut = holdout + period;
+                var (featurizer, labels) = PeriodState(ml, sequences, cut, options, seed + period, cancellation);
+                if (featurizer is null)
                 {
                     if (period == 0)
                         throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: no user has more than {holdout} interaction(s); the ranker needs each user's last interaction as a label and at least one before it.");
                     break;
                 }
+                var periodRows = FeatureRows(ml, featurizer, labels, options.CandidateCount, ref groups, out int positives);
                 labelsFound += positives;
-                log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {users:N0} users; the label is among the candidates for {positives:N0}");
+                log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");
                 rows.AddRange(periodRows);
+                if (plain)
+                {
+                    var without = new RecommendationFeaturizer(featurizer.State.WithoutSequence());
+                    plainRows.AddRange(FeatureRows(ml, without, labels, options.CandidateCount, ref plainGroups, out int plainPositives));
+                    plainLabelsFound += plainPositives;
+                }
             }
-            return FitRanker(ml, rows, groups, featureCount, labelsFound, options, seed);
+            int featureCount = RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
+            var ranker = FitRanker(ml, rows, groups, featureCount, labelsFound, options, seed);
+            if (!plain)
+                return (ranker, null);
+            var plainOptions = options.WithoutSequence();
+            int plainCount = RecommendationFeaturesEstimator.SlotNames(plainOptions.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
+            return (ranker, FitRanker(ml, plainRows, plainGroups, plainCount, plainLabelsFound, plainOptions, seed));
         }
 
-        /// <summary>
-        /// The candidate rows of one ranker label period: each user's interaction at position -<paramref name="cut"/> is the
-        /// label, the features are trained on the interactions before it (every user's sequence cut there) and computed now,
-        /// with this period's state. Null when no user has more than <paramref name="cut"/> interactions.
-        /// </summary>
-        internal static List<CandidateRow>? PeriodRows(MLContext ml, IReadOnlyList<UserSequence> sequences, int cut, RankingRecommenderOptions options, int seed,
-            ref uint groups, out int positives, out int users, CancellationToken cancellation)
+        /// <summary>The features of one label period (trained on every sequence without its last <paramref name="cut"/> items) and the labels; null features when no user has more.</summary>
+        private static (RecommendationFeaturizer? Featurizer, List<(string User, string Label)> Labels) PeriodState(MLContext ml, IReadOnlyList<UserSequence> sequences, int cut,
+            RankingRecommenderOptions options, int seed, CancellationToken cancellation)
         {
             var history = new List<UserSequence>();
             var labels = new List<(string User, string Label)>();
@@ -316,14 +346,16 @@ namespace Embeddings.Recommendation
                 history.Add(sequence.DropLast(cut));
                 labels.Add((sequence.User, sequence.Items[sequence.Items.Count - cut]));
             }
-            positives = 0;
-            users = labels.Count;
             if (labels.Count == 0)
-                return null;
-            var featurizer = RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation);
+                return (null, labels);
+            return (RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation), labels);
+        }
+
+        /// <summary>The candidate rows of <paramref name="labels"/>' users with their features, computed now with <paramref name="featurizer"/>.</summary>
+        private static List<CandidateRow> FeatureRows(MLContext ml, RecommendationFeaturizer featurizer, List<(string User, string Label)> labels, int count, ref uint groups, out int positives)
+        {
             var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
-            var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out positives);
-            // Features are computed now, with this period's state, and kept as plain rows.
+            var periodRows = CandidateRows(featurizer, labels, count, ref groups, out positives);
             var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
             using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == RankingRecommenderEstimator.FeaturesColumn));
             var getter = cursor.GetGetter<VBuffer<float>>(view.Schema[RankingRecommenderEstimator.FeaturesColumn]);
@@ -335,6 +367,20 @@ namespace Embeddings.Recommendation
                 periodRows[k++].Features = buffer.DenseValues().ToArray();
             }
             return periodRows;
+        }
+
+        /// <summary>
+        /// The candidate rows of one ranker label period: each user's interaction at position -<paramref name="cut"/> is the
+        /// label, the features are trained on the interactions before it (every user's sequence cut there) and computed now,
+        /// with this period's state. Null when no user has more than <paramref name="cut"/> interactions.
+        /// </summary>
+        internal static List<CandidateRow>? PeriodRows(MLContext ml, IReadOnlyList<UserSequence> sequences, int cut, RankingRecommenderOptions options, int seed,
+            ref uint groups, out int positives, out int users, CancellationToken cancellation)
+        {
+            var (featurizer, labels) = PeriodState(ml, sequences, cut, options, seed, cancellation);
+            positives = 0;
+            users = labels.Count;
+            return featurizer is null ? null : FeatureRows(ml, featurizer, labels, options.CandidateCount, ref groups, out positives);
         }
 
         /// <summary>Fits the ML.NET ranker of <paramref name="options"/> on candidate rows (<paramref name="groups"/> groups of <paramref name="featureCount"/> features).</summary>
