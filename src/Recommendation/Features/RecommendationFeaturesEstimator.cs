@@ -293,9 +293,12 @@ namespace Embeddings.Recommendation
         public string FeaturesColumnName => _featuresColumn;
 
         /// <summary>
-        /// The recall layer's blend candidates: the <paramref name="count"/> items <paramref name="user"/> has not
+        /// The recall layer's candidates: the <paramref name="count"/> items <paramref name="user"/> has not
         /// interacted with that score best by the blend (standardised item2vec logit + log transitions from the last items +
-        /// weighted log co-occurrence with the recent items), best first, ties by item id. Empty for an unknown user.
+        /// weighted log co-occurrence with the recent items), best first, ties by item id; then, when the settings ask for
+        /// them (<see cref="RecommendationFeatureSettings.SequenceCandidateCount"/>, <see cref="RecommendationFeatureSettings.Item2VecCandidateCount"/>),
+        /// the sequence model's and the item2vec logit's top items not already in. Score is the blend score, Rank the
+        /// position in this list. Empty for an unknown user.
         /// </summary>
         public IReadOnlyList<Candidate> RecallCandidates(string user, int count)
         {
