@@ -81,7 +81,7 @@ namespace Embeddings.Cli.Commands
             new[] { ("gru", (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru), ("youtube", SequenceRecallArchitecture.MeanPooling), ("none", null) }, (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru);
         private readonly Option<int> _rankerSequenceEpochs = CliOption.Int("--ranker-seq-epochs", "epochs of the ranker's sequence model").Default(8).Between(1, 1000);
         private readonly Option<int> _rankerSequenceDimensions = CliOption.Int("--ranker-seq-dimensions", "vector size of the ranker's sequence model").Default(SequenceRecallEstimator.Defaults.EmbeddingDimension).Between(1, 1024);
-        private readonly Option<int> _sequenceCandidates = CliOption.Int("--seq-candidates", "candidates added to the blend's by the ranker's sequence model (0: none; needs --ranker-seq)").Default(100).Between(0, 100_000);
+        private readonly Option<int> _sequenceCandidates = CliOption.Int("--seq-candidates", "candidates added to the blend's by the ranker's sequence model (0: none; 0 with --ranker-seq none)").Default(100).Between(0, 100_000);
         private readonly Option<int> _item2VecCandidates = CliOption.Int("--item2vec-candidates", "candidates added to the union by the item2vec logit (0: none)").Default(0).Between(0, 100_000);
 
         private readonly Option<int?> _threads = CommonOptions.Threads();
@@ -102,7 +102,8 @@ namespace Embeddings.Cli.Commands
             Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
             {
-                if (result.ValueOf(_sequenceCandidates) > 0 && result.ValueOf(_rankerSequence)?.Value is null)
+                // --ranker-seq none sets the default --seq-candidates aside; a count given with it is an error.
+                if (result.GetResult(_sequenceCandidates) is { Implicit: false } && result.ValueOf(_sequenceCandidates) > 0 && result.ValueOf(_rankerSequence)?.Value is null)
                     result.AddError($"--seq-candidates {result.ValueOf(_sequenceCandidates)} needs the ranker's sequence model; use --ranker-seq gru or youtube, or --seq-candidates 0.");
                 if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)
                     result.AddError($"--seed {result.ValueOf(_seed)} with --seeds {result.ValueOf(_seeds)} goes past the largest seed, {int.MaxValue}.");
@@ -214,7 +215,7 @@ namespace Embeddings.Cli.Commands
             options.ItemGraph.WalksPerNode = run.Get(_numWalks);
             options.ItemGraph.ReturnParameter = run.Get(_p);
             options.ItemGraph.InOutParameter = run.Get(_q);
-            options.Features.SequenceCandidateCount = run.Get(_sequenceCandidates);
+            options.Features.SequenceCandidateCount = run.Get(_rankerSequence).Value is null ? 0 : run.Get(_sequenceCandidates);
             options.Features.Item2VecCandidateCount = run.Get(_item2VecCandidates);
             if (run.Get(_rankerSequence).Value is SequenceRecallArchitecture architecture)
             {
