@@ -18,6 +18,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["serve"] = ("the ranking recommender on ml-100k: batch users/s, save and load in a new process (lists equal), fold-in of unseen users", ServingBenchmark.Run),
     ["deepwalk-study"] = ("DeepWalk (1-20 walks per node) against item2vec on ml-100k: item coverage, logit HR@10 overall and by target popularity, training time", DeepWalkStudyBenchmark.Run),
     ["sequence-recall"] = ("YouTube DNN and GRU sequence recall on ml-100k leave-last-out: per-epoch validation HR@10, chosen epochs, test HR@10 / NDCG@10, s/epoch", SequenceRecallBenchmark.Run),
+    ["ranker-study"] = ("the ranking stage on ml-100k VALIDATION: label-period features computed once, then a grid of ranker settings and feature subsets, HR@10 / NDCG@10", RankerStudyBenchmark.Run),
     ["fuzz"] = ("one parser under afl-fuzz (run by tests/Embeddings.Fuzz/run-fuzz.sh), or --replay saved inputs, --list, --seeds DIR", FuzzCommand.Run),
     ["end-to-end"] = ("ml-100k click-through: our wide/FM/Wide&Deep/Deep Crossing/FNN and the item2vec study against ML.NET baselines, test AUC / logloss", EndToEndBenchmark.Run),
     ["word2vec"] = ("our word2vec against gensim on the text8-like corpus: analogy accuracy, words/s, peak memory (about 12 minutes)", Word2VecBenchmark.Run),

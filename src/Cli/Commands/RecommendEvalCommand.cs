@@ -23,7 +23,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
         private readonly InteractionColumnOptions _columns = new();
         private readonly Option<string> _json = CliOption.File("--json",
-            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker)");
+            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker, ranker-seq; recall: per source, @100 and @200)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
             new[] { ("test", s_test), ("validation", s_validation), ("both", s_both) }, s_both);
         private readonly Option<int> _seeds = CliOption.Int("--seeds", "repeat with seeds --seed .. --seed + N - 1 and report the mean and spread").Default(1).AtLeast(1);
@@ -75,6 +75,15 @@ namespace Embeddings.Cli.Commands
         private readonly Option<bool> _noYoutube = CliOption.Switch("--no-youtube", "leave the YouTube DNN (mean pooling) sequence recall model out");
         private readonly Option<bool> _noGru = CliOption.Switch("--no-gru", "leave the GRU sequence recall model out");
 
+        // the ranker's end-to-end sequence model (features and union recall)
+        private readonly Option<Named<SequenceRecallArchitecture?>> _rankerSequence = CliOption.Choice("--ranker-seq",
+            "the ranker's end-to-end sequence model, trained with its features on the interactions before each label (logit, log-softmax and rank features; candidates with --seq-candidates); reported as ranker-seq beside the ranker without it",
+            new[] { ("gru", (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru), ("youtube", SequenceRecallArchitecture.MeanPooling), ("none", null) }, (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru);
+        private readonly Option<int> _rankerSequenceEpochs = CliOption.Int("--ranker-seq-epochs", "epochs of the ranker's sequence model").Default(8).Between(1, 1000);
+        private readonly Option<int> _rankerSequenceDimensions = CliOption.Int("--ranker-seq-dimensions", "vector size of the ranker's sequence model").Default(SequenceRecallEstimator.Defaults.EmbeddingDimension).Between(1, 1024);
+        private readonly Option<int> _sequenceCandidates = CliOption.Int("--seq-candidates", "candidates added to the blend's by the ranker's sequence model (0: none; 0 with --ranker-seq none)").Default(100).Between(0, 100_000);
+        private readonly Option<int> _item2VecCandidates = CliOption.Int("--item2vec-candidates", "candidates added to the union by the item2vec logit (0: none)").Default(0).Between(0, 100_000);
+
         private readonly Option<int?> _threads = CommonOptions.Threads();
         private readonly Option<int> _seed = CommonOptions.Seed(description: "random seed (with --seeds, the first seed)");
         private readonly Option<bool> _verbose = CliOption.Switch("--verbose", "training messages on stderr");
@@ -87,11 +96,15 @@ namespace Embeddings.Cli.Commands
             Add(_columns.All);
             Add(_json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
-                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _movieLensInfo, _threads, _seed, _verbose);
+                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _rankerSequence, _rankerSequenceEpochs, _rankerSequenceDimensions, _sequenceCandidates, _item2VecCandidates,
+                _movieLensInfo, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
             Speak("NegativeSamplingExponent", _nsExponent);
             Command.Validators.Add(result =>
             {
+                // --ranker-seq none sets the default --seq-candidates aside; a count given with it is an error.
+                if (result.GetResult(_sequenceCandidates) is { Implicit: false } && result.ValueOf(_sequenceCandidates) > 0 && result.ValueOf(_rankerSequence)?.Value is null)
+                    result.AddError($"--seq-candidates {result.ValueOf(_sequenceCandidates)} needs the ranker's sequence model; use --ranker-seq gru or youtube, or --seq-candidates 0.");
                 if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)
                     result.AddError($"--seed {result.ValueOf(_seed)} with --seeds {result.ValueOf(_seeds)} goes past the largest seed, {int.MaxValue}.");
             });
@@ -144,6 +157,7 @@ namespace Embeddings.Cli.Commands
             }
             run.ThrowIfCancelled();
             Print(run.Out, runs, seeds);
+            PrintRecall(run.Out, runs);
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {watch.Elapsed.TotalSeconds:F1} s"));
             if (json is not null)
                 Infrastructure.AtomicFile.Write(json, stream => JsonSerializer.Serialize(stream, Report(runs, options, seeds), new JsonSerializerOptions { WriteIndented = true }));
@@ -201,6 +215,18 @@ namespace Embeddings.Cli.Commands
             options.ItemGraph.WalksPerNode = run.Get(_numWalks);
             options.ItemGraph.ReturnParameter = run.Get(_p);
             options.ItemGraph.InOutParameter = run.Get(_q);
+            options.Features.SequenceCandidateCount = run.Get(_rankerSequence).Value is null ? 0 : run.Get(_sequenceCandidates);
+            options.Features.Item2VecCandidateCount = run.Get(_item2VecCandidates);
+            if (run.Get(_rankerSequence).Value is SequenceRecallArchitecture architecture)
+            {
+                options.SequenceModel = new SequenceRecallEstimator.Options
+                {
+                    Architecture = architecture,
+                    NumberOfEpochs = run.Get(_rankerSequenceEpochs),
+                    EmbeddingDimension = run.Get(_rankerSequenceDimensions),
+                    LearningRate = (float)run.Get(_seqLearningRate),
+                };
+            }
             if (run.OptionalInputDirectory(_movieLensInfo) is { } folder)
                 (options.UserSideInformation, options.ItemSideInformation) = MovieLensSideInformation.Read(run.NewContext(1), folder, options.UserColumnName, options.ItemColumnName);
             return options;
@@ -238,6 +264,20 @@ namespace Embeddings.Cli.Commands
             }
         }
 
+        private static void PrintRecall(TextWriter output, Dictionary<RankingTarget, List<RecommendationSplitResult>> runs)
+        {
+            output.WriteLine($"{"recall",-12} {"split",-10} {"@100",8} {"@200",8}  (fraction of targets among a source's top items; union: among the ranker's candidates)");
+            foreach (var (target, list) in runs.OrderBy(r => r.Key))
+            {
+                foreach (string source in list.SelectMany(r => r.Recall).Select(r => r.Source).Distinct())
+                {
+                    var values = list.SelectMany(r => r.Recall).Where(r => r.Source == source).ToList();
+                    string size = source == "union" ? string.Create(CultureInfo.InvariantCulture, $"  {values.Average(v => v.MeanCandidates):F1} candidates per user") : "";
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{source,-12} {target,-10} {values.Average(v => v.At100),8:F4} {values.Average(v => v.At200),8:F4}{size}"));
+                }
+            }
+        }
+
         private static Dictionary<string, object> Report(Dictionary<RankingTarget, List<RecommendationSplitResult>> runs, RankingRecommenderOptions options, int seeds)
         {
             var report = new Dictionary<string, object>();
@@ -261,6 +301,20 @@ namespace Embeddings.Cli.Commands
                     }
                     models[model] = entry;
                 }
+                var recall = new Dictionary<string, object>();
+                foreach (string source in list.SelectMany(r => r.Recall).Select(r => r.Source).Distinct())
+                {
+                    var values = list.SelectMany(r => r.Recall).Where(r => r.Source == source).ToList();
+                    var entry = new Dictionary<string, object>
+                    {
+                        ["at100"] = Math.Round(values.Average(v => v.At100), 6),
+                        ["at200"] = Math.Round(values.Average(v => v.At200), 6),
+                    };
+                    if (source == "union")
+                        entry["mean_candidates"] = Math.Round(values.Average(v => v.MeanCandidates), 2);
+                    recall[source] = entry;
+                }
+                models["recall"] = recall;
                 // Test figures at the top level (one entry per model), validation figures under "validation".
                 if (target == RankingTarget.Test)
                 {
@@ -276,6 +330,9 @@ namespace Embeddings.Cli.Commands
             {
                 ["seeds"] = seeds,
                 ["candidates"] = options.CandidateCount,
+                ["sequence_candidates"] = options.Features.SequenceCandidateCount,
+                ["item2vec_candidates"] = options.Features.Item2VecCandidateCount,
+                ["ranker_sequence_model"] = options.SequenceModel is null ? "none" : $"{options.SequenceModel.Architecture}, dimension {options.SequenceModel.EmbeddingDimension}, {options.SequenceModel.NumberOfEpochs} epochs",
                 ["ranker_kind"] = options.Ranker.ToString(),
                 ["ranker_training_periods"] = options.RankerTrainingPeriods,
                 ["sequence_recall_epochs"] = runs.Values.SelectMany(l => l).Take(1).SelectMany(r => r.ChosenEpochs).ToDictionary(p => p.Key, p => (object)p.Value),

@@ -9,8 +9,10 @@ namespace Embeddings.Recommendation
     internal sealed class FeatureScratch
     {
         /// <summary>Buffers for a catalog of <paramref name="itemCount"/> items and user vectors of the given dimensions (0 without node2vec).</summary>
-        public FeatureScratch(int itemCount, int item2VecDimension, int node2VecDimension, int itemSideWidth = 0)
+        public FeatureScratch(int itemCount, int item2VecDimension, int node2VecDimension, int itemSideWidth = 0, bool sequence = false)
         {
+            SequenceLogits = new float[sequence ? itemCount : 0];
+            SequenceRanks = new float[sequence ? itemCount : 0];
             Vectors = new float[item2VecDimension + node2VecDimension];
             Item2VecUser = new float[item2VecDimension];
             Node2VecUser = new float[node2VecDimension];
@@ -72,6 +74,15 @@ namespace Embeddings.Recommendation
 
         /// <summary>Every item's rank by the item2vec logit among the user's unseen items, 0 for seen items.</summary>
         public float[] LogitRanks { get; }
+
+        /// <summary>The sequence model's logit of every item (empty without a sequence model).</summary>
+        public float[] SequenceLogits { get; }
+
+        /// <summary>Every item's rank by the sequence model's logit among the user's unseen items, 0 for seen items (empty without a sequence model).</summary>
+        public float[] SequenceRanks { get; }
+
+        /// <summary>log(sum of exp(logit)) over <see cref="SequenceLogits"/>.</summary>
+        public float SequenceLogSumExp { get; set; }
 
         /// <summary>Sort keys of the ranking (score and item index in one long).</summary>
         public long[] SortKeys { get; }

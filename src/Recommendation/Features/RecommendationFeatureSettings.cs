@@ -35,6 +35,17 @@ namespace Embeddings.Recommendation
         /// <summary>Weight of log(1 + co-occurrence with the recent items / sqrt(popularity)) in the blend score. Default 0.5; finite.</summary>
         public float CooccurrenceWeight { get; set; } = 0.5f;
 
+        /// <summary>
+        /// Candidates recalled by the end-to-end sequence model (<see cref="RecommendationFeaturesEstimator.Options.SequenceModel"/>)
+        /// and added to the blend's: the ranker re-ranks the union of the blend's top items, these items' top by the
+        /// sequence model's logit and <see cref="Item2VecCandidateCount"/> items' top by the item2vec logit (deduplicated,
+        /// in that order). Default 0 (none); 0 to 100,000; more than 0 needs a sequence model.
+        /// </summary>
+        public int SequenceCandidateCount { get; set; }
+
+        /// <summary>Candidates recalled by the item2vec input-output logit and added to the union (see <see cref="SequenceCandidateCount"/>). Default 0 (none); 0 to 100,000.</summary>
+        public int Item2VecCandidateCount { get; set; }
+
         internal RecommendationFeatureSettings Clone() => (RecommendationFeatureSettings)MemberwiseClone();
 
         internal void Validate(string component)
@@ -47,6 +58,8 @@ namespace Embeddings.Recommendation
             OptionChecks.Check(component, float.IsFinite(LogitWeight), nameof(LogitWeight), LogitWeight, "use a finite weight (1 by default)");
             OptionChecks.Check(component, float.IsFinite(TransitionWeight), nameof(TransitionWeight), TransitionWeight, "use a finite weight (1 by default)");
             OptionChecks.Check(component, float.IsFinite(CooccurrenceWeight), nameof(CooccurrenceWeight), CooccurrenceWeight, "use a finite weight (0.5 by default)");
+            OptionChecks.Check(component, SequenceCandidateCount is >= 0 and <= 100_000, nameof(SequenceCandidateCount), SequenceCandidateCount, "use 0 (none) to 100,000");
+            OptionChecks.Check(component, Item2VecCandidateCount is >= 0 and <= 100_000, nameof(Item2VecCandidateCount), Item2VecCandidateCount, "use 0 (none) to 100,000");
         }
 
         internal void Write(BinaryWriter writer)
@@ -59,9 +72,12 @@ namespace Embeddings.Recommendation
             writer.Write(LogitWeight);
             writer.Write(TransitionWeight);
             writer.Write(CooccurrenceWeight);
+            writer.Write(SequenceCandidateCount);
+            writer.Write(Item2VecCandidateCount);
         }
 
-        internal static RecommendationFeatureSettings Read(BinaryReader reader)
+        /// <summary>Reads settings written by <see cref="Write"/> into a feature state of format <paramref name="version"/> (the candidate counts from version 3 on).</summary>
+        internal static RecommendationFeatureSettings Read(BinaryReader reader, int version)
         {
             var settings = new RecommendationFeatureSettings
             {
@@ -74,6 +90,11 @@ namespace Embeddings.Recommendation
                 TransitionWeight = reader.ReadSingle(),
                 CooccurrenceWeight = reader.ReadSingle(),
             };
+            if (version >= 3)
+            {
+                settings.SequenceCandidateCount = reader.ReadInt32();
+                settings.Item2VecCandidateCount = reader.ReadInt32();
+            }
             try
             {
                 settings.Validate("Recommendation features");

@@ -10,10 +10,10 @@ namespace Embeddings.Recommendation
     /// counts and the interaction timeline.
     /// </summary>
     /// <remarks>
-    /// Saved layout, version 2 (all little-endian; arrays are raw values without a length unless stated); version 1 is
-    /// the same without the last item:
+    /// Saved layout, version 3 (all little-endian; arrays are raw values without a length unless stated); version 2 is
+    /// the same without the last item and the settings' two candidate counts, version 1 also without the side information:
     /// <list type="number">
-    /// <item>Int32 version (2); the <see cref="RecommendationFeatureSettings"/>.</item>
+    /// <item>Int32 version (3); the <see cref="RecommendationFeatureSettings"/>.</item>
     /// <item>Items, then users: Int32 count and that many strings.</item>
     /// <item>Per user: Int32 history length and the Int32 item indices.</item>
     /// <item>item2vec vectors (<see cref="CatalogVectors.Write"/>); Boolean "node2vec present", and its vectors if so.</item>
@@ -22,11 +22,12 @@ namespace Embeddings.Recommendation
     /// (0 and 1 without node2vec).</item>
     /// <item>Transitions and co-occurrences (<see cref="SparseCounts.Write"/>); the timeline (<see cref="InteractionTimeline.Write"/>).</item>
     /// <item>User, then item side information: the layout (<see cref="SideLayout.Write"/>) and the values (<see cref="SideTable.Write"/>).</item>
+    /// <item>Boolean "sequence model present", and its network if so (<see cref="SequenceFeatureModel.Write"/>; the user vectors are recomputed on reading).</item>
     /// </list>
     /// </remarks>
     internal sealed class RecommendationFeatureState
     {
-        private const int FormatVersion = 2;
+        private const int FormatVersion = 3;
 
         /// <summary>History lengths and blend weights.</summary>
         public required RecommendationFeatureSettings Settings { get; init; }
@@ -59,6 +60,15 @@ namespace Embeddings.Recommendation
         public SideTable ItemSide { get; init; } = SideTable.Zeros(SideLayout.Empty, 0);
 
         /// <summary>
+        /// Crosses of the user and item side information counted over <see cref="Histories"/> (format 3 on; not saved, counted
+        /// again on reading); <see cref="SideCrosses.Empty"/> for earlier formats, whose feature vectors have no cross slots.
+        /// </summary>
+        public SideCrosses Crosses { get; init; } = SideCrosses.Empty;
+
+        /// <summary>The end-to-end sequence model with the vectors of <see cref="Users"/>; null when none was trained.</summary>
+        public SequenceFeatureModel? Sequence { get; init; }
+
+        /// <summary>
         /// Builds the state from trained vectors: counts the histories, orders the interaction times and computes each
         /// user's logit scales.
         /// </summary>
@@ -71,8 +81,10 @@ namespace Embeddings.Recommendation
         /// <param name="settings">The feature settings; taken over (pass a copy).</param>
         /// <param name="userSide">Side information aligned with <paramref name="users"/>, or null for none.</param>
         /// <param name="itemSide">Side information aligned with <paramref name="items"/>, or null for none.</param>
+        /// <param name="sequence">The sequence model over <paramref name="items"/> with the vectors of <paramref name="users"/>, or null for none.</param>
         public static RecommendationFeatureState Create(string[] items, string[] users, int[][] histories, double[][] times,
-            CatalogVectors item2Vec, CatalogVectors? node2Vec, RecommendationFeatureSettings settings, SideTable? userSide = null, SideTable? itemSide = null)
+            CatalogVectors item2Vec, CatalogVectors? node2Vec, RecommendationFeatureSettings settings, SideTable? userSide = null, SideTable? itemSide = null,
+            SequenceFeatureModel? sequence = null)
         {
             ArgumentNullException.ThrowIfNull(item2Vec);
             if (histories.Length != users.Length || times.Length != users.Length)
@@ -91,6 +103,8 @@ namespace Embeddings.Recommendation
                 Timeline = InteractionTimeline.Create(items.Length, histories, times),
                 UserSide = userSide ?? SideTable.Zeros(SideLayout.Empty, users.Length),
                 ItemSide = itemSide ?? SideTable.Zeros(SideLayout.Empty, items.Length),
+                Crosses = userSide is null || itemSide is null ? SideCrosses.Empty : SideCrosses.Count(userSide, itemSide, histories),
+                Sequence = sequence,
             };
         }
 
@@ -126,10 +140,38 @@ namespace Embeddings.Recommendation
                 // Users given at query time come without side information: their user slots are 0.
                 UserSide = SideTable.Zeros(UserSide.Layout, users.Length),
                 ItemSide = ItemSide,
+                // The crosses were counted over the training users' interactions; guests have no user side information.
+                Crosses = Crosses,
+                Sequence = Sequence?.WithUsers(histories),
             };
         }
 
-        /// <summary>Writes the state in the layout of version 1 (see the remarks).</summary>
+        /// <summary>
+        /// The same state without the sequence model: no sequence features and no sequence candidates (the ranker of the
+        /// interactions alone, for a comparison on the same item2vec, node2vec and counts).
+        /// </summary>
+        public RecommendationFeatureState WithoutSequence()
+        {
+            var settings = Settings.Clone();
+            settings.SequenceCandidateCount = 0;
+            return new RecommendationFeatureState
+            {
+                Settings = settings,
+                Items = Items,
+                Users = Users,
+                Histories = Histories,
+                Item2Vec = Item2Vec,
+                Node2Vec = Node2Vec,
+                Counts = Counts,
+                Timeline = Timeline,
+                UserSide = UserSide,
+                ItemSide = ItemSide,
+                Crosses = Crosses,
+                Sequence = null,
+            };
+        }
+
+        /// <summary>Writes the state in the layout of version 3 (see the remarks).</summary>
         public void Write(BinaryWriter writer)
         {
             writer.Write(FormatVersion);
@@ -156,16 +198,18 @@ namespace Embeddings.Recommendation
             UserSide.Write(writer);
             ItemSide.Layout.Write(writer);
             ItemSide.Write(writer);
+            writer.Write(Sequence is not null);
+            Sequence?.Write(writer);
         }
 
         /// <summary>Reads a state written by <see cref="Write"/>.</summary>
-        /// <exception cref="FormatException">The version is not 1, or the parts do not fit together.</exception>
+        /// <exception cref="FormatException">The version is not 1 to 3, or the parts do not fit together.</exception>
         public static RecommendationFeatureState Read(BinaryReader reader)
         {
             int version = reader.ReadInt32();
             if (version is < 1 or > FormatVersion)
                 throw new FormatException($"Recommendation features: state version {version} is not supported; this library reads versions 1 to {FormatVersion}.");
-            var settings = RecommendationFeatureSettings.Read(reader);
+            var settings = RecommendationFeatureSettings.Read(reader, version);
             var items = IdIndex.Read(reader, "item");
             var users = IdIndex.Read(reader, "user");
             var histories = new int[users.Count][];
@@ -200,6 +244,10 @@ namespace Embeddings.Recommendation
                 userSide = SideTable.Read(reader, SideLayout.Read(reader), users.Count);
                 itemSide = SideTable.Read(reader, SideLayout.Read(reader), items.Count);
             }
+            // Version 3 adds the sequence model (earlier models have none).
+            var sequence = version >= 3 && reader.ReadBoolean() ? SequenceFeatureModel.Read(reader, items.Count, histories) : null;
+            if (sequence is null && settings.SequenceCandidateCount > 0)
+                throw new FormatException($"Recommendation features: the saved settings recall {settings.SequenceCandidateCount} candidates from a sequence model, but the model has none; the model is damaged.");
             return new RecommendationFeatureState
             {
                 Settings = settings,
@@ -220,6 +268,8 @@ namespace Embeddings.Recommendation
                 Timeline = timeline,
                 UserSide = userSide,
                 ItemSide = itemSide,
+                Crosses = version >= 3 ? SideCrosses.Count(userSide, itemSide, histories) : SideCrosses.Empty,
+                Sequence = sequence,
             };
         }
 

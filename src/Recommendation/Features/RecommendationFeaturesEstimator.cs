@@ -53,9 +53,25 @@ namespace Embeddings.Recommendation
             /// Side information of the items, or null (default) for none: as <see cref="UserSideInformation"/>, keyed by an
             /// item id column named like <see cref="InteractionColumnsOptions.ItemColumnName"/>. Each key column (for example
             /// genres) also gives a user-affinity slot: the user's profile over its keys (the mean over the user's history)
-            /// dotted with the item's keys.
+            /// dotted with the item's keys. With both side views, each pair of a user key column and an item key column
+            /// (for example gender and genres) gives a cross slot <c>Cross.{user column}.{item column}</c>: the mean log lift,
+            /// over the training interactions, of the user's keys towards the item's keys (how much more often users with the
+            /// user's keys interact with items with the item's keys than everybody does, smoothed).
             /// </summary>
             public IDataView? ItemSideInformation { get; set; }
+
+            /// <summary>
+            /// An end-to-end sequence model trained with the features on the same histories (next-item prediction,
+            /// <see cref="SequenceRecallEstimator"/>: <see cref="SequenceRecallArchitecture.Gru"/> or mean pooling), or null
+            /// (default) for none. It adds three feature slots after the side information: <c>Sequence.Logit</c> (the
+            /// model's score u · W_i + b_i of the item for the user's history), <c>Sequence.LogSoftmax</c> (the logit minus the
+            /// log-sum-exp of every catalog item's logit) and <c>Sequence.LogRank</c> (log(1 + the item's rank by the logit
+            /// among the user's unseen items), 0 for a seen item); and it can recall candidates
+            /// (<see cref="RecommendationFeatureSettings.SequenceCandidateCount"/>). Its column names, user features, progress
+            /// and cancellation are not used (the histories come from these options' columns); its seed, when null, is the
+            /// features' seed; its thread count, when null, is <see cref="NumberOfThreads"/>.
+            /// </summary>
+            public SequenceRecallEstimator.Options? SequenceModel { get; set; }
 
             /// <summary>Seed of item2vec and node2vec; null: the MLContext's random source. Setting it also sets the embeddings' seeds.</summary>
             public int? Seed { get; set; }
@@ -109,6 +125,19 @@ namespace Embeddings.Recommendation
             if (options.ItemGraph.Enabled)
                 options.ItemGraph.Validate(c + ".ItemGraph");
             options.Features.Validate(c + ".Features");
+            if (options.SequenceModel is not null)
+            {
+                // Its column names are not used (the histories come from these options' columns).
+                var sequence = options.SequenceModel.Clone();
+                sequence.UserColumnName = options.UserColumnName;
+                sequence.ItemColumnName = options.ItemColumnName;
+                sequence.TimestampColumnName = null;
+                sequence.Validate();
+                OptionChecks.Check(c, options.SequenceModel.UserFeaturesColumnName is null, "SequenceModel.UserFeaturesColumnName", $"'{options.SequenceModel.UserFeaturesColumnName}'",
+                    "leave it null: the ranking features' sequence model reads the histories only (side information goes in UserSideInformation)");
+            }
+            OptionChecks.Check(c, options.Features.SequenceCandidateCount == 0 || options.SequenceModel is not null, "Features.SequenceCandidateCount", options.Features.SequenceCandidateCount,
+                "set SequenceModel (the candidates come from it), or use 0");
             OptionChecks.Check(c, options.NumberOfThreads is null || options.NumberOfThreads >= 1, nameof(options.NumberOfThreads), options.NumberOfThreads, "use null (all cores) or 1 or more");
             SideLayouts(options);
         }
@@ -126,6 +155,8 @@ namespace Embeddings.Recommendation
                 .Concat(user.Columns.SelectMany(c => c.SlotNames))
                 .Concat(item.Columns.SelectMany(c => c.SlotNames))
                 .Concat(item.Columns.Where(c => c.IsCategorical).Select(c => $"UserAffinity.{c.Name}"))
+                .Concat(options.UserSideInformation is null || options.ItemSideInformation is null ? Array.Empty<string>() : SideCrosses.SlotNames(user, item))
+                .Concat(options.SequenceModel is null ? Array.Empty<string>() : RecommendationFeaturizer.SequenceSlotNames)
                 .ToArray();
         }
 
@@ -196,7 +227,8 @@ namespace Embeddings.Recommendation
             var (userLayout, itemLayout) = SideLayouts(options);
             var userSide = options.UserSideInformation is null ? null : SideTable.Read(options.UserSideInformation, options.UserColumnName, userLayout, users);
             var itemSide = options.ItemSideInformation is null ? null : SideTable.Read(options.ItemSideInformation, options.ItemColumnName, itemLayout, catalog);
-            return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone(), userSide, itemSide));
+            var sequenceModel = options.SequenceModel is null ? null : SequenceFeatureModel.Train(catalog, users, histories, options.SequenceModel, seed, options.NumberOfThreads, cancellation);
+            return new RecommendationFeaturizer(RecommendationFeatureState.Create(catalog, users, histories, times, item2Vec, node2Vec, options.Features.Clone(), userSide, itemSide, sequenceModel));
         }
 
         /// <summary>An edge of the item transition graph.</summary>
@@ -233,7 +265,7 @@ namespace Embeddings.Recommendation
         /// <summary>The names of the fixed features, in vector order: the names of the <see cref="RecommendationFeature"/> members, the first slot names of the feature column.</summary>
         public static IReadOnlyList<string> FeatureNames => RecommendationFeatureSlots.Names;
 
-        /// <summary>Every slot name of this transformer's feature column: the fixed features, then the side information and the user-affinity slots.</summary>
+        /// <summary>Every slot name of this transformer's feature column: the fixed features, then the side information, the user-affinity and cross slots, and the sequence model's slots.</summary>
         public IReadOnlyList<string> SlotNames => Featurizer.SlotNames;
 
         /// <summary>The item catalog (every training item), in id order.</summary>
@@ -261,9 +293,12 @@ namespace Embeddings.Recommendation
         public string FeaturesColumnName => _featuresColumn;
 
         /// <summary>
-        /// The recall layer's blend candidates: the <paramref name="count"/> items <paramref name="user"/> has not
+        /// The recall layer's candidates: the <paramref name="count"/> items <paramref name="user"/> has not
         /// interacted with that score best by the blend (standardised item2vec logit + log transitions from the last items +
-        /// weighted log co-occurrence with the recent items), best first, ties by item id. Empty for an unknown user.
+        /// weighted log co-occurrence with the recent items), best first, ties by item id; then, when the settings ask for
+        /// them (<see cref="RecommendationFeatureSettings.SequenceCandidateCount"/>, <see cref="RecommendationFeatureSettings.Item2VecCandidateCount"/>),
+        /// the sequence model's and the item2vec logit's top items not already in. Score is the blend score, Rank the
+        /// position in this list. Empty for an unknown user.
         /// </summary>
         public IReadOnlyList<Candidate> RecallCandidates(string user, int count)
         {
@@ -330,8 +365,9 @@ namespace Embeddings.Recommendation
         // format, the legacy type name. Never change the id or the legacy name; bump the version when the layout changes.
         static string ILoadableTransformer<RecommendationFeaturesTransformer>.LoaderId => "Embeddings.RecommendationFeatures";
 
-        // Version 2: the feature state may hold side information (RecommendationFeatureState format 2); version 1 still loads.
-        static int ILoadableTransformer<RecommendationFeaturesTransformer>.StateVersion => 2;
+        // Version 2: the feature state may hold side information (RecommendationFeatureState format 2); version 3: a
+        // sequence model and the union recall counts (format 3). Versions 1 and 2 still load.
+        static int ILoadableTransformer<RecommendationFeaturesTransformer>.StateVersion => 3;
 
         static IReadOnlyList<string> ILoadableTransformer<RecommendationFeaturesTransformer>.LegacyTypeNames { get; } =
             ["Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation"];

@@ -22,7 +22,11 @@ namespace Embeddings.Recommendation
         private readonly InteractionCounts _counts;
         private readonly InteractionTimeline _timeline;
         private readonly SideColumn[] _affinityColumns;
+        private readonly SequenceFeatureModel? _sequence;
         private readonly string[] _slotNames;
+
+        /// <summary>The slots of the sequence model's features, after the side information (see <see cref="RecommendationFeaturesEstimator.Options.SequenceModel"/>).</summary>
+        internal static readonly string[] SequenceSlotNames = { "Sequence.Logit", "Sequence.LogSoftmax", "Sequence.LogRank" };
 
         /// <summary>A featurizer over <paramref name="state"/>.</summary>
         public RecommendationFeaturizer(RecommendationFeatureState state)
@@ -34,16 +38,21 @@ namespace Embeddings.Recommendation
             _counts = state.Counts;
             _timeline = state.Timeline;
             _affinityColumns = state.ItemSide.Layout.Columns.Where(c => c.IsCategorical).ToArray();
+            _sequence = state.Sequence;
             _slotNames = RecommendationFeatureSlots.Names
                 .Concat(state.UserSide.Layout.Columns.SelectMany(c => c.SlotNames))
                 .Concat(state.ItemSide.Layout.Columns.SelectMany(c => c.SlotNames))
                 .Concat(_affinityColumns.Select(c => $"UserAffinity.{c.Name}"))
+                .Concat(state.Crosses.Slots == 0 ? Array.Empty<string>() : SideCrosses.SlotNames(state.UserSide.Layout, state.ItemSide.Layout))
+                .Concat(_sequence is null ? Array.Empty<string>() : SequenceSlotNames)
                 .ToArray();
         }
 
         /// <summary>
         /// The feature vector's slots: one per <see cref="RecommendationFeature"/>, then the user side information, the item
-        /// side information, and one user-affinity slot per key column of the item side information.
+        /// side information, one user-affinity slot per key column of the item side information, one cross slot per pair of
+        /// key columns of the user and the item side information (<see cref="SideCrosses"/>), and the sequence model's
+        /// slots (<see cref="SequenceSlotNames"/>) when it has one.
         /// </summary>
         public IReadOnlyList<string> SlotNames => _slotNames;
 
@@ -71,6 +80,9 @@ namespace Embeddings.Recommendation
         /// <summary>Whether node2vec vectors exist.</summary>
         public bool HasNode2Vec => _node2Vec is not null;
 
+        /// <summary>Whether an end-to-end sequence model exists.</summary>
+        public bool HasSequenceModel => _sequence is not null;
+
         /// <summary>The catalog index of <paramref name="item"/>, or -1.</summary>
         public int ItemIndex(ReadOnlySpan<char> item) => State.Items.IndexOf(item);
 
@@ -97,7 +109,7 @@ namespace Embeddings.Recommendation
 
         /// <summary>The per-cursor state of <see cref="Compute"/>.</summary>
         public FeatureScratch CreateFeatureScratch() =>
-            new(State.Items.Count, _item2Vec.Vectors.Dimension, _node2Vec?.Vectors.Dimension ?? 0, State.ItemSide.Layout.Width);
+            new(State.Items.Count, _item2Vec.Vectors.Dimension, _node2Vec?.Vectors.Dimension ?? 0, State.ItemSide.Layout.Width, _sequence is not null);
 
         /// <summary>
         /// Fills <paramref name="features"/> (one slot per <see cref="RecommendationFeature"/>) for (<paramref name="user"/>,
@@ -109,7 +121,16 @@ namespace Embeddings.Recommendation
             if (features.Length != FeatureCount)
                 throw new ArgumentException($"The feature buffer has {features.Length} slots; it needs {FeatureCount}.", nameof(features));
             features.Clear();
-            ComputeSide(user, item, features[RecommendationFeatureSlots.Count..], scratch);
+            int sequenceSlots = _sequence is null ? 0 : SequenceSlotNames.Length;
+            ComputeSide(user, item, features[RecommendationFeatureSlots.Count..^sequenceSlots], scratch);
+            if (_sequence is not null && user >= 0 && item >= 0)
+            {
+                PrepareUser(user, scratch);
+                var slots = features[^sequenceSlots..];
+                slots[0] = scratch.SequenceLogits[item];
+                slots[1] = scratch.SequenceLogits[item] - scratch.SequenceLogSumExp;
+                slots[2] = MathF.Log(1 + scratch.SequenceRanks[item]);
+            }
             features = features[..RecommendationFeatureSlots.Count];
             if (item < 0)
             {
@@ -179,6 +200,7 @@ namespace Embeddings.Recommendation
                 var column = _affinityColumns[c];
                 affinity[c] = VectorMath.Dot(scratch.Profile.AsSpan(column.Offset, column.Width), itemRow.Slice(column.Offset, column.Width));
             }
+            State.Crosses.Compute(userSide.Row(user), itemRow, affinity[_affinityColumns.Length..]);
         }
 
         /// <summary>The user's profile over the item side information: the mean item side row of the user's history (once per user).</summary>
@@ -218,6 +240,12 @@ namespace Embeddings.Recommendation
             Rank(scratch.Blend, scratch.Seen, scratch.SortKeys, scratch.BlendRanks);
             LogitScores(user, node2Vec: false, scratch.Logits, scratch.Vectors);
             Rank(scratch.Logits, scratch.Seen, scratch.SortKeys, scratch.LogitRanks);
+            if (_sequence is not null)
+            {
+                _sequence.Scores(user, scratch.SequenceLogits);
+                Rank(scratch.SequenceLogits, scratch.Seen, scratch.SortKeys, scratch.SequenceRanks);
+                scratch.SequenceLogSumExp = LogSumExp(scratch.SequenceLogits);
+            }
             foreach (int item in history)
                 scratch.Seen[item] = false;
             scratch.User = user;
@@ -297,6 +325,25 @@ namespace Embeddings.Recommendation
         {
             var model = node2Vec ? _node2Vec ?? throw new InvalidOperationException("The features were built without node2vec.") : _item2Vec;
             model.Vectors.Logits(_histories[user], Settings.HistoryLength, scores, scratch[..model.Vectors.Dimension]);
+        }
+
+        /// <summary>
+        /// The end-to-end sequence model's logit of every catalog item for <paramref name="user"/> into <paramref name="scores"/>.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The features were built without a sequence model.</exception>
+        public void SequenceScores(int user, Span<float> scores)
+        {
+            var model = _sequence ?? throw new InvalidOperationException("The features were built without a sequence model.");
+            model.Scores(user, scores);
+        }
+
+        private static float LogSumExp(ReadOnlySpan<float> values)
+        {
+            float max = System.Numerics.Tensors.TensorPrimitives.Max(values);
+            double sum = 0;
+            foreach (float v in values)
+                sum += Math.Exp(v - max);
+            return max + (float)Math.Log(sum);
         }
 
         /// <summary>Writes the state (<see cref="RecommendationFeatureState.Write"/>).</summary>

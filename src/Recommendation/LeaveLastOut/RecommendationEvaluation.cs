@@ -14,7 +14,22 @@ namespace Embeddings.Recommendation
     {
         /// <summary>The epoch count each sequence recall model (youtube, gru) was trained for, chosen by validation HR@10; empty without them.</summary>
         public IReadOnlyDictionary<string, int> ChosenEpochs { get; init; } = new Dictionary<string, int>();
+
+        /// <summary>
+        /// How many targets each recall source of the ranker finds: per source (blend, item2vec, and "sequence" when the
+        /// ranker's features have a sequence model), the fraction of users whose target is among the source's top 100 and top
+        /// 200 unseen items; and "union", the fraction whose target is among the ranker's candidates (at its settings). The
+        /// ranker cannot place a target that is not among its candidates, so the union's recall caps its hit rate.
+        /// </summary>
+        public IReadOnlyList<CandidateRecall> Recall { get; init; } = Array.Empty<CandidateRecall>();
     }
+
+    /// <summary>Recall of a candidate source over the users with targets.</summary>
+    /// <param name="Source">blend, item2vec, sequence or union.</param>
+    /// <param name="At100">Fraction of targets among the source's top 100 unseen items (the union: among the ranker's candidates).</param>
+    /// <param name="At200">Fraction among the top 200 (the union: as <paramref name="At100"/>).</param>
+    /// <param name="MeanCandidates">The union's mean candidates per user; NaN for a single source.</param>
+    public sealed record CandidateRecall(string Source, double At100, double At200, double MeanCandidates);
 
     /// <summary>
     /// The "youtube" and "gru" models of <see cref="RecommendationEvaluation"/>: <see cref="SequenceRecallEstimator"/> with
@@ -95,7 +110,9 @@ namespace Embeddings.Recommendation
     /// Runs the whole recommendation pipeline under the leave-last-out protocol (docs/evaluation-protocols.md: full
     /// ranking over every unseen item): popularity; item2vec scored by the input-output logit; node2vec (item transition
     /// graph) scored by its input-output logit; implicit matrix factorization; the blend of logit, transitions and
-    /// co-occurrence; and the ranker. For the held-out item at position -h (h = 1 test, 2 validation), the features are
+    /// co-occurrence; and the ranker ("ranker"). With a sequence model in the options (<see cref="RankingRecommenderOptions.SequenceModel"/>),
+    /// "ranker-seq" is the ranker with its features and union recall, and "ranker" the ranker of the same period states
+    /// without them (a paired comparison: the same item2vec, node2vec and counts). For the held-out item at position -h (h = 1 test, 2 validation), the features are
     /// trained on all interactions before it and the ranker on the interactions at -(h + 1), -(h + 2), ... (one per
     /// label period), each with features from those before it, so the target is never seen in training.
     /// Items outside a user's ranker candidates rank after all candidates.
@@ -103,7 +120,7 @@ namespace Embeddings.Recommendation
     public static class RecommendationEvaluation
     {
         /// <summary>The model names, in report order.</summary>
-        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker" };
+        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker", "ranker-seq" };
 
         /// <summary>Evaluates every model on <paramref name="target"/>.</summary>
         /// <param name="mlContext">The context (its seed is used when <paramref name="options"/> has none).</param>
@@ -128,9 +145,11 @@ namespace Embeddings.Recommendation
 
             // The ranker learns from the interaction just before the target.
             using var cancellation = Infrastructure.ContextCancellation.Watch(mlContext, nameof(RecommendationEvaluation));
-            var ranker = RankingStage.TrainRanker(mlContext, training, holdout: 1, settings, seed, log, cancellation.Token);
+            var (ranker, plainRanker) = RankingStage.TrainRankers(mlContext, training, holdout: 1, settings, seed, log, cancellation.Token, withoutSequence: true);
             var featurizer = RecommendationFeaturesEstimator.Train(mlContext, training, settings.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation.Token);
             var model = new RankingRecommenderTransformer(new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn), ranker, settings.CandidateCount);
+            var plainModel = plainRanker is null ? null : new RankingRecommenderTransformer(
+                new RecommendationFeaturesTransformer(new RecommendationFeaturizer(featurizer.State.WithoutSequence()), "User", "Item", RankingRecommenderEstimator.FeaturesColumn), plainRanker, settings.CandidateCount);
 
             var itemIndex = new int[split.Items.Count];
             for (int i = 0; i < itemIndex.Length; i++)
@@ -172,19 +191,79 @@ namespace Embeddings.Recommendation
             }
             results["blend"] = LeaveLastOutEvaluator.Evaluate(split, target, Scorer((u, s) => featurizer.BlendScores(u, s, a, b, scratch)));
 
-            var ranked = RankingStage.ScoreCandidates(mlContext, model, split.Users, settings.CandidateCount);
+            var recall = Recall(split, target, featurizer, settings.CandidateCount);
+            log?.Invoke($"{target} recall@100/@200: " + string.Join(", ", recall.Select(r => $"{r.Source} {r.At100:F4}/{r.At200:F4}")));
             var position = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < split.Items.Count; i++)
                 position[split.Items[i]] = i;
-            results["ranker"] = LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+            LeaveLastOutMetrics Ranked(RankingRecommenderTransformer recommender)
             {
-                if (!ranked.TryGetValue(user, out var list))
-                    return;
-                foreach (var (item, score) in list)
-                    scores[position[item]] = score;
-            });
+                var ranked = RankingStage.ScoreCandidates(mlContext, recommender, split.Users, settings.CandidateCount);
+                return LeaveLastOutEvaluator.Evaluate(split, target, (user, scores) =>
+                {
+                    if (!ranked.TryGetValue(user, out var list))
+                        return;
+                    foreach (var (item, score) in list)
+                        scores[position[item]] = score;
+                });
+            }
+            if (plainModel is null)
+            {
+                results["ranker"] = Ranked(model);
+            }
+            else
+            {
+                results["ranker"] = Ranked(plainModel);
+                results["ranker-seq"] = Ranked(model);
+            }
             log?.Invoke($"{target}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value.HitRate:F4}/{r.Value.Ndcg:F4}")));
-            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds) { ChosenEpochs = chosen };
+            return new RecommendationSplitResult(target, results, watch.Elapsed.TotalSeconds) { ChosenEpochs = chosen, Recall = recall };
+        }
+
+        /// <summary>The recall of each candidate source and of the ranker's candidate union (see <see cref="RecommendationSplitResult.Recall"/>).</summary>
+        private static List<CandidateRecall> Recall(LeaveLastOutSplit split, RankingTarget target, RecommendationFeaturizer featurizer, int count)
+        {
+            int n = featurizer.Items.Count;
+            float[] scores = new float[n], a = new float[n], b = new float[n], source = new float[n], scratch = featurizer.CreateScratch();
+            var seen = new bool[n];
+            var sources = new List<(string Name, Action<int, float[]> Score)>
+            {
+                ("blend", (u, s) => featurizer.BlendScores(u, s, a, b, scratch)),
+                ("item2vec", (u, s) => featurizer.LogitScores(u, node2Vec: false, s, scratch)),
+            };
+            if (featurizer.HasSequenceModel)
+                sources.Add(("sequence", (u, s) => featurizer.SequenceScores(u, s)));
+            var hits = new int[sources.Count, 2];
+            int unionHits = 0;
+            long unionSize = 0;
+            foreach (string user in split.Users)
+            {
+                int u = featurizer.UserIndex(user);
+                int t = featurizer.ItemIndex(split.Target(user, target));
+                if (u < 0 || t < 0)
+                    continue;
+                var history = featurizer.History(u);
+                for (int k = 0; k < sources.Count; k++)
+                {
+                    sources[k].Score(u, source);
+                    foreach (int item in history)
+                        seen[item] = true;
+                    int rank = EndToEnd.Sequences.SequenceRecallModel.Rank(source, t, seen);
+                    foreach (int item in history)
+                        seen[item] = false;
+                    hits[k, 0] += rank <= 100 ? 1 : 0;
+                    hits[k, 1] += rank <= 200 ? 1 : 0;
+                }
+                var candidates = RankingStage.Candidates(featurizer, u, count, scores, a, b, scratch, seen);
+                unionSize += candidates.Length;
+                unionHits += Array.IndexOf(candidates, t) >= 0 ? 1 : 0;
+            }
+            double users = split.Users.Count;
+            var result = new List<CandidateRecall>();
+            for (int k = 0; k < sources.Count; k++)
+                result.Add(new CandidateRecall(sources[k].Name, hits[k, 0] / users, hits[k, 1] / users, double.NaN));
+            result.Add(new CandidateRecall("union", unionHits / users, unionHits / users, unionSize / users));
+            return result;
         }
 
         private sealed class SequenceRow

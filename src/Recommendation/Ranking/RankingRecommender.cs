@@ -63,6 +63,14 @@ namespace Embeddings.Recommendation
         /// <summary>Side information of the users, or null (default); see <see cref="RecommendationFeaturesEstimator.Options.UserSideInformation"/>.</summary>
         public IDataView? UserSideInformation { get; set; }
 
+        /// <summary>
+        /// The end-to-end sequence model of the features and the union recall, or null (default) for none; see
+        /// <see cref="RecommendationFeaturesEstimator.Options.SequenceModel"/> and
+        /// <see cref="RecommendationFeatureSettings.SequenceCandidateCount"/>. Like the other features it is trained once per
+        /// ranker label period on the interactions before the labels, and once more on all interactions.
+        /// </summary>
+        public SequenceRecallEstimator.Options? SequenceModel { get; set; }
+
         /// <summary>Side information of the items, or null (default); see <see cref="RecommendationFeaturesEstimator.Options.ItemSideInformation"/>.</summary>
         public IDataView? ItemSideInformation { get; set; }
 
@@ -83,6 +91,16 @@ namespace Embeddings.Recommendation
         /// <summary>A copy of these options (the nested skip-gram, item graph and feature settings are shared, not copied).</summary>
         public RankingRecommenderOptions Clone() => (RankingRecommenderOptions)MemberwiseClone();
 
+        /// <summary>A copy without the sequence model and its candidates (the feature settings copied).</summary>
+        internal RankingRecommenderOptions WithoutSequence()
+        {
+            var copy = Clone();
+            copy.SequenceModel = null;
+            copy.Features = Features.Clone();
+            copy.Features.SequenceCandidateCount = 0;
+            return copy;
+        }
+
         internal RecommendationFeaturesEstimator.Options FeatureOptions(string featuresColumn) => new()
         {
             UserColumnName = UserColumnName,
@@ -92,6 +110,7 @@ namespace Embeddings.Recommendation
             Item2Vec = Item2Vec,
             ItemGraph = ItemGraph,
             Features = Features,
+            SequenceModel = SequenceModel,
             UserSideInformation = UserSideInformation,
             ItemSideInformation = ItemSideInformation,
             Seed = Seed,
@@ -160,7 +179,8 @@ namespace Embeddings.Recommendation
     /// <summary>Candidate recall, ranker training and candidate scoring, shared by the estimator and the evaluation.</summary>
     internal static class RankingStage
     {
-        private sealed class CandidateRow
+        /// <summary>A candidate of a ranker label period: the user, the item, 1 for the label, the user's group and the features.</summary>
+        internal sealed class CandidateRow
         {
             public string User { get; set; } = "";
             public string Item { get; set; } = "";
@@ -170,14 +190,21 @@ namespace Embeddings.Recommendation
             public float[] Features { get; set; } = Array.Empty<float>();
         }
 
-        /// <summary>The top <paramref name="count"/> unseen items of <paramref name="user"/> by the blend score, best first (ties by item index).</summary>
+        /// <summary>
+        /// The candidates of <paramref name="user"/> among the unseen items: the top <paramref name="count"/> by the blend
+        /// score, best first (ties by item index), then the union's other sources (see <see cref="Candidates(RecommendationFeaturizer, int, string?, int, float[], float[], float[], float[], bool[], RecommendationFilter?)"/>).
+        /// </summary>
         public static int[] Candidates(RecommendationFeaturizer featurizer, int user, int count, float[] scores, float[] a, float[] b, float[] scratch, bool[] seen) =>
             Candidates(featurizer, user, null, count, scores, a, b, scratch, seen, null);
 
         /// <summary>
-        /// The top <paramref name="count"/> items of <paramref name="user"/> by the blend score that <paramref name="filter"/>
-        /// admits (null: the unseen items), best first (ties by item index). <paramref name="userId"/> is the id the filter's
-        /// predicate receives.
+        /// The candidates of <paramref name="user"/> among the items that <paramref name="filter"/> admits (null: the unseen
+        /// items): the top <paramref name="count"/> by the blend score, best first (ties by item index), then the top
+        /// <see cref="RecommendationFeatureSettings.SequenceCandidateCount"/> by the sequence model's logit and the top
+        /// <see cref="RecommendationFeatureSettings.Item2VecCandidateCount"/> by the item2vec logit that are not already in
+        /// (each source's top is taken over all admitted items, so the union holds every source's own top list).
+        /// <paramref name="userId"/> is the id the filter's predicate receives. <paramref name="scores"/> receives the blend
+        /// scores; <paramref name="a"/> and <paramref name="b"/> are overwritten.
         /// </summary>
         public static int[] Candidates(RecommendationFeaturizer featurizer, int user, string? userId, int count, float[] scores, float[] a, float[] b,
             float[] scratch, bool[] seen, RecommendationFilter? filter)
@@ -185,22 +212,35 @@ namespace Embeddings.Recommendation
             featurizer.BlendScores(user, scores, a, b, scratch);
             var history = featurizer.History(user);
             bool excludeSeen = filter?.ExcludeSeen ?? true;
+            var settings = featurizer.Settings;
+            int sequenceCount = featurizer.HasSequenceModel ? settings.SequenceCandidateCount : 0;
+            int item2VecCount = settings.Item2VecCandidateCount;
             if (excludeSeen)
             {
                 foreach (int item in history)
                     seen[item] = true;
             }
-            var heap = new PriorityQueue<int, (float, int)>(count + 1);
+            var result = new List<int>(count + sequenceCount + item2VecCount);
             try
             {
-                for (int i = 0; i < scores.Length; i++)
+                Top(scores, count, seen, filter, userId, result);
+                if (sequenceCount > 0 || item2VecCount > 0)
                 {
-                    if (seen[i] || (filter is not null && !filter.Admits(userId!, i)))
-                        continue;
-                    // Min-heap on (score, -index): the root is the worst kept candidate.
-                    heap.Enqueue(i, (scores[i], -i));
-                    if (heap.Count > count)
-                        heap.Dequeue();
+                    // Items already taken are marked as seen, so that each further source adds only new items.
+                    foreach (int item in result)
+                        seen[item] = true;
+                    if (sequenceCount > 0)
+                    {
+                        featurizer.SequenceScores(user, a);
+                        Top(a, sequenceCount, seen, filter, userId, result, mark: true);
+                    }
+                    if (item2VecCount > 0)
+                    {
+                        featurizer.LogitScores(user, node2Vec: false, b, scratch);
+                        Top(b, item2VecCount, seen, filter, userId, result, mark: true);
+                    }
+                    foreach (int item in result)
+                        seen[item] = false;
                 }
             }
             finally
@@ -211,10 +251,35 @@ namespace Embeddings.Recommendation
                         seen[item] = false;
                 }
             }
-            var result = new int[heap.Count];
-            for (int k = result.Length - 1; k >= 0; k--)
-                result[k] = heap.Dequeue();
-            return result;
+            return result.ToArray();
+        }
+
+        /// <summary>
+        /// Appends to <paramref name="result"/> the top <paramref name="count"/> items by <paramref name="scores"/> that are
+        /// not <paramref name="seen"/> and that <paramref name="filter"/> admits, best first (ties by item index); with
+        /// <paramref name="mark"/>, marks them as seen.
+        /// </summary>
+        private static void Top(float[] scores, int count, bool[] seen, RecommendationFilter? filter, string? userId, List<int> result, bool mark = false)
+        {
+            var heap = new PriorityQueue<int, (float, int)>(count + 1);
+            for (int i = 0; i < scores.Length; i++)
+            {
+                if (seen[i] || (filter is not null && !filter.Admits(userId!, i)))
+                    continue;
+                // Min-heap on (score, -index): the root is the worst kept candidate.
+                heap.Enqueue(i, (scores[i], -i));
+                if (heap.Count > count)
+                    heap.Dequeue();
+            }
+            int first = result.Count;
+            while (heap.Count > 0)
+                result.Add(heap.Dequeue());
+            result.Reverse(first, result.Count - first);
+            if (mark)
+            {
+                for (int k = first; k < result.Count; k++)
+                    seen[result[k]] = true;
+            }
         }
 
         /// <summary>
@@ -222,48 +287,105 @@ namespace Embeddings.Recommendation
         /// <paramref name="holdout"/> interactions, label = the interaction at position -<paramref name="holdout"/>.
         /// </summary>
         public static ITransformer TrainRanker(MLContext ml, IReadOnlyList<UserSequence> sequences, int holdout,
-            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation)
+            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation) =>
+            TrainRankers(ml, sequences, holdout, options, seed, log, cancellation, withoutSequence: false).Ranker;
+
+        /// <summary>
+        /// <see cref="TrainRanker"/>, and with <paramref name="withoutSequence"/> (and a sequence model in
+        /// <paramref name="options"/>) also the ranker of the same features without the sequence model's slots and
+        /// candidates, from the same period states (trained once).
+        /// </summary>
+        public static (ITransformer Ranker, ITransformer? WithoutSequence) TrainRankers(MLContext ml, IReadOnlyList<UserSequence> sequences, int holdout,
+            RankingRecommenderOptions options, int seed, Action<string>? log, CancellationToken cancellation, bool withoutSequence)
         {
+            bool plain = withoutSequence && options.SequenceModel is not null;
             var rows = new List<CandidateRow>();
-            uint groups = 0;
-            long labelsFound = 0;
-            int featureCount = RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
+            var plainRows = new List<CandidateRow>();
+            uint groups = 0, plainGroups = 0;
+            long labelsFound = 0, plainLabelsFound = 0;
             for (int period = 0; period < options.RankerTrainingPeriods; period++)
             {
                 int cut = holdout + period;
-                var history = new List<UserSequence>();
-                var labels = new List<(string User, string Label)>();
-                foreach (var sequence in sequences)
-                {
-                    if (sequence.Items.Count <= cut)
-                        continue;
-                    history.Add(sequence.DropLast(cut));
-                    labels.Add((sequence.User, sequence.Items[sequence.Items.Count - cut]));
-                }
-                if (labels.Count == 0)
+                var (featurizer, labels) = PeriodState(ml, sequences, cut, options, seed + period, cancellation);
+                if (featurizer is null)
                 {
                     if (period == 0)
                         throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: no user has more than {holdout} interaction(s); the ranker needs each user's last interaction as a label and at least one before it.");
                     break;
                 }
-                var featurizer = RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed + period, cancellation);
-                var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
-                var periodRows = CandidateRows(featurizer, labels, options.CandidateCount, ref groups, out int positives);
+                var periodRows = FeatureRows(ml, featurizer, labels, options.CandidateCount, ref groups, out int positives);
                 labelsFound += positives;
                 log?.Invoke($"ranker period {period + 1}: {periodRows.Count:N0} candidate rows for {labels.Count:N0} users; the label is among the candidates for {positives:N0}");
-                // Features are computed now, with this period's state, and kept as plain rows.
-                var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
-                using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == RankingRecommenderEstimator.FeaturesColumn));
-                var getter = cursor.GetGetter<VBuffer<float>>(view.Schema[RankingRecommenderEstimator.FeaturesColumn]);
-                VBuffer<float> buffer = default;
-                int k = 0;
-                while (cursor.MoveNext())
-                {
-                    getter(ref buffer);
-                    periodRows[k++].Features = buffer.DenseValues().ToArray();
-                }
                 rows.AddRange(periodRows);
+                if (plain)
+                {
+                    var without = new RecommendationFeaturizer(featurizer.State.WithoutSequence());
+                    plainRows.AddRange(FeatureRows(ml, without, labels, options.CandidateCount, ref plainGroups, out int plainPositives));
+                    plainLabelsFound += plainPositives;
+                }
             }
+            int featureCount = RecommendationFeaturesEstimator.SlotNames(options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
+            var ranker = FitRanker(ml, rows, groups, featureCount, labelsFound, options, seed);
+            if (!plain)
+                return (ranker, null);
+            var plainOptions = options.WithoutSequence();
+            int plainCount = RecommendationFeaturesEstimator.SlotNames(plainOptions.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn)).Length;
+            return (ranker, FitRanker(ml, plainRows, plainGroups, plainCount, plainLabelsFound, plainOptions, seed));
+        }
+
+        /// <summary>The features of one label period (trained on every sequence without its last <paramref name="cut"/> items) and the labels; null features when no user has more.</summary>
+        private static (RecommendationFeaturizer? Featurizer, List<(string User, string Label)> Labels) PeriodState(MLContext ml, IReadOnlyList<UserSequence> sequences, int cut,
+            RankingRecommenderOptions options, int seed, CancellationToken cancellation)
+        {
+            var history = new List<UserSequence>();
+            var labels = new List<(string User, string Label)>();
+            foreach (var sequence in sequences)
+            {
+                if (sequence.Items.Count <= cut)
+                    continue;
+                history.Add(sequence.DropLast(cut));
+                labels.Add((sequence.User, sequence.Items[sequence.Items.Count - cut]));
+            }
+            if (labels.Count == 0)
+                return (null, labels);
+            return (RecommendationFeaturesEstimator.Train(ml, history, options.FeatureOptions(RankingRecommenderEstimator.FeaturesColumn), seed, cancellation), labels);
+        }
+
+        /// <summary>The candidate rows of <paramref name="labels"/>' users with their features, computed now with <paramref name="featurizer"/>.</summary>
+        private static List<CandidateRow> FeatureRows(MLContext ml, RecommendationFeaturizer featurizer, List<(string User, string Label)> labels, int count, ref uint groups, out int positives)
+        {
+            var features = new RecommendationFeaturesTransformer(featurizer, "User", "Item", RankingRecommenderEstimator.FeaturesColumn);
+            var periodRows = CandidateRows(featurizer, labels, count, ref groups, out positives);
+            var view = features.Transform(ml.Data.LoadFromEnumerable(periodRows));
+            using var cursor = view.GetRowCursor(view.Schema.Where(c => c.Name == RankingRecommenderEstimator.FeaturesColumn));
+            var getter = cursor.GetGetter<VBuffer<float>>(view.Schema[RankingRecommenderEstimator.FeaturesColumn]);
+            VBuffer<float> buffer = default;
+            int k = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                periodRows[k++].Features = buffer.DenseValues().ToArray();
+            }
+            return periodRows;
+        }
+
+        /// <summary>
+        /// The candidate rows of one ranker label period: each user's interaction at position -<paramref name="cut"/> is the
+        /// label, the features are trained on the interactions before it (every user's sequence cut there) and computed now,
+        /// with this period's state. Null when no user has more than <paramref name="cut"/> interactions.
+        /// </summary>
+        internal static List<CandidateRow>? PeriodRows(MLContext ml, IReadOnlyList<UserSequence> sequences, int cut, RankingRecommenderOptions options, int seed,
+            ref uint groups, out int positives, out int users, CancellationToken cancellation)
+        {
+            var (featurizer, labels) = PeriodState(ml, sequences, cut, options, seed, cancellation);
+            positives = 0;
+            users = labels.Count;
+            return featurizer is null ? null : FeatureRows(ml, featurizer, labels, options.CandidateCount, ref groups, out positives);
+        }
+
+        /// <summary>Fits the ML.NET ranker of <paramref name="options"/> on candidate rows (<paramref name="groups"/> groups of <paramref name="featureCount"/> features).</summary>
+        internal static ITransformer FitRanker(MLContext ml, List<CandidateRow> rows, uint groups, int featureCount, long labelsFound, RankingRecommenderOptions options, int seed)
+        {
             if (rows.Count == 0)
                 throw new InvalidOperationException($"{RankingRecommenderEstimator.ComponentName}: the ranker has no training rows: no user has a candidate item (an item of the other users' histories that the user has not seen). The data need 2 or more users whose items overlap.");
             var schema = SchemaDefinition.Create(typeof(CandidateRow));

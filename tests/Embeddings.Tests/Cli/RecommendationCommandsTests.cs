@@ -90,7 +90,7 @@ namespace Embeddings.Tests.Cli
                     "--mf-rank", "4", "--mf-iterations", "3", "--seq-max-epochs", "15", "--seq-dimensions", "16", "--seq-learning-rate", "0.02", "--threads", "1");
                 Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 using var report = JsonDocument.Parse(File.ReadAllText(json));
-                foreach (string model in new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker" })
+                foreach (string model in new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker", "ranker-seq" })
                 {
                     foreach (var scope in new[] { report.RootElement, report.RootElement.GetProperty("validation") })
                     {
@@ -108,7 +108,13 @@ namespace Embeddings.Tests.Cli
                 // The epochs chosen on validation, used for test.
                 var chosen = report.RootElement.GetProperty("settings").GetProperty("sequence_recall_epochs");
                 Assert.That(chosen.GetProperty("gru").GetInt32(), Is.InRange(1, 15));
-                Assert.That(run.Output, Does.Contain("youtube").And.Contain("gru"));
+                Assert.That(run.Output, Does.Contain("youtube").And.Contain("gru").And.Contain("ranker-seq"));
+                // Candidate recall: each source's top 100 and 200 hold at least as many targets as its top 100; the union at least the blend's top 10.
+                var recall = report.RootElement.GetProperty("recall");
+                foreach (string source in new[] { "blend", "item2vec", "sequence" })
+                    Assert.That(recall.GetProperty(source).GetProperty("at200").GetDouble(), Is.GreaterThanOrEqualTo(recall.GetProperty(source).GetProperty("at100").GetDouble()), source);
+                Assert.That(recall.GetProperty("union").GetProperty("mean_candidates").GetDouble(), Is.GreaterThan(10));
+                Assert.That(report.RootElement.GetProperty("ranker-seq").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
             }
             finally
             {

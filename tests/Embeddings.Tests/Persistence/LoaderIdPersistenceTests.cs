@@ -33,7 +33,7 @@ namespace Embeddings.Tests.Persistence
             (typeof(GraphWalkTransformer), "Embeddings.GraphWalk", 1, new[] { "Embeddings.GraphWalkTransformer, Embeddings.Estimators" }),
             (typeof(Item2VecTransformer), "Embeddings.Item2Vec", 2, new[] { "Embeddings.Item2VecTransformer, Embeddings.Estimators" }),
             (typeof(MatrixFactorizationTransformer), "Embeddings.MatrixFactorization", 3, new[] { "Embeddings.MatrixFactorizationTransformer, Embeddings.Estimators" }),
-            (typeof(RecommendationFeaturesTransformer), "Embeddings.RecommendationFeatures", 2, new[] { "Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation" }),
+            (typeof(RecommendationFeaturesTransformer), "Embeddings.RecommendationFeatures", 3, new[] { "Embeddings.Recommendation.RecommendationFeaturesTransformer, Embeddings.Recommendation" }),
             (typeof(RankingRecommenderTransformer), "Embeddings.RankingRecommender", 1, Array.Empty<string>()),
             (typeof(EndToEndEmbeddingTransformer), "Embeddings.EndToEnd", 1, Array.Empty<string>()),
             (typeof(SequenceRecallTransformer), "Embeddings.SequenceRecall", 1, Array.Empty<string>()),
