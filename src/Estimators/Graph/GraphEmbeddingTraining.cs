@@ -59,10 +59,16 @@ namespace Embeddings
                 throw new ArgumentException($"{component}: WeightColumnName is blank; name the weight column or leave it null.", "WeightColumnName");
         }
 
+        /// <summary>The most nodes one walk may have (2^26).</summary>
+        public const int MaxWalkLength = 1 << 26;
+
         /// <summary>The walk settings shared by the embedding estimators and <see cref="GraphWalkEstimator"/>.</summary>
         public static void ValidateWalks(string component, int walkLength, InvalidEdgeWeightHandling invalidWeights, double p, double q)
         {
             OptionChecks.Check(component, walkLength >= 2, "WalkLength", walkLength, "use 2 or more nodes per walk (80 is the node2vec default)");
+            // Each training thread holds its current walk (and the walk's token buffer) in memory.
+            if (walkLength > MaxWalkLength)
+                throw new NotSupportedException($"{component}: WalkLength = {walkLength:N0} is longer than one walk may be ({MaxWalkLength:N0} nodes: each thread holds its walk in memory); lower WalksPerNode or WalkLength (80 is the node2vec default).");
             OptionChecks.Check(component, Enum.IsDefined(invalidWeights), "InvalidWeights", invalidWeights, "use Reject or Drop");
             OptionChecks.Check(component, double.IsFinite(p) && p > 0, "ReturnParameter (p)", p, "use p > 0 (p = 1 with q = 1 gives DeepWalk walks)");
             OptionChecks.Check(component, double.IsFinite(q) && q > 0, "InOutParameter (q)", q, "use q > 0 (q = 1 with p = 1 gives DeepWalk walks)");
