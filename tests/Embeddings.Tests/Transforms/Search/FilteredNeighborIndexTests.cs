@@ -136,7 +136,8 @@ namespace Embeddings.Tests.Transforms.Search
             Assert.That(Assert.Throws<InvalidOperationException>(() => exact.Search(query, 10, filter))!.Message, Does.StartWith("no row "), "not an AggregateException");
             // The native index is intact afterwards.
             Assert.That(hnsw.Search(query, 10, NeighborFilter.For(table).Where(row => row % 7 != 3)), Has.Count.EqualTo(10));
-            Assert.That(hnsw.Search(query, 1)[0].Key, Is.EqualTo(table.Keys[11]));
+            // An approximate search (multi-threaded build) may rank a near-duplicate of row 11 first; row 11 is among the top 10.
+            Assert.That(hnsw.Search(query, 10).Select(n => n.Key), Does.Contain(table.Keys[11]));
         }
 
         [Test]
