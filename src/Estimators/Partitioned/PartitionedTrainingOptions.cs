@@ -23,7 +23,7 @@ namespace Embeddings
     public sealed class PartitionedTrainingOptions
     {
         /// <summary>
-        /// Number of partitions P, 1 to 256: each holds about 1/P of the nodes (by frequency rank, round robin). Default null:
+        /// Number of partitions P, 1 to 64: each holds about 1/P of the nodes (by frequency rank, round robin). Default null:
         /// chosen from <see cref="ModelMemoryBudgetBytes"/>. P = 1 runs the partitioned trainer with one partition.
         /// </summary>
         public int? Partitions { get; set; }
