@@ -344,43 +344,12 @@ namespace Embeddings.SkipGram
                         targets[t++] = sample;
                 }
 
-                // Scores and gradient scales from one snapshot of the rows.
-                for (int i = 0; i < m; i++)
+                if (!SharedNegativesStep.Train(new BuilderRows(_input), new BuilderRows(_outputNegative!), contexts.Slice(0, m), targets.Slice(0, t), d, alpha,
+                    scores, inputGradients, outputGradients, ref state.LossSum, ref state.LossCount))
                 {
-                    ReadOnlySpan<float> l1 = _input.Row(contexts[i]);
-                    for (int j = 0; j < t; j++)
-                    {
-                        float f = VectorMath.Dot(l1, _outputNegative!.Row(targets[j]));
-                        float label = j == 0 ? 1 : 0;
-                        if (float.IsNaN(f))
-                        {
-                            state.Diverged = true;
-                            return;
-                        }
-                        float g = NegativeSamplingGradient(f, label, alpha);
-                        state.LossSum += SigmoidTable.LogLoss(f, j == 0);
-                        scores[i * t + j] = g;
-                    }
+                    state.Diverged = true;
+                    return;
                 }
-                state.LossCount += m * t;
-
-                inputGradients.Slice(0, m * d).Clear();
-                outputGradients.Slice(0, t * d).Clear();
-                for (int i = 0; i < m; i++)
-                {
-                    ReadOnlySpan<float> l1 = _input.Row(contexts[i]);
-                    Span<float> e1 = inputGradients.Slice(i * d, d);
-                    for (int j = 0; j < t; j++)
-                    {
-                        float g = scores[i * t + j];
-                        if (g != 0)
-                            VectorMath.AccumulateBoth(l1, _outputNegative!.Row(targets[j]), e1, outputGradients.Slice(j * d, d), g);
-                    }
-                }
-                for (int i = 0; i < m; i++)
-                    VectorMath.Add(inputGradients.Slice(i * d, d), _input.Row(contexts[i]));
-                for (int j = 0; j < t; j++)
-                    VectorMath.Add(outputGradients.Slice(j * d, d), _outputNegative!.Row(targets[j]));
             }
         }
 
@@ -428,16 +397,6 @@ namespace Embeddings.SkipGram
             int window = _settings.WindowSize;
             int reduce = random.Next(window);
             return (Math.Max(0, pos - window + reduce), (int)Math.Min(n, (long)pos + window + 1 - reduce));
-        }
-
-        /// <summary>(label - sigmoid(f)) x alpha, saturated outside [-6, 6] as in the word2vec tool. <paramref name="f"/> is not NaN.</summary>
-        private static float NegativeSamplingGradient(float f, float label, float alpha)
-        {
-            if (f > SigmoidTable.MaxExp)
-                return (label - 1) * alpha;
-            if (f < -SigmoidTable.MaxExp)
-                return label * alpha;
-            return (label - SigmoidTable.Sigmoid(f)) * alpha;
         }
 
         /// <summary>The output-side updates for one (hidden vector, target item) pair: hierarchical softmax and/or negatives.</summary>
@@ -490,7 +449,7 @@ namespace Embeddings.SkipGram
                         state.Diverged = true;
                         return;
                     }
-                    float g = NegativeSamplingGradient(f, label, alpha);
+                    float g = SharedNegativesStep.Gradient(f, label, alpha);
                     state.LossSum += SigmoidTable.LogLoss(f, d == 0);
                     state.LossCount++;
                     VectorMath.AccumulateAndUpdate(l1, l2, gradient, g);
@@ -542,9 +501,9 @@ namespace Embeddings.SkipGram
 
             public int[] Sentence { get; }
 
-            public double LossSum { get; set; }
+            public double LossSum;
 
-            public long LossCount { get; set; }
+            public long LossCount;
 
             public bool Diverged { get; set; }
         }
