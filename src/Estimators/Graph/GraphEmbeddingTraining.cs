@@ -136,7 +136,7 @@ namespace Embeddings
             long dropped = builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes;
             if (graph.EdgeCount == 0)
                 throw new InvalidOperationException($"{component}: the graph has no edges ({builder.RowsRead:N0} rows read, {dropped:N0} dropped); there is nothing to walk.");
-            if (Partitioned.PartitionedGraphTraining.Choose(o.Partitioning, graph.NodeCount, o.EmbeddingDimension, threads, component) is int partitions)
+            if (Partitioned.PartitionedTraining.Choose(o.Partitioning, graph.NodeCount, o.EmbeddingDimension, threads, component) is int partitions)
                 return Partitioned.PartitionedGraphTraining.Train(builder, graph, merged, dropped, partitions, o, p, q, sampling, seed, threads, keepContextVectors, component, log, cancellation);
 
             var walker = new RandomWalker(graph, p, q, sampling);

@@ -3,19 +3,21 @@ namespace Embeddings
     /// <summary>
     /// Partitioned training for models larger than memory (docs/partitioned-training.md), after PyTorch-BigGraph and
     /// GraphVite: the input and output vectors are split into <see cref="Partitions"/> parts kept in
-    /// <see cref="Directory"/>; the (centre, context) pairs of the walks are written to buckets by (partition of the
+    /// <see cref="Directory"/>; the (centre, context) pairs of the walks or sequences are written to buckets by (partition of the
     /// input item, partition of the output item), and each bucket trains with only its two partitions in memory.
-    /// Set on <see cref="GraphEmbeddingOptions.Partitioning"/>; null there (the default) trains in memory.
+    /// Set on <see cref="GraphEmbeddingOptions.Partitioning"/> (node2vec, DeepWalk) or
+    /// <see cref="SkipGramEmbeddingEstimator.Options.Partitioning"/> (skip-gram, and item2vec through its <c>SkipGram</c>
+    /// options); null there (the default) trains in memory.
     /// </summary>
     /// <remarks>
     /// <para>
     /// Partitioned mode runs when <see cref="Partitions"/> is set, or when it is null and the model (input and output
-    /// vectors of every node) would take more than <see cref="ModelMemoryBudgetBytes"/>; the smallest number of
+    /// vectors of every node or vocabulary item) would take more than <see cref="ModelMemoryBudgetBytes"/>; the smallest number of
     /// partitions whose resident memory fits the budget is then chosen. With neither set, training stays in memory.
     /// </para>
     /// <para>
     /// The run checkpoints after every bucket, so a run that is killed resumes from its last completed bucket when
-    /// <c>Fit</c> is called again with the same graph, settings and directory; a directory that holds a finished run
+    /// <c>Fit</c> is called again with the same graph (or corpus), settings and directory; a directory that holds a finished run
     /// gives its result without training. The result tables are memory-mapped from files in the directory
     /// (<see cref="EmbeddingTable.IsMemoryMapped"/>): keep the directory while they are in use.
     /// </para>
@@ -23,31 +25,34 @@ namespace Embeddings
     public sealed class PartitionedTrainingOptions
     {
         /// <summary>
-        /// Number of partitions P, 1 to 64: each holds about 1/P of the nodes (by frequency rank, round robin). Default null:
+        /// Number of partitions P, 1 to 64: each holds about 1/P of the nodes or items (by frequency rank, round robin). Default null:
         /// chosen from <see cref="ModelMemoryBudgetBytes"/>. P = 1 runs the partitioned trainer with one partition.
         /// </summary>
         public int? Partitions { get; set; }
 
         /// <summary>
         /// The folder of the partitions, pair buckets, checkpoint manifest and result tables; created when missing. It must be
-        /// empty, or hold a run of the same graph and settings (which then resumes). Required in partitioned mode.
+        /// empty, or hold a run of the same graph (or corpus) and settings (which then resumes). Required in partitioned mode.
         /// </summary>
         public string? Directory { get; set; }
 
         /// <summary>
         /// Bytes of memory the model may take: the two resident partitions (one input, one output), the per-node tables
-        /// of the partitioned trainer (32 bytes per node) and the pair write buffers. Default null: no budget. Must
+        /// of the partitioned trainer (32 bytes per node or item) and the pair write buffers. Default null: no budget. Must
         /// be at least 1 MiB. When <see cref="Partitions"/> is set and its resident memory exceeds the budget, <c>Fit</c>
-        /// throws and names the number of partitions that would fit. The graph, the node keys and the result (memory-mapped)
-        /// are not counted.
+        /// throws and names the number of partitions that would fit. The graph, the node keys, the vocabulary's keys and the
+        /// result (memory-mapped) are not counted.
         /// </summary>
         public long? ModelMemoryBudgetBytes { get; set; }
 
         /// <summary>
-        /// Disk space for the pair buckets of one episode, in bytes (8 per pair). Walks are processed in episodes of about
+        /// Disk space for the pair buckets of one episode, in bytes (8 per pair). Walks (or corpus shards) are processed in episodes of about
         /// this many pairs; each episode trains all P x P buckets once. Default 4 GiB; at least 1 MiB. Larger episodes mean
         /// fewer partition swaps; smaller ones mix the buckets of the run more finely.
         /// </summary>
         public long EpisodeBytes { get; set; } = 4L << 30;
+
+        /// <summary>A copy of these options.</summary>
+        internal PartitionedTrainingOptions Clone() => (PartitionedTrainingOptions)MemberwiseClone();
     }
 }

@@ -1,8 +1,8 @@
 namespace Embeddings
 {
-    /// <summary>Statistics of a partitioned graph-embedding run (docs/partitioned-training.md).</summary>
+    /// <summary>Statistics of a partitioned run (graph walks or sequences) (docs/partitioned-training.md).</summary>
     /// <param name="Partitions">Partitions P of the input and of the output vectors.</param>
-    /// <param name="EpisodesPerEpoch">Episodes per epoch: each trains all P x P buckets of its walks once.</param>
+    /// <param name="EpisodesPerEpoch">Episodes per epoch: each trains all P x P buckets of its walks (or corpus shards) once.</param>
     /// <param name="BucketsTrained">Buckets trained by this call to <c>Fit</c>.</param>
     /// <param name="BucketsDoneBefore">Buckets a previous, interrupted run of the same directory had completed (0 for a new run).</param>
     /// <param name="MatrixLoads">Partition matrices read from disk for training over the whole run, every attempt included (the swap count).</param>

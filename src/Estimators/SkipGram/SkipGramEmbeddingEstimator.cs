@@ -155,9 +155,26 @@ namespace Embeddings
             /// <summary>How the transformer pools a sequence into one vector. Default <see cref="EmbeddingPooling.Mean"/>.</summary>
             public EmbeddingPooling Pooling { get; set; } = EmbeddingPooling.Mean;
 
-            /// <summary>A shallow copy (the progress sink and cancellation token are shared).</summary>
-            /// <summary>A copy of these options (the <see cref="Progress"/> reporter and the token are shared, not copied).</summary>
-            public Options Clone() => (Options)MemberwiseClone();
+            /// <summary>
+            /// Partitioned training for vocabularies whose model is larger than memory (docs/partitioned-training.md): the
+            /// input and output vectors are split into partitions kept in <see cref="PartitionedTrainingOptions.Directory"/>,
+            /// the (context, centre) pairs of the corpus are written to buckets by the partitions of their two items, and
+            /// each bucket trains with two partitions in memory; the run checkpoints after every bucket and resumes when
+            /// <c>Fit</c> is called again on the same data and folder; the vectors are memory-mapped from the folder.
+            /// Default null: the model is trained in memory. Only skip-gram with negative sampling is partitioned:
+            /// <see cref="Model"/> = Cbow or <see cref="HierarchicalSoftmax"/> with Partitioning set throw
+            /// <see cref="NotSupportedException"/> when the estimator is created, and so does continued training
+            /// (<c>Fit</c> with an initial model). <see cref="WholeSequenceContext"/> is supported.
+            /// </summary>
+            public PartitionedTrainingOptions? Partitioning { get; set; }
+
+            /// <summary>A copy of these options (<see cref="Partitioning"/> copied too; the <see cref="Progress"/> reporter and the token are shared, not copied).</summary>
+            public Options Clone()
+            {
+                var copy = (Options)MemberwiseClone();
+                copy.Partitioning = Partitioning?.Clone();
+                return copy;
+            }
 
             /// <summary>
             /// Checks every setting and throws naming the option, its value and the fix. The estimator calls it when it is
@@ -207,6 +224,14 @@ namespace Embeddings
             OptionChecks.Check(c, Enum.IsDefined(o.Pooling), nameof(o.Pooling), o.Pooling, "use Mean, Sum or Max");
             if (o.KeepContextVectors && o.NegativeSampleCount == 0)
                 throw new ArgumentOutOfRangeException(nameof(o.KeepContextVectors), true, $"{c}: KeepContextVectors = true needs negative sampling (the hierarchical-softmax outputs belong to tree nodes, not items); set NegativeSampleCount > 0.");
+            if (o.Partitioning is not null)
+            {
+                Partitioned.PartitionedTraining.Validate(o.Partitioning, c);
+                if (o.Model == SkipGramModel.Cbow)
+                    throw new NotSupportedException($"{c}: Partitioning is set with Model = Cbow, but partitioned training supports skip-gram with negative sampling only (a CBOW step reads the input rows of a whole window, which the buckets split). Set Model = SkipGramModel.SkipGram, or Partitioning = null to train CBOW in memory.");
+                if (o.HierarchicalSoftmax)
+                    throw new NotSupportedException($"{c}: Partitioning is set with HierarchicalSoftmax = true, but partitioned training supports negative sampling only (the Huffman tree's inner-node vectors are shared by every item and cannot be partitioned). Set HierarchicalSoftmax = false with NegativeSampleCount > 0, or Partitioning = null to train in memory.");
+            }
         }
 
         /// <summary>Reads the sequences (twice: counts, then tokens into a temporary file), builds the vocabulary, trains, and returns the transformer.</summary>
@@ -571,6 +596,8 @@ namespace Embeddings
         /// </summary>
         public static void CheckInitialModel(SkipGramInitialModel initial, SkipGramEmbeddingEstimator.Options options, string component, string parameter)
         {
+            if (options.Partitioning is not null)
+                throw new NotSupportedException($"{component}: continued training (Fit with an initial model) does not support Partitioning: the update starts from the initial model's vectors, which partitioned training does not split into partitions. Set the skip-gram option Partitioning = null to continue in memory, or train a new partitioned model on all the data.");
             if (initial.Counts.Count != initial.Input.Count)
                 throw new ArgumentException($"{component}: the initial model carries no item counts ({initial.Counts.Count} counts for {initial.Input.Count} items; models saved before this version do not keep them), and the negative-sampling and subsampling tables are rebuilt from the counts. Retrain the initial model with this version.", parameter);
             if (initial.Context is null)
@@ -691,6 +718,8 @@ namespace Embeddings
                 }
             }
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"vocabulary {vocabulary.Count:N0} items, {corpus.TokenCount:N0} tokens in {corpus.SequenceCount:N0} sequences ({sequencesSkipped:N0} skipped: fewer than two known items)"));
+            if (initial is null && Partitioned.PartitionedTraining.Choose(options.Partitioning, vocabulary.Count, options.EmbeddingDimension, settings.NumberOfThreads, c, "items") is int partitions)
+                return Partitioned.PartitionedSequenceTraining.Train(vocabulary, corpus, sequencesSeen, sequencesSkipped, settings, options, partitions, c);
             var result = SkipGramTrainer.Train(vocabulary, corpus, settings, initial?.StartingPoint(vocabulary, corpus, options.WholeSequenceContext ? int.MaxValue : options.WindowSize));
             var embeddings = result.InputVectors.Build(vocabulary.Keys);
             EmbeddingTable? context = options.KeepContextVectors && result.OutputVectors is not null

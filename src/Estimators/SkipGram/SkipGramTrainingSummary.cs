@@ -19,5 +19,11 @@ namespace Embeddings
         /// trained table's keys (most frequent first): what the word2vec tool's <c>-save-vocab</c> writes.
         /// </summary>
         public IReadOnlyList<long> ItemCounts { get; init; } = Array.Empty<long>();
+
+        /// <summary>
+        /// The partitioned run's statistics (<see cref="SkipGramEmbeddingEstimator.Options.Partitioning"/>), or null when
+        /// training ran in memory. Not saved with the model: a loaded model has null here.
+        /// </summary>
+        public PartitionedTrainingSummary? Partitioned { get; init; }
     }
 }

@@ -23,7 +23,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
         [TearDown]
         public void RemoveRoot()
         {
-            PartitionedGraphTraining.BucketCommitted = null;
+            PartitionedTraining.BucketCommitted = null;
             GC.Collect();
             GC.WaitForPendingFinalizers();
             try
@@ -211,13 +211,13 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(reference.Summary.Partitioned.BucketsTrained, Is.EqualTo(total));
 
             int committed = 0;
-            PartitionedGraphTraining.BucketCommitted = _ =>
+            PartitionedTraining.BucketCommitted = _ =>
             {
                 if (++committed == total / 2 + 1)
                     throw new SimulatedCrash();
             };
             Assert.Throws<SimulatedCrash>(() => Fit(Settings("crashed"), edges));
-            PartitionedGraphTraining.BucketCommitted = null;
+            PartitionedTraining.BucketCommitted = null;
 
             var resumed = Fit(Settings("crashed"), edges);
             var summary = resumed.Summary!.Partitioned!;
@@ -261,18 +261,18 @@ namespace Embeddings.Tests.Estimators.Partitioned
             // A model larger than the budget: the fewest partitions whose resident memory fits are chosen.
             foreach (int target in new[] { 2, 4, 9 })
             {
-                long budget = PartitionedGraphTraining.ResidentBytes(100_000, target, 128, 1);
-                int chosen = PartitionedGraphTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = budget, Directory = "x" }, 100_000, 128, 1, "T")!.Value;
+                long budget = PartitionedTraining.ResidentBytes(100_000, target, 128, 1);
+                int chosen = PartitionedTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = budget, Directory = "x" }, 100_000, 128, 1, "T")!.Value;
                 Assert.That(chosen, Is.EqualTo(target), $"budget of {target} partitions");
-                Assert.That(PartitionedGraphTraining.ResidentBytes(100_000, chosen - 1, 128, 1), Is.GreaterThan(budget));
-                int tighter = PartitionedGraphTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = budget - 1, Directory = "x" }, 100_000, 128, 1, "T")!.Value;
+                Assert.That(PartitionedTraining.ResidentBytes(100_000, chosen - 1, 128, 1), Is.GreaterThan(budget));
+                int tighter = PartitionedTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = budget - 1, Directory = "x" }, 100_000, 128, 1, "T")!.Value;
                 Assert.That(tighter, Is.GreaterThan(target), "one byte less needs more partitions");
             }
-            Assert.That(PartitionedGraphTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 2L * 100_000 * 128 * 4, Directory = "x" }, 100_000, 128, 1, "T"), Is.Null, "the in-memory model fits exactly");
+            Assert.That(PartitionedTraining.Choose(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 2L * 100_000 * 128 * 4, Directory = "x" }, 100_000, 128, 1, "T"), Is.Null, "the in-memory model fits exactly");
 
             // End to end: 400 nodes of dimension 8,192 take 26 MB in memory, more than the budget of 4 partitions.
             int dimension = 8192;
-            long tight = PartitionedGraphTraining.ResidentBytes(400, 4, dimension, 1);
+            long tight = PartitionedTraining.ResidentBytes(400, 4, dimension, 1);
             Assert.That(tight, Is.LessThan(2L * 400 * dimension * 4));
             var options = Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = tight, Directory = Path.Combine(_root, "tight") });
             options.EmbeddingDimension = dimension;
@@ -309,7 +309,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(Assert.Throws<NotSupportedException>(() => ml.Embeddings().DeepWalk(bipartite))!.Message, Does.Contain("Bipartite"));
 
             // A fixed number of partitions the budget cannot hold: the message names a number that fits.
-            var overBudget = Options(new PartitionedTrainingOptions { Partitions = 1, ModelMemoryBudgetBytes = PartitionedGraphTraining.ResidentBytes(400, 2, 8192, 1), Directory = dir });
+            var overBudget = Options(new PartitionedTrainingOptions { Partitions = 1, ModelMemoryBudgetBytes = PartitionedTraining.ResidentBytes(400, 2, 8192, 1), Directory = dir });
             overBudget.EmbeddingDimension = 8192;
             var error = Assert.Throws<InvalidOperationException>(() => Fit(overBudget, Communities(4, 100, 1)));
             Assert.That(error!.Message, Does.Contain("Partitions = 1").And.Contain("ModelMemoryBudgetBytes").And.Contain("use Partitions = 2 or more"));
@@ -343,9 +343,9 @@ namespace Embeddings.Tests.Estimators.Partitioned
 
             // A crashed run, resumed with another dimension and another seed: both settings are named.
             string dir = Path.Combine(_root, "run");
-            PartitionedGraphTraining.BucketCommitted = c => throw new SimulatedCrash();
+            PartitionedTraining.BucketCommitted = c => throw new SimulatedCrash();
             Assert.Throws<SimulatedCrash>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = dir }), edges));
-            PartitionedGraphTraining.BucketCommitted = null;
+            PartitionedTraining.BucketCommitted = null;
             var other = Options(new PartitionedTrainingOptions { Partitions = 2, Directory = dir }, seed: 6);
             other.EmbeddingDimension = 8;
             var mismatch = Assert.Throws<InvalidOperationException>(() => Fit(other, edges));
