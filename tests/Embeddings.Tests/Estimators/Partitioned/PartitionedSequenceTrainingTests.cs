@@ -413,6 +413,22 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(continued!.Message, Does.Contain("continued training").And.Contain("Partitioning = null"));
             Assert.That(Directory.Exists(Path.Combine(_root, "y")), Is.False, "nothing was written");
 
+            // Item2vec's continued training goes through the same check.
+            var rows = Enumerable.Range(0, 40).SelectMany(u => Enumerable.Range(0, 6).Select(t => new Interaction { User = u, Item = $"{"ab"[u % 2]}{(u + t) % 8}", Time = t })).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            Item2VecEstimator.Options Item2Vec(PartitionedTrainingOptions? partitioning)
+            {
+                var options = new Item2VecEstimator.Options { UserColumnName = "User", ItemColumnName = "Item", TimestampColumnName = "Time" };
+                options.SkipGram.Epochs = 1;
+                options.SkipGram.SamplingThreshold = 0;
+                options.SkipGram.Partitioning = partitioning;
+                return options;
+            }
+            var initialItems = ml.Embeddings().Item2Vec(Item2Vec(null)).Fit(data);
+            var item2vecUpdate = Assert.Throws<NotSupportedException>(() => ml.Embeddings().Item2Vec(Item2Vec(Folder("z"))).Fit(data, initialItems));
+            Assert.That(item2vecUpdate!.Message, Does.Contain("continued training").And.Contain("Partitioning = null"));
+            Assert.That(Directory.Exists(Path.Combine(_root, "z")), Is.False, "nothing was written");
+
             // More partitions than items.
             var few = Assert.Throws<InvalidOperationException>(() => Fit(Options(Folder("few", partitions: 64)), new[] { new[] { "a", "b" }, new[] { "b", "c" } }));
             Assert.That(few!.Message, Does.Contain("Partitions = 64").And.Contain("3 items"));
