@@ -44,16 +44,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _minCount;
         private readonly Option<double> _alpha;
         private readonly Option<Named<SecondOrderSampling>> _sampling;
-        private readonly Option<int?> _partitions = CliOption.OptionalInt("--partitions",
-            "train partitioned with P partitions of the vectors kept in --partition-dir, 1 to 64 (docs/partitioned-training.md)").Check(v => v >= 1 && v <= 64, "must be from 1 to 64");
-        private readonly Option<double?> _modelMemoryGib = CliOption.OptionalDouble("--model-memory-gib",
-            "memory budget of the model in GiB: train partitioned (in --partition-dir) when the in-memory model would not fit").Check(v => v is double x && double.IsFinite(x) && x >= 1.0 / 1024, "must be a finite number of at least 0.0009765625 (1 MiB)");
-        private readonly Option<string> _partitionDir = new("--partition-dir")
-        {
-            Description = "partitioned training: the folder of partitions, pair buckets, checkpoints and result; a killed run given the same folder resumes",
-            HelpName = "DIR",
-        };
-        private readonly Option<double> _episodeGib;
+        private readonly PartitioningFlags _partitioning = new();
 
         private GraphEmbeddingCommand(string name, string description, bool secondOrder)
             : base(name, description, "--epochs and --threads are --iter and --workers.")
@@ -74,15 +65,13 @@ namespace Embeddings.Cli.Commands
             _sampling = CliOption.Choice("--sampling", "second-order transition sampling (extension)",
                 new[] { ("auto", SecondOrderSampling.Auto), ("precomputed", SecondOrderSampling.Precomputed), ("rejection", SecondOrderSampling.Rejection) },
                 s_node2Vec.SecondOrderSampling);
-            _episodeGib = CliOption.Double("--episode-gib", "partitioned training: disk for the pair buckets of one episode, in GiB")
-                .Default(new PartitionedTrainingOptions().EpisodeBytes / (double)(1L << 30)).Check(v => double.IsFinite(v) && v >= 1.0 / 1024, "must be a finite number of at least 0.0009765625 (1 MiB)");
             Add(_input, _sourceColumn, _targetColumn, _weightColumn, _output, _dimensions, _walkLength, _numWalks, _windowSize, _iter, _workers);
             if (secondOrder)
                 Add(_p, _q);
             Add(_weighted, _directed, _seed, _negative, _sample, _minCount, _alpha);
             if (secondOrder)
                 Add(_sampling);
-            Add(_partitions, _modelMemoryGib, _partitionDir, _episodeGib);
+            Add(_partitioning.All);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WalkLength", _walkLength);
             Speak("WalksPerNode", _numWalks);
@@ -129,37 +118,13 @@ namespace Embeddings.Cli.Commands
             options.SamplingThreshold = result.GetValue(_sample);
             options.MinCount = result.GetValue(_minCount);
             options.LearningRate = (float)result.GetValue(_alpha);
-            options.Partitioning = ReadPartitioning(result);
+            options.Partitioning = _partitioning.Read(result);
             // DeepWalk has no p, q or sampling flags: their defaults (p = q = 1) give its uniform walks.
             return new Settings(result.GetValue(_input)!, result.GetValue(_output)!, options,
                 _secondOrder ? result.GetValue(_p) : s_node2Vec.ReturnParameter,
                 _secondOrder ? result.GetValue(_q) : s_node2Vec.InOutParameter,
                 _secondOrder ? result.GetValue(_sampling)!.Value : s_node2Vec.SecondOrderSampling,
                 result.GetValue(_weighted), result.GetValue(_seed));
-        }
-
-        /// <summary>The partitioning the flags ask for: null (in memory) unless --partitions or --model-memory-gib is given.</summary>
-        private PartitionedTrainingOptions? ReadPartitioning(ParseResult result)
-        {
-            int? partitions = result.GetValue(_partitions);
-            double? budget = result.GetValue(_modelMemoryGib);
-            string? directory = result.GetValue(_partitionDir);
-            bool episodeGiven = result.GetResult(_episodeGib) is { Implicit: false };
-            if (partitions is null && budget is null)
-            {
-                if (directory is not null || episodeGiven)
-                    throw new UsageException($"{(directory is not null ? "--partition-dir" : "--episode-gib")} is for partitioned training, which --partitions P or --model-memory-gib X turns on; add one of them, or leave it out to train in memory.");
-                return null;
-            }
-            if (string.IsNullOrWhiteSpace(directory))
-                throw new UsageException($"{(partitions is not null ? "--partitions" : "--model-memory-gib")} trains partitioned, which keeps its partitions and checkpoints in a folder: add --partition-dir DIR (empty, or holding a killed run of the same command to resume).");
-            return new PartitionedTrainingOptions
-            {
-                Partitions = partitions,
-                ModelMemoryBudgetBytes = budget is double gib ? (long)(gib * (1L << 30)) : null,
-                Directory = directory,
-                EpisodeBytes = (long)(result.GetValue(_episodeGib) * (1L << 30)),
-            };
         }
 
         protected override int Run(CommandRun run)
@@ -213,12 +178,9 @@ namespace Embeddings.Cli.Commands
             var process = Process.GetCurrentProcess();
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Nodes:N0} nodes, {summary.StoredEdges:N0} stored edges read in {readTime.TotalSeconds:F2} s; {summary.Walks:N0} walks, {summary.Steps:N0} steps in {summary.WalkTime.TotalSeconds:F2} s ({summary.Steps / Math.Max(1e-9, summary.WalkTime.TotalSeconds) / 1e6:F2}M steps/s, {summary.Sampling}); " +
-                $"skip-gram {summary.Training.TrainingTime.TotalSeconds:F2} s{Partitioned(summary.Partitioned)}; total {watch.Elapsed.TotalSeconds:F2} s wall, {process.TotalProcessorTime.TotalSeconds:F1} CPU-s, peak resident memory {process.PeakWorkingSet64 / (1024.0 * 1024.0):F0} MiB"));
+                $"skip-gram {summary.Training.TrainingTime.TotalSeconds:F2} s{PartitioningFlags.Describe(summary.Partitioned)}; total {watch.Elapsed.TotalSeconds:F2} s wall, {process.TotalProcessorTime.TotalSeconds:F1} CPU-s, peak resident memory {process.PeakWorkingSet64 / (1024.0 * 1024.0):F0} MiB"));
             return ExitCodes.Success;
         }
-
-        private static string Partitioned(PartitionedTrainingSummary? run) => run is null ? "" : string.Create(CultureInfo.InvariantCulture,
-            $" (partitioned: P = {run.Partitions}, {run.EpisodesPerEpoch} episode(s) per epoch, {run.BucketsTrained} buckets trained now and {run.BucketsDoneBefore} before, {run.MatrixLoads} partition loads, attempt {run.Attempts}, folder {run.Directory})");
 
         private static ParquetColumn Column(CommandRun run, Option<string> option) => new(run.Get(option), run.Flag(option));
     }

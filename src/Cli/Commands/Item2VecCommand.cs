@@ -29,6 +29,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _minCount = CliOption.Int("--min-count", "items seen fewer times get no vector").Default(s_defaults.MinCount).AtLeast(1);
         private readonly Option<int?> _threads = CommonOptions.Threads();
         private readonly Option<int> _seed = CommonOptions.Seed();
+        private readonly PartitioningFlags _partitioning = new();
 
         public Item2VecCommand()
             : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
@@ -36,6 +37,7 @@ namespace Embeddings.Cli.Commands
             Add(_input);
             Add(_columns.All);
             Add(_excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
+            Add(_partitioning.All);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WindowSize", _window);
             Speak("Epochs", _epochs);
@@ -66,6 +68,7 @@ namespace Embeddings.Cli.Commands
                 NumberOfThreads = run.Get(_threads),
                 KeepContextVectors = contextOutput is not null,
                 CancellationToken = run.Cancellation,
+                Partitioning = _partitioning.Read(run.Result),
             };
             options.Seed = run.Get(_seed);
             var estimator = run.NewContext(options.Seed).Embeddings().SkipGram(options);
@@ -89,7 +92,7 @@ namespace Embeddings.Cli.Commands
             if (contextOutput is not null)
                 EmbeddingFiles.Save(context!, contextOutput);
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{sequences.Count:N0} users, {summary.VocabularySize:N0} items, {summary.CorpusTokens:N0} interactions x {summary.Epochs} epochs in {summary.TrainingTime.TotalSeconds:F2} s; total {watch.Elapsed.TotalSeconds:F2} s; wrote {output}{(contextOutput is null ? "" : " and " + contextOutput)}"));
+                $"{sequences.Count:N0} users, {summary.VocabularySize:N0} items, {summary.CorpusTokens:N0} interactions x {summary.Epochs} epochs in {summary.TrainingTime.TotalSeconds:F2} s{PartitioningFlags.Describe(summary.Partitioned)}; total {watch.Elapsed.TotalSeconds:F2} s; wrote {output}{(contextOutput is null ? "" : " and " + contextOutput)}"));
             return ExitCodes.Success;
         }
     }

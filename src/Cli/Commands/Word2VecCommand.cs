@@ -46,6 +46,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<string> _readVocab = CliOption.File("-read-vocab", "not supported: the vocabulary is always counted from -train", "--read-vocab");
         private readonly Option<string> _classes = new("-classes", "--classes") { Description = "not supported (k-means word classes): cluster the vectors instead", HelpName = "N" };
         private readonly Option<int> _debug = CliOption.Int("-debug", "0 = quiet, 1 = summary, 2 = progress", "--debug").Default(ToolDebug);
+        private readonly PartitioningFlags _partitioning = new(singleDash: true);
         private readonly Option<int> _seed = CommonOptions.Seed("-seed", "random seed (extension); with -threads 1 the output is identical run to run", "--seed");
 
         public Word2VecCommand()
@@ -53,6 +54,7 @@ namespace Embeddings.Cli.Commands
                 "Every flag also takes two dashes (--train, --size); --dimensions and --epochs are -size and -iter.")
         {
             Add(_train, _trainColumn, _output, _size, _window, _sample, _hs, _negative, _threads, _iter, _minCount, _alpha, _cbow, _binary, _saveVocab, _readVocab, _classes, _debug, _seed);
+            Add(_partitioning.All);
             Speak("EmbeddingDimension", _size);
             Speak("WindowSize", _window);
             Speak("SamplingThreshold", _sample);
@@ -92,7 +94,10 @@ namespace Embeddings.Cli.Commands
                 MinCount = result.GetValue(_minCount),
                 LearningRate = result.GetValue(_alpha) is double alpha ? (float)alpha : cbow ? Defaults.CbowLearningRate : Defaults.SkipGramLearningRate,
                 Model = cbow ? SkipGramModel.Cbow : SkipGramModel.SkipGram,
+                Partitioning = _partitioning.Read(result),
             };
+            if (options.Partitioning is not null && (cbow || options.HierarchicalSoftmax))
+                throw new UsageException($"{_partitioning.OnFlag(result)} trains skip-gram with negative sampling only; add -cbow 0{(options.HierarchicalSoftmax ? " and -hs 0" : "")} (the word2vec tool's default is CBOW), or leave the partitioning flags out.");
             return new Settings(result.GetValue(_train)!, result.GetValue(_output)!, options, result.GetValue(_binary)!.Value, result.GetValue(_seed),
                 result.GetValue(_saveVocab), result.GetValue(_debug));
         }
@@ -135,7 +140,7 @@ namespace Embeddings.Cli.Commands
             if (debug >= 1)
             {
                 run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"trained {summary.VocabularySize:N0} words on {corpusTokens:N0} tokens x {options.Epochs} epochs: training {summary.TrainingTime.TotalSeconds:F1} s ({summary.TokensPerSecond / 1000:F1}k words/s of training), final loss {summary.FinalLoss:F4}"));
+                    $"trained {summary.VocabularySize:N0} words on {corpusTokens:N0} tokens x {options.Epochs} epochs: training {summary.TrainingTime.TotalSeconds:F1} s ({summary.TokensPerSecond / 1000:F1}k words/s of training), final loss {summary.FinalLoss:F4}{PartitioningFlags.Describe(summary.Partitioned)}"));
                 run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"words/s: {corpusTokens * (double)options.Epochs / wall:F0} (corpus tokens x epochs / {wall:F1} s wall time of the whole command); peak resident memory {process.PeakWorkingSet64 / (1024.0 * 1024.0):F0} MiB"));
             }

@@ -46,6 +46,27 @@ namespace Embeddings.Tests.Cli
         }
 
         [Test]
+        public void TrainsPartitionedSkipGramAndRefusesPartitionedCbow()
+        {
+            string train = WritePlantedCorpus();
+            string output = Path.Combine(_folder, "vectors.out"), partitions = Path.Combine(_folder, "partitions");
+            var run = CliRunner.Run("word2vec", "-train", train, "-output", output, "-size", "16", "-window", "5", "-cbow", "0", "-negative", "5",
+                "-sample", "0", "-threads", "1", "-iter", "8", "-min-count", "1", "-debug", "1", "-partitions", "3", "-partition-dir", partitions, "-episode-gib", "0.001");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+            Assert.That(run.Output, Does.Contain("(partitioned: P = 3,").And.Contain("0 before"));
+            var table = EmbeddingTable.LoadWord2VecFormat(output);
+            Assert.That(table.Count, Is.EqualTo(60));
+            Assert.That(PlantedSequences.NeighbourPurity(table, k: 5), Is.GreaterThan(0.85), "the planted clusters, trained partitioned");
+
+            var cbow = CliRunner.Run("word2vec", "-train", train, "-output", Path.Combine(_folder, "cbow.out"), "--partitions", "2", "-partition-dir", Path.Combine(_folder, "p2"));
+            Assert.That(cbow.ExitCode, Is.EqualTo(2), cbow.ToString());
+            Assert.That(cbow.Error, Does.Contain("--partitions trains skip-gram with negative sampling only; add -cbow 0 (the word2vec tool's default is CBOW)"));
+            var hs = CliRunner.Run("word2vec", "-train", train, "-output", Path.Combine(_folder, "hs.out"), "-cbow", "0", "-hs", "1", "-model-memory-gib", "1", "-partition-dir", Path.Combine(_folder, "p3"));
+            Assert.That(hs.Error, Does.Contain("-model-memory-gib trains skip-gram with negative sampling only; add -cbow 0 and -hs 0"));
+            Assert.That(File.Exists(Path.Combine(_folder, "cbow.out")) || File.Exists(Path.Combine(_folder, "hs.out")), Is.False);
+        }
+
+        [Test]
         public void OneThreadIsRepeatable()
         {
             string train = WritePlantedCorpus();
