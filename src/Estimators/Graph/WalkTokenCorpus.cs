@@ -135,41 +135,8 @@ namespace Embeddings.Graph
         }
 
         /// <summary>Runs <paramref name="body"/> on items 0..<paramref name="items"/>-1 from <paramref name="threads"/> threads, each with a state of its own.</summary>
-        private static void ForEachItem<TState>(int items, int threads, CancellationToken cancellation, Func<TState> createState, Action<int, TState> body)
-        {
-            long next = 0;
-            Exception? failure = null;
-            var workers = new Thread[Math.Max(1, Math.Min(threads, items))];
-            for (int t = 0; t < workers.Length; t++)
-            {
-                workers[t] = new Thread(() =>
-                {
-                    try
-                    {
-                        var state = createState();
-                        while (true)
-                        {
-                            long item = Interlocked.Increment(ref next) - 1;
-                            if (item >= items || cancellation.IsCancellationRequested || Volatile.Read(ref failure) is not null)
-                                break;
-                            body((int)item, state);
-                        }
-                        (state as IDisposable)?.Dispose();
-                    }
-                    catch (Exception e)
-                    {
-                        Interlocked.CompareExchange(ref failure, e, null);
-                    }
-                })
-                { IsBackground = true, Name = $"Walk worker {t}" };
-                workers[t].Start();
-            }
-            foreach (var worker in workers)
-                worker.Join();
-            if (failure is not null)
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-            cancellation.ThrowIfCancellationRequested();
-        }
+        private static void ForEachItem<TState>(int items, int threads, CancellationToken cancellation, Func<TState> createState, Action<int, TState> body) =>
+            WorkItemThreads.Run(0, items, threads, "Walk worker", cancellation, createState, (_, item, state) => body((int)item, state));
 
         private sealed class Reader : SequenceReader
         {

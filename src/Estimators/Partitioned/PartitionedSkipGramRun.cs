@@ -711,40 +711,7 @@ namespace Embeddings.Partitioned
             t_scratch is { } s && s.Dimension == d && s.Targets.Length == targets ? s : t_scratch = new Scratch(d, targets);
 
         /// <summary>Runs <paramref name="work"/>(thread, item) for items [first, end) on <paramref name="threads"/> threads, items taken in order.</summary>
-        protected void RunWorkers(int threads, long first, long end, Action<int, long> work)
-        {
-            long next = first;
-            Exception? failure = null;
-            var cancellation = Cancellation;
-            var workers = new Thread[Math.Max(1, Math.Min(threads, Math.Max(1, end - first)))];
-            for (int t = 0; t < workers.Length; t++)
-            {
-                int thread = t;
-                workers[t] = new Thread(() =>
-                {
-                    try
-                    {
-                        while (true)
-                        {
-                            long item = Interlocked.Increment(ref next) - 1;
-                            if (item >= end || cancellation.IsCancellationRequested || Volatile.Read(ref failure) is not null)
-                                return;
-                            work(thread, item);
-                        }
-                    }
-                    catch (Exception e)
-                    {
-                        Interlocked.CompareExchange(ref failure, e, null);
-                    }
-                })
-                { IsBackground = true, Name = $"Partitioned worker {t}" };
-                workers[t].Start();
-            }
-            foreach (var worker in workers)
-                worker.Join();
-            if (failure is not null)
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-            cancellation.ThrowIfCancellationRequested();
-        }
+        protected void RunWorkers(int threads, long first, long end, Action<int, long> work) =>
+            WorkItemThreads.Run(first, end, threads, "Partitioned worker", Cancellation, static () => 0, (thread, item, _) => work(thread, item));
     }
 }

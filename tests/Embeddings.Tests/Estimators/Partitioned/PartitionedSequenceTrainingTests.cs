@@ -11,32 +11,9 @@ namespace Embeddings.Tests.Estimators.Partitioned
 {
     /// <summary>Partitioned skip-gram and item2vec over sequences (issue 15; docs/partitioned-training.md, "Sequences").</summary>
     [TestFixture]
-    public class PartitionedSequenceTrainingTests
+    public class PartitionedSequenceTrainingTests : PartitionFolderFixture
     {
-        private string _root = null!;
-
-        [SetUp]
-        public void CreateRoot()
-        {
-            _root = Path.Combine(Path.GetTempPath(), "partitioned-sequence-tests-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(_root);
-        }
-
-        [TearDown]
-        public void RemoveRoot()
-        {
-            PartitionedTraining.BucketCommitted = null;
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            try
-            {
-                Directory.Delete(_root, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A mapping still open on another platform; the temporary folder is left behind.
-            }
-        }
+        protected override string FolderPrefix => "partitioned-sequence-tests-";
 
         /// <summary>
         /// Sequences of planted clusters with noise: each sequence belongs to one of <paramref name="clusters"/> clusters
@@ -77,7 +54,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             new MLContext(seed: 1).Embeddings().SkipGram(options).Fit(sequences);
 
         private PartitionedTrainingOptions Folder(string name, int? partitions = 3, long episodeBytes = 4L << 30) =>
-            new() { Partitions = partitions, Directory = Path.Combine(_root, name), EpisodeBytes = episodeBytes };
+            new() { Partitions = partitions, Directory = Path.Combine(Root, name), EpisodeBytes = episodeBytes };
 
         private static void AssertSameVectors(EmbeddingTable a, EmbeddingTable b)
         {
@@ -314,7 +291,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(summary.BucketsTrained, Is.EqualTo(total - (total / 2 + 1)));
             Assert.That(summary.Attempts, Is.EqualTo(2));
 
-            var manifest = new PartitionDirectory(Path.Combine(_root, "crashed")).ReadManifest("test")!;
+            var manifest = new PartitionDirectory(Path.Combine(Root, "crashed")).ReadManifest("test")!;
             var trained = manifest.Completed.Select(c => (c.Epoch, c.Episode, c.Input, c.Output)).ToList();
             Assert.That(trained.Distinct().Count(), Is.EqualTo(trained.Count), "no bucket trained twice");
             Assert.That(trained.Count, Is.EqualTo(total), "every bucket trained");
@@ -401,9 +378,9 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.Throws<NotSupportedException>(() => ml.Embeddings().Item2Vec(item2vec));
 
             // The options of Partitioning are checked as on graphs.
-            var neither = Options(new PartitionedTrainingOptions { Directory = Path.Combine(_root, "d") });
+            var neither = Options(new PartitionedTrainingOptions { Directory = Path.Combine(Root, "d") });
             Assert.That(Assert.Throws<ArgumentException>(() => ml.Embeddings().SkipGram(neither))!.Message, Does.Contain("Partitions").And.Contain("ModelMemoryBudgetBytes"));
-            var tooMany = Options(new PartitionedTrainingOptions { Partitions = 65, Directory = Path.Combine(_root, "d") });
+            var tooMany = Options(new PartitionedTrainingOptions { Partitions = 65, Directory = Path.Combine(Root, "d") });
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SkipGram(tooMany));
 
             // Continued training from a model with Partitioning set.
@@ -411,7 +388,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             var initial = Fit(Options(null), sequences);
             var continued = Assert.Throws<NotSupportedException>(() => ml.Embeddings().SkipGram(Options(Folder("y"))).Fit(sequences, initial));
             Assert.That(continued!.Message, Does.Contain("continued training").And.Contain("Partitioning = null"));
-            Assert.That(Directory.Exists(Path.Combine(_root, "y")), Is.False, "nothing was written");
+            Assert.That(Directory.Exists(Path.Combine(Root, "y")), Is.False, "nothing was written");
 
             // Item2vec's continued training goes through the same check.
             var rows = Enumerable.Range(0, 40).SelectMany(u => Enumerable.Range(0, 6).Select(t => new Interaction { User = u, Item = $"{"ab"[u % 2]}{(u + t) % 8}", Time = t })).ToList();
@@ -427,7 +404,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             var initialItems = ml.Embeddings().Item2Vec(Item2Vec(null)).Fit(data);
             var item2vecUpdate = Assert.Throws<NotSupportedException>(() => ml.Embeddings().Item2Vec(Item2Vec(Folder("z"))).Fit(data, initialItems));
             Assert.That(item2vecUpdate!.Message, Does.Contain("continued training").And.Contain("Partitioning = null"));
-            Assert.That(Directory.Exists(Path.Combine(_root, "z")), Is.False, "nothing was written");
+            Assert.That(Directory.Exists(Path.Combine(Root, "z")), Is.False, "nothing was written");
 
             // More partitions than items.
             var few = Assert.Throws<InvalidOperationException>(() => Fit(Options(Folder("few", partitions: 64)), new[] { new[] { "a", "b" }, new[] { "b", "c" } }));
@@ -439,17 +416,17 @@ namespace Embeddings.Tests.Estimators.Partitioned
         {
             var sequences = Noisy(clusters: 4, size: 100, sequences: 800, seed: 9);
             // 400 items x 16 dimensions x 2 matrices x 4 bytes = 51 kB: a 1 MiB budget holds it, so training stays in memory.
-            var roomy = Fit(Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 1 << 20, Directory = Path.Combine(_root, "roomy") }), sequences);
+            var roomy = Fit(Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 1 << 20, Directory = Path.Combine(Root, "roomy") }), sequences);
             Assert.That(roomy.TrainingSummary.Partitioned, Is.Null);
             Assert.That(roomy.Embeddings.IsMemoryMapped, Is.False);
-            Assert.That(Directory.Exists(Path.Combine(_root, "roomy")), Is.False);
+            Assert.That(Directory.Exists(Path.Combine(Root, "roomy")), Is.False);
 
             Assert.That(roomy.Embeddings.Count, Is.EqualTo(400));
             // 400 items of dimension 8,192 take 26 MB in memory, more than the resident memory of 4 partitions.
             int dimension = 8192;
             long tight = PartitionedTraining.ResidentBytes(400, 4, dimension, 1);
             Assert.That(tight, Is.LessThan(2L * 400 * dimension * 4));
-            var options = Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = tight, Directory = Path.Combine(_root, "tight") });
+            var options = Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = tight, Directory = Path.Combine(Root, "tight") });
             options.EmbeddingDimension = dimension;
             options.Epochs = 1;
             var result = Fit(options, sequences);
@@ -459,7 +436,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(result.Embeddings.IsMemoryMapped, Is.True);
 
             // A fixed number of partitions that the budget cannot hold: the message names the items and a number that fits.
-            var over = Options(new PartitionedTrainingOptions { Partitions = 1, ModelMemoryBudgetBytes = PartitionedTraining.ResidentBytes(400, 2, dimension, 1), Directory = Path.Combine(_root, "over") });
+            var over = Options(new PartitionedTrainingOptions { Partitions = 1, ModelMemoryBudgetBytes = PartitionedTraining.ResidentBytes(400, 2, dimension, 1), Directory = Path.Combine(Root, "over") });
             over.EmbeddingDimension = dimension;
             var error = Assert.Throws<InvalidOperationException>(() => Fit(over, sequences));
             Assert.That(error!.Message, Does.Contain("Partitions = 1").And.Contain("400 items").And.Contain("use Partitions = 2 or more"));

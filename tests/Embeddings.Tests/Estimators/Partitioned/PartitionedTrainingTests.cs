@@ -9,32 +9,9 @@ using NUnit.Framework;
 namespace Embeddings.Tests.Estimators.Partitioned
 {
     [TestFixture]
-    public class PartitionedTrainingTests
+    public class PartitionedTrainingTests : PartitionFolderFixture
     {
-        private string _root = null!;
-
-        [SetUp]
-        public void CreateRoot()
-        {
-            _root = Path.Combine(Path.GetTempPath(), "partitioned-tests-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(_root);
-        }
-
-        [TearDown]
-        public void RemoveRoot()
-        {
-            PartitionedTraining.BucketCommitted = null;
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            try
-            {
-                Directory.Delete(_root, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A mapping still open on another platform; the temporary folder is left behind.
-            }
-        }
+        protected override string FolderPrefix => "partitioned-tests-";
 
         /// <summary>A stochastic block model: <paramref name="communities"/> communities of <paramref name="size"/> nodes, edge probability 0.3 inside, 0.005 across.</summary>
         private static List<(int Source, int Target)> Communities(int communities, int size, int seed)
@@ -112,7 +89,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
         public void TwoPartitionsKeepPlantedCommunitiesApart()
         {
             var edges = Communities(4, 25, seed: 2);
-            var transformer = Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = Path.Combine(_root, "p2") }), edges);
+            var transformer = Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = Path.Combine(Root, "p2") }), edges);
             var table = transformer.SourceEmbeddings;
             Assert.That(table.IsMemoryMapped, Is.True, "the result is served from the partition directory");
             Assert.That(table.Count, Is.EqualTo(100));
@@ -152,7 +129,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
         {
             var edges = Communities(5, 20, seed: 3);
             var inMemory = Fit(Options(null), edges).SourceEmbeddings;
-            var partitioned = Fit(Options(new PartitionedTrainingOptions { Partitions = 1, Directory = Path.Combine(_root, "p1") }), edges).SourceEmbeddings;
+            var partitioned = Fit(Options(new PartitionedTrainingOptions { Partitions = 1, Directory = Path.Combine(Root, "p1") }), edges).SourceEmbeddings;
             Assert.That(partitioned.Keys.OrderBy(k => k, StringComparer.Ordinal), Is.EqualTo(inMemory.Keys.OrderBy(k => k, StringComparer.Ordinal)));
             double a = Purity(inMemory, 20), b = Purity(partitioned, 20);
             Assert.That(a, Is.GreaterThan(0.85));
@@ -198,7 +175,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
         {
             var edges = Communities(4, 25, seed: 4);
             // Small episodes: 3 or more episodes per epoch, so the crash falls in the middle of the run.
-            PartitionedTrainingOptions Partitioning(string name) => new() { Partitions = 3, Directory = Path.Combine(_root, name), EpisodeBytes = 1 << 20 };
+            PartitionedTrainingOptions Partitioning(string name) => new() { Partitions = 3, Directory = Path.Combine(Root, name), EpisodeBytes = 1 << 20 };
             DeepWalkEstimator.Options Settings(string name)
             {
                 var options = Options(Partitioning(name));
@@ -225,7 +202,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(summary.BucketsTrained, Is.EqualTo(total - (total / 2 + 1)));
             Assert.That(summary.Attempts, Is.EqualTo(2));
 
-            var manifest = new PartitionDirectory(Path.Combine(_root, "crashed")).ReadManifest("test")!;
+            var manifest = new PartitionDirectory(Path.Combine(Root, "crashed")).ReadManifest("test")!;
             var trained = manifest.Completed.Select(c => (c.Epoch, c.Episode, c.Input, c.Output)).ToList();
             Assert.That(trained.Distinct().Count(), Is.EqualTo(trained.Count), "no bucket trained twice");
             Assert.That(trained.Count, Is.EqualTo(total), "every bucket trained");
@@ -253,10 +230,10 @@ namespace Embeddings.Tests.Estimators.Partitioned
         {
             var edges = Communities(4, 25, seed: 6);
             // 100 nodes x 16 dimensions x 2 matrices x 4 bytes = 12.8 kB: a 1 MiB budget holds it, so training stays in memory.
-            var roomy = Fit(Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 1 << 20, Directory = Path.Combine(_root, "roomy") }), edges);
+            var roomy = Fit(Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = 1 << 20, Directory = Path.Combine(Root, "roomy") }), edges);
             Assert.That(roomy.Summary!.Partitioned, Is.Null);
             Assert.That(roomy.SourceEmbeddings.IsMemoryMapped, Is.False);
-            Assert.That(Directory.Exists(Path.Combine(_root, "roomy")), Is.False);
+            Assert.That(Directory.Exists(Path.Combine(Root, "roomy")), Is.False);
 
             // A model larger than the budget: the fewest partitions whose resident memory fits are chosen.
             foreach (int target in new[] { 2, 4, 9 })
@@ -274,7 +251,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             int dimension = 8192;
             long tight = PartitionedTraining.ResidentBytes(400, 4, dimension, 1);
             Assert.That(tight, Is.LessThan(2L * 400 * dimension * 4));
-            var options = Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = tight, Directory = Path.Combine(_root, "tight") });
+            var options = Options(new PartitionedTrainingOptions { ModelMemoryBudgetBytes = tight, Directory = Path.Combine(Root, "tight") });
             options.EmbeddingDimension = dimension;
             options.Epochs = 1;
             options.WalksPerNode = 2;
@@ -290,7 +267,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
         public void BadOptionsFailWithTheOptionAndTheFix()
         {
             var ml = new MLContext(seed: 1);
-            string dir = Path.Combine(_root, "d");
+            string dir = Path.Combine(Root, "d");
             var neither = Assert.Throws<ArgumentException>(() => ml.Embeddings().DeepWalk(Options(new PartitionedTrainingOptions { Directory = dir })));
             Assert.That(neither!.Message, Does.Contain("Partitions").And.Contain("ModelMemoryBudgetBytes"));
             var zero = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().DeepWalk(Options(new PartitionedTrainingOptions { Partitions = 0, Directory = dir })));
@@ -315,7 +292,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(error!.Message, Does.Contain("Partitions = 1").And.Contain("ModelMemoryBudgetBytes").And.Contain("use Partitions = 2 or more"));
 
             // More partitions than nodes with vectors.
-            var fewNodes = Assert.Throws<InvalidOperationException>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 64, Directory = Path.Combine(_root, "few") }), new[] { (0, 1), (1, 2) }));
+            var fewNodes = Assert.Throws<InvalidOperationException>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 64, Directory = Path.Combine(Root, "few") }), new[] { (0, 1), (1, 2) }));
             Assert.That(fewNodes!.Message, Does.Contain("Partitions = 64").And.Contain("3 nodes"));
         }
 
@@ -323,14 +300,14 @@ namespace Embeddings.Tests.Estimators.Partitioned
         public void ForeignMismatchedAndDamagedDirectoriesAreRefusedWithAClearMessage()
         {
             var edges = Communities(3, 20, seed: 7);
-            string foreign = Path.Combine(_root, "foreign");
+            string foreign = Path.Combine(Root, "foreign");
             Directory.CreateDirectory(foreign);
             File.WriteAllText(Path.Combine(foreign, "notes.txt"), "mine");
             var notRun = Assert.Throws<InvalidOperationException>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = foreign }), edges));
             Assert.That(notRun!.Message, Does.Contain("not empty").And.Contain("notes.txt"));
 
             // A run killed before its first manifest left only its own files: it starts again.
-            string early = Path.Combine(_root, "early");
+            string early = Path.Combine(Root, "early");
             Directory.CreateDirectory(early);
             File.WriteAllText(Path.Combine(early, "vocabulary.bin"), "partial");
             File.WriteAllText(Path.Combine(early, "in-0.0.bin"), "partial");
@@ -342,7 +319,7 @@ namespace Embeddings.Tests.Estimators.Partitioned
                 Is.EqualTo(new[] { "context.embt", "manifest.json", "vectors.embt", "vocabulary.bin" }));
 
             // A crashed run, resumed with another dimension and another seed: both settings are named.
-            string dir = Path.Combine(_root, "run");
+            string dir = Path.Combine(Root, "run");
             PartitionedTraining.BucketCommitted = c => throw new SimulatedCrash();
             Assert.Throws<SimulatedCrash>(() => Fit(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = dir }), edges));
             PartitionedTraining.BucketCommitted = null;
