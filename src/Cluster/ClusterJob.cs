@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Training;
+using Orleans;
+
+namespace Embeddings.Cluster
+{
+    /// <summary>Vectors of a job in item order: row v of <see cref="Input"/> is item v's input vector.</summary>
+    /// <param name="Items">The number of items.</param>
+    /// <param name="Dimension">The vector dimension.</param>
+    /// <param name="Input">Items x dimension input vectors, row-major.</param>
+    /// <param name="Output">Items x dimension output vectors, row-major.</param>
+    public sealed record TrainedVectors(int Items, int Dimension, float[] Input, float[] Output)
+    {
+        /// <summary>Item <paramref name="item"/>'s input vector.</summary>
+        public ReadOnlySpan<float> InputRow(int item) => Input.AsSpan(item * Dimension, Dimension);
+    }
+
+    /// <summary>
+    /// Submitting, following and reading cluster jobs. A job lives in a folder of the shared storage: the submitter
+    /// writes its pairs (bucketed per episode) and the initial partitions (version 0), then its description
+    /// (job.json, the commit point of the submission), then starts the coordinator grain, which the workers of every
+    /// silo ask for buckets.
+    /// </summary>
+    public static class ClusterJob
+    {
+        /// <summary>
+        /// Writes a job into the storage: its pairs, bucketed by (input partition, output partition) for every
+        /// episode, its initial partitions and its description. Submitting the same job again (same spec, same
+        /// pairs) writes nothing and returns; a different job under the same id throws.
+        /// </summary>
+        /// <param name="store">The shared storage.</param>
+        /// <param name="spec">The job; validated.</param>
+        /// <param name="pairsOfEpisode">The pairs (input item, output item) of episode e, items 0 to Items - 1; called once per episode.</param>
+        /// <exception cref="ArgumentException">A setting of <paramref name="spec"/> or a pair is out of range (the message names it).</exception>
+        /// <exception cref="InvalidOperationException">Another job with this id is in the storage.</exception>
+        public static void Prepare(IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            ArgumentNullException.ThrowIfNull(spec);
+            ArgumentNullException.ThrowIfNull(pairsOfEpisode);
+            spec.Validate();
+            int p = spec.Partitions;
+            bool exists = store.ReadBlob(spec.JobId, JobFiles.Job) is not null;
+            JobDescription? existing = exists ? JobFiles.ReadDescription(store, spec.JobId).Description : null;
+            if (existing is not null)
+            {
+                var differences = existing.Spec.Differences(spec);
+                if (differences.Count > 0)
+                    throw new InvalidOperationException(
+                        $"The storage at '{store.Location}' holds another job named '{spec.JobId}' ({string.Join("; ", differences)}, stored vs submitted): choose another JobId, or delete the job's folder to replace it.");
+            }
+
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var episodePairs = new long[spec.Episodes];
+            var buckets = new List<int>[p * p];
+            for (int e = 0; e < spec.Episodes; e++)
+            {
+                for (int b = 0; b < buckets.Length; b++)
+                    buckets[b] = new List<int>();
+                long count = 0;
+                foreach (var (a, c) in pairsOfEpisode(e) ?? throw new ArgumentException($"The pairs of episode {e} are null.", nameof(pairsOfEpisode)))
+                {
+                    if ((uint)a >= (uint)spec.Items || (uint)c >= (uint)spec.Items)
+                        throw new ArgumentOutOfRangeException(nameof(pairsOfEpisode), (a, c),
+                            $"Pair {count} of episode {e} is ({a}, {c}); items are 0 to {spec.Items - 1} (ClusterJobSpec.Items = {spec.Items}). Map the keys to item numbers first, or raise Items.");
+                    var bucket = buckets[(a % p) * p + c % p];
+                    bucket.Add(a / p);
+                    bucket.Add(c / p);
+                    count++;
+                }
+                episodePairs[e] = count;
+                for (int i = 0; i < p; i++)
+                {
+                    for (int j = 0; j < p; j++)
+                    {
+                        byte[] bytes = JobFiles.EncodePairs(e, i, j, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buckets[i * p + j]));
+                        hash.AppendData(bytes);
+                        if (existing is null)
+                            store.WriteBlob(spec.JobId, JobFiles.PairFile(e, i, j), bytes);
+                    }
+                }
+            }
+            string pairsSha = Convert.ToHexString(hash.GetHashAndReset());
+            if (existing is not null)
+            {
+                if (existing.PairsSha256 != pairsSha)
+                    throw new InvalidOperationException(
+                        $"The storage at '{store.Location}' holds a job named '{spec.JobId}' with the same settings but other pairs: choose another JobId, or delete the job's folder to replace it.");
+                return;
+            }
+
+            for (int partition = 0; partition < p; partition++)
+            {
+                int rows = spec.RowsOf(partition);
+                var values = new float[(long)rows * spec.Dimension];
+                if (!store.PartitionExists(spec.JobId, PartitionSide.Output, partition, 0))
+                    store.WritePartition(spec.JobId, PartitionSide.Output, partition, 0, rows, spec.Dimension, values);
+                var random = BucketRandom.ForInitialization(spec.Seed, (int)PartitionSide.Input, partition);
+                float scale = 1f / spec.Dimension;
+                for (int k = 0; k < values.Length; k++)
+                    values[k] = (random.NextFloat() - 0.5f) * scale;
+                if (!store.PartitionExists(spec.JobId, PartitionSide.Input, partition, 0))
+                    store.WritePartition(spec.JobId, PartitionSide.Input, partition, 0, rows, spec.Dimension, values);
+            }
+            var description = new JobDescription { Spec = spec, EpisodePairs = episodePairs, PairsSha256 = pairsSha };
+            store.WriteBlob(spec.JobId, JobFiles.Job, JsonSerializer.SerializeToUtf8Bytes(description, JobFiles.Json));
+        }
+
+        /// <summary>Prepares the job in the storage (<see cref="Prepare"/>) and starts (or resumes) its coordinator.</summary>
+        /// <returns>The job's status right after the start.</returns>
+        public static async Task<JobStatus> SubmitAsync(IGrainFactory grains, IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode)
+        {
+            ArgumentNullException.ThrowIfNull(grains);
+            Prepare(store, spec, pairsOfEpisode);
+            return await grains.GetGrain<ICoordinatorGrain>(spec.JobId).StartAsync().ConfigureAwait(false);
+        }
+
+        /// <summary>Waits until the job is finished, polling its coordinator every <paramref name="pollInterval"/> (10 ms to 1 minute).</summary>
+        /// <param name="grains">A cluster client or a silo's grain factory.</param>
+        /// <param name="jobId">The job.</param>
+        /// <param name="pollInterval">Time between status requests: 10 ms to 1 minute.</param>
+        /// <param name="progress">Receives every status read, or null.</param>
+        /// <param name="cancellation">Stops waiting (the job goes on).</param>
+        public static async Task<JobStatus> WaitAsync(IGrainFactory grains, string jobId, TimeSpan pollInterval, IProgress<JobStatus>? progress = null, CancellationToken cancellation = default)
+        {
+            ArgumentNullException.ThrowIfNull(grains);
+            if (pollInterval < TimeSpan.FromMilliseconds(10) || pollInterval > TimeSpan.FromMinutes(1))
+                throw new ArgumentOutOfRangeException(nameof(pollInterval), pollInterval, "The poll interval is 10 ms to 1 minute.");
+            var coordinator = grains.GetGrain<ICoordinatorGrain>(jobId);
+            while (true)
+            {
+                var status = await coordinator.GetStatusAsync().ConfigureAwait(false);
+                progress?.Report(status);
+                if (status.Finished)
+                    return status;
+                await Task.Delay(pollInterval, cancellation).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The job's spec, from its description in the storage.</summary>
+        /// <exception cref="InvalidOperationException">No such job, or an unreadable description.</exception>
+        public static ClusterJobSpec ReadSpec(IPartitionStore store, string jobId)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            return JobFiles.ReadDescription(store, jobId).Description.Spec;
+        }
+
+        /// <summary>The job's current vectors (the versions its coordinator's checkpoint names), in item order.</summary>
+        /// <exception cref="InvalidOperationException">No such job, or it was never started.</exception>
+        public static TrainedVectors ReadVectors(IPartitionStore store, string jobId)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            var spec = ReadSpec(store, jobId);
+            var checkpoint = JobFiles.ReadCheckpoint(store, jobId)
+                ?? throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' has no coordinator checkpoint: it was never started (ClusterJob.SubmitAsync starts it).");
+            var partitions = new (float[] Input, float[] Output)[spec.Partitions];
+            for (int q = 0; q < spec.Partitions; q++)
+                partitions[q] = (Load(store, spec, PartitionSide.Input, q, checkpoint.InputVersions[q]), Load(store, spec, PartitionSide.Output, q, checkpoint.OutputVersions[q]));
+            return Assemble(spec, partitions);
+        }
+
+        /// <summary>
+        /// Trains the job in this process, without a cluster: every bucket in the job's total order, from the initial
+        /// partitions in the storage, all partitions in memory. The storage is only read. This is the reference a
+        /// <see cref="BucketOrdering.Deterministic"/> cluster run equals bit for bit (on machines with the same vector
+        /// width), and a way to train small jobs.
+        /// </summary>
+        /// <param name="store">The storage holding the prepared job.</param>
+        /// <param name="jobId">The job.</param>
+        /// <param name="trainer">The bucket kernel; null for <see cref="SkipGramBucketTrainer"/>.</param>
+        /// <param name="cancellation">Stops between buckets (and within, as the trainer checks it).</param>
+        public static TrainedVectors TrainInProcess(IPartitionStore store, string jobId, IBucketTrainer? trainer = null, CancellationToken cancellation = default)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            trainer ??= new SkipGramBucketTrainer();
+            var spec = ReadSpec(store, jobId);
+            var partitions = new (float[] Input, float[] Output)[spec.Partitions];
+            for (int q = 0; q < spec.Partitions; q++)
+                partitions[q] = (Load(store, spec, PartitionSide.Input, q, 0), Load(store, spec, PartitionSide.Output, q, 0));
+            var schedule = new BucketSchedule(spec);
+            var progress = new NoProgress();
+            for (long w = 0; w < schedule.Total; w++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var item = schedule.At(w);
+                int[] pairs = JobFiles.ReadPairs(store, jobId, item.Episode, item.Input, item.Output);
+                var work = new BucketWork(spec, w, item.Epoch, item.Episode, item.Input, item.Output);
+                trainer.Train(work, partitions[item.Input].Input, partitions[item.Output].Output, pairs, progress, cancellation);
+            }
+            return Assemble(spec, partitions);
+        }
+
+        private static float[] Load(IPartitionStore store, ClusterJobSpec spec, PartitionSide side, int partition, long version)
+        {
+            int rows = spec.RowsOf(partition);
+            var values = new float[(long)rows * spec.Dimension];
+            store.ReadPartition(spec.JobId, side, partition, version, rows, spec.Dimension, values);
+            return values;
+        }
+
+        private static TrainedVectors Assemble(ClusterJobSpec spec, (float[] Input, float[] Output)[] partitions)
+        {
+            int d = spec.Dimension, p = spec.Partitions;
+            var input = new float[(long)spec.Items * d];
+            var output = new float[(long)spec.Items * d];
+            for (int v = 0; v < spec.Items; v++)
+            {
+                partitions[v % p].Input.AsSpan(v / p * d, d).CopyTo(input.AsSpan(v * d, d));
+                partitions[v % p].Output.AsSpan(v / p * d, d).CopyTo(output.AsSpan(v * d, d));
+            }
+            return new TrainedVectors(spec.Items, d, input, output);
+        }
+
+        private sealed class NoProgress : IBucketProgress
+        {
+            public void Report(long pairsDone)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System;
+
+namespace Embeddings.Cluster.Coordination
+{
+    /// <summary>One bucket of one epoch: a unit of work the coordinator leases.</summary>
+    /// <param name="Index">The work item's position in the job's total order (0 to epochs x episodes x P x P - 1).</param>
+    /// <param name="Epoch">The epoch, from 0.</param>
+    /// <param name="Episode">The episode within the epoch, from 0.</param>
+    /// <param name="Input">The input partition i.</param>
+    /// <param name="Output">The output partition j.</param>
+    public readonly record struct WorkItem(long Index, int Epoch, int Episode, int Input, int Output);
+
+    /// <summary>
+    /// The job's work items in their total order: epoch, episode, round r (0..P-1), input partition i, with bucket
+    /// (i, (i + r) mod P). The P buckets of a round touch every input and every output partition once, so they can
+    /// all run at once; under <see cref="BucketOrdering.Deterministic"/> the k-th work item of input partition i is
+    /// item (k / P, k mod P, i) and that of output partition j is (k / P, k mod P, (j - k mod P) mod P).
+    /// </summary>
+    internal sealed class BucketSchedule
+    {
+        public BucketSchedule(ClusterJobSpec spec)
+        {
+            Spec = spec;
+            P = spec.Partitions;
+            Total = spec.TotalBuckets;
+        }
+
+        public ClusterJobSpec Spec { get; }
+
+        public int P { get; }
+
+        public long Total { get; }
+
+        /// <summary>Work items per partition (each input and each output partition is in one bucket per round): epochs x episodes x P.</summary>
+        public long ItemsPerPartition => Total / P;
+
+        public WorkItem At(long index)
+        {
+            if (index < 0 || index >= Total)
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Work items are 0 to {Total - 1}.");
+            int i = (int)(index % P);
+            long rest = index / P;
+            int round = (int)(rest % P);
+            long episodeIndex = rest / P;
+            int epoch = (int)(episodeIndex / Spec.Episodes);
+            int episode = (int)(episodeIndex % Spec.Episodes);
+            return new WorkItem(index, epoch, episode, i, (i + round) % P);
+        }
+
+        /// <summary>The global episode (epoch x episodes + episode) of a work item.</summary>
+        public long EpisodeOf(long index) => index / ((long)P * P);
+
+        /// <summary>The k-th work item that uses input partition <paramref name="input"/>.</summary>
+        public long InputItem(int input, long k) => k * P + input;
+
+        /// <summary>The k-th work item that uses output partition <paramref name="output"/>.</summary>
+        public long OutputItem(int output, long k)
+        {
+            int round = (int)(k % P);
+            return k * P + ((output - round) % P + P) % P;
+        }
+    }
+}

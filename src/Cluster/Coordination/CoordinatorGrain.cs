@@ -1,0 +1,452 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Embeddings.Cluster.Storage;
+using Microsoft.Extensions.Logging;
+using Orleans;
+
+namespace Embeddings.Cluster.Coordination
+{
+    /// <summary>
+    /// The coordinator of one job (see <see cref="ICoordinatorGrain"/>). Orleans runs its calls one at a time, so the
+    /// lease table needs no locks. Every change is written to the job's checkpoint in the shared storage (atomically)
+    /// before the call returns, and then appended to the job's coordinator.log; a new activation reads the
+    /// checkpoint back. Lease deadlines are kept in memory only: a new activation gives each recorded lease a full
+    /// timeout again, so its worker can renew or complete it. Expiry is checked at the start of every call (workers
+    /// poll, so calls keep coming while the job runs).
+    /// </summary>
+    internal sealed class CoordinatorGrain : Grain, ICoordinatorGrain
+    {
+        private readonly IPartitionStore _store;
+        private readonly ILogger<CoordinatorGrain> _log;
+        private readonly TimeProvider _time = TimeProvider.System;
+        private readonly Dictionary<long, Live> _leases = new();
+        private string _jobId = "";
+        private ClusterJobSpec _spec = null!;
+        private BucketSchedule _schedule = null!;
+        private CoordinatorCheckpoint _state = null!;
+        private byte[] _done = Array.Empty<byte>();
+        private long[] _inputDone = Array.Empty<long>(), _outputDone = Array.Empty<long>();
+        private long[] _inputLock = Array.Empty<long>(), _outputLock = Array.Empty<long>();
+        private long[] _episodeDone = Array.Empty<long>();
+        private long _firstOpenEpisode;
+
+        public CoordinatorGrain(IPartitionStore store, ILogger<CoordinatorGrain> log)
+        {
+            _store = store;
+            _log = log;
+        }
+
+        private sealed class Live
+        {
+            public required LeaseRecord Record { get; init; }
+
+            public required WorkItem Item { get; init; }
+
+            public DateTimeOffset Deadline { get; set; }
+        }
+
+        public Task<JobStatus> StartAsync()
+        {
+            Load();
+            return Task.FromResult(Status());
+        }
+
+        public Task<JobStatus> GetStatusAsync()
+        {
+            Load();
+            ExpireStale();
+            return Task.FromResult(Status());
+        }
+
+        public Task<LeaseResult> LeaseAsync(LeaseRequest request)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            Load();
+            ExpireStale();
+            if (_state.Finished)
+                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Finished });
+
+            WorkItem? best = null;
+            int bestScore = -1;
+            foreach (var item in Candidates())
+            {
+                if (_inputLock[item.Input] != 0 || _outputLock[item.Output] != 0)
+                    continue;
+                int score = (item.Input == request.ResidentInput && _state.InputVersions[item.Input] == request.ResidentInputVersion ? 1 : 0)
+                    + (item.Output == request.ResidentOutput && _state.OutputVersions[item.Output] == request.ResidentOutputVersion ? 1 : 0);
+                if (score > bestScore)
+                {
+                    best = item;
+                    bestScore = score;
+                }
+            }
+            if (best is not { } chosen)
+                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait });
+
+            long token = ++_state.LastToken;
+            var record = new LeaseRecord { Token = token, WorkItem = chosen.Index, WorkerId = request.WorkerId };
+            _state.Leases.Add(record);
+            Track(record, chosen);
+            var lease = new BucketLease
+            {
+                JobId = _jobId,
+                Token = token,
+                WorkItem = chosen.Index,
+                Epoch = chosen.Epoch,
+                Episode = chosen.Episode,
+                Input = chosen.Input,
+                Output = chosen.Output,
+                InputVersion = _state.InputVersions[chosen.Input],
+                OutputVersion = _state.OutputVersions[chosen.Output],
+                Timeout = _spec.LeaseTimeout,
+            };
+            Persist();
+            Event("leased", token, chosen, request.WorkerId,
+                string.Create(CultureInfo.InvariantCulture, $"from input v{lease.InputVersion}, output v{lease.OutputVersion}; affinity {bestScore}"));
+            return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = lease });
+        }
+
+        public Task<bool> RenewAsync(long token, string workerId)
+        {
+            Load();
+            ExpireStale();
+            if (!_leases.TryGetValue(token, out var live) || live.Record.WorkerId != workerId)
+                return Task.FromResult(false);
+            live.Deadline = _time.GetUtcNow() + _spec.LeaseTimeout;
+            return Task.FromResult(true);
+        }
+
+        public Task ReleaseAsync(long token, string workerId)
+        {
+            Load();
+            ExpireStale();
+            if (_leases.TryGetValue(token, out var live) && live.Record.WorkerId == workerId)
+            {
+                Untrack(live);
+                _state.Released++;
+                Persist();
+                Event("released", token, live.Item, workerId, "given back by its worker; the bucket returns to the pool");
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task<CompletionResult> CompleteAsync(CompletionReport report)
+        {
+            ArgumentNullException.ThrowIfNull(report);
+            Load();
+            ExpireStale();
+            if (!_leases.TryGetValue(report.Token, out var live) || live.Record.WorkerId != report.WorkerId)
+            {
+                string reason = report.Token > 0 && report.Token <= _state.LastToken
+                    ? string.Create(CultureInfo.InvariantCulture, $"lease {report.Token} is not live (it expired, was released or was completed); its bucket was or will be trained under another lease, and its files are never used")
+                    : string.Create(CultureInfo.InvariantCulture, $"lease {report.Token} was never granted for job '{_jobId}'");
+                return Task.FromResult(Reject(report, null, reason));
+            }
+            var item = live.Item;
+            if (!_store.PartitionExists(_jobId, PartitionSide.Input, item.Input, report.Token)
+                || !_store.PartitionExists(_jobId, PartitionSide.Output, item.Output, report.Token))
+            {
+                Untrack(live);
+                return Task.FromResult(Reject(report, item,
+                    string.Create(CultureInfo.InvariantCulture, $"the new versions v{report.Token} of input partition {item.Input} and output partition {item.Output} are not both in the storage; the bucket returns to the pool")));
+            }
+
+            Untrack(live);
+            SetDone(item.Index);
+            _state.InputVersions[item.Input] = report.Token;
+            _state.OutputVersions[item.Output] = report.Token;
+            _state.Pairs += report.Pairs;
+            _state.LossSum += report.LossSum;
+            _state.Finished = _state.DoneCount == _schedule.Total;
+            Persist();
+            Event("completed", report.Token, item, report.WorkerId,
+                string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount} of {_schedule.Total} done"));
+            if (_state.Finished)
+            {
+                for (int q = 0; q < _spec.Partitions; q++)
+                    Collect(q, q);
+                Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_state.Pairs} pairs, mean loss {(_state.Pairs > 0 ? _state.LossSum / _state.Pairs : 0):G6}"));
+            }
+            else
+            {
+                Collect(item.Input, item.Output);
+            }
+            return Task.FromResult(new CompletionResult { Accepted = true });
+        }
+
+        /// <summary>The buckets that may start now (not done, not leased, order constraints met), before the partition locks.</summary>
+        private IEnumerable<WorkItem> Candidates()
+        {
+            int p = _spec.Partitions;
+            if (_spec.Ordering == BucketOrdering.Deterministic)
+            {
+                // The next bucket of every input partition, when it is also the next bucket of its output partition.
+                for (int i = 0; i < p; i++)
+                {
+                    if (_inputDone[i] >= _schedule.ItemsPerPartition)
+                        continue;
+                    long w = _schedule.InputItem(i, _inputDone[i]);
+                    var item = _schedule.At(w);
+                    if (_schedule.OutputItem(item.Output, _outputDone[item.Output]) == w && !_leases.Values.Any(l => l.Item.Index == w))
+                        yield return item;
+                }
+            }
+            else
+            {
+                // Any bucket of the first episode with buckets not done (the barrier between episodes).
+                long first = _firstOpenEpisode * p * p;
+                for (long w = first; w < first + (long)p * p && w < _schedule.Total; w++)
+                {
+                    if (!IsDone(w) && !_leases.Values.Any(l => l.Item.Index == w))
+                        yield return _schedule.At(w);
+                }
+            }
+        }
+
+        private CompletionResult Reject(CompletionReport report, WorkItem? item, string reason)
+        {
+            _state.Rejected++;
+            Persist();
+            Event("rejected", report.Token, item, report.WorkerId, reason);
+            _log.LogWarning("Job {Job}: completion of lease {Token} by {Worker} rejected: {Reason}.", _jobId, report.Token, report.WorkerId, reason);
+            return new CompletionResult { Accepted = false, Reason = reason };
+        }
+
+        private void ExpireStale()
+        {
+            var now = _time.GetUtcNow();
+            List<Live>? expired = null;
+            foreach (var live in _leases.Values)
+            {
+                if (live.Deadline < now)
+                    (expired ??= new()).Add(live);
+            }
+            if (expired is null)
+                return;
+            foreach (var live in expired)
+            {
+                Untrack(live);
+                _state.Expired++;
+            }
+            Persist();
+            foreach (var live in expired)
+            {
+                Event("expired", live.Record.Token, live.Item, live.Record.WorkerId, "not renewed within the lease timeout; the bucket returns to the pool and a late completion will be rejected");
+                _log.LogWarning("Job {Job}: lease {Token} of bucket ({Input}, {Output}) of epoch {Epoch}, episode {Episode} held by {Worker} expired; the bucket will be leased again.",
+                    _jobId, live.Record.Token, live.Item.Input, live.Item.Output, live.Item.Epoch, live.Item.Episode, live.Record.WorkerId);
+            }
+        }
+
+        private void Track(LeaseRecord record, WorkItem item)
+        {
+            _leases[record.Token] = new Live { Record = record, Item = item, Deadline = _time.GetUtcNow() + _spec.LeaseTimeout };
+            _inputLock[item.Input] = record.Token;
+            _outputLock[item.Output] = record.Token;
+        }
+
+        private void Untrack(Live live)
+        {
+            _leases.Remove(live.Record.Token);
+            _state.Leases.RemoveAll(l => l.Token == live.Record.Token);
+            if (_inputLock[live.Item.Input] == live.Record.Token)
+                _inputLock[live.Item.Input] = 0;
+            if (_outputLock[live.Item.Output] == live.Record.Token)
+                _outputLock[live.Item.Output] = 0;
+        }
+
+        private bool IsDone(long w) => (_done[w >> 3] & (1 << (int)(w & 7))) != 0;
+
+        private void SetDone(long w)
+        {
+            if (IsDone(w))
+                throw new InvalidOperationException($"Work item {w} of job '{_jobId}' completed twice: a coordinator bug.");
+            _done[w >> 3] |= (byte)(1 << (int)(w & 7));
+            _state.DoneCount++;
+            var item = _schedule.At(w);
+            _inputDone[item.Input]++;
+            _outputDone[item.Output]++;
+            long episode = _schedule.EpisodeOf(w);
+            _episodeDone[episode]++;
+            while (_firstOpenEpisode < _episodeDone.Length && _episodeDone[_firstOpenEpisode] == (long)_spec.Partitions * _spec.Partitions)
+                _firstOpenEpisode++;
+        }
+
+        /// <summary>Deletes the versions of input partition <paramref name="input"/> and output partition <paramref name="output"/> that no live lease can read or write.</summary>
+        private void Collect(int input, int output)
+        {
+            var keep = new HashSet<long>(_leases.Keys) { _state.InputVersions[input] };
+            _store.CollectPartitionVersions(_jobId, PartitionSide.Input, input, keep);
+            keep = new HashSet<long>(_leases.Keys) { _state.OutputVersions[output] };
+            _store.CollectPartitionVersions(_jobId, PartitionSide.Output, output, keep);
+        }
+
+        private void Load()
+        {
+            if (_state is not null)
+                return;
+            _jobId = this.GetPrimaryKeyString();
+            var (description, bytes) = JobFiles.ReadDescription(_store, _jobId);
+            var spec = description.Spec;
+            var schedule = new BucketSchedule(spec);
+            string jobSha = JobFiles.Sha256(bytes);
+            var state = JobFiles.ReadCheckpoint(_store, _jobId);
+            bool resumed = state is not null;
+            if (state is null)
+            {
+                state = new CoordinatorCheckpoint
+                {
+                    JobId = _jobId,
+                    JobSha256 = jobSha,
+                    Done = Convert.ToBase64String(new byte[(schedule.Total + 7) / 8]),
+                    InputVersions = new long[spec.Partitions],
+                    OutputVersions = new long[spec.Partitions],
+                };
+            }
+            else if (state.Format != CoordinatorCheckpoint.CurrentFormat || state.JobSha256 != jobSha || state.JobId != _jobId
+                || state.InputVersions.Length != spec.Partitions || state.OutputVersions.Length != spec.Partitions)
+            {
+                throw new InvalidOperationException(
+                    $"The coordinator checkpoint of job '{_jobId}' at '{_store.Location}' belongs to another description of the job (or another format): delete the job's folder and submit it again.");
+            }
+
+            _spec = spec;
+            _schedule = schedule;
+            _done = Convert.FromBase64String(state.Done);
+            if (_done.Length != (schedule.Total + 7) / 8)
+                throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' at '{_store.Location}' records {_done.Length * 8L} buckets, not {schedule.Total}: delete the job's folder and submit it again.");
+            int p = spec.Partitions;
+            _inputDone = new long[p];
+            _outputDone = new long[p];
+            _inputLock = new long[p];
+            _outputLock = new long[p];
+            _episodeDone = new long[(long)spec.Epochs * spec.Episodes];
+            _firstOpenEpisode = 0;
+            _state = state;
+            long doneCount = state.DoneCount;
+            state.DoneCount = 0;
+            for (long w = 0; w < schedule.Total; w++)
+            {
+                if (IsDone(w))
+                {
+                    _done[w >> 3] &= (byte)~(1 << (int)(w & 7));
+                    SetDone(w);
+                }
+            }
+            if (state.DoneCount != doneCount)
+                throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' counts {doneCount} buckets done but marks {state.DoneCount}: delete the job's folder and submit it again.");
+            foreach (var record in state.Leases)
+            {
+                if (record.WorkItem < 0 || record.WorkItem >= schedule.Total || IsDone(record.WorkItem))
+                    throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' has a lease of bucket {record.WorkItem}, which is done or out of range: delete the job's folder and submit it again.");
+                Track(record, schedule.At(record.WorkItem));
+            }
+            state.Activations++;
+            Persist();
+            Event("activated", 0, null, RuntimeIdentity,
+                resumed
+                    ? string.Create(CultureInfo.InvariantCulture, $"resumed from the checkpoint: {state.DoneCount} of {schedule.Total} buckets done, {state.Leases.Count} leases restored with a full timeout")
+                    : string.Create(CultureInfo.InvariantCulture, $"new job: {schedule.Total} buckets ({spec.Epochs} epochs x {spec.Episodes} episodes x {p} x {p}), ordering {spec.Ordering}"));
+            _log.LogInformation("Job {Job}: coordinator activation {Activation} on {Silo}, {Done} of {Total} buckets done.", _jobId, state.Activations, RuntimeIdentity, state.DoneCount, schedule.Total);
+        }
+
+        private void Persist()
+        {
+            _state.Done = Convert.ToBase64String(_done);
+            _store.WriteBlob(_jobId, JobFiles.Checkpoint, JsonSerializer.SerializeToUtf8Bytes(_state, JobFiles.Json));
+        }
+
+        private void Event(string kind, long token, WorkItem? item, string worker, string detail)
+        {
+            var line = new CoordinatorEvent
+            {
+                Sequence = ++_state.Events,
+                Time = _time.GetUtcNow(),
+                Kind = kind,
+                Token = token,
+                WorkItem = item?.Index ?? -1,
+                Epoch = item?.Epoch ?? -1,
+                Episode = item?.Episode ?? -1,
+                Input = item?.Input ?? -1,
+                Output = item?.Output ?? -1,
+                Worker = worker,
+                Detail = detail,
+            };
+            // After the checkpoint: the log is diagnostics, the checkpoint is the truth (a crash between the two loses a line, never a state change).
+            _store.AppendLine(_jobId, JobFiles.Log, JsonSerializer.Serialize(line, CoordinatorEvent.Json));
+        }
+
+        private JobStatus Status() => new()
+        {
+            JobId = _jobId,
+            TotalBuckets = _schedule.Total,
+            DoneBuckets = _state.DoneCount,
+            ActiveLeases = _leases.Count,
+            ExpiredLeases = _state.Expired,
+            RejectedCompletions = _state.Rejected,
+            ReleasedLeases = _state.Released,
+            Activations = _state.Activations,
+            Pairs = _state.Pairs,
+            LossSum = _state.LossSum,
+            Finished = _state.Finished,
+            InputVersions = (long[])_state.InputVersions.Clone(),
+            OutputVersions = (long[])_state.OutputVersions.Clone(),
+            Epoch = (int)(_firstOpenEpisode / _spec.Episodes),
+        };
+    }
+
+    /// <summary>One line of a job's coordinator.log (JSON): what the coordinator did, in order.</summary>
+    public sealed record CoordinatorEvent
+    {
+        internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+        /// <summary>1, 2, ... over the job's life (across coordinator activations).</summary>
+        public long Sequence { get; init; }
+
+        /// <summary>When (the coordinator's clock).</summary>
+        public DateTimeOffset Time { get; init; }
+
+        /// <summary>activated, leased, released, expired, completed, rejected or finished.</summary>
+        public string Kind { get; init; } = "";
+
+        /// <summary>The lease's token, or 0.</summary>
+        public long Token { get; init; }
+
+        /// <summary>The work item, or -1.</summary>
+        public long WorkItem { get; init; } = -1;
+
+        /// <summary>The epoch, or -1.</summary>
+        public int Epoch { get; init; } = -1;
+
+        /// <summary>The episode, or -1.</summary>
+        public int Episode { get; init; } = -1;
+
+        /// <summary>The input partition, or -1.</summary>
+        public int Input { get; init; } = -1;
+
+        /// <summary>The output partition, or -1.</summary>
+        public int Output { get; init; } = -1;
+
+        /// <summary>The worker (for activations, the silo).</summary>
+        public string Worker { get; init; } = "";
+
+        /// <summary>Details in words.</summary>
+        public string Detail { get; init; } = "";
+
+        /// <summary>Reads a job's coordinator.log.</summary>
+        public static IReadOnlyList<CoordinatorEvent> ReadLog(IPartitionStore store, string jobId)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            byte[]? bytes = store.ReadBlob(jobId, JobFiles.Log);
+            if (bytes is null)
+                return Array.Empty<CoordinatorEvent>();
+            return System.Text.Encoding.UTF8.GetString(bytes)
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => JsonSerializer.Deserialize<CoordinatorEvent>(l, Json)!)
+                .ToList();
+        }
+    }
+}

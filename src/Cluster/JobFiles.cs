@@ -1,0 +1,170 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Embeddings.Cluster.Storage;
+
+namespace Embeddings.Cluster
+{
+    /// <summary>A job's description in the storage (job.json): the spec, and a fingerprint of its pairs.</summary>
+    internal sealed class JobDescription
+    {
+        public const int CurrentFormat = 1;
+
+        public int Format { get; set; } = CurrentFormat;
+
+        public ClusterJobSpec Spec { get; set; } = new();
+
+        /// <summary>Pairs in each episode.</summary>
+        public long[] EpisodePairs { get; set; } = Array.Empty<long>();
+
+        /// <summary>SHA-256 (hex) of every episode's buckets in order.</summary>
+        public string PairsSha256 { get; set; } = "";
+    }
+
+    /// <summary>The coordinator's checkpoint (checkpoint.json), rewritten atomically after every change.</summary>
+    internal sealed class CoordinatorCheckpoint
+    {
+        public const int CurrentFormat = 1;
+
+        public int Format { get; set; } = CurrentFormat;
+
+        public string JobId { get; set; } = "";
+
+        /// <summary>SHA-256 (hex) of job.json's bytes: the checkpoint belongs to that description.</summary>
+        public string JobSha256 { get; set; } = "";
+
+        /// <summary>The last lease token handed out (tokens are never reused).</summary>
+        public long LastToken { get; set; }
+
+        public int Activations { get; set; }
+
+        public long Events { get; set; }
+
+        /// <summary>One bit per work item (bit w % 8 of byte w / 8), base64.</summary>
+        public string Done { get; set; } = "";
+
+        public long DoneCount { get; set; }
+
+        public long[] InputVersions { get; set; } = Array.Empty<long>();
+
+        public long[] OutputVersions { get; set; } = Array.Empty<long>();
+
+        public List<LeaseRecord> Leases { get; set; } = new();
+
+        public long Expired { get; set; }
+
+        public long Rejected { get; set; }
+
+        public long Released { get; set; }
+
+        public long Pairs { get; set; }
+
+        public double LossSum { get; set; }
+
+        public bool Finished { get; set; }
+    }
+
+    /// <summary>A live lease as the checkpoint records it (its deadline is not recorded: a new activation gives every lease a full timeout).</summary>
+    internal sealed class LeaseRecord
+    {
+        public long Token { get; set; }
+
+        public long WorkItem { get; set; }
+
+        public string WorkerId { get; set; } = "";
+    }
+
+    /// <summary>Names and formats of a job's files.</summary>
+    internal static class JobFiles
+    {
+        public const string Checkpoint = "checkpoint.json";
+        public const string Log = "coordinator.log";
+        public const string Job = DirectoryPartitionStore.JobFileName;
+        private const int PairMagic = 0x51424D45; // "EMBQ"
+        private const int PairFormat = 1;
+        public const int PairHeaderBytes = 24;
+
+        public static readonly JsonSerializerOptions Json = new()
+        {
+            WriteIndented = true,
+            Converters = { new JsonStringEnumConverter() },
+        };
+
+        public static string PairFile(int episode, int input, int output) =>
+            string.Create(CultureInfo.InvariantCulture, $"pairs/e{episode}/b-{input}-{output}.bin");
+
+        public static byte[] EncodePairs(int episode, int input, int output, ReadOnlySpan<int> pairs)
+        {
+            var bytes = new byte[PairHeaderBytes + (long)pairs.Length * sizeof(int)];
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, PairMagic);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), PairFormat);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), episode);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), input);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), output);
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(20), pairs.Length / 2);
+            MemoryMarshal.AsBytes(pairs).CopyTo(bytes.AsSpan(PairHeaderBytes));
+            return bytes;
+        }
+
+        /// <summary>The pairs of a bucket as interleaved (input row, output row).</summary>
+        /// <exception cref="InvalidDataException">The file is missing, of another bucket, or truncated.</exception>
+        public static int[] ReadPairs(IPartitionStore store, string jobId, int episode, int input, int output)
+        {
+            string name = PairFile(episode, input, output);
+            byte[] bytes = store.ReadBlob(jobId, name)
+                ?? throw new InvalidDataException($"The pair file '{name}' of job '{jobId}' is missing from the storage at '{store.Location}': the job's folder is incomplete; submit the job again into an empty folder.");
+            if (bytes.Length < PairHeaderBytes
+                || BinaryPrimitives.ReadInt32LittleEndian(bytes) != PairMagic
+                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4)) != PairFormat
+                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)) != episode
+                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12)) != input
+                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(16)) != output
+                || bytes.Length != PairHeaderBytes + 8L * BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(20)))
+                throw new InvalidDataException($"The pair file '{name}' of job '{jobId}' at '{store.Location}' is damaged or belongs to another bucket; submit the job again into an empty folder.");
+            return MemoryMarshal.Cast<byte, int>(bytes.AsSpan(PairHeaderBytes)).ToArray();
+        }
+
+        public static (JobDescription Description, byte[] Bytes) ReadDescription(IPartitionStore store, string jobId)
+        {
+            byte[] bytes = store.ReadBlob(jobId, Job)
+                ?? throw new InvalidOperationException($"There is no job '{jobId}' in the cluster storage at '{store.Location}': submit it first (ClusterJob.SubmitAsync or ClusterJob.Prepare).");
+            JobDescription description;
+            try
+            {
+                description = JsonSerializer.Deserialize<JobDescription>(bytes, Json) ?? throw new JsonException("empty");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidOperationException($"The description '{Job}' of job '{jobId}' at '{store.Location}' cannot be read ({e.Message}); delete the job's folder and submit it again.", e);
+            }
+            if (description.Format != JobDescription.CurrentFormat)
+                throw new InvalidOperationException($"The description of job '{jobId}' has format {description.Format}; this version reads format {JobDescription.CurrentFormat}. Finish the job with the version that started it, or delete its folder.");
+            description.Spec.Validate();
+            if (description.Spec.JobId != jobId)
+                throw new InvalidOperationException($"The folder of job '{jobId}' at '{store.Location}' describes job '{description.Spec.JobId}'; rename the folder back or submit the job again.");
+            return (description, bytes);
+        }
+
+        public static CoordinatorCheckpoint? ReadCheckpoint(IPartitionStore store, string jobId)
+        {
+            byte[]? bytes = store.ReadBlob(jobId, Checkpoint);
+            if (bytes is null)
+                return null;
+            try
+            {
+                return JsonSerializer.Deserialize<CoordinatorCheckpoint>(bytes, Json) ?? throw new JsonException("empty");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidOperationException($"The coordinator checkpoint of job '{jobId}' at '{store.Location}' cannot be read ({e.Message}); delete the job's folder and submit it again.", e);
+            }
+        }
+
+        public static string Sha256(ReadOnlySpan<byte> bytes) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
+}

@@ -1,0 +1,42 @@
+using System;
+using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Training;
+using Embeddings.Cluster.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Orleans.Hosting
+{
+    /// <summary>Adds partitioned training to an Orleans silo.</summary>
+    public static class ClusterHostingExtensions
+    {
+        /// <summary>
+        /// Makes the silo a partitioned-training worker: it can host job coordinators (which need the shared storage)
+        /// and runs the worker loop, which trains buckets of every job in the storage until the silo stops. The
+        /// bucket kernel is <see cref="SkipGramBucketTrainer"/> unless an <see cref="IBucketTrainer"/> was registered
+        /// before this call.
+        /// </summary>
+        /// <param name="builder">The silo.</param>
+        /// <param name="configure">Sets <see cref="ClusterWorkerOptions.Storage"/> (required) and the other settings.</param>
+        /// <exception cref="ArgumentException">A setting is out of range.</exception>
+        /// <exception cref="System.IO.DirectoryNotFoundException">The storage folder does not exist.</exception>
+        public static ISiloBuilder AddPartitionedTrainingWorker(this ISiloBuilder builder, Action<ClusterWorkerOptions> configure)
+        {
+            ArgumentNullException.ThrowIfNull(builder);
+            ArgumentNullException.ThrowIfNull(configure);
+            var options = new ClusterWorkerOptions();
+            configure(options);
+            options.Validate();
+            var store = new DirectoryPartitionStore(options.Storage);
+            builder.Services.AddSingleton<IPartitionStore>(store);
+            builder.Services.TryAddSingleton<IBucketTrainer, SkipGramBucketTrainer>();
+            builder.Services.Configure<ClusterWorkerOptions>(o =>
+            {
+                o.Storage = options.Storage;
+                o.PollInterval = options.PollInterval;
+            });
+            builder.Services.AddHostedService<ClusterWorker>();
+            return builder;
+        }
+    }
+}

@@ -1,0 +1,268 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Training;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Runtime;
+
+namespace Embeddings.Cluster.Worker
+{
+    /// <summary>
+    /// The worker loop of a silo: it asks the coordinators of the jobs in the storage for a bucket, loads the two
+    /// partitions' current versions (or keeps them from the previous bucket when they are still current), trains
+    /// them with the <see cref="IBucketTrainer"/>, writes both as new versions (named by the lease's token,
+    /// atomically), and reports completion. While a bucket trains, the lease is renewed every quarter of the lease
+    /// timeout, but only while the trainer reports progress: a stuck trainer lets its lease expire like a dead
+    /// worker. A lost lease (renewal refused) cancels the training; a stopping silo gives its lease back.
+    /// </summary>
+    internal sealed class ClusterWorker : BackgroundService
+    {
+        private readonly IGrainFactory _grains;
+        private readonly IPartitionStore _store;
+        private readonly IBucketTrainer _trainer;
+        private readonly ClusterWorkerOptions _options;
+        private readonly ILogger<ClusterWorker> _log;
+        private readonly string _workerId;
+        private readonly TimeProvider _time = TimeProvider.System;
+        private readonly Dictionary<string, ClusterJobSpec> _specs = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+        private Resident? _input, _output;
+
+        public ClusterWorker(IGrainFactory grains, IPartitionStore store, IBucketTrainer trainer, IOptions<ClusterWorkerOptions> options, ILocalSiloDetails silo, ILogger<ClusterWorker> log)
+        {
+            _grains = grains;
+            _store = store;
+            _trainer = trainer;
+            _options = options.Value;
+            _log = log;
+            _workerId = silo.Name + "@" + silo.SiloAddress.ToParsableString();
+        }
+
+        /// <summary>A partition held in memory: exactly the content of that version in the storage.</summary>
+        private sealed record Resident(string JobId, int Partition, long Version, float[] Values);
+
+        protected override async Task ExecuteAsync(CancellationToken stopping)
+        {
+            await Task.Yield();
+            while (!stopping.IsCancellationRequested)
+            {
+                bool worked = false;
+                try
+                {
+                    foreach (string jobId in _store.ListJobs())
+                    {
+                        if (_finished.Contains(jobId))
+                            continue;
+                        var coordinator = _grains.GetGrain<ICoordinatorGrain>(jobId);
+                        var result = await coordinator.LeaseAsync(Request(jobId)).ConfigureAwait(false);
+                        if (result.Status == LeaseStatus.Finished)
+                        {
+                            _finished.Add(jobId);
+                            if (_input?.JobId == jobId)
+                                _input = null;
+                            if (_output?.JobId == jobId)
+                                _output = null;
+                            continue;
+                        }
+                        if (result.Status == LeaseStatus.Granted && result.Lease is { } lease)
+                        {
+                            await RunBucketAsync(coordinator, lease, stopping).ConfigureAwait(false);
+                            worked = true;
+                            break;
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
+                {
+                    // A coordinator being moved, a silo leaving, a storage hiccup: try again after the poll interval.
+                    _log.LogWarning(e, "Worker {Worker}: {Message}; trying again.", _workerId, e.Message);
+                }
+                if (!worked)
+                {
+                    try
+                    {
+                        await Task.Delay(_options.PollInterval, stopping).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+
+        private LeaseRequest Request(string jobId) => new()
+        {
+            WorkerId = _workerId,
+            ResidentInput = _input?.JobId == jobId ? _input.Partition : -1,
+            ResidentInputVersion = _input?.JobId == jobId ? _input.Version : -1,
+            ResidentOutput = _output?.JobId == jobId ? _output.Partition : -1,
+            ResidentOutputVersion = _output?.JobId == jobId ? _output.Version : -1,
+        };
+
+        private ClusterJobSpec Spec(string jobId)
+        {
+            if (!_specs.TryGetValue(jobId, out var spec))
+                _specs[jobId] = spec = ClusterJob.ReadSpec(_store, jobId);
+            return spec;
+        }
+
+        private async Task RunBucketAsync(ICoordinatorGrain coordinator, BucketLease lease, CancellationToken stopping)
+        {
+            var spec = Spec(lease.JobId);
+            var work = new BucketWork(spec, lease.WorkItem, lease.Epoch, lease.Episode, lease.Input, lease.Output);
+            var progress = new LeaseProgress(_time);
+            using var training = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            using var renewal = new CancellationTokenSource();
+            var renewing = RenewAsync(coordinator, lease, progress, training, renewal.Token);
+            BucketResult result;
+            float[] input, output;
+            try
+            {
+                (input, output, result) = await Task.Run(() =>
+                {
+                    // Taken out of the resident slots while they change: on any failure they are gone, never stale.
+                    float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec);
+                    progress.Report(0);
+                    float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec);
+                    int[] pairs = JobFiles.ReadPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
+                    progress.Report(0);
+                    var trained = _trainer.Train(work, inputValues, outputValues, pairs, progress, training.Token);
+                    training.Token.ThrowIfCancellationRequested();
+                    _store.WritePartition(lease.JobId, PartitionSide.Input, lease.Input, lease.NewVersion, work.InputRows, spec.Dimension, inputValues);
+                    progress.Report(trained.Pairs);
+                    _store.WritePartition(lease.JobId, PartitionSide.Output, lease.Output, lease.NewVersion, work.OutputRows, spec.Dimension, outputValues);
+                    return (inputValues, outputValues, trained);
+                }, training.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (training.IsCancellationRequested)
+            {
+                renewal.Cancel();
+                await renewing.ConfigureAwait(false);
+                if (stopping.IsCancellationRequested)
+                {
+                    _log.LogInformation("Worker {Worker}: stopping; giving lease {Token} of bucket ({Input}, {Output}) back.", _workerId, lease.Token, lease.Input, lease.Output);
+                    await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
+                    throw;
+                }
+                _log.LogWarning("Worker {Worker}: lease {Token} of bucket ({Input}, {Output}) was lost; its work is discarded.", _workerId, lease.Token, lease.Input, lease.Output);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A failed load, training or write: give the bucket back at once rather than at the lease's expiry.
+                renewal.Cancel();
+                await renewing.ConfigureAwait(false);
+                _log.LogError(e, "Worker {Worker}: bucket ({Input}, {Output}) of lease {Token} failed; giving it back.", _workerId, lease.Input, lease.Output, lease.Token);
+                await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                renewal.Cancel();
+            }
+            await renewing.ConfigureAwait(false);
+
+            var answer = await coordinator.CompleteAsync(new CompletionReport
+            {
+                Token = lease.Token,
+                WorkerId = _workerId,
+                Pairs = result.Pairs,
+                LossSum = result.LossSum,
+            }).ConfigureAwait(false);
+            if (answer.Accepted)
+            {
+                _input = new Resident(lease.JobId, lease.Input, lease.NewVersion, input);
+                _output = new Resident(lease.JobId, lease.Output, lease.NewVersion, output);
+            }
+            else
+            {
+                _log.LogWarning("Worker {Worker}: completion of lease {Token} rejected ({Reason}); its files are left to the coordinator's collection.", _workerId, lease.Token, answer.Reason);
+            }
+        }
+
+        /// <summary>The partition's values at <paramref name="version"/>: the resident copy when it is that version, else read from the storage.</summary>
+        private float[] Take(ref Resident? slot, string jobId, int partition, long version, PartitionSide side, ClusterJobSpec spec)
+        {
+            var resident = slot;
+            slot = null;
+            int rows = spec.RowsOf(partition);
+            long length = (long)rows * spec.Dimension;
+            if (resident is not null && resident.JobId == jobId && resident.Partition == partition && resident.Version == version && resident.Values.Length == length)
+                return resident.Values;
+            float[] values = resident is not null && resident.Values.Length == length ? resident.Values : new float[length];
+            _store.ReadPartition(jobId, side, partition, version, rows, spec.Dimension, values);
+            return values;
+        }
+
+        private async Task RenewAsync(ICoordinatorGrain coordinator, BucketLease lease, LeaseProgress progress, CancellationTokenSource training, CancellationToken stop)
+        {
+            var interval = lease.Timeout / 4;
+            long lastSeen = progress.Reports;
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(interval, stop).ConfigureAwait(false);
+                    long reports = progress.Reports;
+                    if (reports == lastSeen && _time.GetUtcNow() - progress.Last > lease.Timeout / 2)
+                    {
+                        // No progress: let the lease expire rather than keep a stuck bucket's partitions locked.
+                        _log.LogWarning("Worker {Worker}: bucket ({Input}, {Output}) of lease {Token} made no progress for {Seconds:F1} s; not renewing.",
+                            _workerId, lease.Input, lease.Output, lease.Token, (_time.GetUtcNow() - progress.Last).TotalSeconds);
+                        continue;
+                    }
+                    lastSeen = reports;
+                    if (!await coordinator.RenewAsync(lease.Token, _workerId).ConfigureAwait(false))
+                    {
+                        training.Cancel();
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                // A failed renewal call (the coordinator moving): the next one may succeed; the lease may expire meanwhile.
+                _log.LogWarning(e, "Worker {Worker}: renewing lease {Token} failed: {Message}.", _workerId, lease.Token, e.Message);
+                if (!stop.IsCancellationRequested)
+                    await RenewAsync(coordinator, lease, progress, training, stop).ConfigureAwait(false);
+            }
+        }
+
+        private sealed class LeaseProgress : IBucketProgress
+        {
+            private readonly TimeProvider _time;
+            private long _reports;
+            private long _lastTicks;
+
+            public LeaseProgress(TimeProvider time)
+            {
+                _time = time;
+                _lastTicks = time.GetUtcNow().UtcTicks;
+            }
+
+            public long Reports => Interlocked.Read(ref _reports);
+
+            public DateTimeOffset Last => new(Interlocked.Read(ref _lastTicks), TimeSpan.Zero);
+
+            public void Report(long pairsDone)
+            {
+                Interlocked.Exchange(ref _lastTicks, _time.GetUtcNow().UtcTicks);
+                Interlocked.Increment(ref _reports);
+            }
+        }
+    }
+}
