@@ -24,6 +24,7 @@ namespace Embeddings.Cluster.Coordination
         private readonly ILogger<CoordinatorGrain> _log;
         private readonly TimeProvider _time = TimeProvider.System;
         private readonly Dictionary<long, Live> _leases = new();
+        private readonly List<CoordinatorEvent> _pending = new();
         private string _jobId = "";
         private ClusterJobSpec _spec = null!;
         private BucketSchedule _schedule = null!;
@@ -104,9 +105,9 @@ namespace Embeddings.Cluster.Coordination
                 OutputVersion = _state.OutputVersions[chosen.Output],
                 Timeout = _spec.LeaseTimeout,
             };
-            Persist();
             Event("leased", token, chosen, request.WorkerId,
                 string.Create(CultureInfo.InvariantCulture, $"from input v{lease.InputVersion}, output v{lease.OutputVersion}; affinity {bestScore}"));
+            Persist();
             return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = lease });
         }
 
@@ -128,8 +129,8 @@ namespace Embeddings.Cluster.Coordination
             {
                 Untrack(live);
                 _state.Released++;
-                Persist();
                 Event("released", token, live.Item, workerId, "given back by its worker; the bucket returns to the pool");
+                Persist();
             }
             return Task.CompletedTask;
         }
@@ -162,14 +163,15 @@ namespace Embeddings.Cluster.Coordination
             _state.Pairs += report.Pairs;
             _state.LossSum += report.LossSum;
             _state.Finished = _state.DoneCount == _schedule.Total;
-            Persist();
             Event("completed", report.Token, item, report.WorkerId,
                 string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount} of {_schedule.Total} done"));
+            if (_state.Finished)
+                Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_state.Pairs} pairs, mean loss {(_state.Pairs > 0 ? _state.LossSum / _state.Pairs : 0):G6}"));
+            Persist();
             if (_state.Finished)
             {
                 for (int q = 0; q < _spec.Partitions; q++)
                     Collect(q, q);
-                Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_state.Pairs} pairs, mean loss {(_state.Pairs > 0 ? _state.LossSum / _state.Pairs : 0):G6}"));
             }
             else
             {
@@ -210,8 +212,8 @@ namespace Embeddings.Cluster.Coordination
         private CompletionResult Reject(CompletionReport report, WorkItem? item, string reason)
         {
             _state.Rejected++;
-            Persist();
             Event("rejected", report.Token, item, report.WorkerId, reason);
+            Persist();
             _log.LogWarning("Job {Job}: completion of lease {Token} by {Worker} rejected: {Reason}.", _jobId, report.Token, report.WorkerId, reason);
             return new CompletionResult { Accepted = false, Reason = reason };
         }
@@ -231,14 +233,11 @@ namespace Embeddings.Cluster.Coordination
             {
                 Untrack(live);
                 _state.Expired++;
-            }
-            Persist();
-            foreach (var live in expired)
-            {
                 Event("expired", live.Record.Token, live.Item, live.Record.WorkerId, "not renewed within the lease timeout; the bucket returns to the pool and a late completion will be rejected");
                 _log.LogWarning("Job {Job}: lease {Token} of bucket ({Input}, {Output}) of epoch {Epoch}, episode {Episode} held by {Worker} expired; the bucket will be leased again.",
                     _jobId, live.Record.Token, live.Item.Input, live.Item.Output, live.Item.Epoch, live.Item.Episode, live.Record.WorkerId);
             }
+            Persist();
         }
 
         private void Track(LeaseRecord record, WorkItem item)
@@ -288,6 +287,21 @@ namespace Embeddings.Cluster.Coordination
         {
             if (_state is not null)
                 return;
+            try
+            {
+                LoadCheckpoint();
+            }
+            catch
+            {
+                _state = null!;
+                _leases.Clear();
+                _pending.Clear();
+                throw;
+            }
+        }
+
+        private void LoadCheckpoint()
+        {
             _jobId = this.GetPrimaryKeyString();
             var (description, bytes) = JobFiles.ReadDescription(_store, _jobId);
             var spec = description.Spec;
@@ -345,20 +359,29 @@ namespace Embeddings.Cluster.Coordination
                 Track(record, schedule.At(record.WorkItem));
             }
             state.Activations++;
-            Persist();
             Event("activated", 0, null, RuntimeIdentity,
                 resumed
                     ? string.Create(CultureInfo.InvariantCulture, $"resumed from the checkpoint: {state.DoneCount} of {schedule.Total} buckets done, {state.Leases.Count} leases restored with a full timeout")
                     : string.Create(CultureInfo.InvariantCulture, $"new job: {schedule.Total} buckets ({spec.Epochs} epochs x {spec.Episodes} episodes x {p} x {p}), ordering {spec.Ordering}"));
+            Persist();
             _log.LogInformation("Job {Job}: coordinator activation {Activation} on {Silo}, {Done} of {Total} buckets done.", _jobId, state.Activations, RuntimeIdentity, state.DoneCount, schedule.Total);
         }
 
+        /// <summary>
+        /// Writes the checkpoint, then appends the events recorded since the last write to the log: the log is
+        /// diagnostics, the checkpoint is the truth, so a crash between the two loses log lines, never a state change
+        /// (and the events' sequence numbers, counted in the checkpoint, are never reused).
+        /// </summary>
         private void Persist()
         {
             _state.Done = Convert.ToBase64String(_done);
             _store.WriteBlob(_jobId, JobFiles.Checkpoint, JsonSerializer.SerializeToUtf8Bytes(_state, JobFiles.Json));
+            foreach (var line in _pending)
+                _store.AppendLine(_jobId, JobFiles.Log, JsonSerializer.Serialize(line, CoordinatorEvent.Json));
+            _pending.Clear();
         }
 
+        /// <summary>Records an event for the log, written by the next <see cref="Persist"/>.</summary>
         private void Event(string kind, long token, WorkItem? item, string worker, string detail)
         {
             var line = new CoordinatorEvent
@@ -375,8 +398,7 @@ namespace Embeddings.Cluster.Coordination
                 Worker = worker,
                 Detail = detail,
             };
-            // After the checkpoint: the log is diagnostics, the checkpoint is the truth (a crash between the two loses a line, never a state change).
-            _store.AppendLine(_jobId, JobFiles.Log, JsonSerializer.Serialize(line, CoordinatorEvent.Json));
+            _pending.Add(line);
         }
 
         private JobStatus Status() => new()

@@ -35,6 +35,7 @@ namespace Embeddings.Cluster.Storage
         private const int HeaderBytes = 32;
         private const string TempMarker = ".tmp-";
         private static readonly Regex s_partitionFile = new(@"^(input|output)-(\d+)\.v(\d+)\.bin(\.tmp-[0-9a-f]{32})?$", RegexOptions.CultureInvariant);
+        private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
         private static readonly Regex s_segment = new(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
 
         /// <summary>Opens the store at <paramref name="root"/>, which must exist.</summary>
@@ -113,7 +114,7 @@ namespace Embeddings.Cluster.Storage
         {
             string path = BlobPath(jobId, name);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllText(path, line + "\n", Encoding.UTF8);
+            File.AppendAllText(path, line + "\n", s_utf8);
         }
 
         /// <inheritdoc/>

@@ -1,0 +1,90 @@
+using System;
+using System.IO;
+using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Worker;
+using NUnit.Framework;
+
+namespace Embeddings.Cluster.Tests
+{
+    [TestFixture]
+    public sealed class BadInputTests
+    {
+        private string _root = null!;
+        private DirectoryPartitionStore _store = null!;
+
+        [SetUp]
+        public void SetUp()
+        {
+            _root = TempFolder.Create();
+            _store = new DirectoryPartitionStore(_root);
+        }
+
+        [TearDown]
+        public void TearDown() => TempFolder.Delete(_root);
+
+        private static ClusterJobSpec Valid => new() { JobId = "job-1", Items = 50, Partitions = 4, Dimension = 8 };
+
+        [TestCase(0)]
+        [TestCase(65)]
+        public void PartitionsOutOfRange(int partitions)
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => (Valid with { Partitions = partitions }).Validate());
+            Assert.That(e!.ParamName, Is.EqualTo("Partitions"));
+            Assert.That(e.Message, Does.Contain("ClusterJobSpec.Partitions is " + partitions).And.Contain("between 1 and 64"));
+        }
+
+        [Test]
+        public void OtherSettingsOutOfRange()
+        {
+            Assert.That(() => (Valid with { Items = 3 }).Validate(), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("fewer than Partitions"));
+            Assert.That(() => (Valid with { Dimension = 0 }).Validate(), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("ClusterJobSpec.Dimension is 0"));
+            Assert.That(() => (Valid with { Negatives = 0 }).Validate(), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("ClusterJobSpec.Negatives"));
+            Assert.That(() => (Valid with { LearningRate = 0 }).Validate(), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("ClusterJobSpec.LearningRate"));
+            Assert.That(() => (Valid with { LeaseTimeout = TimeSpan.FromMilliseconds(5) }).Validate(), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("ClusterJobSpec.LeaseTimeout"));
+            Assert.That(() => (Valid with { Ordering = (BucketOrdering)7 }).Validate(), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Ordering"));
+            Assert.That(() => (Valid with { JobId = "../etc" }).Validate(), Throws.ArgumentException.With.Message.Contains("ClusterJobSpec.JobId '../etc'"));
+            Assert.That(() => (Valid with { JobId = "" }).Validate(), Throws.ArgumentException.With.Message.Contains("JobId"));
+        }
+
+        [Test]
+        public void AMissingStorageFolderIsNamed()
+        {
+            string missing = Path.Combine(_root, "not-mounted");
+            Assert.That(() => new DirectoryPartitionStore(missing),
+                Throws.TypeOf<DirectoryNotFoundException>().With.Message.Contains(missing).And.Message.Contains("create it"));
+            Assert.That(() => new DirectoryPartitionStore(" "), Throws.ArgumentException.With.Message.Contains("storage folder is empty"));
+            Assert.That(() => new ClusterWorkerOptions().Validate(), Throws.ArgumentException.With.Message.Contains("ClusterWorkerOptions.Storage"));
+            Assert.That(() => new ClusterWorkerOptions { Storage = _root, PollInterval = TimeSpan.Zero }.Validate(),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("ClusterWorkerOptions.PollInterval"));
+        }
+
+        [Test]
+        public void PairsOutsideTheItemsAreRefusedBeforeAnythingIsCommitted()
+        {
+            Assert.That(() => ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2), (3, 50) }),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Pair 1 of episode 0 is (3, 50)").And.Message.Contains("ClusterJobSpec.Items = 50"));
+            Assert.That(_store.ListJobs(), Is.Empty, "no job.json was written");
+        }
+
+        [Test]
+        public void ResubmittingAnotherJobUnderTheSameIdIsRefused()
+        {
+            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
+            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
+            Assert.That(() => ClusterJob.Prepare(_store, Valid with { Dimension = 16 }, e => new[] { (1, 2) }),
+                Throws.InvalidOperationException.With.Message.Contains("Dimension: 8 vs 16").And.Message.Contains("choose another JobId"));
+            Assert.That(() => ClusterJob.Prepare(_store, Valid, e => new[] { (1, 3) }),
+                Throws.InvalidOperationException.With.Message.Contains("other pairs"));
+        }
+
+        [Test]
+        public void ReadingAJobThatIsNotThereOrNotStarted()
+        {
+            Assert.That(() => ClusterJob.ReadSpec(_store, "nothing"), Throws.InvalidOperationException.With.Message.Contains("There is no job 'nothing'").And.Message.Contains("submit it first"));
+            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
+            Assert.That(() => ClusterJob.ReadVectors(_store, Valid.JobId), Throws.InvalidOperationException.With.Message.Contains("never started"));
+            File.WriteAllText(Path.Combine(_root, Valid.JobId, "job.json"), "{ not json");
+            Assert.That(() => ClusterJob.ReadSpec(_store, Valid.JobId), Throws.InvalidOperationException.With.Message.Contains("cannot be read"));
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Training;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace Embeddings.Cluster.Tests
+{
+    /// <summary>A fresh empty folder under the system temp folder.</summary>
+    internal static class TempFolder
+    {
+        public static string Create()
+        {
+            string path = Path.Combine(Path.GetTempPath(), "embeddings-cluster-tests-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(path);
+            return path;
+        }
+
+        public static void Delete(string path)
+        {
+            try
+            {
+                if (Directory.Exists(path))
+                    Directory.Delete(path, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A zombie write may still land; the temp folder is cleaned by the system.
+            }
+        }
+    }
+
+    /// <summary>One training call as the test trainer saw it.</summary>
+    internal sealed record TrainingCall(string JobId, long WorkItem, int Input, int Output, long StartTicks, long EndTicks, bool Hung);
+
+    /// <summary>
+    /// The bucket kernel the test silos use: the real <see cref="SkipGramBucketTrainer"/>, plus a record of every call
+    /// (for the lock checks), an optional pause per bucket (so that buckets overlap in time) and an optional hang of one
+    /// bucket's first attempt (a worker that stops making progress mid-bucket).
+    /// </summary>
+    internal sealed class TestTrainer : IBucketTrainer
+    {
+        private readonly SkipGramBucketTrainer _inner = new();
+        private readonly ConcurrentDictionary<(string, long), int> _attempts = new();
+
+        public ConcurrentQueue<TrainingCall> Calls { get; } = new();
+
+        /// <summary>Sleep per bucket, in milliseconds, keyed by job.</summary>
+        public ConcurrentDictionary<string, int> PauseMilliseconds { get; } = new();
+
+        /// <summary>The bucket whose first attempt hangs, keyed by job.</summary>
+        public ConcurrentDictionary<string, long> HangItem { get; } = new();
+
+        /// <summary>Set when the hanging attempt started.</summary>
+        public TaskCompletionSource<long> Hung { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Lets the hanging attempt go on.</summary>
+        public ManualResetEventSlim Resume { get; private set; } = new(false);
+
+        public void ResetHang()
+        {
+            Hung = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            Resume = new(false);
+        }
+
+        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation)
+        {
+            long start = Stopwatch.GetTimestamp();
+            int attempt = _attempts.AddOrUpdate((work.Spec.JobId, work.WorkItem), 1, (_, a) => a + 1);
+            bool hang = attempt == 1 && HangItem.TryGetValue(work.Spec.JobId, out long item) && item == work.WorkItem;
+            if (hang)
+            {
+                Hung.TrySetResult(work.WorkItem);
+                // No progress reported while hanging: the worker stops renewing and the lease expires.
+                if (!Resume.Wait(TimeSpan.FromSeconds(60)))
+                    throw new TimeoutException("The hanging bucket was never resumed.");
+            }
+            if (PauseMilliseconds.TryGetValue(work.Spec.JobId, out int pause) && pause > 0)
+            {
+                Thread.Sleep(pause);
+                progress.Report(0);
+            }
+            var result = _inner.Train(work, input, output, pairs, progress, cancellation);
+            Calls.Enqueue(new TrainingCall(work.Spec.JobId, work.WorkItem, work.Input, work.Output, start, Stopwatch.GetTimestamp(), hang));
+            return result;
+        }
+    }
+
+    /// <summary>An in-process cluster of three silos, each running the worker loop over one storage folder.</summary>
+    internal sealed class ThreeSiloCluster : IAsyncDisposable
+    {
+        private ThreeSiloCluster(InProcessTestCluster cluster, string root, TestTrainer trainer)
+        {
+            Cluster = cluster;
+            Root = root;
+            Trainer = trainer;
+            Store = new DirectoryPartitionStore(root);
+        }
+
+        public InProcessTestCluster Cluster { get; }
+
+        public string Root { get; }
+
+        public TestTrainer Trainer { get; }
+
+        public DirectoryPartitionStore Store { get; }
+
+        public static async Task<ThreeSiloCluster> StartAsync()
+        {
+            string root = TempFolder.Create();
+            var trainer = new TestTrainer();
+            var builder = new InProcessTestClusterBuilder(3);
+            builder.ConfigureSilo((_, silo) =>
+            {
+                silo.Services.AddSingleton<IBucketTrainer>(trainer);
+                silo.AddPartitionedTrainingWorker(o =>
+                {
+                    o.Storage = root;
+                    o.PollInterval = TimeSpan.FromMilliseconds(20);
+                });
+            });
+            var cluster = builder.Build();
+            await cluster.DeployAsync();
+            return new ThreeSiloCluster(cluster, root, trainer);
+        }
+
+        public ICoordinatorGrain Coordinator(string jobId) => Cluster.Client.GetGrain<ICoordinatorGrain>(jobId);
+
+        public async Task<JobStatus> WaitAsync(string jobId, int seconds = 60)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+            try
+            {
+                return await ClusterJob.WaitAsync(Cluster.Client, jobId, TimeSpan.FromMilliseconds(25), cancellation: timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                var status = await Coordinator(jobId).GetStatusAsync();
+                Assert.Fail($"Job {jobId} did not finish within {seconds} s: {status.DoneBuckets} of {status.TotalBuckets} buckets done, {status.ActiveLeases} leases live.");
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Trainer.Resume.Set();
+            await Cluster.StopAllSilosAsync();
+            await Cluster.DisposeAsync();
+            TempFolder.Delete(Root);
+        }
+    }
+
+    /// <summary>Pairs of test jobs.</summary>
+    internal static class TestPairs
+    {
+        /// <summary>Random pairs over <paramref name="items"/> items, a different set per episode.</summary>
+        public static Func<int, IEnumerable<(int, int)>> Random(int items, int pairsPerEpisode, int seed) => episode =>
+        {
+            var random = new System.Random(seed * 1000 + episode);
+            return Enumerable.Range(0, pairsPerEpisode).Select(_ => (random.Next(items), random.Next(items))).ToList();
+        };
+
+        /// <summary>
+        /// A planted-communities graph: <paramref name="communities"/> blocks of <paramref name="size"/> nodes, each node
+        /// linked to <paramref name="inside"/> random nodes of its block and <paramref name="outside"/> random nodes of others.
+        /// Returns the community of each node and the pairs of an episode (every link in both directions, shuffled per episode).
+        /// </summary>
+        public static (int[] Community, Func<int, IEnumerable<(int, int)>> Pairs) PlantedCommunities(int communities, int size, int inside, int outside, int seed)
+        {
+            int n = communities * size;
+            var community = new int[n];
+            for (int v = 0; v < n; v++)
+                community[v] = v / size;
+            var random = new System.Random(seed);
+            var links = new List<(int, int)>();
+            for (int v = 0; v < n; v++)
+            {
+                for (int k = 0; k < inside; k++)
+                {
+                    int u = community[v] * size + random.Next(size - 1);
+                    if (u >= v)
+                        u++;
+                    links.Add((v, u));
+                    links.Add((u, v));
+                }
+                for (int k = 0; k < outside; k++)
+                {
+                    int u = random.Next(n - size);
+                    if (u >= community[v] * size)
+                        u += size;
+                    links.Add((v, u));
+                    links.Add((u, v));
+                }
+            }
+            return (community, episode =>
+            {
+                var shuffled = links.ToArray();
+                new System.Random(seed * 31 + episode).Shuffle(shuffled);
+                return shuffled;
+            }
+            );
+        }
+    }
+}
