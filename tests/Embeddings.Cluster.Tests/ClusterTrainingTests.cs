@@ -40,8 +40,7 @@ namespace Embeddings.Cluster.Tests
         {
             var spec = Spec("exactly-once");
             var pairs = TestPairs.Random(spec.Items, 1500, seed: 1);
-            ClusterJob.Prepare(_cluster.Store, spec, pairs);
-            var reference = ClusterJob.TrainInProcess(_cluster.Store, spec.JobId);
+            var reference = Reference(spec, pairs);
             _cluster.Trainer.PauseMilliseconds[spec.JobId] = 15;
 
             await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
@@ -70,7 +69,7 @@ namespace Embeddings.Cluster.Tests
             var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
             Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, "input vectors equal the single-process run bit for bit");
             Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection, "output vectors equal the single-process run bit for bit");
-            Assert.That(vectors.Input, Is.Not.EqualTo(InitialInput(spec)).AsCollection, "training changed the vectors");
+            Assert.That(vectors.Input, Is.Not.EqualTo(Untrained(spec).Input).AsCollection, "training changed the vectors");
 
             // Only the current versions remain once the job is done.
             for (int q = 0; q < spec.Partitions; q++)
@@ -85,8 +84,7 @@ namespace Embeddings.Cluster.Tests
         {
             var spec = Spec("hang", partitions: 3);
             var pairs = TestPairs.Random(spec.Items, 900, seed: 2);
-            ClusterJob.Prepare(_cluster.Store, spec, pairs);
-            var reference = ClusterJob.TrainInProcess(_cluster.Store, spec.JobId);
+            var reference = Reference(spec, pairs);
             _cluster.Trainer.ResetHang();
             _cluster.Trainer.HangItem[spec.JobId] = 4;
 
@@ -118,8 +116,7 @@ namespace Embeddings.Cluster.Tests
         {
             var spec = Spec("zombie", partitions: 3, epochs: 3);
             var pairs = TestPairs.Random(spec.Items, 900, seed: 3);
-            ClusterJob.Prepare(_cluster.Store, spec, pairs);
-            var reference = ClusterJob.TrainInProcess(_cluster.Store, spec.JobId);
+            var reference = Reference(spec, pairs);
             _cluster.Trainer.PauseMilliseconds[spec.JobId] = 5;
             var coordinator = _cluster.Coordinator(spec.JobId);
 
@@ -165,8 +162,7 @@ namespace Embeddings.Cluster.Tests
         {
             var spec = Spec("restart", partitions: 3, epochs: 4);
             var pairs = TestPairs.Random(spec.Items, 600, seed: 4);
-            ClusterJob.Prepare(_cluster.Store, spec, pairs);
-            var reference = ClusterJob.TrainInProcess(_cluster.Store, spec.JobId);
+            var reference = Reference(spec, pairs);
             _cluster.Trainer.PauseMilliseconds[spec.JobId] = 10;
             var coordinator = _cluster.Coordinator(spec.JobId);
 
@@ -219,9 +215,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(recovered, Is.GreaterThan(0.8), "communities recovered");
 
             // The control: the initial vectors (version 0, before any bucket) do not show the communities.
-            var initial = spec with { JobId = "communities-initial", Epochs = 1 };
-            ClusterJob.Prepare(_cluster.Store, initial, _ => Array.Empty<(int, int)>());
-            var untrained = ClusterJob.TrainInProcess(_cluster.Store, initial.JobId);
+            var untrained = Untrained(spec);
             Assert.That(NearestNeighbourAgreement(untrained, community), Is.LessThan(0.3), "untrained vectors are near chance");
         }
 
@@ -266,19 +260,37 @@ namespace Embeddings.Cluster.Tests
             return s;
         }
 
-        private float[] InitialInput(ClusterJobSpec spec)
+        /// <summary>The single-process run of the job, in a folder of its own (the cluster's workers train every job in theirs).</summary>
+        private static TrainedVectors Reference(ClusterJobSpec spec, Func<int, IEnumerable<(int, int)>> pairs)
         {
-            var values = new float[spec.Items * spec.Dimension];
-            var copy = spec with { JobId = spec.JobId + "-initial" };
-            ClusterJob.Prepare(_cluster.Store, copy, _ => Array.Empty<(int, int)>());
-            for (int q = 0; q < spec.Partitions; q++)
+            string root = TempFolder.Create();
+            try
             {
-                var part = new float[spec.RowsOf(q) * spec.Dimension];
-                _cluster.Store.ReadPartition(copy.JobId, PartitionSide.Input, q, 0, spec.RowsOf(q), spec.Dimension, part);
-                for (int r = 0; r < spec.RowsOf(q); r++)
-                    part.AsSpan(r * spec.Dimension, spec.Dimension).CopyTo(values.AsSpan((r * spec.Partitions + q) * spec.Dimension));
+                var store = new DirectoryPartitionStore(root);
+                ClusterJob.Prepare(store, spec, pairs);
+                return ClusterJob.TrainInProcess(store, spec.JobId);
             }
-            return values;
+            finally
+            {
+                TempFolder.Delete(root);
+            }
+        }
+
+        /// <summary>The job's initial vectors (version 0), prepared in a folder of its own (the cluster's workers train every job in theirs).</summary>
+        private static TrainedVectors Untrained(ClusterJobSpec spec)
+        {
+            string root = TempFolder.Create();
+            try
+            {
+                var store = new DirectoryPartitionStore(root);
+                var initial = spec with { Epochs = 1, Episodes = 1 };
+                ClusterJob.Prepare(store, initial, _ => Array.Empty<(int, int)>());
+                return ClusterJob.TrainInProcess(store, initial.JobId);
+            }
+            finally
+            {
+                TempFolder.Delete(root);
+            }
         }
 
         /// <summary>
