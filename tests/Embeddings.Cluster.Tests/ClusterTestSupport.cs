@@ -53,6 +53,12 @@ namespace Embeddings.Cluster.Tests
         private readonly SkipGramBucketTrainer _inner = new();
         private readonly ConcurrentDictionary<(string, long), int> _attempts = new();
 
+        /// <summary>The silos' trainers by silo name (each silo has its own instance over this shared state).</summary>
+        public ConcurrentDictionary<string, SiloTrainer> Silos { get; } = new();
+
+        /// <summary>Silos whose next bucket blocks (reporting progress, so the lease lives) until the worker is cancelled.</summary>
+        public ConcurrentDictionary<string, TaskCompletionSource<long>> BlockUntilCancelled { get; } = new();
+
         public ConcurrentQueue<TrainingCall> Calls { get; } = new();
 
         /// <summary>Sleep per bucket, in milliseconds, keyed by job.</summary>
@@ -73,8 +79,21 @@ namespace Embeddings.Cluster.Tests
             Resume = new(false);
         }
 
-        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation)
+        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation) =>
+            Train("", work, input, output, pairs, progress, cancellation);
+
+        public BucketResult Train(string silo, BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation)
         {
+            if (BlockUntilCancelled.TryRemove(silo, out var blocked))
+            {
+                blocked.TrySetResult(work.WorkItem);
+                while (!cancellation.IsCancellationRequested)
+                {
+                    progress.Report(0);
+                    cancellation.WaitHandle.WaitOne(20);
+                }
+                cancellation.ThrowIfCancellationRequested();
+            }
             long start = Stopwatch.GetTimestamp();
             int attempt = _attempts.AddOrUpdate((work.Spec.JobId, work.WorkItem), 1, (_, a) => a + 1);
             bool hang = attempt == 1 && HangItem.TryGetValue(work.Spec.JobId, out long item) && item == work.WorkItem;
@@ -94,6 +113,23 @@ namespace Embeddings.Cluster.Tests
             Calls.Enqueue(new TrainingCall(work.Spec.JobId, work.WorkItem, work.Input, work.Output, start, Stopwatch.GetTimestamp(), hang));
             return result;
         }
+    }
+
+    /// <summary>The trainer of one silo: the shared <see cref="TestTrainer"/> told which silo calls.</summary>
+    internal sealed class SiloTrainer : IBucketTrainer
+    {
+        private readonly TestTrainer _shared;
+
+        public SiloTrainer(TestTrainer shared, string silo)
+        {
+            _shared = shared;
+            Silo = silo;
+        }
+
+        public string Silo { get; }
+
+        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation) =>
+            _shared.Train(Silo, work, input, output, pairs, progress, cancellation);
     }
 
     /// <summary>An in-process cluster of three silos, each running the worker loop over one storage folder.</summary>
@@ -120,9 +156,10 @@ namespace Embeddings.Cluster.Tests
             string root = TempFolder.Create();
             var trainer = new TestTrainer();
             var builder = new InProcessTestClusterBuilder(3);
-            builder.ConfigureSilo((_, silo) =>
+            builder.ConfigureSilo((options, silo) =>
             {
-                silo.Services.AddSingleton<IBucketTrainer>(trainer);
+                var siloTrainer = trainer.Silos.GetOrAdd(options.SiloName, name => new SiloTrainer(trainer, name));
+                silo.Services.AddSingleton<IBucketTrainer>(siloTrainer);
                 silo.AddPartitionedTrainingWorker(o =>
                 {
                     o.Storage = root;

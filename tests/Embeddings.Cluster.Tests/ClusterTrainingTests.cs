@@ -261,7 +261,7 @@ namespace Embeddings.Cluster.Tests
         }
 
         /// <summary>The single-process run of the job, in a folder of its own (the cluster's workers train every job in theirs).</summary>
-        private static TrainedVectors Reference(ClusterJobSpec spec, Func<int, IEnumerable<(int, int)>> pairs)
+        internal static TrainedVectors Reference(ClusterJobSpec spec, Func<int, IEnumerable<(int, int)>> pairs)
         {
             string root = TempFolder.Create();
             try

@@ -417,6 +417,7 @@ namespace Embeddings.Cluster.Coordination
             InputVersions = (long[])_state.InputVersions.Clone(),
             OutputVersions = (long[])_state.OutputVersions.Clone(),
             Epoch = (int)(_firstOpenEpisode / _spec.Episodes),
+            CoordinatorSilo = RuntimeIdentity,
         };
     }
 

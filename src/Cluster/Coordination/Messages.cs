@@ -162,5 +162,8 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>The lowest epoch with a bucket not done (the number of epochs when finished).</summary>
         [Id(13)] public int Epoch { get; init; }
+
+        /// <summary>The silo the coordinator runs on now (Orleans' runtime identity of the silo), for diagnostics.</summary>
+        [Id(14)] public string CoordinatorSilo { get; init; } = "";
     }
 }
