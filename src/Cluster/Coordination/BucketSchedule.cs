@@ -8,7 +8,7 @@ namespace Embeddings.Cluster.Coordination
     /// <param name="Episode">The episode within the epoch, from 0.</param>
     /// <param name="Input">The input partition i.</param>
     /// <param name="Output">The output partition j.</param>
-    public readonly record struct WorkItem(long Index, int Epoch, int Episode, int Input, int Output);
+    internal readonly record struct WorkItem(long Index, int Epoch, int Episode, int Input, int Output);
 
     /// <summary>
     /// The job's work items in their total order: epoch, episode, round r (0..P-1), input partition i, with bucket

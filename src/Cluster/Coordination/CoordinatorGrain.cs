@@ -375,7 +375,20 @@ namespace Embeddings.Cluster.Coordination
         private void Persist()
         {
             _state.Done = Convert.ToBase64String(_done);
-            _store.WriteBlob(_jobId, JobFiles.Checkpoint, JsonSerializer.SerializeToUtf8Bytes(_state, JobFiles.Json));
+            try
+            {
+                _store.WriteBlob(_jobId, JobFiles.Checkpoint, JsonSerializer.SerializeToUtf8Bytes(_state, JobFiles.Json));
+            }
+            catch
+            {
+                // The change was not committed: forget the in-memory state, which is now ahead of the checkpoint, and
+                // let the next call (on a new activation) read the last checkpoint again.
+                _state = null!;
+                _leases.Clear();
+                _pending.Clear();
+                this.DeactivateOnIdle();
+                throw;
+            }
             foreach (var line in _pending)
                 _store.AppendLine(_jobId, JobFiles.Log, JsonSerializer.Serialize(line, CoordinatorEvent.Json));
             _pending.Clear();

@@ -209,36 +209,39 @@ namespace Embeddings.Cluster.Worker
         {
             var interval = lease.Timeout / 4;
             long lastSeen = progress.Reports;
-            try
+            while (true)
             {
-                while (true)
+                try
                 {
                     await Task.Delay(interval, stop).ConfigureAwait(false);
-                    long reports = progress.Reports;
-                    if (reports == lastSeen && _time.GetUtcNow() - progress.Last > lease.Timeout / 2)
-                    {
-                        // No progress: let the lease expire rather than keep a stuck bucket's partitions locked.
-                        _log.LogWarning("Worker {Worker}: bucket ({Input}, {Output}) of lease {Token} made no progress for {Seconds:F1} s; not renewing.",
-                            _workerId, lease.Input, lease.Output, lease.Token, (_time.GetUtcNow() - progress.Last).TotalSeconds);
-                        continue;
-                    }
-                    lastSeen = reports;
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                long reports = progress.Reports;
+                if (reports == lastSeen && _time.GetUtcNow() - progress.Last > lease.Timeout / 2)
+                {
+                    // No progress: let the lease expire rather than keep a stuck bucket's partitions locked.
+                    _log.LogWarning("Worker {Worker}: bucket ({Input}, {Output}) of lease {Token} made no progress for {Seconds:F1} s; not renewing.",
+                        _workerId, lease.Input, lease.Output, lease.Token, (_time.GetUtcNow() - progress.Last).TotalSeconds);
+                    continue;
+                }
+                lastSeen = reports;
+                try
+                {
                     if (!await coordinator.RenewAsync(lease.Token, _workerId).ConfigureAwait(false))
                     {
+                        _log.LogWarning("Worker {Worker}: lease {Token} of bucket ({Input}, {Output}) is no longer live; cancelling its training.", _workerId, lease.Token, lease.Input, lease.Output);
                         training.Cancel();
                         return;
                     }
                 }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-            }
-            catch (Exception e)
-            {
-                // A failed renewal call (the coordinator moving): the next one may succeed; the lease may expire meanwhile.
-                _log.LogWarning(e, "Worker {Worker}: renewing lease {Token} failed: {Message}.", _workerId, lease.Token, e.Message);
-                if (!stop.IsCancellationRequested)
-                    await RenewAsync(coordinator, lease, progress, training, stop).ConfigureAwait(false);
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed call (the coordinator moving between silos): the next one may succeed; the lease may expire meanwhile.
+                    _log.LogWarning(e, "Worker {Worker}: renewing lease {Token} failed: {Message}.", _workerId, lease.Token, e.Message);
+                }
             }
         }
 
