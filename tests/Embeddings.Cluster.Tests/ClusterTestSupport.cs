@@ -67,6 +67,9 @@ namespace Embeddings.Cluster.Tests
         /// <summary>The bucket whose first attempt hangs, keyed by job.</summary>
         public ConcurrentDictionary<string, long> HangItem { get; } = new();
 
+        /// <summary>The bucket whose first attempt throws, keyed by job.</summary>
+        public ConcurrentDictionary<string, long> FailItem { get; } = new();
+
         /// <summary>Set when the hanging attempt started.</summary>
         public TaskCompletionSource<long> Hung { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -96,6 +99,8 @@ namespace Embeddings.Cluster.Tests
             }
             long start = Stopwatch.GetTimestamp();
             int attempt = _attempts.AddOrUpdate((work.Spec.JobId, work.WorkItem), 1, (_, a) => a + 1);
+            if (attempt == 1 && FailItem.TryGetValue(work.Spec.JobId, out long failing) && failing == work.WorkItem)
+                throw new InvalidOperationException($"Planted failure of bucket {work.WorkItem}.");
             bool hang = attempt == 1 && HangItem.TryGetValue(work.Spec.JobId, out long item) && item == work.WorkItem;
             if (hang)
             {

@@ -65,6 +65,8 @@ namespace Embeddings.Cluster.Tests
                 maxConcurrent = Math.Max(maxConcurrent, overlapping.Count + 1);
             }
             Assert.That(maxConcurrent, Is.GreaterThanOrEqualTo(2), "three workers trained buckets at the same time");
+            Assert.That(log.Count(e => e.Kind == "leased" && !e.Detail.EndsWith("affinity 0", StringComparison.Ordinal)), Is.GreaterThan(0),
+                "some buckets went to a worker that held one of their partitions already");
 
             var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
             Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, "input vectors equal the single-process run bit for bit");
@@ -108,6 +110,28 @@ namespace Embeddings.Cluster.Tests
 
             var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
             Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, "the result equals an uninterrupted run bit for bit");
+            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+        }
+
+        [Test]
+        public async Task ABucketWhoseTrainingFailsIsGivenBackAndRetried()
+        {
+            var spec = Spec("failure", partitions: 3, epochs: 1);
+            var pairs = TestPairs.Random(spec.Items, 600, seed: 8);
+            var reference = Reference(spec, pairs);
+            _cluster.Trainer.FailItem[spec.JobId] = 2;
+
+            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
+            var status = await _cluster.WaitAsync(spec.JobId);
+
+            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            long failed = log.First(e => e.Kind == "leased" && e.WorkItem == 2).Token;
+            Assert.That(log.Any(e => e.Kind == "released" && e.Token == failed), "the failing worker gave the bucket back at once");
+            Assert.That(status.ReleasedLeases, Is.GreaterThanOrEqualTo(1));
+            Assert.That(log.Count(e => e.Kind == "completed" && e.WorkItem == 2), Is.EqualTo(1));
+            CheckLeaseLog(log, spec);
+            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
+            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection);
             Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
         }
 
