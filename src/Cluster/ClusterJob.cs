@@ -96,18 +96,24 @@ namespace Embeddings.Cluster
                 return;
             }
 
+            // Without a job.json nothing is committed: partition files here are leftovers of an interrupted submission
+            // (perhaps of other settings), so they go before version 0 is written.
+            var none = new HashSet<long>();
+            for (int partition = 0; partition < ClusterJobSpec.MaxPartitions; partition++)
+            {
+                store.CollectPartitionVersions(spec.JobId, PartitionSide.Input, partition, none);
+                store.CollectPartitionVersions(spec.JobId, PartitionSide.Output, partition, none);
+            }
             for (int partition = 0; partition < p; partition++)
             {
                 int rows = spec.RowsOf(partition);
                 var values = new float[(long)rows * spec.Dimension];
-                if (!store.PartitionExists(spec.JobId, PartitionSide.Output, partition, 0))
-                    store.WritePartition(spec.JobId, PartitionSide.Output, partition, 0, rows, spec.Dimension, values);
+                store.WritePartition(spec.JobId, PartitionSide.Output, partition, 0, rows, spec.Dimension, values);
                 var random = BucketRandom.ForInitialization(spec.Seed, (int)PartitionSide.Input, partition);
                 float scale = 1f / spec.Dimension;
                 for (int k = 0; k < values.Length; k++)
                     values[k] = (random.NextFloat() - 0.5f) * scale;
-                if (!store.PartitionExists(spec.JobId, PartitionSide.Input, partition, 0))
-                    store.WritePartition(spec.JobId, PartitionSide.Input, partition, 0, rows, spec.Dimension, values);
+                store.WritePartition(spec.JobId, PartitionSide.Input, partition, 0, rows, spec.Dimension, values);
             }
             var description = new JobDescription { Spec = spec, EpisodePairs = episodePairs, PairsSha256 = pairsSha };
             store.WriteBlob(spec.JobId, JobFiles.Job, JsonSerializer.SerializeToUtf8Bytes(description, JobFiles.Json));

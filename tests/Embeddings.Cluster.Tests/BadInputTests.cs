@@ -78,6 +78,30 @@ namespace Embeddings.Cluster.Tests
         }
 
         [Test]
+        public void AnInterruptedSubmissionsLeftoversAreReplaced()
+        {
+            // A submission killed before its job.json (the commit point) left partitions of other settings behind.
+            var other = Valid with { Seed = 99 };
+            ClusterJob.Prepare(_store, other, e => new[] { (1, 2) });
+            File.Delete(Path.Combine(_root, Valid.JobId, "job.json"));
+            _store.WritePartition(Valid.JobId, PartitionSide.Input, 1, 5, Valid.RowsOf(1), Valid.Dimension, new float[Valid.RowsOf(1) * Valid.Dimension]);
+
+            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
+            Assert.That(_store.ListPartitionVersions(Valid.JobId, PartitionSide.Input, 1), Is.EqualTo(new long[] { 0 }));
+            string fresh = TempFolder.Create();
+            try
+            {
+                var freshStore = new DirectoryPartitionStore(fresh);
+                ClusterJob.Prepare(freshStore, Valid, e => new[] { (1, 2) });
+                Assert.That(ClusterJob.TrainInProcess(_store, Valid.JobId).Input, Is.EqualTo(ClusterJob.TrainInProcess(freshStore, Valid.JobId).Input).AsCollection);
+            }
+            finally
+            {
+                TempFolder.Delete(fresh);
+            }
+        }
+
+        [Test]
         public void ReadingAJobThatIsNotThereOrNotStarted()
         {
             Assert.That(() => ClusterJob.ReadSpec(_store, "nothing"), Throws.InvalidOperationException.With.Message.Contains("There is no job 'nothing'").And.Message.Contains("submit it first"));

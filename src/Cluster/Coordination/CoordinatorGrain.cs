@@ -274,13 +274,24 @@ namespace Embeddings.Cluster.Coordination
                 _firstOpenEpisode++;
         }
 
-        /// <summary>Deletes the versions of input partition <paramref name="input"/> and output partition <paramref name="output"/> that no live lease can read or write.</summary>
+        /// <summary>
+        /// Deletes the versions of input partition <paramref name="input"/> and output partition <paramref name="output"/>
+        /// that no live lease can read or write. Runs after the checkpoint is written: a failure here is logged, not
+        /// thrown (the change is committed; the files go at the next collection of those partitions).
+        /// </summary>
         private void Collect(int input, int output)
         {
-            var keep = new HashSet<long>(_leases.Keys) { _state.InputVersions[input] };
-            _store.CollectPartitionVersions(_jobId, PartitionSide.Input, input, keep);
-            keep = new HashSet<long>(_leases.Keys) { _state.OutputVersions[output] };
-            _store.CollectPartitionVersions(_jobId, PartitionSide.Output, output, keep);
+            try
+            {
+                var keep = new HashSet<long>(_leases.Keys) { _state.InputVersions[input] };
+                _store.CollectPartitionVersions(_jobId, PartitionSide.Input, input, keep);
+                keep = new HashSet<long>(_leases.Keys) { _state.OutputVersions[output] };
+                _store.CollectPartitionVersions(_jobId, PartitionSide.Output, output, keep);
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            {
+                _log.LogWarning(e, "Job {Job}: collecting old versions of input partition {Input} and output partition {Output} failed: {Message}.", _jobId, input, output, e.Message);
+            }
         }
 
         private void Load()
