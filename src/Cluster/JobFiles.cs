@@ -66,6 +66,16 @@ namespace Embeddings.Cluster
 
         public double LossSum { get; set; }
 
+        public long PartitionLoads { get; set; }
+
+        public long BytesRead { get; set; }
+
+        public long BytesWritten { get; set; }
+
+        public double TrainingSeconds { get; set; }
+
+        public double StorageSeconds { get; set; }
+
         public bool Finished { get; set; }
     }
 

@@ -48,6 +48,12 @@ namespace Embeddings.Cluster.Tests
 
             Assert.That(status.DoneBuckets, Is.EqualTo(spec.TotalBuckets));
             Assert.That(status.Pairs, Is.EqualTo(spec.Epochs * spec.Episodes * 1500L));
+            // The cost accounting: every bucket writes both partitions; affinity spares some loads.
+            Assert.That(status.BytesWritten, Is.EqualTo((long)spec.Epochs * spec.Episodes * spec.Partitions * spec.Items * spec.Dimension * 8));
+            Assert.That(status.PartitionLoads, Is.LessThan(2 * spec.TotalBuckets).And.GreaterThanOrEqualTo(2));
+            Assert.That(status.BytesRead, Is.GreaterThan(8 * status.Pairs));
+            Assert.That(status.TrainingSeconds, Is.GreaterThan(0));
+            TestContext.Out.WriteLine($"{status.PartitionLoads} partition loads for {spec.TotalBuckets} buckets; {status.BytesRead} bytes read, {status.BytesWritten} written");
             var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
             var completed = log.Where(e => e.Kind == "completed").Select(e => e.WorkItem).ToList();
             Assert.That(completed, Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)), "every bucket of every epoch completed exactly once");

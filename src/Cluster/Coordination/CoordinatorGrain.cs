@@ -162,9 +162,14 @@ namespace Embeddings.Cluster.Coordination
             _state.OutputVersions[item.Output] = report.Token;
             _state.Pairs += report.Pairs;
             _state.LossSum += report.LossSum;
+            _state.PartitionLoads += report.PartitionLoads;
+            _state.BytesRead += report.BytesRead;
+            _state.BytesWritten += report.BytesWritten;
+            _state.TrainingSeconds += report.TrainingSeconds;
+            _state.StorageSeconds += report.StorageSeconds;
             _state.Finished = _state.DoneCount == _schedule.Total;
             Event("completed", report.Token, item, report.WorkerId,
-                string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount} of {_schedule.Total} done"));
+                string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs, {report.PartitionLoads} partitions loaded, {report.TrainingSeconds:F3} s training, {report.StorageSeconds:F3} s storage; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount} of {_schedule.Total} done"));
             if (_state.Finished)
                 Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_state.Pairs} pairs, mean loss {(_state.Pairs > 0 ? _state.LossSum / _state.Pairs : 0):G6}"));
             Persist();
@@ -442,6 +447,11 @@ namespace Embeddings.Cluster.Coordination
             OutputVersions = (long[])_state.OutputVersions.Clone(),
             Epoch = (int)(_firstOpenEpisode / _spec.Episodes),
             CoordinatorSilo = RuntimeIdentity,
+            PartitionLoads = _state.PartitionLoads,
+            BytesRead = _state.BytesRead,
+            BytesWritten = _state.BytesWritten,
+            TrainingSeconds = _state.TrainingSeconds,
+            StorageSeconds = _state.StorageSeconds,
         };
     }
 

@@ -104,6 +104,21 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>The sum of the pairs' losses (-log sigmoid of the positive plus the negatives' terms).</summary>
         [Id(3)] public double LossSum { get; init; }
+
+        /// <summary>Partitions the worker read from the storage for this bucket: 0, 1 or 2 (the others it held in memory at the right version).</summary>
+        [Id(4)] public int PartitionLoads { get; init; }
+
+        /// <summary>Bytes of data the worker read from the storage for this bucket: the partitions' values it loaded and the pairs (8 bytes each); file headers not counted.</summary>
+        [Id(5)] public long BytesRead { get; init; }
+
+        /// <summary>Bytes of data the worker wrote to the storage for this bucket: the two new partitions' values; file headers not counted.</summary>
+        [Id(6)] public long BytesWritten { get; init; }
+
+        /// <summary>Seconds the bucket kernel ran (wall clock, on the worker).</summary>
+        [Id(7)] public double TrainingSeconds { get; init; }
+
+        /// <summary>Seconds the worker spent reading and writing the storage for this bucket (wall clock).</summary>
+        [Id(8)] public double StorageSeconds { get; init; }
     }
 
     /// <summary>The coordinator's answer to a completion.</summary>
@@ -165,5 +180,20 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>The silo the coordinator runs on now (Orleans' runtime identity of the silo), for diagnostics.</summary>
         [Id(14)] public string CoordinatorSilo { get; init; } = "";
+
+        /// <summary>Partitions read from the storage by accepted buckets (at most 2 per bucket; fewer when a worker held them).</summary>
+        [Id(15)] public long PartitionLoads { get; init; }
+
+        /// <summary>Bytes of data (partition values and pairs) read from the storage by accepted buckets.</summary>
+        [Id(16)] public long BytesRead { get; init; }
+
+        /// <summary>Bytes of data (partition values) written to the storage by accepted buckets.</summary>
+        [Id(17)] public long BytesWritten { get; init; }
+
+        /// <summary>Kernel seconds of accepted buckets, summed over workers.</summary>
+        [Id(18)] public double TrainingSeconds { get; init; }
+
+        /// <summary>Storage seconds of accepted buckets, summed over workers.</summary>
+        [Id(19)] public double StorageSeconds { get; init; }
     }
 }

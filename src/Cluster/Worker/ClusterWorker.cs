@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
@@ -127,21 +128,30 @@ namespace Embeddings.Cluster.Worker
             var renewing = RenewAsync(coordinator, lease, progress, training, renewal.Token);
             BucketResult result;
             float[] input, output;
+            var cost = new BucketCost();
             try
             {
                 (input, output, result) = await Task.Run(() =>
                 {
+                    long storageStart = Stopwatch.GetTimestamp();
                     // Taken out of the resident slots while they change: on any failure they are gone, never stale.
-                    float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec);
+                    float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec, cost);
                     progress.Report(0);
-                    float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec);
+                    float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec, cost);
                     int[] pairs = JobFiles.ReadPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
+                    cost.BytesRead += pairs.Length * 4L;
                     progress.Report(0);
+                    long trainingStart = Stopwatch.GetTimestamp();
+                    cost.StorageSeconds += Stopwatch.GetElapsedTime(storageStart, trainingStart).TotalSeconds;
                     var trained = _trainer.Train(work, inputValues, outputValues, pairs, progress, training.Token);
+                    long writeStart = Stopwatch.GetTimestamp();
+                    cost.TrainingSeconds = Stopwatch.GetElapsedTime(trainingStart, writeStart).TotalSeconds;
                     training.Token.ThrowIfCancellationRequested();
                     _store.WritePartition(lease.JobId, PartitionSide.Input, lease.Input, lease.NewVersion, work.InputRows, spec.Dimension, inputValues);
                     progress.Report(trained.Pairs);
                     _store.WritePartition(lease.JobId, PartitionSide.Output, lease.Output, lease.NewVersion, work.OutputRows, spec.Dimension, outputValues);
+                    cost.BytesWritten = 4L * spec.Dimension * (work.InputRows + work.OutputRows);
+                    cost.StorageSeconds += Stopwatch.GetElapsedTime(writeStart).TotalSeconds;
                     return (inputValues, outputValues, trained);
                 }, training.Token).ConfigureAwait(false);
             }
@@ -179,6 +189,11 @@ namespace Embeddings.Cluster.Worker
                 WorkerId = _workerId,
                 Pairs = result.Pairs,
                 LossSum = result.LossSum,
+                PartitionLoads = cost.Loads,
+                BytesRead = cost.BytesRead,
+                BytesWritten = cost.BytesWritten,
+                TrainingSeconds = cost.TrainingSeconds,
+                StorageSeconds = cost.StorageSeconds,
             }).ConfigureAwait(false);
             if (answer.Accepted)
             {
@@ -192,7 +207,7 @@ namespace Embeddings.Cluster.Worker
         }
 
         /// <summary>The partition's values at <paramref name="version"/>: the resident copy when it is that version, else read from the storage.</summary>
-        private float[] Take(ref Resident? slot, string jobId, int partition, long version, PartitionSide side, ClusterJobSpec spec)
+        private float[] Take(ref Resident? slot, string jobId, int partition, long version, PartitionSide side, ClusterJobSpec spec, BucketCost cost)
         {
             var resident = slot;
             slot = null;
@@ -202,6 +217,8 @@ namespace Embeddings.Cluster.Worker
                 return resident.Values;
             float[] values = resident is not null && resident.Values.Length == length ? resident.Values : new float[length];
             _store.ReadPartition(jobId, side, partition, version, rows, spec.Dimension, values);
+            cost.Loads++;
+            cost.BytesRead += length * sizeof(float);
             return values;
         }
 
@@ -243,6 +260,16 @@ namespace Embeddings.Cluster.Worker
                     _log.LogWarning(e, "Worker {Worker}: renewing lease {Token} failed: {Message}.", _workerId, lease.Token, e.Message);
                 }
             }
+        }
+
+        /// <summary>What one bucket cost the worker (reported with its completion).</summary>
+        private sealed class BucketCost
+        {
+            public int Loads;
+            public long BytesRead;
+            public long BytesWritten;
+            public double TrainingSeconds;
+            public double StorageSeconds;
         }
 
         private sealed class LeaseProgress : IBucketProgress
