@@ -94,6 +94,7 @@ namespace Embeddings.Cluster
     {
         public const string Checkpoint = "checkpoint.json";
         public const string Log = "coordinator.log";
+        public const string Fence = "coordinator.fence";
         public const string Job = DirectoryPartitionStore.JobFileName;
         private const int PairMagic = 0x51424D45; // "EMBQ"
         private const int PairFormat = 1;

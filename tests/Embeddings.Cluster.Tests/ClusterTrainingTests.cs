@@ -216,6 +216,34 @@ namespace Embeddings.Cluster.Tests
         }
 
         [Test]
+        public async Task ACoordinatorFencedByAnotherActivationStopsWithoutWritingAndTheJobGoesOn()
+        {
+            var spec = Spec("fence", partitions: 3, epochs: 3);
+            var pairs = TestPairs.Random(spec.Items, 600, seed: 10);
+            var reference = Reference(spec, pairs);
+            _cluster.Trainer.PauseMilliseconds[spec.JobId] = 10;
+            var coordinator = _cluster.Coordinator(spec.JobId);
+
+            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
+            await WaitForAsync(async () => (await coordinator.GetStatusAsync()).DoneBuckets >= spec.TotalBuckets / 3, 30);
+            // Another activation claims the job (as one would during a membership disagreement). The running
+            // activation's next write (a worker's lease or completion) finds the fence, fails without writing, and the
+            // call after it reads the checkpoint again.
+            int activations = (await coordinator.GetStatusAsync()).Activations;
+            _cluster.Store.WriteBlob(spec.JobId, "coordinator.fence", "another-activation"u8);
+            var status = await _cluster.WaitAsync(spec.JobId);
+
+            Assert.That(status.Activations, Is.GreaterThan(activations), "the checkpoint was read again after the fence");
+            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            Assert.That(log.Where(e => e.Kind == "completed").Select(e => e.WorkItem), Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)));
+            Assert.That(log.Select(e => e.Sequence), Is.EqualTo(Enumerable.Range(1, log.Count).Select(q => (long)q)), "no event of the fenced activation was committed");
+            CheckLeaseLog(log, spec);
+            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
+            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection);
+            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+        }
+
+        [Test]
         public async Task PlantedCommunitiesAreRecoveredByAFreeOrderedClusterRun()
         {
             var (community, pairs) = TestPairs.PlantedCommunities(communities: 15, size: 20, inside: 6, outside: 1, seed: 5);

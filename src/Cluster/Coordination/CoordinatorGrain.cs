@@ -25,6 +25,7 @@ namespace Embeddings.Cluster.Coordination
         private readonly TimeProvider _time = TimeProvider.System;
         private readonly Dictionary<long, Live> _leases = new();
         private readonly List<CoordinatorEvent> _pending = new();
+        private readonly string _activationId = Guid.NewGuid().ToString("N");
         private string _jobId = "";
         private ClusterJobSpec _spec = null!;
         private BucketSchedule _schedule = null!;
@@ -320,6 +321,9 @@ namespace Embeddings.Cluster.Coordination
         {
             _jobId = this.GetPrimaryKeyString();
             var (description, bytes) = JobFiles.ReadDescription(_store, _jobId);
+            // Claim the job before reading its checkpoint: an older activation still running (Orleans can briefly
+            // run two during a membership disagreement) sees the fence at its next write and stops.
+            _store.WriteBlob(_jobId, JobFiles.Fence, System.Text.Encoding.UTF8.GetBytes(_activationId));
             var spec = description.Spec;
             var schedule = new BucketSchedule(spec);
             string jobSha = JobFiles.Sha256(bytes);
@@ -391,6 +395,13 @@ namespace Embeddings.Cluster.Coordination
         private void Persist()
         {
             _state.Done = Convert.ToBase64String(_done);
+            byte[]? fence = _store.ReadBlob(_jobId, JobFiles.Fence);
+            if (fence is null || System.Text.Encoding.UTF8.GetString(fence) != _activationId)
+            {
+                Drop();
+                throw new InvalidOperationException(
+                    $"Job '{_jobId}': another coordinator activation took over the job (its {JobFiles.Fence} in the storage names another activation); this one stops without writing, and the next call reads the checkpoint again.");
+            }
             try
             {
                 _store.WriteBlob(_jobId, JobFiles.Checkpoint, JsonSerializer.SerializeToUtf8Bytes(_state, JobFiles.Json));
@@ -399,15 +410,20 @@ namespace Embeddings.Cluster.Coordination
             {
                 // The change was not committed: forget the in-memory state, which is now ahead of the checkpoint, and
                 // let the next call (on a new activation) read the last checkpoint again.
-                _state = null!;
-                _leases.Clear();
-                _pending.Clear();
-                this.DeactivateOnIdle();
+                Drop();
                 throw;
             }
             foreach (var line in _pending)
                 _store.AppendLine(_jobId, JobFiles.Log, JsonSerializer.Serialize(line, CoordinatorEvent.Json));
             _pending.Clear();
+        }
+
+        private void Drop()
+        {
+            _state = null!;
+            _leases.Clear();
+            _pending.Clear();
+            this.DeactivateOnIdle();
         }
 
         /// <summary>Records an event for the log, written by the next <see cref="Persist"/>.</summary>
