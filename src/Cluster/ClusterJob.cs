@@ -1,7 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Security.Cryptography;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
@@ -33,32 +31,38 @@ namespace Embeddings.Cluster
         /// <summary>
         /// Writes a job into the storage: its pairs, bucketed by (input partition, output partition) for every
         /// episode, its initial partitions and its description. Submitting the same job again (same spec, same
-        /// pairs) writes nothing and returns; a different job under the same id throws.
+        /// pairs, same counts) writes nothing and returns; a different job under the same id throws.
         /// </summary>
         /// <param name="store">The shared storage.</param>
         /// <param name="spec">The job; validated.</param>
         /// <param name="pairsOfEpisode">The pairs (input item, output item) of episode e, items 0 to Items - 1; called once per episode.</param>
-        /// <exception cref="ArgumentException">A setting of <paramref name="spec"/> or a pair is out of range (the message names it).</exception>
+        /// <param name="itemCounts">
+        /// The count (frequency) of each item, Items values, each 0 or more: negatives are drawn from count^0.75 within
+        /// the output partition, so every partition needs an item with a count above 0. Null (the default): 1 plus the
+        /// number of pairs whose output is the item (every item can be drawn).
+        /// </param>
+        /// <param name="episodeTokens">
+        /// The tokens of each episode, Episodes values, each 0 or more with a positive sum: the learning rate decays
+        /// linearly over them. Null (the default): each episode's pair count.
+        /// </param>
+        /// <exception cref="ArgumentException">A setting of <paramref name="spec"/>, a pair or a count is out of range (the message names it).</exception>
         /// <exception cref="InvalidOperationException">Another job with this id is in the storage.</exception>
-        public static void Prepare(IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode)
+        public static void Prepare(IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode,
+            long[]? itemCounts = null, long[]? episodeTokens = null)
         {
             ArgumentNullException.ThrowIfNull(store);
             ArgumentNullException.ThrowIfNull(spec);
             ArgumentNullException.ThrowIfNull(pairsOfEpisode);
             spec.Validate();
+            JobSubmission.CheckCounts(spec, itemCounts, episodeTokens);
             int p = spec.Partitions;
-            bool exists = store.ReadBlob(spec.JobId, JobFiles.Job) is not null;
-            JobDescription? existing = exists ? JobFiles.ReadDescription(store, spec.JobId).Description : null;
-            if (existing is not null)
+            var submission = new JobSubmission(store, spec);
+            long[]? counted = null;
+            if (itemCounts is null)
             {
-                var differences = existing.Spec.Differences(spec);
-                if (differences.Count > 0)
-                    throw new InvalidOperationException(
-                        $"The storage at '{store.Location}' holds another job named '{spec.JobId}' ({string.Join("; ", differences)}, stored vs submitted): choose another JobId, or delete the job's folder to replace it.");
+                counted = new long[spec.Items];
+                Array.Fill(counted, 1L);
             }
-
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var episodePairs = new long[spec.Episodes];
             var buckets = new List<int>[p * p];
             for (int e = 0; e < spec.Episodes; e++)
             {
@@ -73,59 +77,35 @@ namespace Embeddings.Cluster
                     var bucket = buckets[(a % p) * p + c % p];
                     bucket.Add(a / p);
                     bucket.Add(c / p);
+                    if (counted is not null)
+                        counted[c]++;
                     count++;
                 }
-                episodePairs[e] = count;
                 for (int i = 0; i < p; i++)
                 {
                     for (int j = 0; j < p; j++)
-                    {
-                        byte[] bytes = JobFiles.EncodePairs(e, i, j, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buckets[i * p + j]));
-                        hash.AppendData(bytes);
-                        if (existing is null)
-                            store.WriteBlob(spec.JobId, JobFiles.PairFile(e, i, j), bytes);
-                    }
+                        submission.AddBucket(e, i, j, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buckets[i * p + j]));
                 }
             }
-            string pairsSha = Convert.ToHexString(hash.GetHashAndReset());
-            if (existing is not null)
-            {
-                if (existing.PairsSha256 != pairsSha)
-                    throw new InvalidOperationException(
-                        $"The storage at '{store.Location}' holds a job named '{spec.JobId}' with the same settings but other pairs: choose another JobId, or delete the job's folder to replace it.");
-                return;
-            }
-
-            // Without a job.json nothing is committed: partition files here are leftovers of an interrupted submission
-            // (perhaps of other settings), so they go before version 0 is written.
-            var none = new HashSet<long>();
-            for (int partition = 0; partition < ClusterJobSpec.MaxPartitions; partition++)
-            {
-                store.CollectPartitionVersions(spec.JobId, PartitionSide.Input, partition, none);
-                store.CollectPartitionVersions(spec.JobId, PartitionSide.Output, partition, none);
-            }
-            for (int partition = 0; partition < p; partition++)
-            {
-                int rows = spec.RowsOf(partition);
-                var values = new float[(long)rows * spec.Dimension];
-                store.WritePartition(spec.JobId, PartitionSide.Output, partition, 0, rows, spec.Dimension, values);
-                var random = BucketRandom.ForInitialization(spec.Seed, (int)PartitionSide.Input, partition);
-                float scale = 1f / spec.Dimension;
-                for (int k = 0; k < values.Length; k++)
-                    values[k] = (random.NextFloat() - 0.5f) * scale;
-                store.WritePartition(spec.JobId, PartitionSide.Input, partition, 0, rows, spec.Dimension, values);
-            }
-            var description = new JobDescription { Spec = spec, EpisodePairs = episodePairs, PairsSha256 = pairsSha };
-            store.WriteBlob(spec.JobId, JobFiles.Job, JsonSerializer.SerializeToUtf8Bytes(description, JobFiles.Json));
+            submission.Commit(itemCounts ?? counted!, episodeTokens ?? submission.EpisodePairs);
         }
 
-        /// <summary>Prepares the job in the storage (<see cref="Prepare"/>) and starts (or resumes) its coordinator.</summary>
+        /// <summary>Prepares the job in the storage (<see cref="Prepare"/>, same parameters) and starts (or resumes) its coordinator.</summary>
         /// <returns>The job's status right after the start.</returns>
-        public static async Task<JobStatus> SubmitAsync(IGrainFactory grains, IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode)
+        public static async Task<JobStatus> SubmitAsync(IGrainFactory grains, IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode,
+            long[]? itemCounts = null, long[]? episodeTokens = null)
         {
             ArgumentNullException.ThrowIfNull(grains);
-            Prepare(store, spec, pairsOfEpisode);
-            return await grains.GetGrain<ICoordinatorGrain>(spec.JobId).StartAsync().ConfigureAwait(false);
+            Prepare(store, spec, pairsOfEpisode, itemCounts, episodeTokens);
+            return await StartAsync(grains, spec.JobId).ConfigureAwait(false);
+        }
+
+        /// <summary>Starts (or resumes) the coordinator of a job already prepared in the storage.</summary>
+        /// <returns>The job's status right after the start.</returns>
+        public static Task<JobStatus> StartAsync(IGrainFactory grains, string jobId)
+        {
+            ArgumentNullException.ThrowIfNull(grains);
+            return grains.GetGrain<ICoordinatorGrain>(jobId).StartAsync();
         }
 
         /// <summary>Waits until the job is finished, polling its coordinator every <paramref name="pollInterval"/> (10 ms to 1 minute).</summary>
@@ -158,6 +138,15 @@ namespace Embeddings.Cluster
             return JobFiles.ReadDescription(store, jobId).Description.Spec;
         }
 
+        /// <summary>The job's spec, item counts and episode tokens (what a bucket trainer needs), from its description in the storage.</summary>
+        /// <exception cref="InvalidOperationException">No such job, or an unreadable description.</exception>
+        public static ClusterJobData ReadJob(IPartitionStore store, string jobId)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            var description = JobFiles.ReadDescription(store, jobId).Description;
+            return new ClusterJobData(description.Spec, description.ItemCounts, description.EpisodeTokens);
+        }
+
         /// <summary>The job's current vectors (the versions its coordinator's checkpoint names), in item order.</summary>
         /// <exception cref="InvalidOperationException">No such job, or it was never started.</exception>
         public static TrainedVectors ReadVectors(IPartitionStore store, string jobId)
@@ -186,7 +175,8 @@ namespace Embeddings.Cluster
         {
             ArgumentNullException.ThrowIfNull(store);
             trainer ??= new SkipGramBucketTrainer();
-            var spec = ReadSpec(store, jobId);
+            var job = ReadJob(store, jobId);
+            var spec = job.Spec;
             var partitions = new (float[] Input, float[] Output)[spec.Partitions];
             for (int q = 0; q < spec.Partitions; q++)
                 partitions[q] = (Load(store, spec, PartitionSide.Input, q, 0), Load(store, spec, PartitionSide.Output, q, 0));
@@ -196,8 +186,8 @@ namespace Embeddings.Cluster
             {
                 cancellation.ThrowIfCancellationRequested();
                 var item = schedule.At(w);
-                int[] pairs = JobFiles.ReadPairs(store, jobId, item.Episode, item.Input, item.Output);
-                var work = new BucketWork(spec, w, item.Epoch, item.Episode, item.Input, item.Output);
+                using var pairs = JobFiles.OpenPairs(store, jobId, item.Episode, item.Input, item.Output);
+                var work = new BucketWork(job, w, item.Epoch, item.Episode, item.Input, item.Output);
                 trainer.Train(work, partitions[item.Input].Input, partitions[item.Output].Output, pairs, progress, cancellation);
             }
             return Assemble(spec, partitions);

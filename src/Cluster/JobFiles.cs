@@ -7,13 +7,15 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Training;
 
 namespace Embeddings.Cluster
 {
-    /// <summary>A job's description in the storage (job.json): the spec, and a fingerprint of its pairs.</summary>
+    /// <summary>A job's description in the storage (job.json): the spec, the item counts and episode tokens, and a fingerprint of its pairs.</summary>
     internal sealed class JobDescription
     {
-        public const int CurrentFormat = 1;
+        /// <summary>2: item counts and episode tokens added (the shared kernel's negative sampler and schedule).</summary>
+        public const int CurrentFormat = 2;
 
         public int Format { get; set; } = CurrentFormat;
 
@@ -24,6 +26,12 @@ namespace Embeddings.Cluster
 
         /// <summary>SHA-256 (hex) of every episode's buckets in order.</summary>
         public string PairsSha256 { get; set; } = "";
+
+        /// <summary>The count of each item (negatives are drawn from count^0.75 within the output partition).</summary>
+        public long[] ItemCounts { get; set; } = Array.Empty<long>();
+
+        /// <summary>The tokens of each episode (the learning-rate schedule's unit).</summary>
+        public long[] EpisodeTokens { get; set; } = Array.Empty<long>();
     }
 
     /// <summary>The coordinator's checkpoint (checkpoint.json), rewritten atomically after every change.</summary>
@@ -122,22 +130,32 @@ namespace Embeddings.Cluster
             return bytes;
         }
 
-        /// <summary>The pairs of a bucket as interleaved (input row, output row).</summary>
-        /// <exception cref="InvalidDataException">The file is missing, of another bucket, or truncated.</exception>
-        public static int[] ReadPairs(IPartitionStore store, string jobId, int episode, int input, int output)
+        /// <summary>The pairs of a bucket, opened for reading in chunks (the header checked).</summary>
+        /// <exception cref="InvalidDataException">The file is missing, of another bucket, or of the wrong length.</exception>
+        public static BucketPairs OpenPairs(IPartitionStore store, string jobId, int episode, int input, int output)
         {
             string name = PairFile(episode, input, output);
-            byte[] bytes = store.ReadBlob(jobId, name)
+            var stream = store.OpenBlob(jobId, name)
                 ?? throw new InvalidDataException($"The pair file '{name}' of job '{jobId}' is missing from the storage at '{store.Location}': the job's folder is incomplete; submit the job again into an empty folder.");
-            if (bytes.Length < PairHeaderBytes
-                || BinaryPrimitives.ReadInt32LittleEndian(bytes) != PairMagic
-                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4)) != PairFormat
-                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)) != episode
-                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12)) != input
-                || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(16)) != output
-                || bytes.Length != PairHeaderBytes + 8L * BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(20)))
-                throw new InvalidDataException($"The pair file '{name}' of job '{jobId}' at '{store.Location}' is damaged or belongs to another bucket; submit the job again into an empty folder.");
-            return MemoryMarshal.Cast<byte, int>(bytes.AsSpan(PairHeaderBytes)).ToArray();
+            try
+            {
+                Span<byte> header = stackalloc byte[PairHeaderBytes];
+                int read = stream.ReadAtLeast(header, PairHeaderBytes, throwOnEndOfStream: false);
+                if (read != PairHeaderBytes
+                    || BinaryPrimitives.ReadInt32LittleEndian(header) != PairMagic
+                    || BinaryPrimitives.ReadInt32LittleEndian(header[4..]) != PairFormat
+                    || BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != episode
+                    || BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != input
+                    || BinaryPrimitives.ReadInt32LittleEndian(header[16..]) != output
+                    || (stream.CanSeek && stream.Length != PairHeaderBytes + 8L * BinaryPrimitives.ReadInt32LittleEndian(header[20..])))
+                    throw new InvalidDataException($"The pair file '{name}' of job '{jobId}' at '{store.Location}' is damaged or belongs to another bucket; submit the job again into an empty folder.");
+                return BucketPairs.FromStream(stream, BinaryPrimitives.ReadInt32LittleEndian(header[20..]), $"{store.Location}/{jobId}/{name}");
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
         }
 
         public static (JobDescription Description, byte[] Bytes) ReadDescription(IPartitionStore store, string jobId)
@@ -158,6 +176,8 @@ namespace Embeddings.Cluster
             description.Spec.Validate();
             if (description.Spec.JobId != jobId)
                 throw new InvalidOperationException($"The folder of job '{jobId}' at '{store.Location}' describes job '{description.Spec.JobId}'; rename the folder back or submit the job again.");
+            if (description.ItemCounts.Length != description.Spec.Items || description.EpisodeTokens.Length != description.Spec.Episodes || description.EpisodePairs.Length != description.Spec.Episodes)
+                throw new InvalidOperationException($"The description of job '{jobId}' at '{store.Location}' has {description.ItemCounts.Length} item counts and {description.EpisodeTokens.Length} episode token counts for {description.Spec.Items} items and {description.Spec.Episodes} episodes: it is damaged; delete the job's folder and submit it again.");
             return (description, bytes);
         }
 

@@ -82,10 +82,10 @@ namespace Embeddings.Cluster.Tests
             Resume = new(false);
         }
 
-        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation) =>
+        public BucketResult Train(BucketWork work, float[] input, float[] output, BucketPairs pairs, IBucketProgress progress, CancellationToken cancellation) =>
             Train("", work, input, output, pairs, progress, cancellation);
 
-        public BucketResult Train(string silo, BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation)
+        public BucketResult Train(string silo, BucketWork work, float[] input, float[] output, BucketPairs pairs, IBucketProgress progress, CancellationToken cancellation)
         {
             if (BlockUntilCancelled.TryRemove(silo, out var blocked))
             {
@@ -133,7 +133,7 @@ namespace Embeddings.Cluster.Tests
 
         public string Silo { get; }
 
-        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation) =>
+        public BucketResult Train(BucketWork work, float[] input, float[] output, BucketPairs pairs, IBucketProgress progress, CancellationToken cancellation) =>
             _shared.Train(Silo, work, input, output, pairs, progress, cancellation);
     }
 

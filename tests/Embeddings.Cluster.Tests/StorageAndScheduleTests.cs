@@ -109,14 +109,17 @@ namespace Embeddings.Cluster.Tests
         [Test]
         public void TheKernelIsAFunctionOfTheBucketAndItsSeed()
         {
-            var spec = new ClusterJobSpec { JobId = "k", Items = 40, Partitions = 2, Dimension = 8, Seed = 3 };
+            var counts = Enumerable.Range(0, 40).Select(v => (long)(1 + v % 5)).ToArray();
             int[] pairs = Enumerable.Range(0, 200).SelectMany(k => new[] { k % 20, (k * 7) % 20 }).ToArray();
             float[] Run(int seed, int episode)
             {
+                var spec = new ClusterJobSpec { JobId = "k", Items = 40, Partitions = 2, Dimension = 8, Seed = seed, Episodes = 2 };
+                var job = new ClusterJobData(spec, counts, new long[] { 100, 100 });
                 var input = Enumerable.Range(0, 20 * 8).Select(v => (v % 13 - 6) * 0.01f).ToArray();
                 var output = new float[20 * 8];
-                var work = new BucketWork(spec with { Seed = seed, Episodes = 2 }, 0, 0, episode, 0, 1);
-                var result = new SkipGramBucketTrainer().Train(work, input, output, pairs, new Progress(), CancellationToken.None);
+                var work = new BucketWork(job, 0, 0, episode, 0, 1);
+                using var bucket = BucketPairs.FromMemory(pairs);
+                var result = new SkipGramBucketTrainer().Train(work, input, output, bucket, new Progress(), CancellationToken.None);
                 Assert.That(result.Pairs, Is.EqualTo(200));
                 Assert.That(result.LossSum, Is.GreaterThan(0));
                 return input.Concat(output).ToArray();

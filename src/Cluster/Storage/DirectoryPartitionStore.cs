@@ -88,6 +88,24 @@ namespace Embeddings.Cluster.Storage
         }
 
         /// <inheritdoc/>
+        public Stream? OpenBlob(string jobId, string name)
+        {
+            string path = BlobPath(jobId, name);
+            try
+            {
+                return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16);
+            }
+            catch (FileNotFoundException)
+            {
+                return null;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        /// <inheritdoc/>
         public void WriteBlob(string jobId, string name, ReadOnlySpan<byte> content)
         {
             string path = BlobPath(jobId, name);

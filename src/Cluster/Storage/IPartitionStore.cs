@@ -34,6 +34,12 @@ namespace Embeddings.Cluster.Storage
         /// <summary>The bytes of a job's file <paramref name="name"/> ('/'-separated relative path), or null when it does not exist.</summary>
         byte[]? ReadBlob(string jobId, string name);
 
+        /// <summary>
+        /// Opens a job's file <paramref name="name"/> for reading from its start, or returns null when it does not exist.
+        /// The stream sees the whole file as it was when opened (files are replaced by atomic renames, never changed in place).
+        /// </summary>
+        System.IO.Stream? OpenBlob(string jobId, string name);
+
         /// <summary>Writes a job's file atomically, replacing any previous content: a reader sees the old or the new bytes, never a mix.</summary>
         void WriteBlob(string jobId, string name, ReadOnlySpan<byte> content);
 

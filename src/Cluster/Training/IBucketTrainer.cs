@@ -1,17 +1,19 @@
-using System;
 using System.Threading;
 
 namespace Embeddings.Cluster.Training
 {
     /// <summary>One bucket to train: which job, epoch, episode and partitions, and the partitions' shapes.</summary>
-    /// <param name="Spec">The job.</param>
+    /// <param name="Job">The job: its spec, item counts and episode tokens.</param>
     /// <param name="WorkItem">The work item's position in the job's total order.</param>
     /// <param name="Epoch">The epoch, from 0.</param>
     /// <param name="Episode">The episode within the epoch, from 0.</param>
     /// <param name="Input">The input partition i.</param>
     /// <param name="Output">The output partition j.</param>
-    public sealed record BucketWork(ClusterJobSpec Spec, long WorkItem, int Epoch, int Episode, int Input, int Output)
+    public sealed record BucketWork(ClusterJobData Job, long WorkItem, int Epoch, int Episode, int Input, int Output)
     {
+        /// <summary>The job's settings.</summary>
+        public ClusterJobSpec Spec => Job.Spec;
+
         /// <summary>Rows of input partition i.</summary>
         public int InputRows => Spec.RowsOf(Input);
 
@@ -21,7 +23,7 @@ namespace Embeddings.Cluster.Training
 
     /// <summary>What training a bucket did.</summary>
     /// <param name="Pairs">Pairs trained.</param>
-    /// <param name="LossSum">The sum of their losses.</param>
+    /// <param name="LossSum">The sum over the pairs of the log-losses of their scores (the positive and the negatives).</param>
     public readonly record struct BucketResult(long Pairs, double LossSum);
 
     /// <summary>Where a bucket trainer reports progress; the worker renews its lease only while progress comes.</summary>
@@ -43,9 +45,9 @@ namespace Embeddings.Cluster.Training
         /// <param name="work">The bucket.</param>
         /// <param name="input">Input partition i, <see cref="BucketWork.InputRows"/> x dimension values, row-major; updated.</param>
         /// <param name="output">Output partition j, <see cref="BucketWork.OutputRows"/> x dimension values, row-major; updated.</param>
-        /// <param name="pairs">The bucket's pairs as (input local row, output local row), interleaved.</param>
+        /// <param name="pairs">The bucket's pairs as (input local row, output local row), read in chunks; the caller disposes it.</param>
         /// <param name="progress">Where to report progress (the lease is renewed only while progress comes).</param>
         /// <param name="cancellation">Cancelled when the lease is lost or the worker stops; the partitions are then discarded.</param>
-        BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation);
+        BucketResult Train(BucketWork work, float[] input, float[] output, BucketPairs pairs, IBucketProgress progress, CancellationToken cancellation);
     }
 }

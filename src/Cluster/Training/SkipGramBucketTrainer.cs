@@ -1,92 +1,76 @@
 using System;
+using System.IO;
 using System.Threading;
 using Embeddings.Kernels;
+using Embeddings.Partitioned;
 
 namespace Embeddings.Cluster.Training
 {
     /// <summary>
-    /// The interim bucket kernel: exact skip-gram with negative sampling (word2vec's update) over a bucket's pairs,
-    /// one pair at a time in file order, negatives drawn uniformly from the bucket's output partition. It stands in
-    /// until the single-machine partitioned trainer's bucket kernel (unigram^0.75 negatives, grouped updates, several
-    /// threads) is extracted from the estimators and shared; it is a real trainer, not a placeholder (the planted
-    /// communities test recovers communities with it).
+    /// The bucket kernel of cluster jobs: the single-machine partitioned trainer's kernel (<c>BucketKernel</c> in
+    /// Embeddings.Estimators), applied to a bucket's pairs chunk by chunk (65,536 pairs each), on one thread.
     /// </summary>
     /// <remarks>
-    /// For each pair (a, b): the input row a is scored against output row b (label 1) and against
-    /// <see cref="ClusterJobSpec.Negatives"/> rows drawn uniformly from the output partition (label 0; a draw equal to
-    /// b is skipped, as word2vec does); each output row moves by g x input, and the input row moves once by the sum
-    /// of g x output over the K + 1 rows, with g = (label - sigmoid(score)) x learning rate. The learning rate decays
-    /// linearly over the job's episodes, from <see cref="ClusterJobSpec.LearningRate"/> to 0.0001 of it, and every
-    /// bucket of an episode sweeps that episode's stretch over its own pairs (as the single-machine partitioned
-    /// trainer does), so a bucket's rate does not depend on which buckets ran before it. The random stream is
-    /// seeded by (seed, epoch, episode, input, output). No allocation per pair: one gradient buffer per call.
-    /// Single-threaded, so a bucket's result is a function of its inputs only.
+    /// Consecutive pairs with the same output row form a group of up to 64, trained as skip-gram trains a centre item:
+    /// the positive output row and <see cref="ClusterJobSpec.Negatives"/> rows drawn from the output partition by
+    /// count^0.75 (<see cref="ClusterJobData.ItemCounts"/>; a draw equal to the positive is skipped) are shared by the
+    /// whole group, all scores come from one snapshot of the rows, and each row's gradient is applied once. The
+    /// learning rate decays linearly with the run's tokens (<see cref="ClusterJobData.EpisodeTokens"/>) from
+    /// <see cref="ClusterJobSpec.LearningRate"/> to 0.0001 of it, and every bucket of an episode sweeps the episode's
+    /// stretch over its own pairs, so a bucket's rates do not depend on the buckets before it. Chunk c of bucket
+    /// (i, j) of episode e in epoch t draws from the stream (seed, t x episodes + e, i, j, c), the stream the
+    /// single-machine trainer gives the same chunk, so a bucket's result is a function of its job, its partitions and
+    /// its pairs. No allocation per pair or chunk (one pair buffer and one set of gradient buffers per thread).
     /// </remarks>
     public sealed class SkipGramBucketTrainer : IBucketTrainer
     {
-        private const int ProgressPairs = 4096;
-        private const float MinLearningRateFraction = 1e-4f;
-        private const float MaxScore = 30f;
+        [ThreadStatic]
+        private static int[]? t_pairs;
 
         /// <inheritdoc/>
-        public BucketResult Train(BucketWork work, Span<float> input, Span<float> output, ReadOnlySpan<int> pairs, IBucketProgress progress, CancellationToken cancellation)
+        public BucketResult Train(BucketWork work, float[] input, float[] output, BucketPairs pairs, IBucketProgress progress, CancellationToken cancellation)
         {
             ArgumentNullException.ThrowIfNull(work);
+            ArgumentNullException.ThrowIfNull(input);
+            ArgumentNullException.ThrowIfNull(output);
+            ArgumentNullException.ThrowIfNull(pairs);
             ArgumentNullException.ThrowIfNull(progress);
             var spec = work.Spec;
+            var job = work.Job;
             int d = spec.Dimension;
             int inputRows = work.InputRows, outputRows = work.OutputRows;
             if (input.Length != (long)inputRows * d || output.Length != (long)outputRows * d)
                 throw new ArgumentException($"Bucket ({work.Input}, {work.Output}) needs partitions of {inputRows} x {d} and {outputRows} x {d} values; got {input.Length} and {output.Length}.");
-            if (pairs.Length % 2 != 0)
-                throw new ArgumentException("Pairs come as (input row, output row), so their count of values is even.", nameof(pairs));
 
-            long n = pairs.Length / 2;
-            var random = BucketRandom.ForBucket(spec.Seed, work.Epoch, work.Episode, work.Input, work.Output);
-            double episodes = (double)spec.Epochs * spec.Episodes;
-            double start = ((double)work.Epoch * spec.Episodes + work.Episode) / episodes;
-            double stretch = 1.0 / episodes;
-            float rate0 = spec.LearningRate;
-            int negatives = spec.Negatives;
-            float[] gradient = new float[d];
+            long n = pairs.Count;
+            var sampler = job.Sampler(work.Output);
+            long globalEpisode = (long)work.Epoch * spec.Episodes + work.Episode;
+            double tokensBefore = job.TokensBefore(work.Epoch, work.Episode);
+            double episodeTokens = job.EpisodeTokens.Span[work.Episode];
+            double totalTokens = (double)job.TokensPerEpoch * spec.Epochs;
+            var scratch = BucketKernel.Scratch.ForThread(d, spec.Negatives);
+            var buffer = t_pairs ??= new int[2 * BucketKernel.ChunkPairs];
             double loss = 0;
-            for (long k = 0; k < n; k++)
+            long scores = 0;
+            long first = 0;
+            for (long chunk = 0; first < n; chunk++)
             {
-                if (k % ProgressPairs == 0 && k > 0)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    progress.Report(k);
-                }
-                int a = pairs[(int)(2 * k)], b = pairs[(int)(2 * k + 1)];
-                if ((uint)a >= (uint)inputRows || (uint)b >= (uint)outputRows)
-                    throw new InvalidOperationException($"Pair {k} of bucket ({work.Input}, {work.Output}) of episode {work.Episode} is ({a}, {b}), outside the partitions' {inputRows} and {outputRows} rows: the job's pair file is damaged; submit the job again into an empty folder.");
-                float rate = rate0 * (float)Math.Max(MinLearningRateFraction, 1 - (start + stretch * k / n));
-                var inRow = input.Slice(a * d, d);
-                gradient.AsSpan().Clear();
-                for (int s = 0; s <= negatives; s++)
-                {
-                    int target;
-                    float label;
-                    if (s == 0)
-                    {
-                        target = b;
-                        label = 1;
-                    }
-                    else
-                    {
-                        target = random.Next(outputRows);
-                        if (target == b)
-                            continue;
-                        label = 0;
-                    }
-                    var outRow = output.Slice(target * d, d);
-                    float score = Math.Clamp(VectorMath.Dot(inRow, outRow), -MaxScore, MaxScore);
-                    float sigmoid = 1f / (1f + MathF.Exp(-score));
-                    loss += label == 1 ? Math.Log(1 + Math.Exp(-score)) : Math.Log(1 + Math.Exp(score));
-                    VectorMath.AccumulateAndUpdate(inRow, outRow, gradient, (label - sigmoid) * rate);
-                }
-                VectorMath.Add(gradient, inRow);
+                cancellation.ThrowIfCancellationRequested();
+                int count = pairs.Read(buffer);
+                if (count == 0)
+                    throw new InvalidDataException($"The pairs of bucket ({work.Input}, {work.Output}) of episode {work.Episode} ended after {first:N0} of {n:N0}; the pair file is damaged: submit the job again into an empty folder.");
+                var random = BucketKernel.ChunkRandom(spec.Seed, globalEpisode, spec.Partitions, work.Input, work.Output, chunk);
+                var outcome = BucketKernel.TrainChunk(input, output, inputRows, outputRows, d, buffer.AsSpan(0, 2 * count), first, n, sampler, spec.Negatives, ref random,
+                    spec.LearningRate, tokensBefore, episodeTokens, totalTokens, scratch, ref loss, ref scores, out int bad);
+                if (outcome == ChunkOutcome.PairOutOfRange)
+                    throw new InvalidDataException($"Pair {first + bad} of bucket ({work.Input}, {work.Output}) of episode {work.Episode} is ({buffer[2 * bad]}, {buffer[2 * bad + 1]}), outside the partitions' {inputRows} and {outputRows} rows: the job's pair file is damaged; submit the job again into an empty folder.");
+                if (outcome == ChunkOutcome.Diverged)
+                    throw new InvalidOperationException($"Training diverged (a score became NaN) in bucket ({work.Input}, {work.Output}) of epoch {work.Epoch + 1}, episode {work.Episode + 1} of job '{spec.JobId}': lower ClusterJobSpec.LearningRate (now {spec.LearningRate}).");
+                first += count;
+                progress.Report(first);
             }
+            if (!VectorMath.AllFinite(input) || !VectorMath.AllFinite(output))
+                throw new InvalidOperationException($"Training diverged (a vector became infinite) in bucket ({work.Input}, {work.Output}) of epoch {work.Epoch + 1}, episode {work.Episode + 1} of job '{spec.JobId}': lower ClusterJobSpec.LearningRate (now {spec.LearningRate}).");
             progress.Report(n);
             return new BucketResult(n, loss);
         }

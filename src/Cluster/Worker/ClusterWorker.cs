@@ -31,7 +31,7 @@ namespace Embeddings.Cluster.Worker
         private readonly ILogger<ClusterWorker> _log;
         private readonly string _workerId;
         private readonly TimeProvider _time = TimeProvider.System;
-        private readonly Dictionary<string, ClusterJobSpec> _specs = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, ClusterJobData> _jobs = new(StringComparer.Ordinal);
         private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
         private Resident? _input, _output;
 
@@ -111,17 +111,18 @@ namespace Embeddings.Cluster.Worker
             ResidentOutputVersion = _output?.JobId == jobId ? _output.Version : -1,
         };
 
-        private ClusterJobSpec Spec(string jobId)
+        private ClusterJobData Job(string jobId)
         {
-            if (!_specs.TryGetValue(jobId, out var spec))
-                _specs[jobId] = spec = ClusterJob.ReadSpec(_store, jobId);
-            return spec;
+            if (!_jobs.TryGetValue(jobId, out var job))
+                _jobs[jobId] = job = ClusterJob.ReadJob(_store, jobId);
+            return job;
         }
 
         private async Task RunBucketAsync(ICoordinatorGrain coordinator, BucketLease lease, CancellationToken stopping)
         {
-            var spec = Spec(lease.JobId);
-            var work = new BucketWork(spec, lease.WorkItem, lease.Epoch, lease.Episode, lease.Input, lease.Output);
+            var job = Job(lease.JobId);
+            var spec = job.Spec;
+            var work = new BucketWork(job, lease.WorkItem, lease.Epoch, lease.Episode, lease.Input, lease.Output);
             var progress = new LeaseProgress(_time);
             using var training = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             using var renewal = new CancellationTokenSource();
@@ -138,11 +139,12 @@ namespace Embeddings.Cluster.Worker
                     float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec, cost);
                     progress.Report(0);
                     float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec, cost);
-                    int[] pairs = JobFiles.ReadPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
-                    cost.BytesRead += pairs.Length * 4L;
+                    using var pairs = JobFiles.OpenPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
+                    cost.BytesRead += pairs.Count * 8L;
                     progress.Report(0);
                     long trainingStart = Stopwatch.GetTimestamp();
                     cost.StorageSeconds += Stopwatch.GetElapsedTime(storageStart, trainingStart).TotalSeconds;
+                    // The pairs stream from the storage while the kernel trains: their reading counts as training time.
                     var trained = _trainer.Train(work, inputValues, outputValues, pairs, progress, training.Token);
                     long writeStart = Stopwatch.GetTimestamp();
                     cost.TrainingSeconds = Stopwatch.GetElapsedTime(trainingStart, writeStart).TotalSeconds;

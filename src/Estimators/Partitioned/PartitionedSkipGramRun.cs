@@ -24,6 +24,13 @@ namespace Embeddings.Partitioned
     internal sealed record PartitionedRunResult(EmbeddingTable Vectors, EmbeddingTable? Context, double Loss, TimeSpan TrainingTime, long TokensPerEpoch, long[] ItemCounts,
         long SkippedSequences, TimeSpan PairTime, PartitionedTrainingSummary Summary);
 
+    /// <summary>What <see cref="PartitionedSkipGramRun.ExportPairs"/> produced besides the pairs.</summary>
+    /// <param name="Keys">The vocabulary's keys: item v (row v, in partition v mod P at local row v / P) is Keys[v].</param>
+    /// <param name="Counts">The count of each item (negatives are drawn from count^0.75).</param>
+    /// <param name="EpisodeTokens">The raw tokens of each episode of an epoch (the learning-rate schedule's unit).</param>
+    /// <param name="SkippedSequences">Sequences (walks) that trained nothing (fewer than two known items).</param>
+    internal sealed record PairExport(string[] Keys, long[] Counts, long[] EpisodeTokens, long SkippedSequences);
+
     /// <summary>
     /// Partitioned skip-gram with negative sampling over any token source (docs/partitioned-training.md): the source
     /// gives the vocabulary and, work item by work item, its sequences of vocabulary rows; the run processes the work
@@ -40,11 +47,7 @@ namespace Embeddings.Partitioned
     /// </remarks>
     internal abstract class PartitionedSkipGramRun
     {
-        private const float MinLearningRateFraction = 1e-4f;
-        private const ulong NegativeStreamBase = 0x6_0000_0000UL;
-        private const ulong InitStreamBase = 0x1_0000_0000UL;
         private const int ChunkPairs = PartitionedTraining.ChunkPairs;
-        private const int MaxGroup = PartitionedTraining.MaxGroup;
 
         private readonly PartitionedTrainingOptions _po;
         private readonly PartitionDirectory _dir;
@@ -194,6 +197,45 @@ namespace Embeddings.Partitioned
             return new PartitionedRunResult(vectors, context, loss, TimeSpan.FromSeconds(seconds), _tokensPerEpoch, itemCounts, _manifest.SkippedWalks.Sum(), _pairTime, summary);
         }
 
+        /// <summary>
+        /// The pairs of the run's first epoch without training them (the pair generation of a cluster job): the
+        /// vocabulary is created, then each episode's pairs are written to the directory's P x P bucket files, exactly
+        /// as <see cref="Execute"/> writes them, and handed to <paramref name="episodeWritten"/> (episode, pairs per
+        /// bucket row-major, the directory to read <see cref="PartitionDirectory.BucketFile"/> from) before the next
+        /// episode replaces them. <paramref name="vocabularyReady"/> is told the vocabulary size and the episodes per
+        /// epoch first. The directory must hold no run; its pair files are removed at the end.
+        /// </summary>
+        public PairExport ExportPairs(Action<int, int> vocabularyReady, Action<int, long[], PartitionDirectory> episodeWritten)
+        {
+            if (_dir.ReadManifest(Component) is not null)
+                throw new InvalidOperationException($"{Component}: the folder '{_dir.Path}' holds a partitioned run; pair generation needs an empty folder of its own. Give another folder or delete this one.");
+            System.IO.Directory.CreateDirectory(_dir.Path);
+            (_vocabulary, _itemTokens) = CreateVocabulary();
+            _manifest = new PartitionManifest
+            {
+                Settings = AllSettings(),
+                VocabularySize = _vocabulary.Count,
+                EpisodesPerEpoch = EpisodesPerEpoch(),
+                Attempts = 1,
+            };
+            _manifest.SkippedWalks = new long[_manifest.EpisodesPerEpoch];
+            Prepare(allocateMatrices: false);
+            int episodes = _manifest.EpisodesPerEpoch;
+            vocabularyReady(_vocabulary.Count, episodes);
+            var episodeTokens = new long[episodes];
+            for (int episode = 0; episode < episodes; episode++)
+            {
+                Cancellation.ThrowIfCancellationRequested();
+                long firstItem = ItemCount * episode / episodes, endItem = ItemCount * (episode + 1) / episodes;
+                for (long item = firstItem; item < endItem; item++)
+                    episodeTokens[episode] += _itemTokens[item];
+                long[] counts = EnsurePairs(0, episode, episode, firstItem, endItem);
+                episodeWritten(episode, counts, _dir);
+            }
+            _dir.ClearPairs();
+            return new PairExport(_vocabulary.Keys.ToArray(), _vocabulary.Counts.ToArray(), episodeTokens, _manifest.SkippedWalks.Sum());
+        }
+
         /// <summary>The item count the resident memory is computed for (graph nodes: the per-node tables cover every node).</summary>
         protected virtual long ResidentItems => _vocabulary.Count;
 
@@ -252,7 +294,7 @@ namespace Embeddings.Partitioned
         }
 
         /// <summary>Tables derived from the vocabulary: partition sizes, subsampling, per-partition negative samplers, the two resident matrices.</summary>
-        private void Prepare()
+        private void Prepare(bool allocateMatrices = true)
         {
             _tokensPerEpoch = _itemTokens.Sum();
             int vocabularySize = _vocabulary.Count;
@@ -266,22 +308,12 @@ namespace Embeddings.Partitioned
             _keep = _vocabulary.SubsamplingThresholds(Settings.SamplingThreshold);
             _samplers = new AliasSampler[Partitions];
             for (int part = 0; part < Partitions; part++)
+                _samplers[part] = BucketKernel.Sampler(_vocabulary.Counts, Partitions, part, Settings.NegativeSamplingExponent, Component);
+            if (allocateMatrices)
             {
-                var weights = new double[_rows[part]];
-                bool positive = false;
-                for (int local = 0; local < weights.Length; local++)
-                {
-                    weights[local] = Math.Pow(_vocabulary.Counts[local * Partitions + part], Settings.NegativeSamplingExponent);
-                    if (!double.IsFinite(weights[local]))
-                        throw new InvalidOperationException($"{Component}: NegativeSamplingExponent = {Settings.NegativeSamplingExponent.ToString(CultureInfo.InvariantCulture)} turns the count {_vocabulary.Counts[local * Partitions + part]} into an infinite negative-sampling weight; use an exponent from -10 to 10 (0.75 is usual).");
-                    positive |= weights[local] > 0;
-                }
-                if (!positive)
-                    throw new InvalidOperationException($"{Component}: NegativeSamplingExponent = {Settings.NegativeSamplingExponent.ToString(CultureInfo.InvariantCulture)} gives every item of partition {part} a negative-sampling weight of 0; use an exponent from -10 to 10 (0.75 is usual).");
-                _samplers[part] = new AliasSampler(weights);
+                _input = new float[(long)_rows[0] * Dimension];
+                _output = new float[(long)_rows[0] * Dimension];
             }
-            _input = new float[(long)_rows[0] * Dimension];
-            _output = new float[(long)_rows[0] * Dimension];
         }
 
         /// <summary>What the source's items are called in messages ("nodes", "items").</summary>
@@ -291,17 +323,11 @@ namespace Embeddings.Partitioned
         {
             _manifest.InputVersions = new int[Partitions];
             _manifest.OutputVersions = new int[Partitions];
-            float scale = 1f / Dimension;
             for (int part = 0; part < Partitions; part++)
             {
                 // Row v starts as the in-memory trainer's row v would: uniform in (-0.5, 0.5) / dimension from (seed, v).
                 for (int local = 0; local < _rows[part]; local++)
-                {
-                    var random = new TrainingRandom((ulong)Settings.Seed, InitStreamBase + (ulong)(local * Partitions + part));
-                    var row = _input.AsSpan(local * Dimension, Dimension);
-                    for (int k = 0; k < row.Length; k++)
-                        row[k] = (random.NextFloat() - 0.5f) * scale;
-                }
+                    BucketKernel.InitializeInputRow(Settings.Seed, local * Partitions + part, _input.AsSpan(local * Dimension, Dimension));
                 _dir.WriteMatrix(_dir.MatrixFile(false, part, 0), false, part, _rows[part], Dimension, _input);
             }
             Array.Clear(_output);
@@ -551,9 +577,6 @@ namespace Embeddings.Partitioned
                 int inputRows = _rows[i];
                 double totalTokens = (double)_tokensPerEpoch * Settings.Epochs;
                 var statsLock = new object();
-                var input = new ArrayRows(_input, d);
-                var output = new ArrayRows(_output, d);
-                ulong bucketStream = NegativeStreamBase + ((((ulong)global * (ulong)Partitions + (ulong)i) * (ulong)Partitions + (ulong)j) << 24);
                 RunWorkers(Threads, 0, chunks, (thread, chunk) =>
                 {
                     var pairsBuffer = PairBuffer();
@@ -563,47 +586,18 @@ namespace Embeddings.Partitioned
                     int read = RandomAccess.Read(handle, bytes, first * 8);
                     if (read != bytes.Length)
                         throw new InvalidOperationException($"{Component}: the pair bucket '{_dir.BucketFile(i, j)}' is shorter than its manifest says; the partition directory is damaged. Delete it to start again.");
-                    var random = new TrainingRandom((ulong)Settings.Seed, bucketStream + (ulong)chunk);
-                    var scratch = GroupScratch(d, negatives + 1);
+                    var random = BucketKernel.ChunkRandom(Settings.Seed, global, Partitions, i, j, chunk);
+                    var scratch = BucketKernel.Scratch.ForThread(d, negatives);
                     double localLoss = 0;
                     long localCount = 0;
-                    for (int k = 0; k < count;)
+                    var outcome = BucketKernel.TrainChunk(_input, _output, inputRows, outputRows, d, pairsBuffer.AsSpan(0, 2 * count), first, pairs, sampler, negatives, ref random,
+                        Settings.LearningRate, tokensBefore, episodeTokens, totalTokens, scratch, ref localLoss, ref localCount, out int bad);
+                    if (outcome == ChunkOutcome.PairOutOfRange)
+                        throw new InvalidOperationException($"{Component}: the pair bucket '{_dir.BucketFile(i, j)}' holds a pair ({pairsBuffer[2 * bad]}, {pairsBuffer[2 * bad + 1]}) outside its partitions ({inputRows} and {outputRows} rows); the partition directory is damaged. Delete it to start again.");
+                    if (outcome == ChunkOutcome.Diverged)
                     {
-                        // Every bucket of an episode sweeps the episode's stretch of the schedule, as if the buckets ran side by side:
-                        // each partition then learns at the same rates, whatever its place in the bucket order.
-                        double progress = tokensBefore + (double)episodeTokens * (first + k) / pairs;
-                        float alpha = Settings.LearningRate * (float)Math.Max(1 - progress / totalTokens, MinLearningRateFraction);
-                        int b = pairsBuffer[2 * k + 1];
-                        int m = 1;
-                        while (k + m < count && m < MaxGroup && pairsBuffer[2 * (k + m) + 1] == b)
-                            m++;
-                        // The consecutive pairs with one output item (the contexts of one position that fall in this input
-                        // partition) train as the in-memory trainer trains a centre item: negatives drawn once, from the
-                        // output partition, and shared.
-                        var contexts = scratch.Contexts;
-                        for (int g = 0; g < m; g++)
-                        {
-                            int a = pairsBuffer[2 * (k + g)];
-                            if ((uint)a >= (uint)inputRows || (uint)b >= (uint)outputRows)
-                                throw new InvalidOperationException($"{Component}: the pair bucket '{_dir.BucketFile(i, j)}' holds a pair ({a}, {b}) outside its partitions ({inputRows} and {outputRows} rows); the partition directory is damaged. Delete it to start again.");
-                            contexts[g] = a;
-                        }
-                        var targets = scratch.Targets;
-                        int t = 0;
-                        targets[t++] = b;
-                        for (int n = 0; n < negatives; n++)
-                        {
-                            int sample = sampler.Sample(ref random);
-                            if (sample != b)
-                                targets[t++] = sample;
-                        }
-                        if (!SharedNegativesStep.Train(input, output, contexts.AsSpan(0, m), targets.AsSpan(0, t), d, alpha,
-                            scratch.Scores, scratch.InputGradients, scratch.OutputGradients, ref localLoss, ref localCount))
-                        {
-                            diverged = true;
-                            return;
-                        }
-                        k += m;
+                        diverged = true;
+                        return;
                     }
                     lock (statsLock)
                     {
@@ -645,20 +639,9 @@ namespace Embeddings.Partitioned
             double total = (double)_tokensPerEpoch * epochs;
             double seconds = Math.Max(1e-9, _manifest.TrainingSeconds);
             int epoch = (int)Math.Clamp(Math.Ceiling(tokens / Math.Max(1, _tokensPerEpoch)), 1, epochs);
-            float lr = Settings.LearningRate * (float)Math.Max(1 - tokens / total, MinLearningRateFraction);
+            float lr = BucketKernel.Rate(Settings.LearningRate, tokens, total);
             double loss = _manifest.LossCount == 0 ? double.NaN : _manifest.LossSum / _manifest.LossCount;
             Settings.Progress.Report(new SkipGramProgress(epoch, epochs, (long)tokens, (long)total, tokens / seconds, lr, loss));
-        }
-
-        /// <summary>Buffers of one training thread for a group step.</summary>
-        private sealed class Scratch(int dimension, int targets)
-        {
-            public int Dimension { get; } = dimension;
-            public int[] Contexts { get; } = new int[MaxGroup];
-            public int[] Targets { get; } = new int[targets];
-            public float[] Scores { get; } = new float[MaxGroup * targets];
-            public float[] InputGradients { get; } = new float[MaxGroup * dimension];
-            public float[] OutputGradients { get; } = new float[targets * dimension];
         }
 
         /// <summary>The result tables: rows in partition order (partition 0's items, then partition 1's, ...), each written from its partition file.</summary>
@@ -702,13 +685,8 @@ namespace Embeddings.Partitioned
 
         [ThreadStatic]
         private static int[]? t_pairs;
-        [ThreadStatic]
-        private static Scratch? t_scratch;
 
         private static int[] PairBuffer() => t_pairs ??= new int[2 * ChunkPairs];
-
-        private static Scratch GroupScratch(int d, int targets) =>
-            t_scratch is { } s && s.Dimension == d && s.Targets.Length == targets ? s : t_scratch = new Scratch(d, targets);
 
         /// <summary>Runs <paramref name="work"/>(thread, item) for items [first, end) on <paramref name="threads"/> threads, items taken in order.</summary>
         protected void RunWorkers(int threads, long first, long end, Action<int, long> work) =>

@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Embeddings.Cluster.Storage;
+using Embeddings.Partitioned;
+
+namespace Embeddings.Cluster
+{
+    /// <summary>
+    /// Writes one job into the storage: its buckets' pair files in order (episode, input partition, output
+    /// partition), then the initial partitions and the description (job.json, the commit point). When a job with the
+    /// same id is there already, nothing is written: the same spec, pairs and counts are accepted as a resubmission,
+    /// anything else throws.
+    /// </summary>
+    internal sealed class JobSubmission
+    {
+        private readonly IPartitionStore _store;
+        private readonly ClusterJobSpec _spec;
+        private readonly JobDescription? _existing;
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _next;
+
+        public JobSubmission(IPartitionStore store, ClusterJobSpec spec)
+        {
+            _store = store;
+            _spec = spec;
+            bool exists = store.ReadBlob(spec.JobId, JobFiles.Job) is not null;
+            _existing = exists ? JobFiles.ReadDescription(store, spec.JobId).Description : null;
+            if (_existing is not null)
+            {
+                var differences = _existing.Spec.Differences(spec);
+                if (differences.Count > 0)
+                    throw new InvalidOperationException(
+                        $"The storage at '{store.Location}' holds another job named '{spec.JobId}' ({string.Join("; ", differences)}, stored vs submitted): choose another JobId, or delete the job's folder to replace it.");
+            }
+            EpisodePairs = new long[spec.Episodes];
+        }
+
+        /// <summary>The pairs added to each episode so far.</summary>
+        public long[] EpisodePairs { get; }
+
+        /// <summary>Checks counts given by the caller (null passes: they are derived).</summary>
+        public static void CheckCounts(ClusterJobSpec spec, long[]? itemCounts, long[]? episodeTokens)
+        {
+            if (itemCounts is not null)
+            {
+                if (itemCounts.Length != spec.Items)
+                    throw new ArgumentException($"itemCounts has {itemCounts.Length} values for ClusterJobSpec.Items = {spec.Items}; give one count per item (or null to count the pairs' outputs).", nameof(itemCounts));
+                for (int v = 0; v < itemCounts.Length; v++)
+                {
+                    if (itemCounts[v] < 0)
+                        throw new ArgumentOutOfRangeException(nameof(itemCounts), itemCounts[v], $"itemCounts[{v}] is {itemCounts[v]}; counts are 0 or more.");
+                }
+            }
+            if (episodeTokens is not null)
+            {
+                if (episodeTokens.Length != spec.Episodes)
+                    throw new ArgumentException($"episodeTokens has {episodeTokens.Length} values for ClusterJobSpec.Episodes = {spec.Episodes}; give one token count per episode (or null to use the pair counts).", nameof(episodeTokens));
+                for (int e = 0; e < episodeTokens.Length; e++)
+                {
+                    if (episodeTokens[e] < 0)
+                        throw new ArgumentOutOfRangeException(nameof(episodeTokens), episodeTokens[e], $"episodeTokens[{e}] is {episodeTokens[e]}; token counts are 0 or more.");
+                }
+            }
+        }
+
+        /// <summary>Adds bucket (i, j) of episode e: its pairs as interleaved local rows. Buckets come in order: episode, i, j.</summary>
+        public void AddBucket(int episode, int input, int output, ReadOnlySpan<int> pairs)
+        {
+            int p = _spec.Partitions;
+            long index = ((long)episode * p + input) * p + output;
+            if (index != _next)
+                throw new InvalidOperationException($"Bucket ({input}, {output}) of episode {episode} was added out of order (bucket {_next} of the job was expected).");
+            _next++;
+            int inputRows = _spec.RowsOf(input), outputRows = _spec.RowsOf(output);
+            for (int k = 0; k < pairs.Length; k += 2)
+            {
+                if ((uint)pairs[k] >= (uint)inputRows || (uint)pairs[k + 1] >= (uint)outputRows)
+                    throw new ArgumentOutOfRangeException(nameof(pairs), string.Create(CultureInfo.InvariantCulture,
+                        $"Pair {k / 2} of bucket ({input}, {output}) of episode {episode} is ({pairs[k]}, {pairs[k + 1]}) in local rows; the partitions have {inputRows} and {outputRows} rows."));
+            }
+            byte[] bytes = JobFiles.EncodePairs(episode, input, output, pairs);
+            _hash.AppendData(bytes);
+            EpisodePairs[episode] += pairs.Length / 2;
+            if (_existing is null)
+                _store.WriteBlob(_spec.JobId, JobFiles.PairFile(episode, input, output), bytes);
+        }
+
+        /// <summary>After the last bucket: writes the initial partitions and the description (the commit), or checks the resubmission.</summary>
+        public void Commit(long[] itemCounts, long[] episodeTokens)
+        {
+            var spec = _spec;
+            int p = spec.Partitions;
+            if (_next != (long)spec.Episodes * p * p)
+                throw new InvalidOperationException($"The job has {(long)spec.Episodes * p * p} buckets; {_next} were added.");
+            CheckCounts(spec, itemCounts, episodeTokens);
+            long tokens = 0;
+            foreach (long t in episodeTokens)
+                tokens += t;
+            long pairs = 0;
+            foreach (long n in EpisodePairs)
+                pairs += n;
+            if (tokens <= 0 && pairs > 0)
+                throw new ArgumentException($"Job '{spec.JobId}' has {pairs:N0} pairs but episodeTokens sum to 0: the learning rate decays over the tokens; give each episode its token count (or null to use the pair counts).", nameof(episodeTokens));
+            for (int q = 0; q < p; q++)
+            {
+                // The sampler of each partition must exist: it throws, naming the partition, when every count in it is 0.
+                BucketKernel.Sampler(itemCounts, p, q, ClusterJobData.NegativeSamplingExponent, $"Cluster job '{spec.JobId}' (item counts)");
+            }
+            string pairsSha = Convert.ToHexString(_hash.GetHashAndReset());
+            if (_existing is not null)
+            {
+                if (_existing.PairsSha256 != pairsSha || !_existing.ItemCounts.AsSpan().SequenceEqual(itemCounts) || !_existing.EpisodeTokens.AsSpan().SequenceEqual(episodeTokens))
+                    throw new InvalidOperationException(
+                        $"The storage at '{_store.Location}' holds a job named '{spec.JobId}' with the same settings but other pairs or counts: choose another JobId, or delete the job's folder to replace it.");
+                return;
+            }
+
+            // Without a job.json nothing is committed: partition files here are leftovers of an interrupted submission
+            // (perhaps of other settings), so they go before version 0 is written.
+            var none = new HashSet<long>();
+            for (int partition = 0; partition < ClusterJobSpec.MaxPartitions; partition++)
+            {
+                _store.CollectPartitionVersions(spec.JobId, PartitionSide.Input, partition, none);
+                _store.CollectPartitionVersions(spec.JobId, PartitionSide.Output, partition, none);
+            }
+            int d = spec.Dimension;
+            for (int partition = 0; partition < p; partition++)
+            {
+                int rows = spec.RowsOf(partition);
+                var values = new float[(long)rows * d];
+                _store.WritePartition(spec.JobId, PartitionSide.Output, partition, 0, rows, d, values);
+                // Item v starts as the single-machine trainers start vocabulary row v.
+                for (int local = 0; local < rows; local++)
+                    BucketKernel.InitializeInputRow(spec.Seed, (long)local * p + partition, values.AsSpan(local * d, d));
+                _store.WritePartition(spec.JobId, PartitionSide.Input, partition, 0, rows, d, values);
+            }
+            var description = new JobDescription
+            {
+                Spec = spec,
+                EpisodePairs = EpisodePairs,
+                PairsSha256 = pairsSha,
+                ItemCounts = itemCounts,
+                EpisodeTokens = episodeTokens,
+            };
+            _store.WriteBlob(spec.JobId, JobFiles.Job, JsonSerializer.SerializeToUtf8Bytes(description, JobFiles.Json));
+        }
+    }
+}
