@@ -35,6 +35,13 @@ namespace Embeddings
                 throw new NotSupportedException($"{component}: KeepContextVectors is not supported with Bipartite = true (the context vectors of the two node domains would share one table); train a non-bipartite graph, or leave KeepContextVectors false.");
             if (o.Bipartite && o.SourceColumnName == o.TargetColumnName)
                 throw new ArgumentException($"{component}: Bipartite = true needs two different columns; SourceColumnName and TargetColumnName are both '{o.SourceColumnName}'.", nameof(o.Bipartite));
+            ValidateTraining(o, component, p, q);
+            Partitioned.PartitionedGraphTraining.Validate(o, component);
+        }
+
+        /// <summary>The walk and skip-gram settings of <paramref name="o"/> (not its columns): shared with the cluster's graph jobs.</summary>
+        public static void ValidateTraining(GraphEmbeddingOptions o, string component, double p, double q)
+        {
             ValidateWalks(component, o.WalkLength, o.InvalidWeights, p, q);
             OptionChecks.Check(component, o.WalksPerNode >= 1, nameof(o.WalksPerNode), o.WalksPerNode, "use 1 or more (10 is the node2vec default)");
             OptionChecks.Check(component, o.EmbeddingDimension >= 1 && o.EmbeddingDimension <= 100_000, nameof(o.EmbeddingDimension), o.EmbeddingDimension, "use 1 to 100,000 (128 is the node2vec default)");
@@ -45,7 +52,6 @@ namespace Embeddings
             OptionChecks.Check(component, o.LearningRate > 0 && o.LearningRate <= 1, nameof(o.LearningRate), o.LearningRate, "use a value in (0, 1] (0.025 is usual)");
             OptionChecks.Check(component, o.MinCount >= 1, nameof(o.MinCount), o.MinCount, "use 1 or more");
             OptionChecks.Check(component, o.NumberOfThreads is null || o.NumberOfThreads >= 1, nameof(o.NumberOfThreads), o.NumberOfThreads, "use null (all cores) or 1 or more");
-            Partitioned.PartitionedGraphTraining.Validate(o, component);
         }
 
         /// <summary>The edge columns of a graph: source and target named, the weight column null or named.</summary>

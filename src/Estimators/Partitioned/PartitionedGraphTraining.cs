@@ -44,25 +44,8 @@ namespace Embeddings.Partitioned
             int threads, bool keepContext, string component, Action<string>? log, CancellationToken cancellation)
         {
             Validate(o, component);
-            var settings = new SkipGramTrainingSettings
-            {
-                Dimension = o.EmbeddingDimension,
-                WindowSize = o.WindowSize,
-                WholeSequenceContext = false,
-                Cbow = false,
-                NegativeSampleCount = o.NegativeSampleCount,
-                HierarchicalSoftmax = false,
-                NegativeSamplingExponent = 0.75,
-                SamplingThreshold = o.SamplingThreshold,
-                Epochs = o.Epochs,
-                LearningRate = o.LearningRate,
-                NumberOfThreads = threads,
-                Seed = seed,
-                Progress = o.Progress,
-                Log = log,
-                CancellationToken = cancellation,
-            };
-            var run = new Run(graph, o, settings, partitions, p, q, sampling, keepContext, component);
+            var settings = Settings(o, seed, threads, log, cancellation);
+            var run = new Run(graph, o, o.Partitioning!, settings, partitions, p, q, sampling, keepContext, component);
             var result = run.Execute();
             var training = new SkipGramTrainingSummary(result.Vectors.Count, run.WalkCount, result.SkippedSequences, result.TokensPerEpoch, o.Epochs, result.Loss,
                 result.TokensPerEpoch * (double)o.Epochs / result.TrainingTime.TotalSeconds, result.TrainingTime)
@@ -77,6 +60,48 @@ namespace Embeddings.Partitioned
             };
             return (result.Vectors, result.Vectors, result.Vectors, result.Context, summary);
         }
+
+        /// <summary>
+        /// The pairs of a cluster job over the walks of a graph (Embeddings.Cluster's graph job): builds the graph from
+        /// <paramref name="writeEdges"/>, counts the walks' node visits (the vocabulary, most visited first), and writes
+        /// the pairs of each episode of the first epoch into bucket files in <paramref name="scratch"/>'s folder, exactly
+        /// as partitioned training with the same settings writes them, handing each episode to
+        /// <paramref name="episodeWritten"/> before the next replaces it (<paramref name="vocabularyReady"/>, with the
+        /// vocabulary size and the episodes per epoch, comes first).
+        /// </summary>
+        public static (PairExport Export, CsrGraph Graph, long Walks) ExportPairs(Action<IEdgeWriter> writeEdges, GraphEmbeddingOptions o, double p, double q,
+            SecondOrderSampling sampling, int seed, int partitions, int threads, PartitionedTrainingOptions scratch, string component, Action<string>? log,
+            Action<int, int> vocabularyReady, Action<int, long[], PartitionDirectory> episodeWritten, CancellationToken cancellation)
+        {
+            var builder = new GraphBuilder(o.Directed, o.Bipartite, o.KeepSelfLoops, o.InvalidWeights);
+            writeEdges(builder);
+            var graph = builder.Build(out _);
+            long dropped = builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes;
+            if (graph.EdgeCount == 0)
+                throw new InvalidOperationException($"{component}: the graph has no edges ({builder.RowsRead:N0} rows read, {dropped:N0} dropped); there is nothing to walk.");
+            var run = new Run(graph, o, scratch, Settings(o, seed, threads, log, cancellation), partitions, p, q, sampling, keepContext: false, component);
+            var export = run.ExportPairs(vocabularyReady, episodeWritten);
+            return (export, graph, run.WalkCount);
+        }
+
+        private static SkipGramTrainingSettings Settings(GraphEmbeddingOptions o, int seed, int threads, Action<string>? log, CancellationToken cancellation) => new()
+        {
+            Dimension = o.EmbeddingDimension,
+            WindowSize = o.WindowSize,
+            WholeSequenceContext = false,
+            Cbow = false,
+            NegativeSampleCount = o.NegativeSampleCount,
+            HierarchicalSoftmax = false,
+            NegativeSamplingExponent = 0.75,
+            SamplingThreshold = o.SamplingThreshold,
+            Epochs = o.Epochs,
+            LearningRate = o.LearningRate,
+            NumberOfThreads = threads,
+            Seed = seed,
+            Progress = o.Progress,
+            Log = log,
+            CancellationToken = cancellation,
+        };
 
         /// <summary>A bijection of [0, n) drawn from a key (a Feistel network on the next even power of two, cycle-walked into range): the start order of one round of walks, in O(1) memory.</summary>
         internal readonly struct StartOrder
@@ -136,9 +161,9 @@ namespace Embeddings.Partitioned
             private readonly RandomWalker _walker;
             private int[] _nodeToVocabulary = null!;
 
-            public Run(CsrGraph graph, GraphEmbeddingOptions o, SkipGramTrainingSettings settings, int partitions, double p, double q, SecondOrderSampling sampling,
-                bool keepContext, string component)
-                : base(settings, o.Partitioning!, partitions, keepContext, component)
+            public Run(CsrGraph graph, GraphEmbeddingOptions o, PartitionedTrainingOptions partitioning, SkipGramTrainingSettings settings, int partitions, double p, double q,
+                SecondOrderSampling sampling, bool keepContext, string component)
+                : base(settings, partitioning, partitions, keepContext, component)
             {
                 _graph = graph;
                 _o = o;
