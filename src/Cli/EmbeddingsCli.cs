@@ -67,6 +67,7 @@ namespace Embeddings.Cli
             }
             foreach (var command in Commands())
                 root.Subcommands.Add(command.Command);
+            root.Subcommands.Add(ClusterCommands.Create());
 
             var help = new Command("help", "Show the help of the tool or of one command: embeddings help COMMAND.");
             var name = new Argument<string?>("command") { Arity = ArgumentArity.ZeroOrOne, Description = "the command to describe" };
@@ -106,7 +107,9 @@ namespace Embeddings.Cli
 
             var parsed = root.Parse(args, ParserConfiguration);
             var command = parsed.CommandResult.Command;
-            string prefix = command == root ? Name : $"{Name} {command.Name}";
+            string prefix = Name;
+            for (var result = parsed.CommandResult; result is not null && result.Command != root; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+                prefix = prefix.Length == Name.Length ? $"{Name} {result.Command.Name}" : prefix.Insert(Name.Length, " " + result.Command.Name);
             if (parsed.Action is ParseErrorAction)
             {
                 configuration.Error.WriteLine($"{prefix}: {FirstError(parsed, root)} See '{prefix} --help'.");

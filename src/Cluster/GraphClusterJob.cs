@@ -197,6 +197,20 @@ namespace Embeddings.Cluster
             return (new EmbeddingTable(keys, trained.Input, trained.Dimension), context ? new EmbeddingTable(keys, trained.Output, trained.Dimension) : null);
         }
 
+        /// <summary>
+        /// Checks the settings without touching the storage or the cluster (what <see cref="Prepare"/> checks first), so
+        /// that a submitter can refuse them before it connects.
+        /// </summary>
+        /// <exception cref="ArgumentException">A setting is out of range (the message names it, its value and the fix).</exception>
+        /// <exception cref="NotSupportedException">A setting the cluster does not support (Bipartite, Partitioning, Progress).</exception>
+        public static void CheckSettings(GraphEmbeddingOptions options, GraphClusterJobOptions job)
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            ArgumentNullException.ThrowIfNull(job);
+            var (p, q) = options is Node2VecEstimator.Options n ? (n.ReturnParameter, n.InOutParameter) : (1.0, 1.0);
+            Validate(options, job, p, q);
+        }
+
         private static void Validate(GraphEmbeddingOptions o, GraphClusterJobOptions job, double p, double q)
         {
             GraphEmbeddingTraining.ValidateTraining(o, Component, p, q);

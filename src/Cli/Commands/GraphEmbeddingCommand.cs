@@ -45,11 +45,15 @@ namespace Embeddings.Cli.Commands
         private readonly Option<double> _alpha;
         private readonly Option<Named<SecondOrderSampling>> _sampling;
         private readonly PartitioningFlags _partitioning = new();
+        private readonly ClusterSubmitFlags? _cluster;
 
-        private GraphEmbeddingCommand(string name, string description, bool secondOrder)
-            : base(name, description, "--epochs and --threads are --iter and --workers.")
+        private GraphEmbeddingCommand(string name, string description, bool secondOrder, bool cluster = false)
+            : base(name, description, cluster
+                ? "--epochs and --threads are --iter and --workers (the submitter's threads for walks and pairs). The submitter walks the graph and writes the pairs into the storage; the silos train them. Progress (buckets, epoch, pairs/s) goes to standard error."
+                : "--epochs and --threads are --iter and --workers.")
         {
             _secondOrder = secondOrder;
+            _cluster = cluster ? new ClusterSubmitFlags() : null;
             var defaults = NewOptions();
             _dimensions = CliOption.Int("--dimensions", "vector size").Default(defaults.EmbeddingDimension).Between(1, 100_000);
             _walkLength = CliOption.Int("--walk-length", "nodes per walk").Default(defaults.WalkLength).AtLeast(2);
@@ -71,7 +75,12 @@ namespace Embeddings.Cli.Commands
             Add(_weighted, _directed, _seed, _negative, _sample, _minCount, _alpha);
             if (secondOrder)
                 Add(_sampling);
-            Add(_partitioning.All);
+            if (_cluster is null)
+                Add(_partitioning.All);
+            else
+                Add(_cluster.All);
+            foreach (var (flagName, option) in _cluster?.Spoken ?? Array.Empty<(string, Option)>())
+                Speak(flagName, option);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WalkLength", _walkLength);
             Speak("WalksPerNode", _numWalks);
@@ -94,6 +103,14 @@ namespace Embeddings.Cli.Commands
 
         public static GraphEmbeddingCommand DeepWalk() =>
             new("deepwalk", "DeepWalk embeddings of an edge list (uniform walks: node2vec with p = q = 1).", secondOrder: false);
+
+        /// <summary><c>embeddings cluster submit node2vec</c>: the node2vec flags, trained on the cluster.</summary>
+        public static GraphEmbeddingCommand ClusterNode2Vec() =>
+            new("node2vec", "node2vec on the cluster: the node2vec command's flags, plus where the cluster is and its partitions.", secondOrder: true, cluster: true);
+
+        /// <summary><c>embeddings cluster submit deepwalk</c>.</summary>
+        public static GraphEmbeddingCommand ClusterDeepWalk() =>
+            new("deepwalk", "DeepWalk on the cluster: the deepwalk command's flags, plus where the cluster is and its partitions.", secondOrder: false, cluster: true);
 
         /// <summary>What the flags ask for.</summary>
         internal sealed record Settings(string Input, string Output, GraphEmbeddingOptions Options, double P, double Q, SecondOrderSampling Sampling, bool Weighted, int Seed);
@@ -118,7 +135,7 @@ namespace Embeddings.Cli.Commands
             options.SamplingThreshold = result.GetValue(_sample);
             options.MinCount = result.GetValue(_minCount);
             options.LearningRate = (float)result.GetValue(_alpha);
-            options.Partitioning = _partitioning.Read(result);
+            options.Partitioning = _cluster is null ? _partitioning.Read(result) : null;
             // DeepWalk has no p, q or sampling flags: their defaults (p = q = 1) give its uniform walks.
             return new Settings(result.GetValue(_input)!, result.GetValue(_output)!, options,
                 _secondOrder ? result.GetValue(_p) : s_node2Vec.ReturnParameter,
@@ -141,23 +158,16 @@ namespace Embeddings.Cli.Commands
             var options = settings.Options;
             options.CancellationToken = run.Cancellation;
             options.Seed = settings.Seed;
-            var ml = run.NewContext(settings.Seed);
-            Func<Action<IEdgeWriter>, NodeEmbeddingTransformer> fit;
             if (options is Node2VecEstimator.Options node2Vec)
             {
                 node2Vec.ReturnParameter = settings.P;
                 node2Vec.InOutParameter = settings.Q;
                 node2Vec.SecondOrderSampling = settings.Sampling;
-                fit = ml.Embeddings().Node2Vec(node2Vec).Fit;
-            }
-            else
-            {
-                fit = ml.Embeddings().DeepWalk((DeepWalkEstimator.Options)options).Fit;
             }
 
             var readTime = TimeSpan.Zero;
             int comments = 0;
-            var model = fit(writer =>
+            void ReadEdges(IEdgeWriter writer)
             {
                 if (parquet)
                 {
@@ -169,7 +179,14 @@ namespace Embeddings.Cli.Commands
                     comments = EdgeListReader.Read(input, settings.Weighted, writer, run.Cancellation);
                 }
                 readTime = watch.Elapsed;
-            });
+            }
+            if (_cluster is not null)
+                return ClusterSubmission.Run(run, _cluster, options, ReadEdges, output, watch, () => comments);
+
+            var ml = run.NewContext(settings.Seed);
+            var model = options is Node2VecEstimator.Options n
+                ? ml.Embeddings().Node2Vec(n).Fit(ReadEdges)
+                : ml.Embeddings().DeepWalk((DeepWalkEstimator.Options)options).Fit(ReadEdges);
             if (comments > 0)
                 run.Error.WriteLine($"{input}: skipped {comments:N0} '#' comment line(s) at the top");
             var (table, summary) = (model.SourceEmbeddings, model.Summary!);

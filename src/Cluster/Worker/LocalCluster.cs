@@ -115,6 +115,7 @@ namespace Embeddings.Cluster.Worker
             logging.SetMinimumLevel(level);
             logging.AddFilter("Orleans", (LogLevel)Math.Max((int)level, (int)LogLevel.Warning));
             logging.AddFilter("Microsoft", (LogLevel)Math.Max((int)level, (int)LogLevel.Warning));
+            logging.AddFilter("Polly", (LogLevel)Math.Max((int)level, (int)LogLevel.Warning));
         }
 
         private static void CheckPort(string name, int port)

@@ -1,0 +1,274 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Embeddings.Cli.Data;
+using Embeddings.Cluster;
+using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Worker;
+using Microsoft.Extensions.Hosting;
+
+namespace Embeddings.Cli.Commands
+{
+    /// <summary>
+    /// <c>embeddings cluster silo</c> (a worker silo of a local development cluster) and <c>embeddings cluster submit
+    /// node2vec|deepwalk</c> (a job on it): docs/cluster.md.
+    /// </summary>
+    internal static class ClusterCommands
+    {
+        /// <summary>The default --port of a silo (Orleans' default silo port).</summary>
+        public const int DefaultSiloPort = 11111;
+
+        /// <summary>A silo's gateway port, unless given: its --port plus this.</summary>
+        public const int GatewayOffset = 20000;
+
+        /// <summary>The <c>cluster</c> command with its <c>silo</c> and <c>submit</c> subcommands.</summary>
+        public static Command Create()
+        {
+            var cluster = new Command("cluster", "Partitioned training on an Orleans cluster: 'cluster silo' starts a worker, 'cluster submit node2vec|deepwalk' runs a job (docs/cluster.md).");
+            cluster.Subcommands.Add(new ClusterSiloCommand().Command);
+            var submit = new Command("submit", "Run a job on the cluster and wait for it: node2vec or deepwalk.");
+            submit.Subcommands.Add(GraphEmbeddingCommand.ClusterNode2Vec().Command);
+            submit.Subcommands.Add(GraphEmbeddingCommand.ClusterDeepWalk().Command);
+            cluster.Subcommands.Add(submit);
+            return cluster;
+        }
+
+        /// <summary>The port of <c>HOST:PORT</c>, where the host is this machine (127.0.0.1 or localhost: the local cluster's silos listen there only).</summary>
+        /// <exception cref="UsageException">Not HOST:PORT, another host, or a port out of range.</exception>
+        public static int LocalPort(string value, string flag)
+        {
+            int colon = value.LastIndexOf(':');
+            string host = colon < 0 ? "" : value[..colon];
+            if (colon < 0 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port > 65535)
+                throw new UsageException($"{flag} '{value}' is not HOST:PORT (for example 127.0.0.1:{DefaultSiloPort}); give the host and a port from 1 to 65535.");
+            if (host is not ("127.0.0.1" or "localhost"))
+                throw new UsageException($"{flag} '{value}' names the host '{host}'; the command line's cluster runs on this machine only (127.0.0.1 or localhost, Orleans' development clustering). For several machines, host silos in your own program with a membership provider (docs/cluster.md).");
+            return port;
+        }
+    }
+
+    /// <summary><c>embeddings cluster silo --storage DIR --port N [--gateway-port N] [--seed-silo HOST:PORT]</c>: runs a worker silo until Ctrl+C.</summary>
+    internal sealed class ClusterSiloCommand : CliCommand
+    {
+        private readonly Option<string> _storage = new Option<string>("--storage")
+        {
+            Description = "the shared storage folder (must exist): the same folder for every silo and for the submitter",
+            HelpName = "DIR",
+        }.Required();
+
+        private readonly Option<int> _port = CliOption.Int("--port", "the port silos talk to each other on, on 127.0.0.1").Default(ClusterCommands.DefaultSiloPort).Between(1, 65535);
+
+        private readonly Option<int?> _gatewayPort = CliOption.OptionalInt("--gateway-port", $"the port submitters connect to, on 127.0.0.1 (default: --port + {ClusterCommands.GatewayOffset})")
+            .Check(v => v >= 1 && v <= 65535, "must be from 1 to 65535");
+
+        private readonly Option<string> _seedSilo = new Option<string>("--seed-silo")
+        {
+            Description = "HOST:PORT of the cluster's first silo (its --port; 127.0.0.1 only); leave out to start the first silo, which keeps the membership table",
+            HelpName = "HOST:PORT",
+        };
+
+        private readonly Option<int> _pollMilliseconds = CliOption.Int("--poll-ms", "how often an idle worker asks for a bucket, in milliseconds").Default(1000).Between(10, 60_000);
+
+        public ClusterSiloCommand()
+            : base("silo", "Start a worker silo of a local cluster (127.0.0.1) on the shared storage; it trains buckets of every job there until Ctrl+C.",
+                "Silos and submitters find each other on 127.0.0.1 through the first silo (Orleans' development clustering): start it first, then the others with --seed-silo 127.0.0.1:PORT. Ctrl+C stops a silo: its bucket is given back and trained by another silo.")
+        {
+            Add(_storage, _port, _gatewayPort, _seedSilo, _pollMilliseconds);
+        }
+
+        protected override int Run(CommandRun run)
+        {
+            string storage = run.Get(_storage);
+            if (!Directory.Exists(storage))
+                throw new DirectoryNotFoundException($"{run.Flag(_storage)} '{storage}' is not a folder; create the shared storage folder first (the same for every silo and the submitter).");
+            int port = run.Get(_port);
+            int gateway = run.Get(_gatewayPort) ?? port + ClusterCommands.GatewayOffset;
+            if (gateway > 65535)
+                throw new UsageException($"{run.Flag(_port)} {port} leaves no default gateway port (--port + {ClusterCommands.GatewayOffset} is above 65535); give --gateway-port.");
+            if (gateway == port)
+                throw new UsageException($"{run.Flag(_gatewayPort)} is {gateway}, the same as {run.Flag(_port)}; give the gateway its own port.");
+            int? primary = run.Given(_seedSilo) ? ClusterCommands.LocalPort(run.Get(_seedSilo), run.Flag(_seedSilo)) : null;
+            if (primary == port)
+                throw new UsageException($"{run.Flag(_seedSilo)} names this silo's own {run.Flag(_port)} {port}; leave {run.Flag(_seedSilo)} out to start the first silo, or name the first silo's port.");
+            using var host = LocalCluster.BuildSilo(new LocalSiloOptions
+            {
+                Storage = storage,
+                SiloPort = port,
+                GatewayPort = gateway,
+                PrimarySiloPort = primary,
+                PollInterval = TimeSpan.FromMilliseconds(run.Get(_pollMilliseconds)),
+            });
+            host.StartAsync(run.Cancellation).GetAwaiter().GetResult();
+            run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"silo on 127.0.0.1:{port} (gateway {gateway}){(primary is int p ? $", joined through 127.0.0.1:{p}" : ", first silo")}; storage '{Path.GetFullPath(storage)}'; Ctrl+C stops it"));
+            run.Out.Flush();
+            try
+            {
+                System.Threading.Tasks.Task.Delay(System.Threading.Timeout.Infinite, run.Cancellation).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C or SIGTERM: the normal way to stop a silo.
+            }
+            host.StopAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            run.Out.WriteLine("silo stopped");
+            return ExitCodes.Success;
+        }
+    }
+
+    /// <summary>The flags of <c>cluster submit</c> that say where and how a job runs (the training flags are the single-machine command's).</summary>
+    internal sealed class ClusterSubmitFlags
+    {
+        private readonly Option<string> _storage = new Option<string>("--storage")
+        {
+            Description = "the shared storage folder of the cluster's silos (must exist)",
+            HelpName = "DIR",
+        }.Required();
+
+        private readonly Option<string> _gateway = new Option<string>("--gateway")
+        {
+            Description = $"HOST:PORT[,HOST:PORT...] of silo gateways on 127.0.0.1 (a silo's --gateway-port; default 127.0.0.1:{ClusterCommands.DefaultSiloPort + ClusterCommands.GatewayOffset}, the first silo's with default ports)",
+            HelpName = "HOST:PORT",
+        };
+
+        private readonly Option<int> _partitions = CliOption.Int("--partitions", "P, the partitions of the node vectors; workers train P disjoint buckets at once").Default(4).Between(1, ClusterJobSpec.MaxPartitions);
+
+        private readonly Option<string> _jobId = new Option<string>("--job-id")
+        {
+            Description = "the job's name in the storage (letters, digits, '_', '-'; default: from --output's file name); the same command given again resumes it",
+            HelpName = "NAME",
+        };
+
+        private readonly Option<Named<BucketOrdering>> _ordering = CliOption.Choice("--ordering", "bucket order: deterministic (the same result on any cluster) or free (fewer idle workers)",
+            new[] { ("deterministic", BucketOrdering.Deterministic), ("free", BucketOrdering.Free) }, BucketOrdering.Deterministic);
+
+        private readonly Option<int> _leaseSeconds = CliOption.Int("--lease-seconds", "a bucket whose worker stops renewing its lease for this long is given to another").Default(60).Between(1, 86_400);
+
+        private readonly Option<double> _episodeGib = CliOption.Double("--episode-gib", "pair bytes per episode, in GiB, before the walks are split into more episodes").Default(4).Check(v => double.IsFinite(v) && v >= 1.0 / 1024, "must be at least 1/1024 (1 MiB)");
+
+        /// <summary>The options, to add to a command.</summary>
+        public Option[] All => new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib };
+
+        /// <summary>The flags' library names, for messages.</summary>
+        public IEnumerable<(string Name, Option Option)> Spoken => new (string, Option)[] { ("GraphClusterJobOptions.Partitions", _partitions), ("GraphClusterJobOptions.JobId", _jobId), ("ClusterJobSpec.JobId", _jobId) };
+
+        /// <summary>The storage folder, the gateway ports and the job's cluster settings.</summary>
+        public (string Storage, int[] Gateways, GraphClusterJobOptions Job) Read(CommandRun run, string output)
+        {
+            string storage = run.Get(_storage);
+            if (!Directory.Exists(storage))
+                throw new DirectoryNotFoundException($"{run.Flag(_storage)} '{storage}' is not a folder; give the shared storage folder the silos were started with.");
+            string gateways = run.Given(_gateway) ? run.Get(_gateway) : $"127.0.0.1:{ClusterCommands.DefaultSiloPort + ClusterCommands.GatewayOffset}";
+            int[] ports = gateways.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(g => ClusterCommands.LocalPort(g, run.Flag(_gateway))).ToArray();
+            if (ports.Length == 0)
+                throw new UsageException($"{run.Flag(_gateway)} is empty; give HOST:PORT of at least one silo gateway.");
+            string jobId = run.Given(_jobId) ? run.Get(_jobId) : JobIdOf(output);
+            var job = new GraphClusterJobOptions
+            {
+                JobId = jobId,
+                Partitions = run.Get(_partitions),
+                Ordering = run.Get(_ordering).Value,
+                LeaseTimeout = TimeSpan.FromSeconds(run.Get(_leaseSeconds)),
+                EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
+            };
+            return (storage, ports, job);
+        }
+
+        /// <summary>A job name from the output file's name: its letters, digits, '_' and '-' (others become '-'), at most 64.</summary>
+        internal static string JobIdOf(string output)
+        {
+            string name = Path.GetFileNameWithoutExtension(output);
+            var id = new StringBuilder();
+            foreach (char c in name)
+                id.Append(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '-');
+            string text = id.ToString().TrimStart('-', '_');
+            if (text.Length == 0)
+                text = "job";
+            return text.Length > 64 ? text[..64] : text;
+        }
+    }
+
+    /// <summary>Runs a graph job on the cluster for <c>cluster submit node2vec|deepwalk</c>: connects, submits, shows progress, writes the vectors.</summary>
+    internal static class ClusterSubmission
+    {
+        /// <summary>How long the submitter tries to reach a gateway: 20 s (tests shorten it).</summary>
+        internal static TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+        public static int Run(CommandRun run, ClusterSubmitFlags flags, GraphEmbeddingOptions options, Action<IEdgeWriter> readEdges, string output,
+            System.Diagnostics.Stopwatch watch, Func<int> comments)
+        {
+            var (storage, gateways, job) = flags.Read(run, output);
+            GraphClusterJob.CheckSettings(options, job);
+            // The submitter's own messages say what failed; Orleans' connection warnings only with EMBEDDINGS_DEBUG=1.
+            bool debug = Environment.GetEnvironmentVariable(EmbeddingsCli.DebugVariable) is "1" or "true";
+            using var client = LocalCluster.BuildClient(gateways, debug ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Critical);
+            using (var connect = System.Threading.CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation))
+            {
+                connect.CancelAfter(ConnectTimeout);
+                try
+                {
+                    client.StartAsync(connect.Token).GetAwaiter().GetResult();
+                }
+                catch (Exception e) when (!run.Cancellation.IsCancellationRequested)
+                {
+                    string reason = e is OperationCanceledException ? $"no gateway answered within {ConnectTimeout.TotalSeconds:F0} s" : EmbeddingsCli.OneLine(e);
+                    throw new IOException($"cannot reach the cluster at {string.Join(", ", gateways.Select(g => "127.0.0.1:" + g.ToString(CultureInfo.InvariantCulture)))} ({reason}); start silos with 'embeddings cluster silo --storage DIR', or give their gateways with --gateway.", e);
+                }
+            }
+            try
+            {
+                var grains = (Orleans.IClusterClient)client.Services.GetService(typeof(Orleans.IClusterClient))!;
+                var store = new Embeddings.Cluster.Storage.DirectoryPartitionStore(storage);
+                run.Error.WriteLine($"job '{job.JobId}': walking the graph and writing its pairs to '{storage}'");
+                var progress = new ProgressLine(run.Error, watch);
+                options.CancellationToken = run.Cancellation;
+                var result = GraphClusterJob.TrainAsync(grains, store, readEdges, options, job, progress, run.Cancellation).GetAwaiter().GetResult();
+                if (comments() > 0)
+                    run.Error.WriteLine($"skipped {comments():N0} '#' comment line(s) at the top of the input");
+                run.ThrowIfCancelled();
+                EmbeddingFiles.Save(result.Vectors, output);
+                var status = result.Status;
+                run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"job '{job.JobId}': {result.Vectors.Count:N0} nodes, {status.DoneBuckets:N0} buckets, {status.Pairs:N0} pairs, {status.ExpiredLeases} expired leases, mean loss {status.LossSum / Math.Max(1, status.Pairs):F4}; " +
+                    $"{status.BytesRead / 1048576.0:F1} MiB read and {status.BytesWritten / 1048576.0:F1} MiB written by the workers; total {watch.Elapsed.TotalSeconds:F2} s wall"));
+                return ExitCodes.Success;
+            }
+            finally
+            {
+                client.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+
+        /// <summary>One line per change of the buckets done: epoch, buckets, and pairs/s since the first status seen.</summary>
+        private sealed class ProgressLine(TextWriter error, System.Diagnostics.Stopwatch watch) : IProgress<JobStatus>
+        {
+            private long _done = -1;
+            private long _firstPairs = -1;
+            private double _firstSeconds;
+
+            public void Report(JobStatus status)
+            {
+                if (status.DoneBuckets == _done)
+                    return;
+                double now = watch.Elapsed.TotalSeconds;
+                string rate = "";
+                if (_firstPairs < 0)
+                {
+                    _firstPairs = status.Pairs;
+                    _firstSeconds = now;
+                }
+                else
+                {
+                    rate = string.Create(CultureInfo.InvariantCulture, $" ({(status.Pairs - _firstPairs) / Math.Max(1e-9, now - _firstSeconds):N0} pairs/s)");
+                }
+                _done = status.DoneBuckets;
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {(status.Finished ? status.Epoch : status.Epoch + 1)}: {status.DoneBuckets:N0}/{status.TotalBuckets:N0} buckets, {status.Pairs:N0} pairs{rate}, {status.ActiveLeases} leases live, {status.ExpiredLeases} expired"));
+            }
+        }
+    }
+}
