@@ -94,8 +94,8 @@ namespace Embeddings.Tests.Cli
         }
 
         [TestCase("similar", "--vectors", "v.bin", "--bogus", "1", ExpectedResult = "embeddings similar: unknown option '--bogus'. See 'embeddings similar --help'.")]
-        [TestCase("nonsense", ExpectedResult = "embeddings: unknown command 'nonsense'. Commands: word2vec, analogy, item2vec, recommend-eval, fit-recommender, recommend, mf, sweep, similar, node2vec, deepwalk, walks, node-classification. See 'embeddings --help'.")]
-        [TestCase("help", "nonsense", ExpectedResult = "embeddings help: unknown command 'nonsense'. Commands: word2vec, analogy, item2vec, recommend-eval, fit-recommender, recommend, mf, sweep, similar, node2vec, deepwalk, walks, node-classification. See 'embeddings help --help'.")]
+        [TestCase("nonsense", ExpectedResult = "embeddings: unknown command 'nonsense'. Commands: word2vec, analogy, item2vec, recommend-eval, fit-recommender, recommend, mf, sweep, similar, node2vec, deepwalk, walks, node-classification, cluster. See 'embeddings --help'.")]
+        [TestCase("help", "nonsense", ExpectedResult = "embeddings help: unknown command 'nonsense'. Commands: word2vec, analogy, item2vec, recommend-eval, fit-recommender, recommend, mf, sweep, similar, node2vec, deepwalk, walks, node-classification, cluster. See 'embeddings help --help'.")]
         [TestCase("similar", "--vectors", "v", "--queries", "q", "--output", "o", "--k", "0", ExpectedResult = "embeddings similar: --k must be 1 or more; got 0. See 'embeddings similar --help'.")]
         [TestCase("node2vec", "--input", "e", "--output", "o", "--q", "0", ExpectedResult = "embeddings node2vec: --q must be a finite number above 0; got 0. See 'embeddings node2vec --help'.")]
         [TestCase("node2vec", "--input", "e", "--output", "o", "--threads", "x", ExpectedResult = "embeddings node2vec: --threads needs a whole number; got 'x'. See 'embeddings node2vec --help'.")]
