@@ -99,7 +99,8 @@ namespace Embeddings.Cluster
         /// <summary>
         /// Checks the settings, builds the graph, and writes the job (its pairs, item counts, episode tokens, node keys
         /// and initial partitions) into the storage. Submitting the same job again (same graph and settings) writes
-        /// nothing; another job under the same id throws.
+        /// nothing; another job under the same id throws. A null <see cref="GraphEmbeddingOptions.Seed"/> draws a seed,
+        /// so such a job cannot be submitted again: set the seed to resume a job.
         /// </summary>
         /// <returns>The job's spec.</returns>
         /// <exception cref="ArgumentException">A setting is out of range (the message names it, its value and the fix).</exception>
@@ -178,8 +179,19 @@ namespace Embeddings.Cluster
             }
             finally
             {
+                // The folder was absent or empty: everything in it is this submission's (the counting pass's files).
                 if (created && Directory.Exists(scratch))
                     Directory.Delete(scratch, recursive: true);
+                else if (Directory.Exists(scratch))
+                {
+                    foreach (string entry in Directory.EnumerateFileSystemEntries(scratch))
+                    {
+                        if (Directory.Exists(entry))
+                            Directory.Delete(entry, recursive: true);
+                        else
+                            File.Delete(entry);
+                    }
+                }
             }
         }
 
