@@ -84,14 +84,16 @@ namespace Embeddings.Cluster
         /// </param>
         /// <param name="job">The cluster settings.</param>
         /// <param name="progress">Receives the job's status at every poll, or null.</param>
-        /// <param name="cancellation">Stops the submission or the waiting (a started job goes on in the cluster).</param>
+        /// <param name="cancellation">Stops the submission or the waiting (a started job goes on in the cluster), as <see cref="GraphEmbeddingOptions.CancellationToken"/> does.</param>
         public static async Task<GraphClusterResult> TrainAsync(IGrainFactory grains, IPartitionStore store, Action<IEdgeWriter> writeEdges, GraphEmbeddingOptions options,
             GraphClusterJobOptions job, IProgress<JobStatus>? progress = null, CancellationToken cancellation = default)
         {
             ArgumentNullException.ThrowIfNull(grains);
-            Prepare(store, writeEdges, options, job, log: null, cancellation);
+            ArgumentNullException.ThrowIfNull(options);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, options.CancellationToken);
+            Prepare(store, writeEdges, options, job, log: null, linked.Token);
             await ClusterJob.StartAsync(grains, job.JobId).ConfigureAwait(false);
-            var status = await ClusterJob.WaitAsync(grains, job.JobId, job.PollInterval, progress, cancellation).ConfigureAwait(false);
+            var status = await ClusterJob.WaitAsync(grains, job.JobId, job.PollInterval, progress, linked.Token).ConfigureAwait(false);
             var (vectors, context) = ReadTables(store, job.JobId, options.KeepContextVectors);
             return new GraphClusterResult(vectors, context, status);
         }
@@ -102,6 +104,12 @@ namespace Embeddings.Cluster
         /// nothing; another job under the same id throws. A null <see cref="GraphEmbeddingOptions.Seed"/> draws a seed,
         /// so such a job cannot be submitted again: set the seed to resume a job.
         /// </summary>
+        /// <param name="store">The shared storage the silos' workers use.</param>
+        /// <param name="writeEdges">Writes every edge once (<see cref="IEdgeWriter.AddEdge"/>).</param>
+        /// <param name="options">The walk and skip-gram settings (as for <see cref="TrainAsync"/>).</param>
+        /// <param name="job">The cluster settings.</param>
+        /// <param name="log">Receives a line per phase (counting pass, each episode written), or null.</param>
+        /// <param name="cancellation">Stops the submission before the description is written (nothing is committed), as <see cref="GraphEmbeddingOptions.CancellationToken"/> does.</param>
         /// <returns>The job's spec.</returns>
         /// <exception cref="ArgumentException">A setting is out of range (the message names it, its value and the fix).</exception>
         /// <exception cref="NotSupportedException">A setting the cluster does not support (Bipartite, Partitioning, Progress).</exception>
@@ -114,6 +122,7 @@ namespace Embeddings.Cluster
             ArgumentNullException.ThrowIfNull(job);
             var (p, q, sampling) = options is Node2VecEstimator.Options n ? (n.ReturnParameter, n.InOutParameter, n.SecondOrderSampling) : (1.0, 1.0, SecondOrderSampling.Auto);
             Validate(options, job, p, q);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, options.CancellationToken);
             int seed = options.Seed ?? Random.Shared.Next();
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
 
@@ -171,7 +180,7 @@ namespace Embeddings.Cluster
                         }
                         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{Component}: episode {episode + 1} of job '{job.JobId}': {submission!.EpisodePairs[episode]:N0} pairs written to the shared storage"));
                     },
-                    cancellation);
+                    linked.Token);
                 // The node keys go in before the description: a committed job always has them.
                 store.WriteBlob(job.JobId, ItemsFile, JsonSerializer.SerializeToUtf8Bytes(export.Keys));
                 submission!.Commit(export.Counts, export.EpisodeTokens);
