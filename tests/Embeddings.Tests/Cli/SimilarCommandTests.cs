@@ -28,8 +28,7 @@ namespace Embeddings.Tests.Cli
                 File.WriteAllLines(deny, new[] { "k100", "", "k101" });
                 string output = Path.Combine(folder, "out.tsv");
                 var args = new[] { "similar", "--vectors", vectors, "--queries", queries, "--k", "5", "--output", output, "--allow", allow, "--deny", deny };
-                // 64 links per node (128 on the base layer) over 300 rows: the multi-threaded build cannot leave a row unreachable,
-                // which a pruned graph can (this test failed once in a helper's run with the default 16 links).
+                // 64 links per node (128 on the base layer) over 300 rows: the multi-threaded build cannot leave a row unreachable.
                 var run = CliRunner.Run(approximate ? args.Concat(new[] { "--approximate", "--connectivity", "64" }).ToArray() : args);
                 Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
                 Assert.That(run.Output, Does.Contain("18 of 300 keys"));
