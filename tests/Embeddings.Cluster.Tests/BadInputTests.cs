@@ -7,21 +7,8 @@ using NUnit.Framework;
 namespace Embeddings.Cluster.Tests
 {
     [TestFixture]
-    public sealed class BadInputTests
+    public sealed class BadInputTests : StoreFixture
     {
-        private string _root = null!;
-        private DirectoryPartitionStore _store = null!;
-
-        [SetUp]
-        public void SetUp()
-        {
-            _root = TempFolder.Create();
-            _store = new DirectoryPartitionStore(_root);
-        }
-
-        [TearDown]
-        public void TearDown() => TempFolder.Delete(_root);
-
         private static ClusterJobSpec Valid => new() { JobId = "job-1", Items = 50, Partitions = 4, Dimension = 8 };
 
         [TestCase(0)]
@@ -49,31 +36,31 @@ namespace Embeddings.Cluster.Tests
         [Test]
         public void AMissingStorageFolderIsNamed()
         {
-            string missing = Path.Combine(_root, "not-mounted");
+            string missing = Path.Combine(Root, "not-mounted");
             Assert.That(() => new DirectoryPartitionStore(missing),
                 Throws.TypeOf<DirectoryNotFoundException>().With.Message.Contains(missing).And.Message.Contains("create it"));
             Assert.That(() => new DirectoryPartitionStore(" "), Throws.ArgumentException.With.Message.Contains("storage folder is empty"));
             Assert.That(() => new ClusterWorkerOptions().Validate(), Throws.ArgumentException.With.Message.Contains("ClusterWorkerOptions.Storage"));
-            Assert.That(() => new ClusterWorkerOptions { Storage = _root, PollInterval = TimeSpan.Zero }.Validate(),
+            Assert.That(() => new ClusterWorkerOptions { Storage = Root, PollInterval = TimeSpan.Zero }.Validate(),
                 Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("ClusterWorkerOptions.PollInterval"));
         }
 
         [Test]
         public void PairsOutsideTheItemsAreRefusedBeforeAnythingIsCommitted()
         {
-            Assert.That(() => ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2), (3, 50) }),
+            Assert.That(() => ClusterJob.Prepare(Store, Valid, e => new[] { (1, 2), (3, 50) }),
                 Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("Pair 1 of episode 0 is (3, 50)").And.Message.Contains("ClusterJobSpec.Items = 50"));
-            Assert.That(_store.ListJobs(), Is.Empty, "no job.json was written");
+            Assert.That(Store.ListJobs(), Is.Empty, "no job.json was written");
         }
 
         [Test]
         public void ResubmittingAnotherJobUnderTheSameIdIsRefused()
         {
-            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
-            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
-            Assert.That(() => ClusterJob.Prepare(_store, Valid with { Dimension = 16 }, e => new[] { (1, 2) }),
+            ClusterJob.Prepare(Store, Valid, e => new[] { (1, 2) });
+            ClusterJob.Prepare(Store, Valid, e => new[] { (1, 2) });
+            Assert.That(() => ClusterJob.Prepare(Store, Valid with { Dimension = 16 }, e => new[] { (1, 2) }),
                 Throws.InvalidOperationException.With.Message.Contains("Dimension: 8 vs 16").And.Message.Contains("choose another JobId"));
-            Assert.That(() => ClusterJob.Prepare(_store, Valid, e => new[] { (1, 3) }),
+            Assert.That(() => ClusterJob.Prepare(Store, Valid, e => new[] { (1, 3) }),
                 Throws.InvalidOperationException.With.Message.Contains("other pairs"));
         }
 
@@ -82,18 +69,18 @@ namespace Embeddings.Cluster.Tests
         {
             // A submission killed before its job.json (the commit point) left partitions of other settings behind.
             var other = Valid with { Seed = 99 };
-            ClusterJob.Prepare(_store, other, e => new[] { (1, 2) });
-            File.Delete(Path.Combine(_root, Valid.JobId, "job.json"));
-            _store.WritePartition(Valid.JobId, PartitionSide.Input, 1, 5, Valid.RowsOf(1), Valid.Dimension, new float[Valid.RowsOf(1) * Valid.Dimension]);
+            ClusterJob.Prepare(Store, other, e => new[] { (1, 2) });
+            File.Delete(Path.Combine(Root, Valid.JobId, "job.json"));
+            Store.WritePartition(Valid.JobId, PartitionSide.Input, 1, 5, Valid.RowsOf(1), Valid.Dimension, new float[Valid.RowsOf(1) * Valid.Dimension]);
 
-            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
-            Assert.That(_store.ListPartitionVersions(Valid.JobId, PartitionSide.Input, 1), Is.EqualTo(new long[] { 0 }));
+            ClusterJob.Prepare(Store, Valid, e => new[] { (1, 2) });
+            Assert.That(Store.ListPartitionVersions(Valid.JobId, PartitionSide.Input, 1), Is.EqualTo(new long[] { 0 }));
             string fresh = TempFolder.Create();
             try
             {
                 var freshStore = new DirectoryPartitionStore(fresh);
                 ClusterJob.Prepare(freshStore, Valid, e => new[] { (1, 2) });
-                Assert.That(ClusterJob.TrainInProcess(_store, Valid.JobId).Input, Is.EqualTo(ClusterJob.TrainInProcess(freshStore, Valid.JobId).Input).AsCollection);
+                Assert.That(ClusterJob.TrainInProcess(Store, Valid.JobId).Input, Is.EqualTo(ClusterJob.TrainInProcess(freshStore, Valid.JobId).Input).AsCollection);
             }
             finally
             {
@@ -104,11 +91,11 @@ namespace Embeddings.Cluster.Tests
         [Test]
         public void ReadingAJobThatIsNotThereOrNotStarted()
         {
-            Assert.That(() => ClusterJob.ReadSpec(_store, "nothing"), Throws.InvalidOperationException.With.Message.Contains("There is no job 'nothing'").And.Message.Contains("submit it first"));
-            ClusterJob.Prepare(_store, Valid, e => new[] { (1, 2) });
-            Assert.That(() => ClusterJob.ReadVectors(_store, Valid.JobId), Throws.InvalidOperationException.With.Message.Contains("never started"));
-            File.WriteAllText(Path.Combine(_root, Valid.JobId, "job.json"), "{ not json");
-            Assert.That(() => ClusterJob.ReadSpec(_store, Valid.JobId), Throws.InvalidOperationException.With.Message.Contains("cannot be read"));
+            Assert.That(() => ClusterJob.ReadSpec(Store, "nothing"), Throws.InvalidOperationException.With.Message.Contains("There is no job 'nothing'").And.Message.Contains("submit it first"));
+            ClusterJob.Prepare(Store, Valid, e => new[] { (1, 2) });
+            Assert.That(() => ClusterJob.ReadVectors(Store, Valid.JobId), Throws.InvalidOperationException.With.Message.Contains("never started"));
+            File.WriteAllText(Path.Combine(Root, Valid.JobId, "job.json"), "{ not json");
+            Assert.That(() => ClusterJob.ReadSpec(Store, Valid.JobId), Throws.InvalidOperationException.With.Message.Contains("cannot be read"));
         }
     }
 }

@@ -12,45 +12,32 @@ using NUnit.Framework;
 namespace Embeddings.Cluster.Tests
 {
     [TestFixture]
-    public sealed class StorageAndScheduleTests
+    public sealed class StorageAndScheduleTests : StoreFixture
     {
-        private string _root = null!;
-        private DirectoryPartitionStore _store = null!;
-
-        [SetUp]
-        public void SetUp()
-        {
-            _root = TempFolder.Create();
-            _store = new DirectoryPartitionStore(_root);
-        }
-
-        [TearDown]
-        public void TearDown() => TempFolder.Delete(_root);
-
         [Test]
         public void PartitionVersionsRoundTripAreImmutableAndCollected()
         {
             var values = Enumerable.Range(0, 5 * 3).Select(v => v * 0.5f - 1).ToArray();
-            _store.WritePartition("job", PartitionSide.Input, 2, 7, 5, 3, values);
-            _store.WritePartition("job", PartitionSide.Input, 2, 9, 5, 3, values);
-            _store.WritePartition("job", PartitionSide.Output, 2, 8, 5, 3, values);
-            Assert.That(File.Exists(Path.Combine(_root, "job", "partitions", "input-2.v7.bin")));
+            Store.WritePartition("job", PartitionSide.Input, 2, 7, 5, 3, values);
+            Store.WritePartition("job", PartitionSide.Input, 2, 9, 5, 3, values);
+            Store.WritePartition("job", PartitionSide.Output, 2, 8, 5, 3, values);
+            Assert.That(File.Exists(Path.Combine(Root, "job", "partitions", "input-2.v7.bin")));
             var read = new float[15];
-            _store.ReadPartition("job", PartitionSide.Input, 2, 7, 5, 3, read);
+            Store.ReadPartition("job", PartitionSide.Input, 2, 7, 5, 3, read);
             Assert.That(read, Is.EqualTo(values));
-            Assert.That(() => _store.WritePartition("job", PartitionSide.Input, 2, 7, 5, 3, values),
+            Assert.That(() => Store.WritePartition("job", PartitionSide.Input, 2, 7, 5, 3, values),
                 Throws.InvalidOperationException.With.Message.Contains("written once"));
-            Assert.That(() => _store.ReadPartition("job", PartitionSide.Input, 2, 7, 4, 3, new float[12]),
+            Assert.That(() => Store.ReadPartition("job", PartitionSide.Input, 2, 7, 4, 3, new float[12]),
                 Throws.TypeOf<InvalidDataException>().With.Message.Contains("input-2.v7.bin"));
-            Assert.That(() => _store.ReadPartition("job", PartitionSide.Input, 2, 8, 5, 3, read), Throws.TypeOf<FileNotFoundException>());
+            Assert.That(() => Store.ReadPartition("job", PartitionSide.Input, 2, 8, 5, 3, read), Throws.TypeOf<FileNotFoundException>());
 
             // An unfinished write (a worker killed mid-write) is never listed, and is collected with its version.
-            File.WriteAllBytes(Path.Combine(_root, "job", "partitions", "input-2.v11.bin.tmp-" + Guid.NewGuid().ToString("N")), new byte[10]);
-            Assert.That(_store.ListPartitionVersions("job", PartitionSide.Input, 2), Is.EqualTo(new long[] { 7, 9 }));
-            int deleted = _store.CollectPartitionVersions("job", PartitionSide.Input, 2, new HashSet<long> { 9 });
+            File.WriteAllBytes(Path.Combine(Root, "job", "partitions", "input-2.v11.bin.tmp-" + Guid.NewGuid().ToString("N")), new byte[10]);
+            Assert.That(Store.ListPartitionVersions("job", PartitionSide.Input, 2), Is.EqualTo(new long[] { 7, 9 }));
+            int deleted = Store.CollectPartitionVersions("job", PartitionSide.Input, 2, new HashSet<long> { 9 });
             Assert.That(deleted, Is.EqualTo(2));
-            Assert.That(_store.ListPartitionVersions("job", PartitionSide.Input, 2), Is.EqualTo(new long[] { 9 }));
-            Assert.That(_store.ListPartitionVersions("job", PartitionSide.Output, 2), Is.EqualTo(new long[] { 8 }), "the other side is untouched");
+            Assert.That(Store.ListPartitionVersions("job", PartitionSide.Input, 2), Is.EqualTo(new long[] { 9 }));
+            Assert.That(Store.ListPartitionVersions("job", PartitionSide.Output, 2), Is.EqualTo(new long[] { 8 }), "the other side is untouched");
         }
 
         [Test]
@@ -65,14 +52,14 @@ namespace Embeddings.Cluster.Tests
                 for (int k = 0; k < 300; k++)
                 {
                     int length = 1 + random.Next(200_000);
-                    _store.WriteBlob("job", "checkpoint.json", Enumerable.Repeat((byte)(length % 251), length).ToArray());
+                    Store.WriteBlob("job", "checkpoint.json", Enumerable.Repeat((byte)(length % 251), length).ToArray());
                 }
                 stop.Cancel();
             });
             int reads = 0;
             while (!stop.IsCancellationRequested)
             {
-                byte[]? bytes = _store.ReadBlob("job", "checkpoint.json");
+                byte[]? bytes = Store.ReadBlob("job", "checkpoint.json");
                 if (bytes is null)
                     continue;
                 reads++;
@@ -80,7 +67,7 @@ namespace Embeddings.Cluster.Tests
             }
             writer.Wait();
             Assert.That(reads, Is.GreaterThan(0));
-            Assert.That(Directory.GetFiles(Path.Combine(_root, "job")).Select(Path.GetFileName), Is.EqualTo(new[] { "checkpoint.json" }), "no temporary file left");
+            Assert.That(Directory.GetFiles(Path.Combine(Root, "job")).Select(Path.GetFileName), Is.EqualTo(new[] { "checkpoint.json" }), "no temporary file left");
         }
 
         [TestCase(1)]
