@@ -36,6 +36,12 @@ namespace Embeddings.Cluster
         public long EpisodeBytes { get; init; } = 4L << 30;
 
         /// <summary>
+        /// The fewest episodes per epoch, as <see cref="PartitionedTrainingOptions.MinimumEpisodesPerEpoch"/>: 1 to 1,024.
+        /// Default 8.
+        /// </summary>
+        public int MinimumEpisodesPerEpoch { get; init; } = 8;
+
+        /// <summary>
         /// A local folder, empty or absent, where the submitter writes each episode's pairs before copying them into
         /// the shared storage; removed afterwards. Null (the default): a new folder under the system's temporary folder.
         /// </summary>
@@ -136,7 +142,7 @@ namespace Embeddings.Cluster
             try
             {
                 var (export, _, _) = PartitionedGraphTraining.ExportPairs(writeEdges, options, p, q, sampling, seed, job.Partitions, threads,
-                    new PartitionedTrainingOptions { Directory = scratch, EpisodeBytes = job.EpisodeBytes, Partitions = job.Partitions }, Component, log,
+                    new PartitionedTrainingOptions { Directory = scratch, EpisodeBytes = job.EpisodeBytes, MinimumEpisodesPerEpoch = job.MinimumEpisodesPerEpoch, Partitions = job.Partitions }, Component, log,
                     (items, episodes) =>
                     {
                         spec = new ClusterJobSpec
@@ -249,6 +255,8 @@ namespace Embeddings.Cluster
                 throw new ArgumentOutOfRangeException(nameof(job.Partitions), job.Partitions, $"{Component}: GraphClusterJobOptions.Partitions = {job.Partitions}; use 1 to {ClusterJobSpec.MaxPartitions}.");
             if (job.EpisodeBytes < (1L << 20))
                 throw new ArgumentOutOfRangeException(nameof(job.EpisodeBytes), job.EpisodeBytes, $"{Component}: GraphClusterJobOptions.EpisodeBytes = {job.EpisodeBytes:N0} is below 1 MiB; use 1 MiB or more (default 4 GiB).");
+            if (job.MinimumEpisodesPerEpoch < 1 || job.MinimumEpisodesPerEpoch > 1024)
+                throw new ArgumentOutOfRangeException(nameof(job.MinimumEpisodesPerEpoch), job.MinimumEpisodesPerEpoch, $"{Component}: GraphClusterJobOptions.MinimumEpisodesPerEpoch = {job.MinimumEpisodesPerEpoch}; use 1 to 1024 (default 8).");
             if (job.PollInterval < TimeSpan.FromMilliseconds(10) || job.PollInterval > TimeSpan.FromMinutes(1))
                 throw new ArgumentOutOfRangeException(nameof(job.PollInterval), job.PollInterval, $"{Component}: GraphClusterJobOptions.PollInterval = {job.PollInterval}; use 10 ms to 1 minute (default 1 s).");
             // The job id, ordering and lease timeout are checked with the spec, before anything is written.

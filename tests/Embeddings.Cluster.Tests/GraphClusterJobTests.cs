@@ -77,14 +77,14 @@ namespace Embeddings.Cluster.Tests
             string folder = TempFolder.Create();
             _folders.Add(folder);
             var ml = new MLContext(seed: 1);
-            // 4 MiB episodes: the walks' estimated 576,000 pairs make two episodes.
-            var options = Options(new PartitionedTrainingOptions { Partitions = partitions, Directory = folder, EpisodeBytes = 4 << 20 }, seed);
+            // 4 MiB episodes and no minimum count: the walks' estimated 576,000 pairs make two episodes.
+            var options = Options(new PartitionedTrainingOptions { Partitions = partitions, Directory = folder, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1 }, seed);
             return ml.Embeddings().Node2Vec(options).Fit(w => Write(w, edges)).SourceEmbeddings;
         }
 
         private async Task<GraphClusterResult> OnTheCluster(List<(int, int)> edges, int partitions, string jobId, int seed = 5) =>
             await GraphClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, w => Write(w, edges), Options(null, seed),
-                new GraphClusterJobOptions { JobId = jobId, Partitions = partitions, EpisodeBytes = 4 << 20, LeaseTimeout = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(25) });
+                new GraphClusterJobOptions { JobId = jobId, Partitions = partitions, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1, LeaseTimeout = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(25) });
 
         private static void Write(IEdgeWriter writer, List<(int, int)> edges)
         {

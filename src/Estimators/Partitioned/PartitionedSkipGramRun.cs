@@ -256,6 +256,7 @@ namespace Embeddings.Partitioned
                 ["Seed"] = Settings.Seed.ToString(CultureInfo.InvariantCulture),
                 ["KeepContextVectors"] = _keepContext ? "true" : "false",
                 ["EpisodeBytes"] = _po.EpisodeBytes.ToString(CultureInfo.InvariantCulture),
+                ["MinimumEpisodesPerEpoch"] = _po.MinimumEpisodesPerEpoch.ToString(CultureInfo.InvariantCulture),
             };
             AddSourceSettings(settings);
             return settings;
@@ -289,7 +290,7 @@ namespace Embeddings.Partitioned
         {
             long tokens = _itemTokens.Sum();
             double pairs = EstimatedPairsPerEpoch(tokens);
-            long episodes = (long)Math.Ceiling(pairs * 8 / _po.EpisodeBytes);
+            long episodes = Math.Max((long)Math.Ceiling(pairs * 8 / _po.EpisodeBytes), _po.MinimumEpisodesPerEpoch);
             return (int)Math.Clamp(episodes, 1, Math.Max(1, ItemCount));
         }
 

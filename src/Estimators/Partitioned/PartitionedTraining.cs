@@ -30,6 +30,8 @@ namespace Embeddings.Partitioned
                 throw new ArgumentOutOfRangeException(nameof(p.Partitions), count, $"{component}: Partitioning.Partitions = {count} is out of range; use 1 to {MaxPartitions}, or null to choose from ModelMemoryBudgetBytes.");
             if (p.ModelMemoryBudgetBytes is long budget && budget < (1L << 20))
                 throw new ArgumentOutOfRangeException(nameof(p.ModelMemoryBudgetBytes), budget, $"{component}: Partitioning.ModelMemoryBudgetBytes = {budget:N0} is below 1 MiB; give the bytes the model may take (for example 1.5 GiB = 1610612736), or null for no budget.");
+            if (p.MinimumEpisodesPerEpoch < 1 || p.MinimumEpisodesPerEpoch > 1024)
+                throw new ArgumentOutOfRangeException(nameof(p.MinimumEpisodesPerEpoch), p.MinimumEpisodesPerEpoch, $"{component}: Partitioning.MinimumEpisodesPerEpoch = {p.MinimumEpisodesPerEpoch} is out of range; use 1 to 1024 (default 8).");
             if (p.EpisodeBytes < (1L << 20))
                 throw new ArgumentOutOfRangeException(nameof(p.EpisodeBytes), p.EpisodeBytes, $"{component}: Partitioning.EpisodeBytes = {p.EpisodeBytes:N0} is below 1 MiB; use 1 MiB or more (default 4 GiB).");
             if (string.IsNullOrWhiteSpace(p.Directory))

@@ -132,8 +132,8 @@ namespace Embeddings.Tests.Cli
                 var run = CliRunner.Run(Submit("--gateway", $"127.0.0.1:{gatewayPort}", "--partitions", "2", "--dimensions", "16", "--walk-length", "20", "--num-walks", "40",
                     "--window-size", "5", "--workers", "1", "--q", "0.5", "--weighted"));
                 Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
-                Assert.That(run.Output, Does.Contain("job 'karate': 34 nodes, 4 buckets"));
-                Assert.That(run.Error, Does.Contain("4/4 buckets"), "progress on standard error");
+                Assert.That(run.Output, Does.Contain("job 'karate': 34 nodes, 24 buckets"), "1,360 walks in 6 work items: 6 episodes (the minimum of 8 is capped by the items) x 2 x 2 buckets");
+                Assert.That(run.Error, Does.Contain("24/24 buckets"), "progress on standard error");
                 var table = EmbeddingTable.LoadWord2VecFormat(output);
                 Assert.That(table.Count, Is.EqualTo(34));
                 var faction = File.ReadLines(Path.Combine(TestUtilities.TestDataPath("karate"), "labels.tsv")).Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);

@@ -95,7 +95,9 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(table.Count, Is.EqualTo(100));
             Assert.That(transformer.Summary!.Partitioned, Is.Not.Null);
             Assert.That(transformer.Summary.Partitioned!.Partitions, Is.EqualTo(2));
-            Assert.That(transformer.Summary.Partitioned.BucketsTrained, Is.EqualTo(2 * 4), "2 epochs x 1 episode x 4 buckets");
+            // 100 nodes x 8 walks: 4 work items of up to 256 walks, so the default minimum of 8 episodes gives 4 (one per item).
+            Assert.That(transformer.Summary.Partitioned.EpisodesPerEpoch, Is.EqualTo(4), "as many episodes as work items, below the minimum of 8");
+            Assert.That(transformer.Summary.Partitioned.BucketsTrained, Is.EqualTo(2 * 4 * 4), "2 epochs x 4 episodes x 4 buckets");
             double purity = Purity(table, 25);
             Assert.That(purity, Is.GreaterThan(0.9), $"community purity {purity:F3} (chance 0.25)");
 
@@ -280,6 +282,8 @@ namespace Embeddings.Tests.Estimators.Partitioned
             Assert.That(tinyBudget!.Message, Does.Contain("1 MiB"));
             var smallEpisodes = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().DeepWalk(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = dir, EpisodeBytes = 10 })));
             Assert.That(smallEpisodes!.Message, Does.Contain("EpisodeBytes"));
+            var noEpisodes = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().DeepWalk(Options(new PartitionedTrainingOptions { Partitions = 2, Directory = dir, MinimumEpisodesPerEpoch = 0 })));
+            Assert.That(noEpisodes!.Message, Does.Contain("Partitioning.MinimumEpisodesPerEpoch = 0 is out of range; use 1 to 1024 (default 8)."));
             var bipartite = Options(new PartitionedTrainingOptions { Partitions = 2, Directory = dir });
             bipartite.Bipartite = true;
             bipartite.KeepContextVectors = false;
