@@ -17,6 +17,7 @@ namespace Embeddings.Cli
         private readonly Option<double?> _modelMemoryGib;
         private readonly Option<string> _partitionDir;
         private readonly Option<double> _episodeGib;
+        private readonly Option<int> _minEpisodes;
 
         /// <param name="singleDash">Name the flags <c>-partitions</c> etc. (the word2vec tool's style), with <c>--</c> aliases.</param>
         public PartitioningFlags(bool singleDash = false)
@@ -37,10 +38,12 @@ namespace Embeddings.Cli
             _episodeGib = CliOption.Double(Name("episode-gib"), "partitioned training: disk for the pair buckets of one episode, in GiB", Alias("episode-gib"))
                 .Default(new PartitionedTrainingOptions().EpisodeBytes / (double)(1L << 30))
                 .Check(v => double.IsFinite(v) && v >= MinimumGib, GibRequirement);
+            _minEpisodes = CliOption.Int(Name("min-episodes"), "partitioned training: the fewest episodes per epoch (fewer only when the input has fewer work items)", Alias("min-episodes"))
+                .Default(new PartitionedTrainingOptions().MinimumEpisodesPerEpoch).Between(1, 1024);
         }
 
         /// <summary>The four options, to add to a command.</summary>
-        public Option[] All => new Option[] { _partitions, _modelMemoryGib, _partitionDir, _episodeGib };
+        public Option[] All => new Option[] { _partitions, _modelMemoryGib, _partitionDir, _episodeGib, _minEpisodes };
 
         /// <summary>The partitioning the flags ask for: null (in memory) unless the partitions or memory flag is given.</summary>
         /// <exception cref="UsageException">The folder or episode flag without the partitions or memory flag, or either of those without the folder.</exception>
@@ -49,11 +52,11 @@ namespace Embeddings.Cli
             int? partitions = result.GetValue(_partitions);
             double? budget = result.GetValue(_modelMemoryGib);
             string? directory = result.GetValue(_partitionDir);
-            bool episodeGiven = result.GetResult(_episodeGib) is { Implicit: false };
+            bool episodeGiven = result.GetResult(_episodeGib) is { Implicit: false } || result.GetResult(_minEpisodes) is { Implicit: false };
             if (partitions is null && budget is null)
             {
                 if (directory is not null || episodeGiven)
-                    throw new UsageException($"{Flag(result, directory is not null ? _partitionDir : _episodeGib)} is for partitioned training, which {_partitions.Name} P or {_modelMemoryGib.Name} X turns on; add one of them, or leave it out to train in memory.");
+                    throw new UsageException($"{Flag(result, directory is not null ? _partitionDir : result.GetResult(_episodeGib) is { Implicit: false } ? _episodeGib : _minEpisodes)} is for partitioned training, which {_partitions.Name} P or {_modelMemoryGib.Name} X turns on; add one of them, or leave it out to train in memory.");
                 return null;
             }
             if (string.IsNullOrWhiteSpace(directory))
@@ -64,6 +67,7 @@ namespace Embeddings.Cli
                 ModelMemoryBudgetBytes = budget is double gib ? (long)(gib * (1L << 30)) : null,
                 Directory = directory,
                 EpisodeBytes = (long)(result.GetValue(_episodeGib) * (1L << 30)),
+                MinimumEpisodesPerEpoch = result.GetValue(_minEpisodes),
             };
         }
 

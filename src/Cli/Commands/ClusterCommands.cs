@@ -151,7 +151,10 @@ namespace Embeddings.Cli.Commands
         private readonly Option<double> _episodeGib = CliOption.Double("--episode-gib", "pair bytes per episode, in GiB, before the walks are split into more episodes").Default(4).Check(v => double.IsFinite(v) && v >= 1.0 / 1024, "must be at least 1/1024 (1 MiB)");
 
         /// <summary>The options, to add to a command.</summary>
-        public Option[] All => new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib };
+        private readonly Option<int> _minEpisodes = CliOption.Int("--min-episodes", "the fewest episodes per epoch (fewer only when the walks are fewer)")
+            .Default(new PartitionedTrainingOptions().MinimumEpisodesPerEpoch).Between(1, 1024);
+
+        public Option[] All => new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes };
 
         /// <summary>The flags' library names, for messages.</summary>
         public IEnumerable<(string Name, Option Option)> Spoken => new (string, Option)[] { ("GraphClusterJobOptions.Partitions", _partitions), ("GraphClusterJobOptions.JobId", _jobId), ("ClusterJobSpec.JobId", _jobId) };
@@ -174,6 +177,7 @@ namespace Embeddings.Cli.Commands
                 Ordering = run.Get(_ordering).Value,
                 LeaseTimeout = TimeSpan.FromSeconds(run.Get(_leaseSeconds)),
                 EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
+                MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
             };
             return (storage, ports, job);
         }

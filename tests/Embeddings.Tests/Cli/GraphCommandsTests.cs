@@ -46,10 +46,10 @@ namespace Embeddings.Tests.Cli
             {
                 string output = Path.Combine(folder, "karate.emb"), partitions = Path.Combine(folder, "partitions");
                 string[] args = { "node2vec", "--input", Path.Combine(data, "edges.tsv"), "--output", output, "--dimensions", "16", "--walk-length", "20",
-                    "--num-walks", "40", "--window-size", "5", "--iter", "3", "--workers", "1", "--q", "0.5", "--weighted", "--partitions", "2", "--partition-dir", partitions, "--episode-gib", "0.001" };
+                    "--num-walks", "40", "--window-size", "5", "--iter", "3", "--workers", "1", "--q", "0.5", "--weighted", "--partitions", "2", "--partition-dir", partitions, "--min-episodes", "3" };
                 var run = CliRunner.Run(args);
                 Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
-                Assert.That(run.Output, Does.Contain("partitioned: P = 2,").And.Contain("buckets trained now and 0 before").And.Contain("attempt 1,"));
+                Assert.That(run.Output, Does.Contain("partitioned: P = 2, 3 episode(s) per epoch, 36 buckets trained now and 0 before").And.Contain("attempt 1,"), "3 epochs x 3 episodes x 4 buckets");
                 var table = EmbeddingTable.LoadWord2VecFormat(output);
                 Assert.That(table.Count, Is.EqualTo(34));
                 var faction = File.ReadLines(Path.Combine(data, "labels.tsv")).Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
@@ -75,6 +75,8 @@ namespace Embeddings.Tests.Cli
         [TestCase("--episode-gib", "1", ExpectedResult = "embeddings node2vec: --episode-gib is for partitioned training, which --partitions P or --model-memory-gib X turns on; add one of them, or leave it out to train in memory. See 'embeddings node2vec --help'.")]
         [TestCase("--partitions", "4", ExpectedResult = "embeddings node2vec: --partitions trains partitioned, which keeps its partitions and checkpoints in a folder: add --partition-dir DIR (empty, or holding a killed run of the same command to resume). See 'embeddings node2vec --help'.")]
         [TestCase("--model-memory-gib", "1.5", ExpectedResult = "embeddings node2vec: --model-memory-gib trains partitioned, which keeps its partitions and checkpoints in a folder: add --partition-dir DIR (empty, or holding a killed run of the same command to resume). See 'embeddings node2vec --help'.")]
+        [TestCase("--min-episodes", "2", ExpectedResult = "embeddings node2vec: --min-episodes is for partitioned training, which --partitions P or --model-memory-gib X turns on; add one of them, or leave it out to train in memory. See 'embeddings node2vec --help'.")]
+        [TestCase("--partitions", "2", "--partition-dir", "d", "--min-episodes", "0", ExpectedResult = "embeddings node2vec: --min-episodes must be from 1 to 1,024; got 0. See 'embeddings node2vec --help'.")]
         [TestCase("--partitions", "65", "--partition-dir", "d", ExpectedResult = "embeddings node2vec: --partitions must be from 1 to 64; got 65. See 'embeddings node2vec --help'.")]
         [TestCase("--model-memory-gib", "0", "--partition-dir", "d", ExpectedResult = "embeddings node2vec: --model-memory-gib must be a finite number of at least 0.0009765625 (1 MiB); got 0. See 'embeddings node2vec --help'.")]
         public string PartitioningFlagsAreCheckedTogether(params string[] flags)
