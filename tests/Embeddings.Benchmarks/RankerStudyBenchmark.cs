@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Threading;
 using Embeddings.Cli.Data;
@@ -27,14 +26,9 @@ namespace Embeddings.Benchmarks
     {
         public static void Run(string[] args)
         {
-            string data = Options.String(args, "--data") ?? Path.Combine("..", "shared", "data", "movielens", "ml-100k");
-            if (Directory.Exists(data))
-                data = Path.Combine(data, "u.data");
-            if (!File.Exists(data))
-            {
-                Console.WriteLine($"skipped: '{data}' is missing (run from the root with ../shared beside it).");
+            string? data = Options.MovieLensRatings(args);
+            if (data is null)
                 return;
-            }
             int seed = Options.Int(args, "--seed", 1);
             int threads = Options.Int(args, "--threads", 2);
             int maxPeriods = Options.Int(args, "--max-periods", 6);

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Embeddings.Cli.Data;
@@ -29,14 +28,9 @@ namespace Embeddings.Benchmarks
 
         public static void Run(string[] args)
         {
-            string data = Options.String(args, "--data") ?? Path.Combine("..", "shared", "data", "movielens", "ml-100k");
-            if (Directory.Exists(data))
-                data = Path.Combine(data, "u.data");
-            if (!File.Exists(data))
-            {
-                Console.WriteLine($"skipped: '{data}' is missing (run from the root with ../shared beside it).");
+            string? data = Options.MovieLensRatings(args);
+            if (data is null)
                 return;
-            }
             int epochs = Options.Int(args, "--epochs", 12);
             int threads = Options.Int(args, "--threads", 2);
             int seed = Options.Int(args, "--seed", 1);

@@ -114,9 +114,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(status.DoneBuckets, Is.EqualTo(spec.TotalBuckets));
             CheckLeaseLog(log, spec);
 
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
-            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, "the result equals an uninterrupted run bit for bit");
-            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+            AssertResultEquals(spec, reference, "the result equals an uninterrupted run bit for bit");
         }
 
         [Test]
@@ -136,9 +134,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(status.ReleasedLeases, Is.GreaterThanOrEqualTo(1));
             Assert.That(log.Count(e => e.Kind == "completed" && e.WorkItem == 2), Is.EqualTo(1));
             CheckLeaseLog(log, spec);
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
-            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection);
-            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+            AssertResultEquals(spec, reference);
         }
 
         [Test]
@@ -190,9 +186,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(log.Any(e => e.Kind == "rejected" && e.Token == lease.Token));
             Assert.That(log.Count(e => e.Kind == "completed" && e.WorkItem == item), Is.EqualTo(1));
             CheckLeaseLog(log, spec);
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
-            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, "the zombie's zeros never reached the result");
-            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+            AssertResultEquals(spec, reference, "the zombie's zeros never reached the result");
         }
 
         [Test]
@@ -218,9 +212,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(log.Where(e => e.Kind == "completed").Select(e => e.WorkItem), Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)));
             Assert.That(log.Select(e => e.Sequence), Is.EqualTo(Enumerable.Range(1, log.Count).Select(s => (long)s)), "the event sequence continues across activations");
             CheckLeaseLog(log, spec);
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
-            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection);
-            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+            AssertResultEquals(spec, reference);
         }
 
         [Test]
@@ -246,9 +238,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(log.Where(e => e.Kind == "completed").Select(e => e.WorkItem), Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)));
             Assert.That(log.Select(e => e.Sequence), Is.EqualTo(Enumerable.Range(1, log.Count).Select(q => (long)q)), "no event of the fenced activation was committed");
             CheckLeaseLog(log, spec);
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
-            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection);
-            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+            AssertResultEquals(spec, reference);
         }
 
         [Test]
@@ -364,6 +354,14 @@ namespace Embeddings.Cluster.Tests
         /// holds its input or its output partition; under deterministic ordering each partition's buckets complete in
         /// the job's order.
         /// </summary>
+
+        /// <summary>The job's result vectors equal <paramref name="reference"/> bit for bit.</summary>
+        private void AssertResultEquals(ClusterJobSpec spec, TrainedVectors reference, string message = "")
+        {
+            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
+            Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, message);
+            Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
+        }
         internal static void CheckLeaseLog(IReadOnlyList<CoordinatorEvent> log, ClusterJobSpec spec)
         {
             var inputHolder = new Dictionary<int, long>();
