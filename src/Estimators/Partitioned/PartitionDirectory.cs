@@ -156,13 +156,14 @@ namespace Embeddings.Partitioned
             }
         }
 
+        /// <summary>Writes the manifest durably (flushed to the device, folder entry included): it is the commit point.</summary>
         public void WriteManifest(PartitionManifest manifest) =>
-            AtomicFile.Write(ManifestPath, stream => JsonSerializer.Serialize(stream, manifest, s_json));
+            AtomicFile.WriteDurably(ManifestPath, stream => JsonSerializer.Serialize(stream, manifest, s_json));
 
-        /// <summary>Writes one partition matrix (header, then the rows as little-endian float32).</summary>
+        /// <summary>Writes one partition matrix (header, then the rows as little-endian float32), durably, before a manifest names it.</summary>
         public void WriteMatrix(string path, bool output, int partition, int rows, int dimension, float[] values)
         {
-            AtomicFile.Write(path, stream =>
+            AtomicFile.WriteDurably(path, stream =>
             {
                 Span<byte> header = stackalloc byte[MatrixHeaderBytes];
                 header.Clear();
@@ -222,7 +223,7 @@ namespace Embeddings.Partitioned
         /// <summary>Writes the vocabulary: node of each vocabulary row, its count, and the raw tokens of each walk work item.</summary>
         public void WriteVocabulary(int nodeCount, int[] nodes, long[] counts, long[] itemTokens)
         {
-            AtomicFile.Write(File(VocabularyName), stream =>
+            AtomicFile.WriteDurably(File(VocabularyName), stream =>
             {
                 using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
                 writer.Write(VocabularyMagic);
@@ -271,6 +272,24 @@ namespace Embeddings.Partitioned
             {
                 throw new InvalidOperationException($"{component}: '{path}' in the partition directory is damaged: {e.Message}. Delete the folder to start the run again.", e);
             }
+        }
+
+        /// <summary>
+        /// Flushes every bucket file of the episode being written, and the pairs folder's entries, to the device, so that
+        /// the manifest that then marks the episode's pairs ready never names pairs a power loss could take back.
+        /// </summary>
+        public void FlushPairsToDevice(int partitions)
+        {
+            for (int i = 0; i < partitions; i++)
+            {
+                for (int j = 0; j < partitions; j++)
+                {
+                    string file = BucketFile(i, j);
+                    if (System.IO.File.Exists(file))
+                        AtomicFile.FlushFileToDevice(file);
+                }
+            }
+            AtomicFile.FlushFolderToDevice(PairsPath);
         }
 
         /// <summary>Removes the pair buckets of the previous episode.</summary>

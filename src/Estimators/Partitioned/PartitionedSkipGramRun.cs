@@ -414,6 +414,7 @@ namespace Embeddings.Partitioned
             foreach (var writer in writers)
                 writer?.FlushAll();
             Cancellation.ThrowIfCancellationRequested();
+            _dir.FlushPairsToDevice(Partitions);
             _manifest.PairsReadyEpisode = global;
             _manifest.PairsReadyCounts = shared.Counts;
             if (epoch == 0)

@@ -178,6 +178,40 @@ namespace Embeddings.Tests.Cli
         }
 
         [Test]
+        public void DurableWritesKeepTheAtomicGuaranteesAndFlushRealFolders()
+        {
+            // WriteDurably is Write plus device flushes: same content, same all-or-nothing, for writers that leave the
+            // stream open and for writers that dispose it (which then flushes the file by name).
+            string destination = PathOf("manifest.json");
+            File.WriteAllText(destination, "old");
+            AtomicFile.WriteDurably(destination, stream => stream.Write("new"u8));
+            Assert.That(File.ReadAllText(destination), Is.EqualTo("new"));
+            AtomicFile.WriteDurably(destination, stream =>
+            {
+                using var writer = new StreamWriter(stream);
+                writer.Write("disposed");
+            });
+            Assert.That(File.ReadAllText(destination), Is.EqualTo("disposed"));
+            var failure = new IOException("disk full");
+            Assert.That(Assert.Catch(() => AtomicFile.WriteDurably(destination, stream =>
+            {
+                stream.Write("partial"u8);
+                throw failure;
+            })), Is.SameAs(failure));
+            Assert.That(File.ReadAllText(destination), Is.EqualTo("disposed"), "a failed durable write leaves the old file");
+            Assert.That(Directory.GetFiles(_folder), Is.EquivalentTo(new[] { destination }), "no temporary file");
+
+            AtomicFile.FlushFileToDevice(destination);
+            AtomicFile.FlushFolderToDevice(_folder);
+            if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+            {
+                var missing = Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.FlushFolderToDevice(PathOf("nowhere")));
+                Assert.That(missing!.Message, Does.Contain("nowhere").And.Contain("does not exist"));
+            }
+            Assert.Throws<FileNotFoundException>(() => AtomicFile.FlushFileToDevice(PathOf("absent.bin")));
+        }
+
+        [Test]
         public void AFolderGivenAsAFileSaysItIsAFolder()
         {
             string vectors = WriteVectors();
