@@ -199,8 +199,8 @@ namespace Embeddings.Benchmarks
                 _ => throw new ArgumentException($"--graph {graphKind}: use ba (Barabási-Albert, as graph-walks) or communities (planted blocks)."),
             };
             long edges = count / 2;
-            uint heldThreshold = (uint)(holdout * 4294967296.0);
-            bool Held(long edge) => new TrainingRandom(0xED6E, (ulong)edge).NextUInt32() < heldThreshold;
+            var held = HeldOut(holdout);
+            bool Held(long edge) => held(edge);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{edges:N0} generated edges over {nodes:N0} nodes in {total.Elapsed.TotalSeconds:F1} s"));
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
 
@@ -299,13 +299,23 @@ namespace Embeddings.Benchmarks
                 $"{mode}: link-prediction AUC {aucs.Dot:F4} (dot product of the node vectors; cosine {aucs.Cosine:F4}; node vector . context vector, both ways {aucs.InputOutput:F4}); process peak after the evaluation {PeakBytes() / Gib:F2} GiB"));
         }
 
-        /// <summary>
-        /// AUC of held-out edges (not also in training) against as many random node pairs that are not edges, scored by the
-        /// dot product of the node vectors, by their cosine, and by node vector . context vector (the skip-gram score, averaged both ways).
-        /// </summary>
-        private static (double Dot, double Cosine, double InputOutput) LinkPredictionAuc(EmbeddingTable table, EmbeddingTable context, int[] endpoints, long edges, Func<long, bool> held, int nodes, int seed)
+        /// <summary>Whether generated edge <c>e</c> is held out: a hash of the edge's index below <paramref name="holdout"/> (a share, 0.01 = 1%).</summary>
+        internal static Func<long, bool> HeldOut(double holdout)
         {
-            static long Key(int u, int v) => u < v ? ((long)u << 32) | (uint)v : ((long)v << 32) | (uint)u;
+            uint threshold = (uint)(holdout * 4294967296.0);
+            return edge => new TrainingRandom(0xED6E, (ulong)edge).NextUInt32() < threshold;
+        }
+
+        /// <summary>An undirected node pair as one key: the smaller node in the high 32 bits.</summary>
+        internal static long PairKey(int u, int v) => u < v ? ((long)u << 32) | (uint)v : ((long)v << 32) | (uint)u;
+
+        /// <summary>
+        /// The link-prediction protocol's pairs: the held-out edges that are not also training edges (duplicates
+        /// merged), and as many random node pairs that are not edges at all (drawn from the seed), as <see cref="PairKey"/>s.
+        /// </summary>
+        internal static (List<long> Positives, List<long> Negatives) LinkPredictionPairs(int[] endpoints, long edges, Func<long, bool> held, int nodes, int seed)
+        {
+            static long Key(int u, int v) => PairKey(u, v);
             var all = new long[edges];
             var heldKeys = new List<long>();
             for (long e = 0; e < edges; e++)
@@ -334,6 +344,16 @@ namespace Embeddings.Benchmarks
                 if (u != v && Array.BinarySearch(all, Key(u, v)) < 0)
                     negatives.Add(Key(u, v));
             }
+            return (positives, negatives);
+        }
+
+        /// <summary>
+        /// AUC of held-out edges (not also in training) against as many random node pairs that are not edges, scored by the
+        /// dot product of the node vectors, by their cosine, and by node vector . context vector (the skip-gram score, averaged both ways).
+        /// </summary>
+        private static (double Dot, double Cosine, double InputOutput) LinkPredictionAuc(EmbeddingTable table, EmbeddingTable context, int[] endpoints, long edges, Func<long, bool> held, int nodes, int seed)
+        {
+            var (positives, negatives) = LinkPredictionPairs(endpoints, edges, held, nodes, seed);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"link prediction: {positives.Count:N0} held-out edges, {negatives.Count:N0} random non-edges"));
             int d = table.Dimension;
             var a = new float[d];
@@ -356,7 +376,7 @@ namespace Embeddings.Benchmarks
         }
 
         /// <summary>Mann-Whitney AUC: the probability that a positive outscores a negative, ties counted half.</summary>
-        private static double Auc(IEnumerable<float> positives, IEnumerable<float> negatives)
+        internal static double Auc(IEnumerable<float> positives, IEnumerable<float> negatives)
         {
             var scored = positives.Select(s => (s, 1)).Concat(negatives.Select(s => (s, 0))).OrderBy(s => s.Item1).ToArray();
             double rankSum = 0, n1 = 0;

@@ -13,6 +13,8 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["graph-walks"] = ("node2vec walks on a generated 1,000,000-node, 20,000,000-edge power-law graph: walks/s, steps/s, peak memory", GraphWalkBenchmark.Run),
     ["node2vec-partitioned"] = ("node2vec on the graph-walks graph in memory and partitioned (P = 4, 1.5 GiB budget): peak RSS, time, swaps, link AUC; --kill-after-buckets N", PartitionedNode2VecBenchmark.Run),
     ["cluster-blogcatalog"] = ("node2vec on BlogCatalog on the single-machine partitioned trainer and on 3 in-process silos with the same P: Macro-F1 / Micro-F1 of both", ClusterBlogCatalogBenchmark.Run),
+    ["cluster-kill"] = ("steps of cluster-kill.sh (3 silo processes, one SIGKILLed mid-epoch): edges (train/held-out files), reference (TrainInProcess), auc (link prediction of a vector file)", ClusterKillBenchmark.Run),
+    ["cluster-costs"] = ("the scaling note's inputs (docs/cluster-scaling.md): storage write/read MB/s, coordinator lease/complete round trips, per-bucket bytes and kernel time of a node2vec job", ClusterCostsBenchmark.Run),
     ["node2vec-scale"] = ("node2vec end to end (edge file -> vectors) on the graph-walks graph: wall, CPU, peak memory, steps/s, words/s", Node2VecScaleBenchmark.Run),
     ["skipgram-scale"] = ("skip-gram on the text8-like corpus 1x and repeated 10x: peak memory and words/s of each, and their ratios", SkipGramScaleBenchmark.Run),
     ["mf"] = ("matrix factorization: explicit RMSE on ml-latest-small, implicit ALS HR@10 on ml-100k (random vs item2vec init), speed", MatrixFactorizationBenchmark.Run),
