@@ -37,8 +37,9 @@ namespace Embeddings.Benchmarks
     /// (from coordinator.log).</item>
     /// <item><c>model</c>: the scaling table of the note for N = 1..64 machines from the measured inputs: a simulation of
     /// the coordinator's lease rules (both orderings) with the per-bucket times, then the bounds of the shared storage
-    /// and the coordinator. Needs the other parts' figures (run them in the same call, or give --kernel-pairs-per-s,
-    /// --coordinator-buckets-per-s, --diagonal-ratio).</item>
+    /// (its link, and a disk that writes as fast as this one) and of the coordinator. Needs the other parts' figures: run
+    /// them in the same call, or give --kernel-pairs-per-s, --coordinator-buckets-per-s, --diagonal-ratio,
+    /// --pairs-per-node and --storage-write-mib-s.</item>
     /// </list>
     /// Options: --directory DIR (on the disk to measure; default a new folder under the system's temporary folder)
     /// --rows N (125,000) --dimension N (128) --files N (8) --silos N (3) --clients 1,3,8 --coordinator-buckets N (1,024)
@@ -62,6 +63,7 @@ namespace Embeddings.Benchmarks
             Console.WriteLine($"cluster-costs: folder {Path.GetFullPath(root)}; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
             var inputs = new ModelInputs
             {
+                WriteBytesPerSecond = Number(args, "--storage-write-mib-s", double.NaN) * Mib,
                 KernelPairsPerSecond = Number(args, "--kernel-pairs-per-s", double.NaN),
                 CoordinatorBucketsPerSecond = Number(args, "--coordinator-buckets-per-s", double.NaN),
                 DiagonalRatio = Number(args, "--diagonal-ratio", double.NaN),
@@ -102,7 +104,7 @@ namespace Embeddings.Benchmarks
         /// <summary>The figures the model needs, measured by the other parts or given on the command line.</summary>
         private sealed class ModelInputs
         {
-            public double WriteBytesPerSecond = double.NaN;
+            public double WriteBytesPerSecond;
             public double ReadBytesPerSecond = double.NaN;
             public double KernelPairsPerSecond;
             public double CoordinatorBucketsPerSecond;
@@ -402,7 +404,7 @@ namespace Embeddings.Benchmarks
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"model: {nodes:N0} nodes x {inputs.PairsPerNode:F2} pairs per node = {pairs / 1e9:F2}G pairs per epoch in {episodes} episodes (4 GiB of pairs each, at least 8); dimension {dimension}; kernel {inputs.KernelPairsPerSecond / 1e6:F2}M pairs/s per machine; " +
-                $"links {link * 8 / 1e9:F0} Gbit/s per machine, {storageLink * 8 / 1e9:F0} Gbit/s into the shared storage; coordinator {inputs.CoordinatorBucketsPerSecond:F0} buckets/s; idle workers poll every {poll:F1} s"));
+                $"links {link * 8 / 1e9:F0} Gbit/s per machine, {storageLink * 8 / 1e9:F0} Gbit/s into the shared storage; coordinator {inputs.CoordinatorBucketsPerSecond:F0} buckets/s; idle workers poll every {poll:F1} s; storage cap: the smaller of its link and {(double.IsNaN(inputs.WriteBytesPerSecond) ? "(no disk figure)" : F(inputs.WriteBytesPerSecond / Mib, "F0") + " MiB/s of partition writes (this disk, fsync per file)")}"));
             Console.WriteLine("    N    P  order          buckets/s  MiB/bucket  schedule pairs/s  storage cap  coord cap   pairs/s  busy  limit          pairs/s, storage scaling");
             foreach (int n in new[] { 1, 2, 4, 8, 16, 32, 64 })
             {
@@ -416,6 +418,9 @@ namespace Embeddings.Benchmarks
                         double pairsPerBucket = pairs / sim.Buckets;
                         double storageCap = storageLink / bytesPerBucket * pairsPerBucket;
                         double coordinatorCap = inputs.CoordinatorBucketsPerSecond * pairsPerBucket;
+                        // A storage server whose disk writes as fast as this machine's (fsync per file): the partitions' writes.
+                        double diskCap = double.IsNaN(inputs.WriteBytesPerSecond) ? double.PositiveInfinity : inputs.WriteBytesPerSecond / (sim.BytesWritten / sim.Buckets) * pairsPerBucket;
+                        storageCap = Math.Min(storageCap, diskCap);
                         double rate = Math.Min(sim.PairsPerSecond, Math.Min(storageCap, coordinatorCap));
                         double scaled = Math.Min(sim.PairsPerSecond, coordinatorCap);
                         string limit = rate == sim.PairsPerSecond ? (n >= p ? "partitions" : sim.Busy < 0.9 ? "schedule" : "compute") : rate == storageCap ? "storage" : "coordinator";
@@ -447,7 +452,7 @@ namespace Embeddings.Benchmarks
         /// </summary>
         private static class ScheduleSimulation
         {
-            public readonly record struct Outcome(long Buckets, double Seconds, double PairsPerSecond, double BytesMoved, double Busy);
+            public readonly record struct Outcome(long Buckets, double Seconds, double PairsPerSecond, double BytesMoved, double BytesWritten, double Busy);
 
             public static Outcome Run(int workers, int p, int episodes, int nodes, int dimension, double pairs, double kernelRate, double diagonalRatio, double link, double poll, BucketOrdering ordering)
             {
@@ -563,7 +568,7 @@ namespace Embeddings.Benchmarks
                     busy += seconds;
                     queue.Enqueue((worker, best, token), (now + seconds, sequence++));
                 }
-                return new Outcome(total, now, pairs / now, bytes, busy / (now * workers));
+                return new Outcome(total, now, pairs / now, bytes, total * 2 * partitionBytes, busy / (now * workers));
             }
         }
     }
