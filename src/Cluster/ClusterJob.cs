@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
@@ -90,6 +92,100 @@ namespace Embeddings.Cluster
             submission.Commit(itemCounts ?? counted!, episodeTokens ?? submission.EpisodePairs);
         }
 
+        /// <summary>
+        /// Writes the description of a job of tasks only (<see cref="ClusterJobSpec.Items"/> 0, <see cref="ClusterJobSpec.Tasks"/>
+        /// 1 or more): the commit point of a submission whose inputs the job kind's submitter wrote into the job's
+        /// folder first. Submitting the same job again (same spec, same inputs fingerprint, same stages) writes nothing
+        /// and returns false; another job under the same id throws.
+        /// </summary>
+        /// <param name="store">The shared storage.</param>
+        /// <param name="spec">The job: Items 0, Tasks and TaskKind set; validated.</param>
+        /// <param name="inputSha256">A fingerprint of the tasks' inputs (the files the submitter wrote), compared on resubmission.</param>
+        /// <param name="taskStages">
+        /// The stage of each task (Tasks values, 0 or more, never decreasing with the task number), or null for stage 0
+        /// everywhere: the tasks of a stage are leased once every task of the lower stages is committed.
+        /// </param>
+        /// <returns>True when the job was written, false when the same job was there already.</returns>
+        /// <exception cref="ArgumentException">A setting or a stage is out of range (the message names it and the fix).</exception>
+        /// <exception cref="InvalidOperationException">Another job with this id is in the storage.</exception>
+        public static bool PrepareTasks(IPartitionStore store, ClusterJobSpec spec, string inputSha256, int[]? taskStages = null)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            ArgumentNullException.ThrowIfNull(spec);
+            ArgumentNullException.ThrowIfNull(inputSha256);
+            spec.Validate();
+            if (spec.Trains || spec.Tasks == 0)
+                throw new ArgumentException($"ClusterJob.PrepareTasks writes jobs of tasks only: ClusterJobSpec.Items is {spec.Items} and Tasks is {spec.Tasks}; set Items to 0 and Tasks to 1 or more (ClusterJob.Prepare writes training jobs).", nameof(spec));
+            if (taskStages is not null)
+            {
+                if (taskStages.Length != spec.Tasks)
+                    throw new ArgumentException($"taskStages has {taskStages.Length} values for ClusterJobSpec.Tasks = {spec.Tasks}; give one stage per task (or null for stage 0 everywhere).", nameof(taskStages));
+                for (int t = 0; t < taskStages.Length; t++)
+                {
+                    if (taskStages[t] < 0 || (t > 0 && taskStages[t] < taskStages[t - 1]))
+                        throw new ArgumentOutOfRangeException(nameof(taskStages), taskStages[t], $"taskStages[{t}] is {taskStages[t]}; stages are 0 or more and never decrease with the task number (number the tasks stage by stage).");
+                }
+            }
+            var description = new JobDescription
+            {
+                Spec = spec,
+                TaskStages = taskStages is null || Array.TrueForAll(taskStages, s => s == 0) ? Array.Empty<int>() : (int[])taskStages.Clone(),
+                TaskInputSha256 = inputSha256,
+            };
+            if (store.ReadBlob(spec.JobId, JobFiles.Job) is not null)
+            {
+                var existing = JobFiles.ReadDescription(store, spec.JobId).Description;
+                var differences = existing.Spec.Differences(spec);
+                if (differences.Count > 0)
+                    throw new InvalidOperationException(
+                        $"The storage at '{store.Location}' holds another job named '{spec.JobId}' ({string.Join("; ", differences)}, stored vs submitted): choose another JobId, or delete the job's folder to replace it.");
+                if (existing.TaskInputSha256 != inputSha256 || !existing.TaskStages.AsSpan().SequenceEqual(description.TaskStages))
+                    throw new InvalidOperationException(
+                        $"The storage at '{store.Location}' holds a job named '{spec.JobId}' with the same settings but other inputs: choose another JobId, or delete the job's folder to replace it.");
+                return false;
+            }
+            store.WriteBlob(spec.JobId, JobFiles.Job, JsonSerializer.SerializeToUtf8Bytes(description, JobFiles.Json));
+            return true;
+        }
+
+        /// <summary>
+        /// The committed output <paramref name="name"/> of task <paramref name="task"/>: the file of the attempt the
+        /// coordinator committed (its checkpoint names the attempt's token), opened for reading. The caller disposes it.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">No such job, the task is not committed yet, or the committed attempt has no such file.</exception>
+        public static Stream OpenTaskOutput(IPartitionStore store, string jobId, int task, string name)
+        {
+            long token = CommittedTaskToken(store, jobId, task);
+            return store.OpenBlob(jobId, JobFiles.TaskFilePath(task, token, name))
+                ?? throw new InvalidOperationException($"Task {task} of job '{jobId}' at '{store.Location}' committed no output named '{name}'.");
+        }
+
+        /// <summary>The names of the files of task <paramref name="task"/>'s committed output, in the order the task wrote them.</summary>
+        /// <exception cref="InvalidOperationException">No such job, or the task is not committed yet.</exception>
+        public static IReadOnlyList<string> TaskOutputNames(IPartitionStore store, string jobId, int task)
+        {
+            long token = CommittedTaskToken(store, jobId, task);
+            var manifest = JobFiles.ReadManifest(store, jobId, task, token)
+                ?? throw new InvalidOperationException($"The committed output v{token} of task {task} of job '{jobId}' at '{store.Location}' has no readable manifest: the job's folder was changed by hand; submit the job again.");
+            return manifest.Files.ConvertAll(f => f.Name);
+        }
+
+        /// <summary>The token (version) of task <paramref name="task"/>'s committed attempt.</summary>
+        /// <exception cref="InvalidOperationException">No such job, or the task is not committed yet.</exception>
+        public static long CommittedTaskToken(IPartitionStore store, string jobId, int task)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            var spec = ReadSpec(store, jobId);
+            if (task < 0 || task >= spec.Tasks)
+                throw new ArgumentOutOfRangeException(nameof(task), task, $"Job '{jobId}' has tasks 0 to {spec.Tasks - 1}.");
+            var checkpoint = JobFiles.ReadCheckpoint(store, jobId)
+                ?? throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' has no coordinator checkpoint: it was never started.");
+            long token = checkpoint.TaskTokens.Length == spec.Tasks ? checkpoint.TaskTokens[task] : 0;
+            if (token <= 0)
+                throw new InvalidOperationException($"Task {task} of job '{jobId}' at '{store.Location}' is not committed yet: wait for the job to finish (ClusterJob.WaitAsync).");
+            return token;
+        }
+
         /// <summary>Prepares the job in the storage (<see cref="Prepare"/>, same parameters) and starts (or resumes) its coordinator.</summary>
         /// <returns>The job's status right after the start.</returns>
         public static async Task<JobStatus> SubmitAsync(IGrainFactory grains, IPartitionStore store, ClusterJobSpec spec, Func<int, IEnumerable<(int Input, int Output)>> pairsOfEpisode,
@@ -153,6 +249,8 @@ namespace Embeddings.Cluster
         {
             ArgumentNullException.ThrowIfNull(store);
             var spec = ReadSpec(store, jobId);
+            if (!spec.Trains)
+                throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' trains no vectors (it is a job of {spec.Tasks} '{spec.TaskKind}' tasks); read its tasks' outputs (ClusterJob.OpenTaskOutput).");
             var checkpoint = JobFiles.ReadCheckpoint(store, jobId)
                 ?? throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' has no coordinator checkpoint: it was never started (ClusterJob.SubmitAsync starts it).");
             var partitions = new (float[] Input, float[] Output)[spec.Partitions];
@@ -177,6 +275,8 @@ namespace Embeddings.Cluster
             trainer ??= new SkipGramBucketTrainer();
             var job = ReadJob(store, jobId);
             var spec = job.Spec;
+            if (spec.Tasks > 0)
+                throw new NotSupportedException($"ClusterJob.TrainInProcess trains the buckets of a job prepared with ClusterJob.Prepare; job '{jobId}' has {spec.Tasks} '{spec.TaskKind}' tasks, which only the cluster's task handlers run.");
             var partitions = new (float[] Input, float[] Output)[spec.Partitions];
             for (int q = 0; q < spec.Partitions; q++)
                 partitions[q] = (Load(store, spec, PartitionSide.Input, q, 0), Load(store, spec, PartitionSide.Output, q, 0));

@@ -45,6 +45,7 @@ namespace Embeddings.Cluster
         /// <summary>The largest vector dimension: 4,096.</summary>
         public const int MaxDimension = 4096;
 
+        private static readonly Regex s_taskKind = new("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", RegexOptions.CultureInvariant);
         private static readonly Regex s_jobId = new("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", RegexOptions.CultureInvariant);
 
         /// <summary>
@@ -53,7 +54,10 @@ namespace Embeddings.Cluster
         /// </summary>
         public string JobId { get; init; } = "";
 
-        /// <summary>The number of items with vectors (nodes, words, products). Required; at least <see cref="Partitions"/>.</summary>
+        /// <summary>
+        /// The number of items with vectors (nodes, words, products): at least <see cref="Partitions"/>, or 0 for a job of
+        /// tasks only (no vectors, no buckets; <see cref="Tasks"/> 1 or more). Default 0.
+        /// </summary>
         public int Items { get; init; }
 
         /// <summary>P, the number of partitions of the input and of the output vectors: 1 to 64. Default 4.</summary>
@@ -86,13 +90,35 @@ namespace Embeddings.Cluster
         /// </summary>
         public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+        /// <summary>
+        /// The number of tasks: work items that hold no partition (a user range of a batch recommendation, a node range of
+        /// walk generation), leased, fenced, committed and checkpointed as buckets are, and run by the handler of
+        /// <see cref="TaskKind"/> that every silo registers. 0 to 10,000,000. Default 0. Every task completes before the
+        /// first bucket is leased.
+        /// </summary>
+        public int Tasks { get; init; }
+
+        /// <summary>
+        /// The kind of the job's tasks: the <see cref="Tasks.IClusterTaskHandler.Kind"/> of the handler that runs them
+        /// (1 to 64 letters, digits, '_', '-', '.'). Required when <see cref="Tasks"/> is above 0, empty otherwise.
+        /// </summary>
+        public string TaskKind { get; init; } = "";
+
+        /// <summary>True when the job trains vectors (<see cref="Items"/> above 0).</summary>
+        [JsonIgnore]
+        public bool Trains => Items > 0;
+
         /// <summary>The number of buckets of one episode: P x P.</summary>
         [JsonIgnore]
         public int BucketsPerEpisode => Partitions * Partitions;
 
         /// <summary>Every bucket of the job: epochs x episodes x P x P.</summary>
         [JsonIgnore]
-        public long TotalBuckets => (long)Epochs * Episodes * Partitions * Partitions;
+        public long TotalBuckets => Trains ? (long)Epochs * Episodes * Partitions * Partitions : 0;
+
+        /// <summary>Every work item of the job: <see cref="Tasks"/> plus <see cref="TotalBuckets"/>.</summary>
+        [JsonIgnore]
+        public long TotalWorkItems => Tasks + TotalBuckets;
 
         /// <summary>The number of items in partition <paramref name="partition"/>: ceil((Items - partition) / P).</summary>
         public int RowsOf(int partition) => (Items - partition + Partitions - 1) / Partitions;
@@ -106,9 +132,16 @@ namespace Embeddings.Cluster
                     $"ClusterJobSpec.JobId '{JobId}' is not a valid job name: use 1 to 64 letters, digits, '_' or '-', starting with a letter or digit (it names the job's folder in the shared storage).",
                     nameof(JobId));
             Range(nameof(Partitions), Partitions, 1, MaxPartitions, "choose P so that two partitions (2 x Items / P x Dimension x 4 bytes) fit a worker's memory");
-            if (Items < Partitions)
+            Range(nameof(Tasks), Tasks, 0, 10_000_000, "use 0 to 10,000,000 tasks (split the work into fewer, larger ranges)");
+            if (Tasks > 0 && (string.IsNullOrEmpty(TaskKind) || !s_taskKind.IsMatch(TaskKind)))
+                throw new ArgumentException(
+                    $"ClusterJobSpec.TaskKind '{TaskKind}' is not a task kind: a job with {Tasks} tasks names the handler that runs them (1 to 64 letters, digits, '_', '-', '.', for example 'recommend').",
+                    nameof(TaskKind));
+            if (Tasks == 0 && !string.IsNullOrEmpty(TaskKind))
+                throw new ArgumentException($"ClusterJobSpec.TaskKind is '{TaskKind}' but Tasks is 0: set Tasks to the number of tasks, or leave TaskKind empty.", nameof(TaskKind));
+            if (Items < Partitions && !(Items == 0 && Tasks > 0))
                 throw new ArgumentOutOfRangeException(nameof(Items), Items,
-                    $"ClusterJobSpec.Items is {Items}, fewer than Partitions = {Partitions}: every partition needs at least one item. Lower Partitions or check the item count.");
+                    $"ClusterJobSpec.Items is {Items}, fewer than Partitions = {Partitions}: every partition needs at least one item. Lower Partitions or check the item count (0 only for a job of tasks only).");
             Range(nameof(Dimension), Dimension, 1, MaxDimension, "use a dimension between 1 and 4,096");
             Range(nameof(Epochs), Epochs, 1, 1000, "use 1 to 1,000 epochs");
             Range(nameof(Episodes), Episodes, 1, 100_000, "use 1 to 100,000 episodes per epoch");
@@ -150,6 +183,8 @@ namespace Embeddings.Cluster
             Add(nameof(Seed), Seed, other.Seed);
             Add(nameof(Ordering), Ordering, other.Ordering);
             Add(nameof(LeaseTimeout), LeaseTimeout, other.LeaseTimeout);
+            Add(nameof(Tasks), Tasks, other.Tasks);
+            Add(nameof(TaskKind), TaskKind, other.TaskKind);
             return differences;
         }
     }

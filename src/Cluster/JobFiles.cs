@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -32,6 +33,35 @@ namespace Embeddings.Cluster
 
         /// <summary>The tokens of each episode (the learning-rate schedule's unit).</summary>
         public long[] EpisodeTokens { get; set; } = Array.Empty<long>();
+
+        /// <summary>
+        /// The stage of each task (<see cref="ClusterJobSpec.Tasks"/> values, 0 or more), or empty when every task is in
+        /// stage 0: a task is leased only when every task of a lower stage is committed.
+        /// </summary>
+        public int[] TaskStages { get; set; } = Array.Empty<int>();
+
+        /// <summary>SHA-256 (hex) of the tasks' inputs (the job kind's files in the job's folder), for resubmissions; empty without tasks.</summary>
+        public string TaskInputSha256 { get; set; } = "";
+
+        public int StageOf(int task) => TaskStages.Length == 0 ? 0 : TaskStages[task];
+    }
+
+    /// <summary>The list of a task attempt's files, written last (tasks/tN/vTOKEN/manifest.json): the attempt's output exists once it does.</summary>
+    internal sealed class TaskManifest
+    {
+        public int Task { get; set; }
+
+        public long Token { get; set; }
+
+        public List<TaskFile> Files { get; set; } = new();
+    }
+
+    /// <summary>One file of a task's output, as its manifest records it.</summary>
+    internal sealed class TaskFile
+    {
+        public string Name { get; set; } = "";
+
+        public long Bytes { get; set; }
     }
 
     /// <summary>The coordinator's checkpoint (checkpoint.json), rewritten atomically after every change.</summary>
@@ -63,6 +93,11 @@ namespace Embeddings.Cluster
         public long[] OutputVersions { get; set; } = Array.Empty<long>();
 
         public List<LeaseRecord> Leases { get; set; } = new();
+
+        /// <summary>The token of each task's committed attempt (0: not committed); empty for a job without tasks.</summary>
+        public long[] TaskTokens { get; set; } = Array.Empty<long>();
+
+        public long TaskRecords { get; set; }
 
         public long Expired { get; set; }
 
@@ -113,6 +148,37 @@ namespace Embeddings.Cluster
             WriteIndented = true,
             Converters = { new JsonStringEnumConverter() },
         };
+
+        public const string TaskManifestName = "manifest.json";
+
+        /// <summary>The folder of every attempt of task <paramref name="task"/>.</summary>
+        public static string TaskFolder(int task) => string.Create(CultureInfo.InvariantCulture, $"tasks/t{task}");
+
+        /// <summary>The folder of the attempt of task <paramref name="task"/> under lease <paramref name="token"/>.</summary>
+        public static string TaskAttemptFolder(int task, long token) => string.Create(CultureInfo.InvariantCulture, $"tasks/t{task}/v{token}");
+
+        /// <summary>A file of the attempt of task <paramref name="task"/> under lease <paramref name="token"/>.</summary>
+        public static string TaskFilePath(int task, long token, string name) => TaskAttemptFolder(task, token) + "/" + name;
+
+        /// <summary>The token of an attempt folder's name (vTOKEN), or -1.</summary>
+        public static long AttemptToken(string folder) =>
+            folder.Length > 1 && folder[0] == 'v' && long.TryParse(folder.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out long token) ? token : -1;
+
+        public static TaskManifest? ReadManifest(IPartitionStore store, string jobId, int task, long token)
+        {
+            byte[]? bytes = store.ReadBlob(jobId, TaskFilePath(task, token, TaskManifestName));
+            if (bytes is null)
+                return null;
+            try
+            {
+                var manifest = JsonSerializer.Deserialize<TaskManifest>(bytes, Json);
+                return manifest is not null && manifest.Task == task && manifest.Token == token ? manifest : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
 
         public static string PairFile(int episode, int input, int output) =>
             string.Create(CultureInfo.InvariantCulture, $"pairs/e{episode}/b-{input}-{output}.bin");
@@ -176,7 +242,12 @@ namespace Embeddings.Cluster
             description.Spec.Validate();
             if (description.Spec.JobId != jobId)
                 throw new InvalidOperationException($"The folder of job '{jobId}' at '{store.Location}' describes job '{description.Spec.JobId}'; rename the folder back or submit the job again.");
-            if (description.ItemCounts.Length != description.Spec.Items || description.EpisodeTokens.Length != description.Spec.Episodes || description.EpisodePairs.Length != description.Spec.Episodes)
+            var spec = description.Spec;
+            int episodes = spec.Trains ? spec.Episodes : 0;
+            if (description.TaskStages.Length != 0 && (description.TaskStages.Length != spec.Tasks || description.TaskStages[0] < 0
+                || Enumerable.Range(1, spec.Tasks - 1).Any(t => description.TaskStages[t] < description.TaskStages[t - 1])))
+                throw new InvalidOperationException($"The description of job '{jobId}' at '{store.Location}' has {description.TaskStages.Length} task stages for {spec.Tasks} tasks, or stages that are negative or decrease with the task number: it is damaged; delete the job's folder and submit it again.");
+            if (description.ItemCounts.Length != spec.Items || description.EpisodeTokens.Length != episodes || description.EpisodePairs.Length != episodes)
                 throw new InvalidOperationException($"The description of job '{jobId}' at '{store.Location}' has {description.ItemCounts.Length} item counts and {description.EpisodeTokens.Length} episode token counts for {description.Spec.Items} items and {description.Spec.Episodes} episodes: it is damaged; delete the job's folder and submit it again.");
             return (description, bytes);
         }

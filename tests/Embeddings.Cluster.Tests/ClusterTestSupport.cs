@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
 using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
@@ -137,16 +138,82 @@ namespace Embeddings.Cluster.Tests
             _shared.Train(Silo, work, input, output, pairs, progress, cancellation);
     }
 
+    /// <summary>One task run as the test handler saw it.</summary>
+    internal sealed record TaskCall(string Silo, string JobId, int Task, int Stage, long Token, long StartTicks, long EndTicks, bool Hung);
+
+    /// <summary>
+    /// The task handler of kind "test-range" the test silos register: task t writes "values.txt", the squares of
+    /// 10 t to 10 t + 9, one per line; optional pause per task, and an optional hang of one task's first attempt (no
+    /// progress until <see cref="Resume"/>; the hung attempt then writes "ZOMBIE" lines, so a committed zombie output
+    /// would show).
+    /// </summary>
+    internal sealed class TestTaskHandlers
+    {
+        public const string Kind = "test-range";
+        private readonly ConcurrentDictionary<(string, int), int> _attempts = new();
+
+        public ConcurrentQueue<TaskCall> Calls { get; } = new();
+
+        public ConcurrentDictionary<string, int> PauseMilliseconds { get; } = new();
+
+        public ConcurrentDictionary<string, int> HangTask { get; } = new();
+
+        public TaskCompletionSource<long> Hung { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ManualResetEventSlim Resume { get; private set; } = new(false);
+
+        public void ResetHang()
+        {
+            Hung = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            Resume = new(false);
+        }
+
+        public static string Expected(int task) => string.Concat(Enumerable.Range(10 * task, 10).Select(v => $"{(long)v * v}\n"));
+
+        public ClusterTaskResult Run(string silo, ClusterTask task, IBucketProgress progress, CancellationToken cancellation)
+        {
+            long start = Stopwatch.GetTimestamp();
+            int attempt = _attempts.AddOrUpdate((task.JobId, task.Index), 1, (_, a) => a + 1);
+            bool hang = attempt == 1 && HangTask.TryGetValue(task.JobId, out int hanging) && hanging == task.Index;
+            if (hang)
+            {
+                Hung.TrySetResult(task.Token);
+                if (!Resume.Wait(TimeSpan.FromSeconds(60)))
+                    throw new TimeoutException("The hanging task was never resumed.");
+            }
+            if (PauseMilliseconds.TryGetValue(task.JobId, out int pause) && pause > 0)
+            {
+                Thread.Sleep(pause);
+                progress.Report(0);
+            }
+            string text = hang ? string.Concat(Enumerable.Repeat("ZOMBIE\n", 10)) : Expected(task.Index);
+            task.WriteOutput("values.txt", System.Text.Encoding.UTF8.GetBytes(text));
+            Calls.Enqueue(new TaskCall(silo, task.JobId, task.Index, task.Stage, task.Token, start, Stopwatch.GetTimestamp(), hang));
+            return new ClusterTaskResult(10, 0);
+        }
+    }
+
+    /// <summary>The "test-range" handler of one silo.</summary>
+    internal sealed class SiloTaskHandler(TestTaskHandlers shared, string silo) : IClusterTaskHandler
+    {
+        public string Kind => TestTaskHandlers.Kind;
+
+        public ClusterTaskResult Run(ClusterTask task, IBucketProgress progress, CancellationToken cancellation) => shared.Run(silo, task, progress, cancellation);
+    }
+
     /// <summary>An in-process cluster of three silos, each running the worker loop over one storage folder.</summary>
     internal sealed class ThreeSiloCluster : IAsyncDisposable
     {
-        private ThreeSiloCluster(InProcessTestCluster cluster, string root, TestTrainer trainer)
+        private ThreeSiloCluster(InProcessTestCluster cluster, string root, TestTrainer trainer, TestTaskHandlers tasks)
         {
             Cluster = cluster;
             Root = root;
             Trainer = trainer;
+            Tasks = tasks;
             Store = new DirectoryPartitionStore(root);
         }
+
+        public TestTaskHandlers Tasks { get; }
 
         public InProcessTestCluster Cluster { get; }
 
@@ -160,11 +227,13 @@ namespace Embeddings.Cluster.Tests
         {
             string root = TempFolder.Create();
             var trainer = new TestTrainer();
+            var tasks = new TestTaskHandlers();
             var builder = new InProcessTestClusterBuilder(3);
             builder.ConfigureSilo((options, silo) =>
             {
                 var siloTrainer = trainer.Silos.GetOrAdd(options.SiloName, name => new SiloTrainer(trainer, name));
                 silo.Services.AddSingleton<IBucketTrainer>(siloTrainer);
+                silo.Services.AddSingleton<IClusterTaskHandler>(new SiloTaskHandler(tasks, options.SiloName));
                 silo.AddPartitionedTrainingWorker(o =>
                 {
                     o.Storage = root;
@@ -173,7 +242,7 @@ namespace Embeddings.Cluster.Tests
             });
             var cluster = builder.Build();
             await cluster.DeployAsync();
-            return new ThreeSiloCluster(cluster, root, trainer);
+            return new ThreeSiloCluster(cluster, root, trainer, tasks);
         }
 
         public ICoordinatorGrain Coordinator(string jobId) => Cluster.Client.GetGrain<ICoordinatorGrain>(jobId);
@@ -188,7 +257,7 @@ namespace Embeddings.Cluster.Tests
             catch (OperationCanceledException)
             {
                 var status = await Coordinator(jobId).GetStatusAsync();
-                Assert.Fail($"Job {jobId} did not finish within {seconds} s: {status.DoneBuckets} of {status.TotalBuckets} buckets done, {status.ActiveLeases} leases live.");
+                Assert.Fail($"Job {jobId} did not finish within {seconds} s: {status.DoneTasks} of {status.TotalTasks} tasks and {status.DoneBuckets} of {status.TotalBuckets} buckets done, {status.ActiveLeases} leases live.");
                 throw;
             }
         }
@@ -196,6 +265,7 @@ namespace Embeddings.Cluster.Tests
         public async ValueTask DisposeAsync()
         {
             Trainer.Resume.Set();
+            Tasks.Resume.Set();
             await Cluster.StopAllSilosAsync();
             await Cluster.DisposeAsync();
             TempFolder.Delete(Root);

@@ -371,6 +371,8 @@ namespace Embeddings.Cluster.Tests
             var lastOutput = new Dictionary<int, long>();
             foreach (var e in log)
             {
+                if (e.Task >= 0)
+                    continue;
                 switch (e.Kind)
                 {
                     case "leased":

@@ -2,16 +2,23 @@ using System;
 
 namespace Embeddings.Cluster.Coordination
 {
-    /// <summary>One bucket of one epoch: a unit of work the coordinator leases.</summary>
-    /// <param name="Index">The work item's position in the job's total order (0 to epochs x episodes x P x P - 1).</param>
-    /// <param name="Epoch">The epoch, from 0.</param>
-    /// <param name="Episode">The episode within the epoch, from 0.</param>
-    /// <param name="Input">The input partition i.</param>
-    /// <param name="Output">The output partition j.</param>
-    internal readonly record struct WorkItem(long Index, int Epoch, int Episode, int Input, int Output);
+    /// <summary>A unit of work the coordinator leases: one bucket of one epoch, or one task (which holds no partition).</summary>
+    /// <param name="Index">The work item's position in the job's total order: tasks first (0 to Tasks - 1), then the buckets.</param>
+    /// <param name="Epoch">The epoch, from 0 (-1 for a task).</param>
+    /// <param name="Episode">The episode within the epoch, from 0 (-1 for a task).</param>
+    /// <param name="Input">The input partition i (-1 for a task).</param>
+    /// <param name="Output">The output partition j (-1 for a task).</param>
+    /// <param name="Task">The task's number, or -1 for a bucket.</param>
+    /// <param name="Stage">The task's stage (0 for a bucket).</param>
+    internal readonly record struct WorkItem(long Index, int Epoch, int Episode, int Input, int Output, int Task = -1, int Stage = 0)
+    {
+        public bool IsTask => Task >= 0;
+
+        public static WorkItem OfTask(int task, int stage) => new(task, -1, -1, -1, -1, task, stage);
+    }
 
     /// <summary>
-    /// The job's work items in their total order: epoch, episode, round r (0..P-1), input partition i, with bucket
+    /// The job's buckets in their total order (indices here count buckets only; a job's tasks come before them): epoch, episode, round r (0..P-1), input partition i, with bucket
     /// (i, (i + r) mod P). The P buckets of a round touch every input and every output partition once, so they can
     /// all run at once; under <see cref="BucketOrdering.Deterministic"/> the k-th work item of input partition i is
     /// item (k / P, k mod P, i) and that of output partition j is (k / P, k mod P, (j - k mod P) mod P).

@@ -35,6 +35,12 @@ namespace Embeddings.Cluster.Coordination
         private long[] _inputLock = Array.Empty<long>(), _outputLock = Array.Empty<long>();
         private long[] _episodeDone = Array.Empty<long>();
         private long _firstOpenEpisode;
+        private JobDescription _description = null!;
+        private int _tasks;
+        private long _total;
+        private long _tasksDone;
+        private readonly HashSet<long> _leasedItems = new();
+        private readonly SortedSet<int> _pendingTasks = new();
 
         public CoordinatorGrain(IPartitionStore store, ILogger<CoordinatorGrain> log)
         {
@@ -71,6 +77,13 @@ namespace Embeddings.Cluster.Coordination
             ExpireStale();
             if (_state.Finished)
                 return Task.FromResult(new LeaseResult { Status = LeaseStatus.Finished });
+            if (_tasksDone < _tasks)
+            {
+                // Tasks hold no partition: the lowest pending task of the open stage (every lower stage committed).
+                if (NextTask() is not { } task)
+                    return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait });
+                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = Grant(task, request.WorkerId, "a task") });
+            }
 
             WorkItem? best = null;
             int bestScore = -1;
@@ -88,29 +101,58 @@ namespace Embeddings.Cluster.Coordination
             }
             if (best is not { } chosen)
                 return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait });
+            var lease = Grant(chosen, request.WorkerId, string.Create(CultureInfo.InvariantCulture,
+                $"from input v{_state.InputVersions[chosen.Input]}, output v{_state.OutputVersions[chosen.Output]}; affinity {bestScore}"));
+            return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = lease });
+        }
 
+        /// <summary>Leases <paramref name="item"/> (a bucket or a task) under a new token, checkpointed before it is returned.</summary>
+        private BucketLease Grant(WorkItem item, string workerId, string detail)
+        {
             long token = ++_state.LastToken;
-            var record = new LeaseRecord { Token = token, WorkItem = chosen.Index, WorkerId = request.WorkerId };
+            var record = new LeaseRecord { Token = token, WorkItem = item.Index, WorkerId = workerId };
             _state.Leases.Add(record);
-            Track(record, chosen);
+            Track(record, item);
             var lease = new BucketLease
             {
                 JobId = _jobId,
                 Token = token,
-                WorkItem = chosen.Index,
-                Epoch = chosen.Epoch,
-                Episode = chosen.Episode,
-                Input = chosen.Input,
-                Output = chosen.Output,
-                InputVersion = _state.InputVersions[chosen.Input],
-                OutputVersion = _state.OutputVersions[chosen.Output],
+                WorkItem = item.Index,
+                Epoch = item.Epoch,
+                Episode = item.Episode,
+                Input = item.Input,
+                Output = item.Output,
+                InputVersion = item.IsTask ? -1 : _state.InputVersions[item.Input],
+                OutputVersion = item.IsTask ? -1 : _state.OutputVersions[item.Output],
                 Timeout = _spec.LeaseTimeout,
+                Task = item.Task,
+                Stage = item.Stage,
             };
-            Event("leased", token, chosen, request.WorkerId,
-                string.Create(CultureInfo.InvariantCulture, $"from input v{lease.InputVersion}, output v{lease.OutputVersion}; affinity {bestScore}"));
+            Event("leased", token, item, workerId, detail);
             Persist();
-            return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = lease });
+            return lease;
         }
+
+        /// <summary>
+        /// The lowest pending task (not committed, not leased) when its stage is open: no task of a lower stage is
+        /// uncommitted (stages never decrease with the task number, so only live leases can hold a lower one).
+        /// </summary>
+        private WorkItem? NextTask()
+        {
+            if (_pendingTasks.Count == 0)
+                return null;
+            int task = _pendingTasks.Min;
+            int stage = _description.StageOf(task);
+            foreach (var live in _leases.Values)
+            {
+                if (live.Item.IsTask && live.Item.Stage < stage)
+                    return null;
+            }
+            return WorkItem.OfTask(task, stage);
+        }
+
+        /// <summary>The work item at position <paramref name="w"/> of the job's order: tasks first, then the buckets.</summary>
+        private WorkItem ItemAt(long w) => w < _tasks ? WorkItem.OfTask((int)w, _description.StageOf((int)w)) : _schedule.At(w - _tasks) with { Index = w };
 
         public Task<bool> RenewAsync(long token, string workerId)
         {
@@ -130,7 +172,7 @@ namespace Embeddings.Cluster.Coordination
             {
                 Untrack(live);
                 _state.Released++;
-                Event("released", token, live.Item, workerId, "given back by its worker; the bucket returns to the pool");
+                Event("released", token, live.Item, workerId, "given back by its worker; the work item returns to the pool");
                 Persist();
             }
             return Task.CompletedTask;
@@ -149,6 +191,8 @@ namespace Embeddings.Cluster.Coordination
                 return Task.FromResult(Reject(report, null, reason));
             }
             var item = live.Item;
+            if (item.IsTask)
+                return Task.FromResult(CompleteTask(report, live));
             if (!_store.PartitionExists(_jobId, PartitionSide.Input, item.Input, report.Token)
                 || !_store.PartitionExists(_jobId, PartitionSide.Output, item.Output, report.Token))
             {
@@ -168,22 +212,61 @@ namespace Embeddings.Cluster.Coordination
             _state.BytesWritten += report.BytesWritten;
             _state.TrainingSeconds += report.TrainingSeconds;
             _state.StorageSeconds += report.StorageSeconds;
-            _state.Finished = _state.DoneCount == _schedule.Total;
+            _state.Finished = _state.DoneCount == _total;
             Event("completed", report.Token, item, report.WorkerId,
-                string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs, {report.PartitionLoads} partitions loaded, {report.TrainingSeconds:F3} s training, {report.StorageSeconds:F3} s storage; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount} of {_schedule.Total} done"));
+                string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs, {report.PartitionLoads} partitions loaded, {report.TrainingSeconds:F3} s training, {report.StorageSeconds:F3} s storage; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount - _tasksDone} of {_schedule.Total} buckets done"));
             if (_state.Finished)
                 Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_state.Pairs} pairs, mean loss {(_state.Pairs > 0 ? _state.LossSum / _state.Pairs : 0):G6}"));
             Persist();
             if (_state.Finished)
-            {
-                for (int q = 0; q < _spec.Partitions; q++)
-                    Collect(q, q);
-            }
+                CollectAll();
             else
-            {
                 Collect(item.Input, item.Output);
-            }
             return Task.FromResult(new CompletionResult { Accepted = true });
+        }
+
+        /// <summary>
+        /// Commits a task: its attempt's manifest (written last by the worker) and every file it lists must be in the
+        /// storage under the lease's token; the task's committed token is then recorded in the checkpoint, which is
+        /// where readers find the output. Other attempts' folders are collected.
+        /// </summary>
+        private CompletionResult CompleteTask(CompletionReport report, Live live)
+        {
+            var item = live.Item;
+            var manifest = JobFiles.ReadManifest(_store, _jobId, item.Task, report.Token);
+            string? missing = manifest is null ? JobFiles.TaskManifestName : manifest.Files.Select(f => f.Name).FirstOrDefault(f => !BlobExists(JobFiles.TaskFilePath(item.Task, report.Token, f)));
+            if (missing is not null)
+            {
+                Untrack(live);
+                return Reject(report, item, string.Create(CultureInfo.InvariantCulture,
+                    $"the output of task {item.Task} under v{report.Token} is incomplete ('{missing}' is not in the storage); the task returns to the pool"));
+            }
+            Untrack(live);
+            SetDone(item.Index);
+            _state.TaskTokens[item.Task] = report.Token;
+            _state.TaskRecords += report.Records;
+            _state.PartitionLoads += report.PartitionLoads;
+            _state.BytesRead += report.BytesRead;
+            _state.BytesWritten += report.BytesWritten;
+            _state.TrainingSeconds += report.TrainingSeconds;
+            _state.StorageSeconds += report.StorageSeconds;
+            _state.Finished = _state.DoneCount == _total;
+            Event("completed", report.Token, item, report.WorkerId,
+                string.Create(CultureInfo.InvariantCulture, $"task {item.Task} (stage {item.Stage}): {report.Records} records, {manifest!.Files.Count} files, {report.TrainingSeconds:F3} s work, {report.StorageSeconds:F3} s storage; output v{report.Token}; {_tasksDone} of {_tasks} tasks done"));
+            if (_state.Finished)
+                Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_tasks} tasks, {_state.TaskRecords} records"));
+            Persist();
+            if (_state.Finished)
+                CollectAll();
+            else
+                CollectTask(item.Task);
+            return new CompletionResult { Accepted = true };
+        }
+
+        private bool BlobExists(string name)
+        {
+            using var stream = _store.OpenBlob(_jobId, name);
+            return stream is not null;
         }
 
         /// <summary>The buckets that may start now (not done, not leased, order constraints met), before the partition locks.</summary>
@@ -199,8 +282,8 @@ namespace Embeddings.Cluster.Coordination
                         continue;
                     long w = _schedule.InputItem(i, _inputDone[i]);
                     var item = _schedule.At(w);
-                    if (_schedule.OutputItem(item.Output, _outputDone[item.Output]) == w && !_leases.Values.Any(l => l.Item.Index == w))
-                        yield return item;
+                    if (_schedule.OutputItem(item.Output, _outputDone[item.Output]) == w && !_leasedItems.Contains(w + _tasks))
+                        yield return item with { Index = w + _tasks };
                 }
             }
             else
@@ -209,8 +292,8 @@ namespace Embeddings.Cluster.Coordination
                 long first = _firstOpenEpisode * p * p;
                 for (long w = first; w < first + (long)p * p && w < _schedule.Total; w++)
                 {
-                    if (!IsDone(w) && !_leases.Values.Any(l => l.Item.Index == w))
-                        yield return _schedule.At(w);
+                    if (!IsDone(w + _tasks) && !_leasedItems.Contains(w + _tasks))
+                        yield return _schedule.At(w) with { Index = w + _tasks };
                 }
             }
         }
@@ -239,9 +322,9 @@ namespace Embeddings.Cluster.Coordination
             {
                 Untrack(live);
                 _state.Expired++;
-                Event("expired", live.Record.Token, live.Item, live.Record.WorkerId, "not renewed within the lease timeout; the bucket returns to the pool and a late completion will be rejected");
-                _log.LogWarning("Job {Job}: lease {Token} of bucket ({Input}, {Output}) of epoch {Epoch}, episode {Episode} held by {Worker} expired; the bucket will be leased again.",
-                    _jobId, live.Record.Token, live.Item.Input, live.Item.Output, live.Item.Epoch, live.Item.Episode, live.Record.WorkerId);
+                Event("expired", live.Record.Token, live.Item, live.Record.WorkerId, "not renewed within the lease timeout; the work item returns to the pool and a late completion will be rejected");
+                _log.LogWarning("Job {Job}: lease {Token} of {Item} held by {Worker} expired; it will be leased again.",
+                    _jobId, live.Record.Token, Describe(live.Item), live.Record.WorkerId);
             }
             Persist();
         }
@@ -249,6 +332,12 @@ namespace Embeddings.Cluster.Coordination
         private void Track(LeaseRecord record, WorkItem item)
         {
             _leases[record.Token] = new Live { Record = record, Item = item, Deadline = _time.GetUtcNow() + _spec.LeaseTimeout };
+            _leasedItems.Add(item.Index);
+            if (item.IsTask)
+            {
+                _pendingTasks.Remove(item.Task);
+                return;
+            }
             _inputLock[item.Input] = record.Token;
             _outputLock[item.Output] = record.Token;
         }
@@ -257,11 +346,22 @@ namespace Embeddings.Cluster.Coordination
         {
             _leases.Remove(live.Record.Token);
             _state.Leases.RemoveAll(l => l.Token == live.Record.Token);
+            _leasedItems.Remove(live.Item.Index);
+            if (live.Item.IsTask)
+            {
+                // Back to the pool unless it is being committed now (SetDone takes it out again).
+                _pendingTasks.Add(live.Item.Task);
+                return;
+            }
             if (_inputLock[live.Item.Input] == live.Record.Token)
                 _inputLock[live.Item.Input] = 0;
             if (_outputLock[live.Item.Output] == live.Record.Token)
                 _outputLock[live.Item.Output] = 0;
         }
+
+        private static string Describe(WorkItem item) => item.IsTask
+            ? string.Create(CultureInfo.InvariantCulture, $"task {item.Task}")
+            : string.Create(CultureInfo.InvariantCulture, $"bucket ({item.Input}, {item.Output}) of epoch {item.Epoch}, episode {item.Episode}");
 
         private bool IsDone(long w) => (_done[w >> 3] & (1 << (int)(w & 7))) != 0;
 
@@ -271,13 +371,51 @@ namespace Embeddings.Cluster.Coordination
                 throw new InvalidOperationException($"Work item {w} of job '{_jobId}' completed twice: a coordinator bug.");
             _done[w >> 3] |= (byte)(1 << (int)(w & 7));
             _state.DoneCount++;
-            var item = _schedule.At(w);
+            if (w < _tasks)
+            {
+                _tasksDone++;
+                _pendingTasks.Remove((int)w);
+                return;
+            }
+            long b = w - _tasks;
+            var item = _schedule.At(b);
             _inputDone[item.Input]++;
             _outputDone[item.Output]++;
-            long episode = _schedule.EpisodeOf(w);
+            long episode = _schedule.EpisodeOf(b);
             _episodeDone[episode]++;
             while (_firstOpenEpisode < _episodeDone.Length && _episodeDone[_firstOpenEpisode] == (long)_spec.Partitions * _spec.Partitions)
                 _firstOpenEpisode++;
+        }
+
+        /// <summary>When the job finishes: every partition's old versions and every task's uncommitted attempts.</summary>
+        private void CollectAll()
+        {
+            if (_spec.Trains)
+            {
+                for (int q = 0; q < _spec.Partitions; q++)
+                    Collect(q, q);
+            }
+            for (int t = 0; t < _tasks; t++)
+                CollectTask(t);
+        }
+
+        /// <summary>Deletes the attempt folders of task <paramref name="task"/> except the committed one and those of live leases (logged, not thrown, on failure).</summary>
+        private void CollectTask(int task)
+        {
+            try
+            {
+                foreach (string folder in _store.ListFolders(_jobId, JobFiles.TaskFolder(task)))
+                {
+                    long token = JobFiles.AttemptToken(folder);
+                    if (token < 0 || token == _state.TaskTokens[task] || _leases.ContainsKey(token))
+                        continue;
+                    _store.DeleteFolder(_jobId, JobFiles.TaskFolder(task) + "/" + folder);
+                }
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            {
+                _log.LogWarning(e, "Job {Job}: collecting old attempts of task {Task} failed: {Message}.", _jobId, task, e.Message);
+            }
         }
 
         /// <summary>
@@ -326,6 +464,7 @@ namespace Embeddings.Cluster.Coordination
             _store.WriteBlob(_jobId, JobFiles.Fence, System.Text.Encoding.UTF8.GetBytes(_activationId));
             var spec = description.Spec;
             var schedule = new BucketSchedule(spec);
+            long total = spec.TotalWorkItems;
             string jobSha = JobFiles.Sha256(bytes);
             var state = JobFiles.ReadCheckpoint(_store, _jobId);
             bool resumed = state is not null;
@@ -335,13 +474,14 @@ namespace Embeddings.Cluster.Coordination
                 {
                     JobId = _jobId,
                     JobSha256 = jobSha,
-                    Done = Convert.ToBase64String(new byte[(schedule.Total + 7) / 8]),
+                    Done = Convert.ToBase64String(new byte[(total + 7) / 8]),
                     InputVersions = new long[spec.Partitions],
                     OutputVersions = new long[spec.Partitions],
+                    TaskTokens = new long[spec.Tasks],
                 };
             }
             else if (state.Format != CoordinatorCheckpoint.CurrentFormat || state.JobSha256 != jobSha || state.JobId != _jobId
-                || state.InputVersions.Length != spec.Partitions || state.OutputVersions.Length != spec.Partitions)
+                || state.InputVersions.Length != spec.Partitions || state.OutputVersions.Length != spec.Partitions || state.TaskTokens.Length != spec.Tasks)
             {
                 throw new InvalidOperationException(
                     $"The coordinator checkpoint of job '{_jobId}' at '{_store.Location}' belongs to another description of the job (or another format): delete the job's folder and submit it again.");
@@ -349,20 +489,28 @@ namespace Embeddings.Cluster.Coordination
 
             _spec = spec;
             _schedule = schedule;
+            _description = description;
+            _tasks = spec.Tasks;
+            _total = total;
+            _tasksDone = 0;
+            _leasedItems.Clear();
+            _pendingTasks.Clear();
+            for (int t = 0; t < _tasks; t++)
+                _pendingTasks.Add(t);
             _done = Convert.FromBase64String(state.Done);
-            if (_done.Length != (schedule.Total + 7) / 8)
-                throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' at '{_store.Location}' records {_done.Length * 8L} buckets, not {schedule.Total}: delete the job's folder and submit it again.");
+            if (_done.Length != (total + 7) / 8)
+                throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' at '{_store.Location}' records {_done.Length * 8L} work items, not {total}: delete the job's folder and submit it again.");
             int p = spec.Partitions;
             _inputDone = new long[p];
             _outputDone = new long[p];
             _inputLock = new long[p];
             _outputLock = new long[p];
-            _episodeDone = new long[(long)spec.Epochs * spec.Episodes];
+            _episodeDone = new long[spec.Trains ? (long)spec.Epochs * spec.Episodes : 0];
             _firstOpenEpisode = 0;
             _state = state;
             long doneCount = state.DoneCount;
             state.DoneCount = 0;
-            for (long w = 0; w < schedule.Total; w++)
+            for (long w = 0; w < total; w++)
             {
                 if (IsDone(w))
                 {
@@ -370,21 +518,28 @@ namespace Embeddings.Cluster.Coordination
                     SetDone(w);
                 }
             }
+            for (int t = 0; t < _tasks; t++)
+            {
+                if (IsDone(t) != (state.TaskTokens[t] > 0))
+                    throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' marks task {t} {(IsDone(t) ? "done without" : "not done with")} a committed output: delete the job's folder and submit it again.");
+            }
             if (state.DoneCount != doneCount)
                 throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' counts {doneCount} buckets done but marks {state.DoneCount}: delete the job's folder and submit it again.");
             foreach (var record in state.Leases)
             {
-                if (record.WorkItem < 0 || record.WorkItem >= schedule.Total || IsDone(record.WorkItem))
-                    throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' has a lease of bucket {record.WorkItem}, which is done or out of range: delete the job's folder and submit it again.");
-                Track(record, schedule.At(record.WorkItem));
+                if (record.WorkItem < 0 || record.WorkItem >= total || IsDone(record.WorkItem))
+                    throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' has a lease of work item {record.WorkItem}, which is done or out of range: delete the job's folder and submit it again.");
+                Track(record, ItemAt(record.WorkItem));
             }
             state.Activations++;
             Event("activated", 0, null, RuntimeIdentity,
                 resumed
-                    ? string.Create(CultureInfo.InvariantCulture, $"resumed from the checkpoint: {state.DoneCount} of {schedule.Total} buckets done, {state.Leases.Count} leases restored with a full timeout")
-                    : string.Create(CultureInfo.InvariantCulture, $"new job: {schedule.Total} buckets ({spec.Epochs} epochs x {spec.Episodes} episodes x {p} x {p}), ordering {spec.Ordering}"));
+                    ? string.Create(CultureInfo.InvariantCulture, $"resumed from the checkpoint: {state.DoneCount} of {total} work items done ({_tasksDone} of {_tasks} tasks), {state.Leases.Count} leases restored with a full timeout")
+                    : spec.Trains
+                        ? string.Create(CultureInfo.InvariantCulture, $"new job: {(_tasks > 0 ? $"{_tasks} tasks ({spec.TaskKind}), then " : "")}{schedule.Total} buckets ({spec.Epochs} epochs x {spec.Episodes} episodes x {p} x {p}), ordering {spec.Ordering}")
+                        : string.Create(CultureInfo.InvariantCulture, $"new job: {_tasks} tasks ({spec.TaskKind})"));
             Persist();
-            _log.LogInformation("Job {Job}: coordinator activation {Activation} on {Silo}, {Done} of {Total} buckets done.", _jobId, state.Activations, RuntimeIdentity, state.DoneCount, schedule.Total);
+            _log.LogInformation("Job {Job}: coordinator activation {Activation} on {Silo}, {Done} of {Total} work items done.", _jobId, state.Activations, RuntimeIdentity, state.DoneCount, total);
         }
 
         /// <summary>
@@ -440,6 +595,7 @@ namespace Embeddings.Cluster.Coordination
                 Episode = item?.Episode ?? -1,
                 Input = item?.Input ?? -1,
                 Output = item?.Output ?? -1,
+                Task = item?.Task ?? -1,
                 Worker = worker,
                 Detail = detail,
             };
@@ -449,8 +605,11 @@ namespace Embeddings.Cluster.Coordination
         private JobStatus Status() => new()
         {
             JobId = _jobId,
-            TotalBuckets = _schedule.Total,
-            DoneBuckets = _state.DoneCount,
+            TotalBuckets = _spec.TotalBuckets,
+            DoneBuckets = _state.DoneCount - _tasksDone,
+            TotalTasks = _tasks,
+            DoneTasks = _tasksDone,
+            TaskRecords = _state.TaskRecords,
             ActiveLeases = _leases.Count,
             ExpiredLeases = _state.Expired,
             RejectedCompletions = _state.Rejected,
@@ -461,7 +620,7 @@ namespace Embeddings.Cluster.Coordination
             Finished = _state.Finished,
             InputVersions = (long[])_state.InputVersions.Clone(),
             OutputVersions = (long[])_state.OutputVersions.Clone(),
-            Epoch = (int)(_firstOpenEpisode / _spec.Episodes),
+            Epoch = _spec.Trains ? (int)(_firstOpenEpisode / _spec.Episodes) : 0,
             CoordinatorSilo = RuntimeIdentity,
             PartitionLoads = _state.PartitionLoads,
             BytesRead = _state.BytesRead,
@@ -482,7 +641,7 @@ namespace Embeddings.Cluster.Coordination
         /// <summary>When (the coordinator's clock).</summary>
         public DateTimeOffset Time { get; init; }
 
-        /// <summary>activated, leased, released, expired, completed, rejected or finished.</summary>
+        /// <summary>activated, leased, released, expired, completed, rejected or finished (of a bucket or of a task).</summary>
         public string Kind { get; init; } = "";
 
         /// <summary>The lease's token, or 0.</summary>
@@ -502,6 +661,9 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>The output partition, or -1.</summary>
         public int Output { get; init; } = -1;
+
+        /// <summary>The task (a work item that holds no partition), or -1 for a bucket or a job event.</summary>
+        public int Task { get; init; } = -1;
 
         /// <summary>The worker (for activations, the silo).</summary>
         public string Worker { get; init; } = "";

@@ -23,7 +23,7 @@ namespace Embeddings.Cluster.Coordination
         [Id(4)] public long ResidentOutputVersion { get; init; } = -1;
     }
 
-    /// <summary>A bucket leased to one worker.</summary>
+    /// <summary>A work item leased to one worker: a bucket (<see cref="Task"/> is -1) or a task (which holds no partition).</summary>
     [GenerateSerializer, Immutable, Alias("Embeddings.Cluster.BucketLease")]
     public sealed record BucketLease
     {
@@ -61,7 +61,16 @@ namespace Embeddings.Cluster.Coordination
         /// <summary>The lease timeout: a lease not renewed within it expires.</summary>
         [Id(9)] public TimeSpan Timeout { get; init; }
 
-        /// <summary>The version the worker writes both new partitions under: <see cref="Token"/>.</summary>
+        /// <summary>The task's number (0 to <see cref="ClusterJobSpec.Tasks"/> - 1), or -1 when the lease is of a bucket.</summary>
+        [Id(10)] public int Task { get; init; } = -1;
+
+        /// <summary>The task's stage (0 for a bucket).</summary>
+        [Id(11)] public int Stage { get; init; }
+
+        /// <summary>True when the lease is of a task rather than a bucket.</summary>
+        public bool IsTask => Task >= 0;
+
+        /// <summary>The version the worker writes both new partitions (or the task's output folder) under: <see cref="Token"/>.</summary>
         public long NewVersion => Token;
     }
 
@@ -89,7 +98,7 @@ namespace Embeddings.Cluster.Coordination
         [Id(1)] public BucketLease? Lease { get; init; }
     }
 
-    /// <summary>A worker's report that it trained a leased bucket and wrote its two new partition versions.</summary>
+    /// <summary>A worker's report that it trained a leased bucket and wrote its two new partition versions, or ran a leased task and wrote its output and manifest.</summary>
     [GenerateSerializer, Immutable, Alias("Embeddings.Cluster.CompletionReport")]
     public sealed record CompletionReport
     {
@@ -119,6 +128,9 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>Seconds the worker spent reading and writing the storage for this bucket (wall clock).</summary>
         [Id(8)] public double StorageSeconds { get; init; }
+
+        /// <summary>A task's records written (for example recommendation rows); 0 for a bucket.</summary>
+        [Id(9)] public long Records { get; init; }
     }
 
     /// <summary>The coordinator's answer to a completion.</summary>
@@ -195,5 +207,14 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>Storage seconds of accepted buckets, summed over workers.</summary>
         [Id(19)] public double StorageSeconds { get; init; }
+
+        /// <summary>The job's tasks (work items that hold no partition; every one completes before the first bucket).</summary>
+        [Id(20)] public long TotalTasks { get; init; }
+
+        /// <summary>Tasks committed.</summary>
+        [Id(21)] public long DoneTasks { get; init; }
+
+        /// <summary>Records written by committed tasks (for example recommendation rows).</summary>
+        [Id(22)] public long TaskRecords { get; init; }
     }
 }

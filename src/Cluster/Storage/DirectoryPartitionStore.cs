@@ -128,6 +128,55 @@ namespace Embeddings.Cluster.Storage
         }
 
         /// <inheritdoc/>
+        public void WriteBlob(string jobId, string name, Action<Stream> write)
+        {
+            ArgumentNullException.ThrowIfNull(write);
+            string path = BlobPath(jobId, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            string temp = TempName(path);
+            try
+            {
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                {
+                    write(stream);
+                    stream.Flush(flushToDisk: true);
+                }
+                File.Move(temp, path, overwrite: true);
+            }
+            catch
+            {
+                TryDelete(temp);
+                throw;
+            }
+        }
+
+        /// <inheritdoc/>
+        public IReadOnlyList<string> ListFolders(string jobId, string folder)
+        {
+            string path = BlobPath(jobId, folder);
+            if (!Directory.Exists(path))
+                return Array.Empty<string>();
+            return Directory.EnumerateDirectories(path).Select(d => Path.GetFileName(d)!).OrderBy(d => d, StringComparer.Ordinal).ToList();
+        }
+
+        /// <inheritdoc/>
+        public bool DeleteFolder(string jobId, string folder)
+        {
+            string path = BlobPath(jobId, folder);
+            if (!Directory.Exists(path))
+                return false;
+            try
+            {
+                Directory.Delete(path, recursive: true);
+                return true;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return false;
+            }
+        }
+
+        /// <inheritdoc/>
         public void AppendLine(string jobId, string name, string line)
         {
             string path = BlobPath(jobId, name);

@@ -43,6 +43,19 @@ namespace Embeddings.Cluster.Storage
         /// <summary>Writes a job's file atomically, replacing any previous content: a reader sees the old or the new bytes, never a mix.</summary>
         void WriteBlob(string jobId, string name, ReadOnlySpan<byte> content);
 
+        /// <summary>
+        /// Writes a job's file atomically from a stream callback (for files too large to hold in memory): the callback
+        /// writes into a temporary file, which is flushed to the device and then renamed into place. A reader sees the
+        /// old bytes or the new, never a mix; a callback that throws leaves nothing behind.
+        /// </summary>
+        void WriteBlob(string jobId, string name, Action<System.IO.Stream> write);
+
+        /// <summary>The sub-folders of a job's folder <paramref name="folder"/> ('/'-separated relative path), by name (ordinal); empty when it does not exist.</summary>
+        IReadOnlyList<string> ListFolders(string jobId, string folder);
+
+        /// <summary>Deletes a job's folder <paramref name="folder"/> and everything in it (unfinished writes included); false when it did not exist.</summary>
+        bool DeleteFolder(string jobId, string folder);
+
         /// <summary>Appends one line of text to a job's log file (diagnostics; not a commit point).</summary>
         void AppendLine(string jobId, string name, string line);
 

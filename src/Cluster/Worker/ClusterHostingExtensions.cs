@@ -1,5 +1,6 @@
 using System;
 using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
 using Embeddings.Cluster.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,6 +37,20 @@ namespace Orleans.Hosting
                 o.PollInterval = options.PollInterval;
             });
             builder.Services.AddHostedService<ClusterWorker>();
+            return builder;
+        }
+
+        /// <summary>
+        /// Registers the handler of one kind of task (<see cref="IClusterTaskHandler.Kind"/>) in the silo: its worker
+        /// then runs the tasks of jobs of that kind. Every silo that should run such tasks registers it; a silo without
+        /// the handler leaves those jobs to the others. Registering the same handler type twice has no effect.
+        /// </summary>
+        /// <typeparam name="THandler">The handler, created once per silo from the silo's services.</typeparam>
+        public static ISiloBuilder AddClusterTaskHandler<THandler>(this ISiloBuilder builder)
+            where THandler : class, IClusterTaskHandler
+        {
+            ArgumentNullException.ThrowIfNull(builder);
+            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterTaskHandler, THandler>());
             return builder;
         }
     }

@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
 using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,9 +35,12 @@ namespace Embeddings.Cluster.Worker
         private readonly TimeProvider _time = TimeProvider.System;
         private readonly Dictionary<string, ClusterJobData> _jobs = new(StringComparer.Ordinal);
         private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _unhandled = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, IClusterTaskHandler> _handlers = new(StringComparer.Ordinal);
         private Resident? _input, _output;
 
-        public ClusterWorker(IGrainFactory grains, IPartitionStore store, IBucketTrainer trainer, IOptions<ClusterWorkerOptions> options, ILocalSiloDetails silo, ILogger<ClusterWorker> log)
+        public ClusterWorker(IGrainFactory grains, IPartitionStore store, IBucketTrainer trainer, IEnumerable<IClusterTaskHandler> handlers, IOptions<ClusterWorkerOptions> options,
+            ILocalSiloDetails silo, ILogger<ClusterWorker> log)
         {
             _grains = grains;
             _store = store;
@@ -43,6 +48,12 @@ namespace Embeddings.Cluster.Worker
             _options = options.Value;
             _log = log;
             _workerId = silo.Name + "@" + silo.SiloAddress.ToParsableString();
+            foreach (var handler in handlers)
+            {
+                if (!_handlers.TryAdd(handler.Kind, handler) && !ReferenceEquals(_handlers[handler.Kind], handler))
+                    throw new InvalidOperationException(
+                        $"Two cluster task handlers of kind '{handler.Kind}' are registered in the silo ({_handlers[handler.Kind].GetType().Name} and {handler.GetType().Name}): register one handler per job kind.");
+            }
         }
 
         /// <summary>A partition held in memory: exactly the content of that version in the storage.</summary>
@@ -58,7 +69,7 @@ namespace Embeddings.Cluster.Worker
                 {
                     foreach (string jobId in _store.ListJobs())
                     {
-                        if (_finished.Contains(jobId))
+                        if (_finished.Contains(jobId) || !Handles(jobId))
                             continue;
                         var coordinator = _grains.GetGrain<ICoordinatorGrain>(jobId);
                         var result = await coordinator.LeaseAsync(Request(jobId)).ConfigureAwait(false);
@@ -73,7 +84,10 @@ namespace Embeddings.Cluster.Worker
                         }
                         if (result.Status == LeaseStatus.Granted && result.Lease is { } lease)
                         {
-                            await RunBucketAsync(coordinator, lease, stopping).ConfigureAwait(false);
+                            if (lease.IsTask)
+                                await RunTaskAsync(coordinator, lease, stopping).ConfigureAwait(false);
+                            else
+                                await RunBucketAsync(coordinator, lease, stopping).ConfigureAwait(false);
                             worked = true;
                             break;
                         }
@@ -111,6 +125,18 @@ namespace Embeddings.Cluster.Worker
             ResidentOutputVersion = _output?.JobId == jobId ? _output.Version : -1,
         };
 
+        /// <summary>False for a job with tasks of a kind no handler of this silo runs (logged once): its coordinator is not asked.</summary>
+        private bool Handles(string jobId)
+        {
+            var spec = Job(jobId).Spec;
+            if (spec.Tasks == 0 || _handlers.ContainsKey(spec.TaskKind))
+                return true;
+            if (_unhandled.Add(jobId))
+                _log.LogWarning("Worker {Worker}: job {Job} has tasks of kind '{Kind}', and this silo has no handler of that kind (registered: {Kinds}); the silo leaves the job to others.",
+                    _workerId, jobId, spec.TaskKind, _handlers.Count == 0 ? "none" : string.Join(", ", _handlers.Keys));
+            return false;
+        }
+
         private ClusterJobData Job(string jobId)
         {
             if (!_jobs.TryGetValue(jobId, out var job))
@@ -123,67 +149,34 @@ namespace Embeddings.Cluster.Worker
             var job = Job(lease.JobId);
             var spec = job.Spec;
             var work = new BucketWork(job, lease.WorkItem, lease.Epoch, lease.Episode, lease.Input, lease.Output);
-            var progress = new LeaseProgress(_time);
-            using var training = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            using var renewal = new CancellationTokenSource();
-            var renewing = RenewAsync(coordinator, lease, progress, training, renewal.Token);
-            BucketResult result;
-            float[] input, output;
             var cost = new BucketCost();
-            try
+            var outcome = await RunLeasedAsync(coordinator, lease, (progress, cancellation) =>
             {
-                (input, output, result) = await Task.Run(() =>
-                {
-                    long storageStart = Stopwatch.GetTimestamp();
-                    // Taken out of the resident slots while they change: on any failure they are gone, never stale.
-                    float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec, cost);
-                    progress.Report(0);
-                    float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec, cost);
-                    using var pairs = JobFiles.OpenPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
-                    cost.BytesRead += pairs.Count * 8L;
-                    progress.Report(0);
-                    long trainingStart = Stopwatch.GetTimestamp();
-                    cost.StorageSeconds += Stopwatch.GetElapsedTime(storageStart, trainingStart).TotalSeconds;
-                    // The pairs stream from the storage while the kernel trains: their reading counts as training time.
-                    var trained = _trainer.Train(work, inputValues, outputValues, pairs, progress, training.Token);
-                    long writeStart = Stopwatch.GetTimestamp();
-                    cost.TrainingSeconds = Stopwatch.GetElapsedTime(trainingStart, writeStart).TotalSeconds;
-                    training.Token.ThrowIfCancellationRequested();
-                    _store.WritePartition(lease.JobId, PartitionSide.Input, lease.Input, lease.NewVersion, work.InputRows, spec.Dimension, inputValues);
-                    progress.Report(trained.Pairs);
-                    _store.WritePartition(lease.JobId, PartitionSide.Output, lease.Output, lease.NewVersion, work.OutputRows, spec.Dimension, outputValues);
-                    cost.BytesWritten = 4L * spec.Dimension * (work.InputRows + work.OutputRows);
-                    cost.StorageSeconds += Stopwatch.GetElapsedTime(writeStart).TotalSeconds;
-                    return (inputValues, outputValues, trained);
-                }, training.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (training.IsCancellationRequested)
-            {
-                renewal.Cancel();
-                await renewing.ConfigureAwait(false);
-                if (stopping.IsCancellationRequested)
-                {
-                    _log.LogInformation("Worker {Worker}: stopping; giving lease {Token} of bucket ({Input}, {Output}) back.", _workerId, lease.Token, lease.Input, lease.Output);
-                    await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
-                    throw;
-                }
-                _log.LogWarning("Worker {Worker}: lease {Token} of bucket ({Input}, {Output}) was lost; its work is discarded.", _workerId, lease.Token, lease.Input, lease.Output);
+                long storageStart = Stopwatch.GetTimestamp();
+                // Taken out of the resident slots while they change: on any failure they are gone, never stale.
+                float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec, cost);
+                progress.Report(0);
+                float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec, cost);
+                using var pairs = JobFiles.OpenPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
+                cost.BytesRead += pairs.Count * 8L;
+                progress.Report(0);
+                long trainingStart = Stopwatch.GetTimestamp();
+                cost.StorageSeconds += Stopwatch.GetElapsedTime(storageStart, trainingStart).TotalSeconds;
+                // The pairs stream from the storage while the kernel trains: their reading counts as training time.
+                var trained = _trainer.Train(work, inputValues, outputValues, pairs, progress, cancellation);
+                long writeStart = Stopwatch.GetTimestamp();
+                cost.TrainingSeconds = Stopwatch.GetElapsedTime(trainingStart, writeStart).TotalSeconds;
+                cancellation.ThrowIfCancellationRequested();
+                _store.WritePartition(lease.JobId, PartitionSide.Input, lease.Input, lease.NewVersion, work.InputRows, spec.Dimension, inputValues);
+                progress.Report(trained.Pairs);
+                _store.WritePartition(lease.JobId, PartitionSide.Output, lease.Output, lease.NewVersion, work.OutputRows, spec.Dimension, outputValues);
+                cost.BytesWritten = 4L * spec.Dimension * (work.InputRows + work.OutputRows);
+                cost.StorageSeconds += Stopwatch.GetElapsedTime(writeStart).TotalSeconds;
+                return (inputValues, outputValues, trained);
+            }, stopping).ConfigureAwait(false);
+            if (outcome is not { } done)
                 return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // A failed load, training or write: give the bucket back at once rather than at the lease's expiry.
-                renewal.Cancel();
-                await renewing.ConfigureAwait(false);
-                _log.LogError(e, "Worker {Worker}: bucket ({Input}, {Output}) of lease {Token} failed; giving it back.", _workerId, lease.Input, lease.Output, lease.Token);
-                await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
-                throw;
-            }
-            finally
-            {
-                renewal.Cancel();
-            }
-            await renewing.ConfigureAwait(false);
+            var (input, output, result) = done;
 
             var answer = await coordinator.CompleteAsync(new CompletionReport
             {
@@ -207,6 +200,92 @@ namespace Embeddings.Cluster.Worker
                 _log.LogWarning("Worker {Worker}: completion of lease {Token} rejected ({Reason}); its files are left to the coordinator's collection.", _workerId, lease.Token, answer.Reason);
             }
         }
+
+        /// <summary>
+        /// Runs a leased task with its kind's handler: the handler writes the attempt's files (tasks/tN/vTOKEN), the
+        /// worker then writes the attempt's manifest, last, and reports the completion; the coordinator commits the
+        /// attempt only if the lease is still live and the manifest and its files are there.
+        /// </summary>
+        private async Task RunTaskAsync(ICoordinatorGrain coordinator, BucketLease lease, CancellationToken stopping)
+        {
+            var spec = Job(lease.JobId).Spec;
+            var handler = _handlers[spec.TaskKind];
+            var task = new ClusterTask(_store, spec, lease.Task, lease.Stage, lease.Token);
+            double seconds = 0;
+            var outcome = await RunLeasedAsync(coordinator, lease, (progress, cancellation) =>
+            {
+                long start = Stopwatch.GetTimestamp();
+                var result = handler.Run(task, progress, cancellation);
+                cancellation.ThrowIfCancellationRequested();
+                task.WriteManifest();
+                seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                return result;
+            }, stopping).ConfigureAwait(false);
+            if (outcome is not { } result)
+                return;
+            var answer = await coordinator.CompleteAsync(new CompletionReport
+            {
+                Token = lease.Token,
+                WorkerId = _workerId,
+                Records = result.Records,
+                BytesRead = result.BytesRead,
+                BytesWritten = task.BytesWritten,
+                TrainingSeconds = seconds,
+            }).ConfigureAwait(false);
+            if (!answer.Accepted)
+                _log.LogWarning("Worker {Worker}: completion of task {Task} under lease {Token} rejected ({Reason}); its files are left to the coordinator's collection.", _workerId, lease.Task, lease.Token, answer.Reason);
+        }
+
+        /// <summary>
+        /// Runs the work of a lease on the thread pool while renewing the lease (only while the work reports progress).
+        /// Returns the work's result, or null when the lease was lost (the work is discarded). A stopping silo gives
+        /// the lease back and rethrows the cancellation; a failed work gives the lease back and rethrows.
+        /// </summary>
+        private async Task<T?> RunLeasedAsync<T>(ICoordinatorGrain coordinator, BucketLease lease, Func<IBucketProgress, CancellationToken, T> work, CancellationToken stopping)
+            where T : struct
+        {
+            var progress = new LeaseProgress(_time);
+            using var running = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            using var renewal = new CancellationTokenSource();
+            var renewing = RenewAsync(coordinator, lease, progress, running, renewal.Token);
+            T result;
+            try
+            {
+                result = await Task.Run(() => work(progress, running.Token), running.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (running.IsCancellationRequested)
+            {
+                renewal.Cancel();
+                await renewing.ConfigureAwait(false);
+                if (stopping.IsCancellationRequested)
+                {
+                    _log.LogInformation("Worker {Worker}: stopping; giving lease {Token} of {Item} back.", _workerId, lease.Token, Describe(lease));
+                    await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
+                    throw;
+                }
+                _log.LogWarning("Worker {Worker}: lease {Token} of {Item} was lost; its work is discarded.", _workerId, lease.Token, Describe(lease));
+                return null;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A failed load, run or write: give the work item back at once rather than at the lease's expiry.
+                renewal.Cancel();
+                await renewing.ConfigureAwait(false);
+                _log.LogError(e, "Worker {Worker}: {Item} of lease {Token} failed; giving it back.", _workerId, Describe(lease), lease.Token);
+                await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                renewal.Cancel();
+            }
+            await renewing.ConfigureAwait(false);
+            return result;
+        }
+
+        private static string Describe(BucketLease lease) => lease.IsTask
+            ? string.Create(CultureInfo.InvariantCulture, $"task {lease.Task}")
+            : string.Create(CultureInfo.InvariantCulture, $"bucket ({lease.Input}, {lease.Output})");
 
         /// <summary>The partition's values at <paramref name="version"/>: the resident copy when it is that version, else read from the storage.</summary>
         private float[] Take(ref Resident? slot, string jobId, int partition, long version, PartitionSide side, ClusterJobSpec spec, BucketCost cost)
@@ -242,8 +321,8 @@ namespace Embeddings.Cluster.Worker
                 if (reports == lastSeen && _time.GetUtcNow() - progress.Last > lease.Timeout / 2)
                 {
                     // No progress: let the lease expire rather than keep a stuck bucket's partitions locked.
-                    _log.LogWarning("Worker {Worker}: bucket ({Input}, {Output}) of lease {Token} made no progress for {Seconds:F1} s; not renewing.",
-                        _workerId, lease.Input, lease.Output, lease.Token, (_time.GetUtcNow() - progress.Last).TotalSeconds);
+                    _log.LogWarning("Worker {Worker}: {Item} of lease {Token} made no progress for {Seconds:F1} s; not renewing.",
+                        _workerId, Describe(lease), lease.Token, (_time.GetUtcNow() - progress.Last).TotalSeconds);
                     continue;
                 }
                 lastSeen = reports;
@@ -251,7 +330,7 @@ namespace Embeddings.Cluster.Worker
                 {
                     if (!await coordinator.RenewAsync(lease.Token, _workerId).ConfigureAwait(false))
                     {
-                        _log.LogWarning("Worker {Worker}: lease {Token} of bucket ({Input}, {Output}) is no longer live; cancelling its training.", _workerId, lease.Token, lease.Input, lease.Output);
+                        _log.LogWarning("Worker {Worker}: lease {Token} of {Item} is no longer live; cancelling its work.", _workerId, lease.Token, Describe(lease));
                         training.Cancel();
                         return;
                     }
