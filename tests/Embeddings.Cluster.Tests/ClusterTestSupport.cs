@@ -168,6 +168,18 @@ namespace Embeddings.Cluster.Tests
             Resume = new(false);
         }
 
+        public ConcurrentDictionary<string, Recommendation.BatchRecommendationTaskHandler> RecommendHandlers { get; } = new();
+
+        /// <summary>The recommendation task whose first attempt hangs mid-task, keyed by job.</summary>
+        public ConcurrentDictionary<string, int> RecommendHang { get; } = new();
+
+        public TaskCompletionSource<long> RecommendHung { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ManualResetEventSlim RecommendResume { get; } = new(false);
+
+        /// <summary>How the hung recommendation attempt ended: "returned" (it wrote its shard), or the exception's type (cancelled when its renewal was refused).</summary>
+        public TaskCompletionSource<string> RecommendHungOutcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public static string Expected(int task) => string.Concat(Enumerable.Range(10 * task, 10).Select(v => $"{(long)v * v}\n"));
 
         public ClusterTaskResult Run(string silo, ClusterTask task, IBucketProgress progress, CancellationToken cancellation)
@@ -199,6 +211,49 @@ namespace Embeddings.Cluster.Tests
         public string Kind => TestTaskHandlers.Kind;
 
         public ClusterTaskResult Run(ClusterTask task, IBucketProgress progress, CancellationToken cancellation) => shared.Run(silo, task, progress, cancellation);
+    }
+
+    /// <summary>
+    /// The "recommend" handler of the test silos: the real <see cref="Recommendation.BatchRecommendationTaskHandler"/>
+    /// (one per silo), with an optional hang of one task's first attempt mid-task (after its first user, no more
+    /// progress until <see cref="TestTaskHandlers.RecommendResume"/>).
+    /// </summary>
+    internal sealed class SiloRecommendHandler(TestTaskHandlers shared, string silo) : IClusterTaskHandler
+    {
+        private readonly Recommendation.BatchRecommendationTaskHandler _inner = shared.RecommendHandlers.GetOrAdd(silo, _ => new());
+
+        public string Kind => _inner.Kind;
+
+        public ClusterTaskResult Run(ClusterTask task, IBucketProgress progress, CancellationToken cancellation)
+        {
+            bool hang = shared.RecommendHang.TryGetValue(task.JobId, out int hanging) && hanging == task.Index && shared.RecommendHung.TrySetResult(task.Token);
+            if (!hang)
+                return _inner.Run(task, progress, cancellation);
+            try
+            {
+                var result = _inner.Run(task, new HangingProgress(progress, shared.RecommendResume), cancellation);
+                shared.RecommendHungOutcome.TrySetResult("returned");
+                return result;
+            }
+            catch (Exception e)
+            {
+                shared.RecommendHungOutcome.TrySetResult(e.GetType().Name);
+                throw;
+            }
+        }
+
+        /// <summary>Passes the first report on, then blocks the caller (the worker is stuck mid-task) until resumed.</summary>
+        private sealed class HangingProgress(IBucketProgress inner, ManualResetEventSlim resume) : IBucketProgress
+        {
+            private int _reports;
+
+            public void Report(long pairsDone)
+            {
+                if (Interlocked.Increment(ref _reports) == 2 && !resume.Wait(TimeSpan.FromSeconds(60)))
+                    throw new TimeoutException("The hanging recommendation task was never resumed.");
+                inner.Report(pairsDone);
+            }
+        }
     }
 
     /// <summary>An in-process cluster of three silos, each running the worker loop over one storage folder.</summary>
@@ -234,6 +289,7 @@ namespace Embeddings.Cluster.Tests
                 var siloTrainer = trainer.Silos.GetOrAdd(options.SiloName, name => new SiloTrainer(trainer, name));
                 silo.Services.AddSingleton<IBucketTrainer>(siloTrainer);
                 silo.Services.AddSingleton<IClusterTaskHandler>(new SiloTaskHandler(tasks, options.SiloName));
+                silo.Services.AddSingleton<IClusterTaskHandler>(new SiloRecommendHandler(tasks, options.SiloName));
                 silo.AddPartitionedTrainingWorker(o =>
                 {
                     o.Storage = root;
@@ -266,6 +322,7 @@ namespace Embeddings.Cluster.Tests
         {
             Trainer.Resume.Set();
             Tasks.Resume.Set();
+            Tasks.RecommendResume.Set();
             await Cluster.StopAllSilosAsync();
             await Cluster.DisposeAsync();
             TempFolder.Delete(Root);

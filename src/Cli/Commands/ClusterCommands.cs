@@ -28,11 +28,12 @@ namespace Embeddings.Cli.Commands
         /// <summary>The <c>cluster</c> command with its <c>silo</c> and <c>submit</c> subcommands.</summary>
         public static Command Create()
         {
-            var cluster = new Command("cluster", "Partitioned training on an Orleans cluster: 'cluster silo' starts a worker, 'cluster submit node2vec|deepwalk' runs a job (docs/cluster.md).");
+            var cluster = new Command("cluster", "Jobs on an Orleans cluster: 'cluster silo' starts a worker, 'cluster submit node2vec|deepwalk|recommend' runs a job (docs/cluster.md).");
             cluster.Subcommands.Add(new ClusterSiloCommand().Command);
-            var submit = new Command("submit", "Run a job on the cluster and wait for it: node2vec or deepwalk.");
+            var submit = new Command("submit", "Run a job on the cluster and wait for it: node2vec, deepwalk or recommend.");
             submit.Subcommands.Add(GraphEmbeddingCommand.ClusterNode2Vec().Command);
             submit.Subcommands.Add(GraphEmbeddingCommand.ClusterDeepWalk().Command);
+            submit.Subcommands.Add(new ClusterRecommendCommand().Command);
             cluster.Subcommands.Add(submit);
             return cluster;
         }
@@ -123,6 +124,11 @@ namespace Embeddings.Cli.Commands
     /// <summary>The flags of <c>cluster submit</c> that say where and how a job runs (the training flags are the single-machine command's).</summary>
     internal sealed class ClusterSubmitFlags
     {
+        private readonly bool _graph;
+
+        /// <summary>The flags of every job (storage, gateway, job id, lease), and with <paramref name="graph"/> those of graph jobs (partitions, ordering, episodes).</summary>
+        public ClusterSubmitFlags(bool graph = true) => _graph = graph;
+
         private readonly Option<string> _storage = new Option<string>("--storage")
         {
             Description = "the shared storage folder of the cluster's silos (must exist)",
@@ -146,7 +152,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<Named<BucketOrdering>> _ordering = CliOption.Choice("--ordering", "bucket order: deterministic (the same result on any cluster) or free (fewer idle workers)",
             new[] { ("deterministic", BucketOrdering.Deterministic), ("free", BucketOrdering.Free) }, BucketOrdering.Deterministic);
 
-        private readonly Option<int> _leaseSeconds = CliOption.Int("--lease-seconds", "a bucket whose worker stops renewing its lease for this long is given to another").Default(60).Between(1, 86_400);
+        private readonly Option<int> _leaseSeconds = CliOption.Int("--lease-seconds", "a bucket or task whose worker stops renewing its lease for this long is given to another").Default(60).Between(1, 86_400);
 
         private readonly Option<double> _episodeGib = CliOption.Double("--episode-gib", "pair bytes per episode, in GiB, before the walks are split into more episodes").Default(4).Check(v => double.IsFinite(v) && v >= 1.0 / 1024, "must be at least 1/1024 (1 MiB)");
 
@@ -154,13 +160,17 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _minEpisodes = CliOption.Int("--min-episodes", "the fewest episodes per epoch (fewer only when the walks are fewer)")
             .Default(new PartitionedTrainingOptions().MinimumEpisodesPerEpoch).Between(1, 1024);
 
-        public Option[] All => new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes };
+        public Option[] All => _graph
+            ? new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes }
+            : new Option[] { _storage, _gateway, _jobId, _leaseSeconds };
 
         /// <summary>The flags' library names, for messages.</summary>
-        public IEnumerable<(string Name, Option Option)> Spoken => new (string, Option)[] { ("GraphClusterJobOptions.Partitions", _partitions), ("GraphClusterJobOptions.JobId", _jobId), ("ClusterJobSpec.JobId", _jobId) };
+        public IEnumerable<(string Name, Option Option)> Spoken => _graph
+            ? new (string, Option)[] { ("GraphClusterJobOptions.Partitions", _partitions), ("GraphClusterJobOptions.JobId", _jobId), ("ClusterJobSpec.JobId", _jobId) }
+            : new (string, Option)[] { ("ClusterJobSpec.JobId", _jobId) };
 
-        /// <summary>The storage folder, the gateway ports and the job's cluster settings.</summary>
-        public (string Storage, int[] Gateways, GraphClusterJobOptions Job) Read(CommandRun run, string output)
+        /// <summary>The storage folder, the gateway ports, the job id (from --job-id or the output's name) and the lease timeout.</summary>
+        public (string Storage, int[] Gateways, string JobId, TimeSpan LeaseTimeout) ReadCommon(CommandRun run, string output)
         {
             string storage = run.Get(_storage);
             if (!Directory.Exists(storage))
@@ -170,12 +180,19 @@ namespace Embeddings.Cli.Commands
             if (ports.Length == 0)
                 throw new UsageException($"{run.Flag(_gateway)} is empty; give HOST:PORT of at least one silo gateway.");
             string jobId = run.Given(_jobId) ? run.Get(_jobId) : JobIdOf(output);
+            return (storage, ports, jobId, TimeSpan.FromSeconds(run.Get(_leaseSeconds)));
+        }
+
+        /// <summary>The storage folder, the gateway ports and the job's cluster settings.</summary>
+        public (string Storage, int[] Gateways, GraphClusterJobOptions Job) Read(CommandRun run, string output)
+        {
+            var (storage, ports, jobId, lease) = ReadCommon(run, output);
             var job = new GraphClusterJobOptions
             {
                 JobId = jobId,
                 Partitions = run.Get(_partitions),
                 Ordering = run.Get(_ordering).Value,
-                LeaseTimeout = TimeSpan.FromSeconds(run.Get(_leaseSeconds)),
+                LeaseTimeout = lease,
                 EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
                 MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
             };
@@ -207,22 +224,7 @@ namespace Embeddings.Cli.Commands
         {
             var (storage, gateways, job) = flags.Read(run, output);
             GraphClusterJob.CheckSettings(options, job);
-            // The submitter's own messages say what failed; Orleans' connection warnings only with EMBEDDINGS_DEBUG=1.
-            bool debug = Environment.GetEnvironmentVariable(EmbeddingsCli.DebugVariable) is "1" or "true";
-            using var client = LocalCluster.BuildClient(gateways, debug ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Critical);
-            using (var connect = System.Threading.CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation))
-            {
-                connect.CancelAfter(ConnectTimeout);
-                try
-                {
-                    client.StartAsync(connect.Token).GetAwaiter().GetResult();
-                }
-                catch (Exception e) when (!run.Cancellation.IsCancellationRequested)
-                {
-                    string reason = e is OperationCanceledException ? $"no gateway answered within {ConnectTimeout.TotalSeconds:F0} s" : EmbeddingsCli.OneLine(e);
-                    throw new IOException($"cannot reach the cluster at {string.Join(", ", gateways.Select(g => "127.0.0.1:" + g.ToString(CultureInfo.InvariantCulture)))} ({reason}); start silos with 'embeddings cluster silo --storage DIR', or give their gateways with --gateway.", e);
-                }
-            }
+            using var client = Connect(run, gateways);
             try
             {
                 var grains = (Orleans.IClusterClient)client.Services.GetService(typeof(Orleans.IClusterClient))!;
@@ -244,6 +246,32 @@ namespace Embeddings.Cli.Commands
             finally
             {
                 client.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+
+        /// <summary>A started client of the local cluster; exit 1 with a message when no gateway answers within <see cref="ConnectTimeout"/>.</summary>
+        public static IHost Connect(CommandRun run, int[] gateways)
+        {
+            // The submitter's own messages say what failed; Orleans' connection warnings only with EMBEDDINGS_DEBUG=1.
+            bool debug = Environment.GetEnvironmentVariable(EmbeddingsCli.DebugVariable) is "1" or "true";
+            var client = LocalCluster.BuildClient(gateways, debug ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Critical);
+            using var connect = System.Threading.CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation);
+            connect.CancelAfter(ConnectTimeout);
+            try
+            {
+                client.StartAsync(connect.Token).GetAwaiter().GetResult();
+                return client;
+            }
+            catch (Exception e) when (!run.Cancellation.IsCancellationRequested)
+            {
+                client.Dispose();
+                string reason = e is OperationCanceledException ? $"no gateway answered within {ConnectTimeout.TotalSeconds:F0} s" : EmbeddingsCli.OneLine(e);
+                throw new IOException($"cannot reach the cluster at {string.Join(", ", gateways.Select(g => "127.0.0.1:" + g.ToString(CultureInfo.InvariantCulture)))} ({reason}); start silos with 'embeddings cluster silo --storage DIR', or give their gateways with --gateway.", e);
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
             }
         }
 
@@ -272,6 +300,116 @@ namespace Embeddings.Cli.Commands
                 _done = status.DoneBuckets;
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {(status.Finished ? status.Epoch : status.Epoch + 1)}: {status.DoneBuckets:N0}/{status.TotalBuckets:N0} buckets, {status.Pairs:N0} pairs{rate}, {status.ActiveLeases} leases live, {status.ExpiredLeases} expired"));
+            }
+        }
+    }
+}
+
+namespace Embeddings.Cli.Commands
+{
+    /// <summary>
+    /// <c>embeddings cluster submit recommend</c>: batch recommendations on the cluster, split by user range; the
+    /// <c>recommend</c> command's flags and output, plus where the cluster is and the users per task.
+    /// </summary>
+    internal sealed class ClusterRecommendCommand : CliCommand
+    {
+        private readonly ClusterSubmitFlags _cluster = new(graph: false);
+        private readonly Option<string> _model = CommonOptions.Input("--model", "a recommender saved by fit-recommender (or by mlContext.Model.Save of a RankingRecommenderTransformer)");
+        private readonly Option<string> _users = CliOption.File("--users", "user ids, one per line (default: every user the model was trained on); unknown users get popular items");
+        private readonly Option<int> _count = CliOption.Int("--count", "recommendations per user", "--k").Default(10).Between(1, 100_000);
+        private readonly Option<string> _output = new Option<string>("--output")
+        {
+            Description = "one file (user<TAB>item<TAB>score<TAB>rank lines, or Parquet when FILE ends in .parquet: columns user, item, score, rank), "
+                + "or a folder (an existing one, or a path ending in '/'): the shards part-00000.tsv|.parquet, ... in user order",
+            HelpName = "FILE_OR_DIR",
+        }.Required();
+        private readonly Option<Named<Embeddings.Cluster.Recommendation.RecommendationShardFormat>> _format = CliOption.Choice("--format",
+            "the shards' format (default: parquet when --output ends in .parquet, else tsv)",
+            new[] { ("tsv", Embeddings.Cluster.Recommendation.RecommendationShardFormat.Tsv), ("parquet", Embeddings.Cluster.Recommendation.RecommendationShardFormat.Parquet) },
+            Embeddings.Cluster.Recommendation.RecommendationShardFormat.Tsv);
+        private readonly Option<int> _usersPerTask = CliOption.Int("--users-per-task", "users per task: each task scores one range of the user list and writes one shard").Default(1000).Between(1, 10_000_000);
+        private readonly Option<bool> _includeSeen = CliOption.Switch("--include-seen", "also recommend items the user has interacted with (left out by default)");
+        private readonly Option<string> _allow = CliOption.File("--allow", "only these items (one id per line) may be recommended");
+        private readonly Option<string> _deny = CliOption.File("--deny", "these items (one id per line) are never recommended");
+        private readonly Option<int?> _threads = CommonOptions.Threads();
+
+        public ClusterRecommendCommand()
+            : base("recommend", "Batch recommendations on the cluster, split by user range: the recommend command's flags, plus where the cluster is.",
+                "The model and the users are copied into the storage; each silo loads the model once and writes one shard per range of --users-per-task users. --threads is each worker's scoring threads. The lists equal the recommend command's.")
+        {
+            Add(_cluster.All);
+            Add(_model, _users, _count, _output, _format, _usersPerTask, _includeSeen, _allow, _deny, _threads);
+            foreach (var (name, option) in _cluster.Spoken)
+                Speak(name, option);
+        }
+
+        protected override int Run(CommandRun run)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            string modelPath = run.InputFile(_model);
+            string? usersPath = run.OptionalInputFile(_users);
+            string? allowPath = run.OptionalInputFile(_allow);
+            string? denyPath = run.OptionalInputFile(_deny);
+            string output = run.Get(_output);
+            bool folder = Directory.Exists(output) || output.EndsWith('/') || output.EndsWith(Path.DirectorySeparatorChar);
+            if (!folder)
+            {
+                string? parent = Path.GetDirectoryName(Path.GetFullPath(output));
+                if (parent is not null && !Directory.Exists(parent))
+                    throw new UsageException($"{run.Flag(_output)} '{output}': the folder '{parent}' does not exist; create it, or end {run.Flag(_output)} with '/' to write the shards into a new folder.");
+            }
+            var format = run.Given(_format)
+                ? run.Get(_format).Value
+                : output.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? Embeddings.Cluster.Recommendation.RecommendationShardFormat.Parquet : Embeddings.Cluster.Recommendation.RecommendationShardFormat.Tsv;
+            var (storage, gateways, jobId, lease) = _cluster.ReadCommon(run, folder ? Path.TrimEndingDirectorySeparator(output) : output);
+            var users = usersPath is null ? null : RecommendCommand.ReadIds(usersPath, "user");
+            if (users is { Count: 0 })
+                throw new FormatException($"{usersPath}: no user ids; give one id per line, or leave {run.Flag(_users)} out to recommend for every user the model knows.");
+            var options = new Embeddings.Cluster.Recommendation.BatchRecommendationJobOptions
+            {
+                JobId = jobId,
+                Count = run.Get(_count),
+                UsersPerTask = run.Get(_usersPerTask),
+                Format = format,
+                ExcludeSeenItems = !run.Get(_includeSeen),
+                AllowedItems = allowPath is null ? null : RecommendCommand.ReadIds(allowPath, "item"),
+                DeniedItems = denyPath is null ? null : RecommendCommand.ReadIds(denyPath, "item"),
+                NumberOfThreads = run.Get(_threads),
+                LeaseTimeout = lease,
+            };
+            Embeddings.Cluster.Recommendation.BatchRecommendationJob.CheckOptions(options);
+            using var client = ClusterSubmission.Connect(run, gateways);
+            try
+            {
+                var grains = (Orleans.IClusterClient)client.Services.GetService(typeof(Orleans.IClusterClient))!;
+                var store = new Embeddings.Cluster.Storage.DirectoryPartitionStore(storage);
+                run.Error.WriteLine($"job '{jobId}': copying the model and the users into '{storage}'");
+                var progress = new TaskProgressLine(run.Error, watch);
+                var status = Embeddings.Cluster.Recommendation.BatchRecommendationJob.RunAsync(grains, store, modelPath, users, options, progress, run.Cancellation).GetAwaiter().GetResult();
+                run.ThrowIfCancelled();
+                long rows = Embeddings.Cluster.Recommendation.BatchRecommendationJob.WriteOutput(store, jobId, output);
+                run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"job '{jobId}': {rows:N0} recommendations in {status.TotalTasks:N0} shards ({status.ExpiredLeases} expired leases) written to {Path.GetFullPath(output)} in {watch.Elapsed.TotalSeconds:F1} s"));
+                return ExitCodes.Success;
+            }
+            finally
+            {
+                client.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+
+        /// <summary>One line per change of the tasks committed.</summary>
+        private sealed class TaskProgressLine(TextWriter error, System.Diagnostics.Stopwatch watch) : IProgress<JobStatus>
+        {
+            private long _done = -1;
+
+            public void Report(JobStatus status)
+            {
+                if (status.DoneTasks == _done)
+                    return;
+                _done = status.DoneTasks;
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{status.DoneTasks:N0}/{status.TotalTasks:N0} tasks, {status.TaskRecords:N0} recommendations, {status.ActiveLeases} leases live, {status.ExpiredLeases} expired; {watch.Elapsed.TotalSeconds:F1} s"));
             }
         }
     }

@@ -118,7 +118,7 @@ namespace Embeddings.Cli.Commands
         }
 
         /// <summary>One id per line (blank lines skipped, surrounding white space trimmed); ids are strict UTF-8.</summary>
-        private static List<string> ReadIds(string path, string what)
+        internal static List<string> ReadIds(string path, string what)
         {
             var ids = new List<string>();
             foreach (var line in Utf8Lines.Read(path))

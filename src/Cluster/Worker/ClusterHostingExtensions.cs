@@ -1,4 +1,5 @@
 using System;
+using Embeddings.Cluster.Recommendation;
 using Embeddings.Cluster.Storage;
 using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
@@ -15,7 +16,9 @@ namespace Orleans.Hosting
         /// Makes the silo a partitioned-training worker: it can host job coordinators (which need the shared storage)
         /// and runs the worker loop, which trains buckets of every job in the storage until the silo stops. The
         /// bucket kernel is <see cref="SkipGramBucketTrainer"/> unless an <see cref="IBucketTrainer"/> was registered
-        /// before this call.
+        /// before this call. The worker runs the tasks of batch recommendation jobs with
+        /// <see cref="BatchRecommendationTaskHandler"/>, and those of other kinds with the handlers registered by
+        /// <see cref="AddClusterTaskHandler{THandler}"/>.
         /// </summary>
         /// <param name="builder">The silo.</param>
         /// <param name="configure">Sets <see cref="ClusterWorkerOptions.Storage"/> (required) and the other settings.</param>
@@ -36,6 +39,8 @@ namespace Orleans.Hosting
                 o.Storage = options.Storage;
                 o.PollInterval = options.PollInterval;
             });
+            // The built-in job kinds; a handler registered for the same kind replaces the built-in one.
+            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterTaskHandler, BatchRecommendationTaskHandler>());
             builder.Services.AddHostedService<ClusterWorker>();
             return builder;
         }

@@ -2,9 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Recommendation;
 using Embeddings.Cluster.Storage;
 using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
@@ -48,11 +50,17 @@ namespace Embeddings.Cluster.Worker
             _options = options.Value;
             _log = log;
             _workerId = silo.Name + "@" + silo.SiloAddress.ToParsableString();
-            foreach (var handler in handlers)
+            // A handler registered for a built-in kind replaces the built-in one; two others of one kind are an error.
+            foreach (var handler in handlers.OrderBy(h => h is BatchRecommendationTaskHandler ? 1 : 0))
             {
-                if (!_handlers.TryAdd(handler.Kind, handler) && !ReferenceEquals(_handlers[handler.Kind], handler))
+                if (_handlers.TryGetValue(handler.Kind, out var registered))
+                {
+                    if (ReferenceEquals(registered, handler) || handler is BatchRecommendationTaskHandler)
+                        continue;
                     throw new InvalidOperationException(
-                        $"Two cluster task handlers of kind '{handler.Kind}' are registered in the silo ({_handlers[handler.Kind].GetType().Name} and {handler.GetType().Name}): register one handler per job kind.");
+                        $"Two cluster task handlers of kind '{handler.Kind}' are registered in the silo ({registered.GetType().Name} and {handler.GetType().Name}): register one handler per job kind.");
+                }
+                _handlers[handler.Kind] = handler;
             }
         }
 

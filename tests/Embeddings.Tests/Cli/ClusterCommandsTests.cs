@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cli;
 using Embeddings.Cli.Commands;
+using Microsoft.ML;
 using NUnit.Framework;
 
 namespace Embeddings.Tests.Cli
@@ -147,6 +148,129 @@ namespace Embeddings.Tests.Cli
             }
             Assert.That(silo.Result, Is.EqualTo(0), siloError.ToString());
             Assert.That(siloOutput.ToString(), Does.Contain("silo stopped"));
+        }
+
+        /// <summary>A small recommender trained on the planted chains, saved into the test folder.</summary>
+        private string SaveModel()
+        {
+            var ml = new Microsoft.ML.MLContext(seed: 1);
+            var (rows, _) = Recommendation.PlantedChains.Interactions();
+            var model = ml.Embeddings().RankingRecommender(Recommendation.PlantedChains.Options()).Fit(ml.Data.LoadFromEnumerable(rows));
+            string path = Path.Combine(_folder, "model.zip");
+            ml.Model.Save(model, null, path);
+            return path;
+        }
+
+        private string[] SubmitRecommend(string model, params string[] more) =>
+            new[] { "cluster", "submit", "recommend", "--storage", _folder, "--model", model, "--output", Path.Combine(_folder, "lists.tsv") }.Concat(more).ToArray();
+
+        [Test]
+        public void SubmitRecommendFlagsAreCheckedBeforeConnecting()
+        {
+            string model = Path.Combine(_folder, "model.zip");
+            File.WriteAllText(model, "not read before the flags are checked");
+            var count = CliRunner.Run(SubmitRecommend(model, "--count", "0"));
+            Assert.That(count.ExitCode, Is.EqualTo(2), count.ToString());
+            Assert.That(count.Error, Does.Contain("--count"));
+
+            var perTask = CliRunner.Run(SubmitRecommend(model, "--users-per-task", "0"));
+            Assert.That(perTask.ExitCode, Is.EqualTo(2), perTask.ToString());
+            Assert.That(perTask.Error, Does.Contain("--users-per-task"));
+
+            var format = CliRunner.Run(SubmitRecommend(model, "--format", "csv"));
+            Assert.That(format.ExitCode, Is.EqualTo(2), format.ToString());
+            Assert.That(format.Error, Does.Contain("--format"));
+
+            var gateway = CliRunner.Run(SubmitRecommend(model, "--gateway", "example.org:30000"));
+            Assert.That(gateway.ExitCode, Is.EqualTo(2), gateway.ToString());
+            Assert.That(gateway.Error, Does.Contain("--gateway 'example.org:30000' names the host 'example.org'"));
+
+            var jobId = CliRunner.Run(SubmitRecommend(model, "--job-id", "no spaces"));
+            Assert.That(jobId.ExitCode, Is.Not.EqualTo(0), jobId.ToString());
+            Assert.That(jobId.Error, Does.Contain("--job-id 'no spaces' is not a valid job name"));
+
+            var folder = CliRunner.Run(SubmitRecommend(model).Select(a => a.EndsWith("lists.tsv", StringComparison.Ordinal) ? Path.Combine(_folder, "nope", "lists.tsv") : a).ToArray());
+            Assert.That(folder.ExitCode, Is.EqualTo(2), folder.ToString());
+            Assert.That(folder.Error, Does.Contain("does not exist").And.Contain("end --output with '/'"));
+
+            var missing = CliRunner.Run(SubmitRecommend(Path.Combine(_folder, "missing.zip")));
+            Assert.That(missing.ExitCode, Is.Not.EqualTo(0), missing.ToString());
+            Assert.That(missing.Error, Does.Contain("--model"));
+
+            var before = ClusterSubmission.ConnectTimeout;
+            ClusterSubmission.ConnectTimeout = TimeSpan.FromSeconds(2);
+            try
+            {
+                int port = FreePort();
+                var run = CliRunner.Run(SubmitRecommend(model, "--gateway", $"127.0.0.1:{port}"));
+                Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+                Assert.That(run.Error, Does.Contain($"cannot reach the cluster at 127.0.0.1:{port}"));
+            }
+            finally
+            {
+                ClusterSubmission.ConnectTimeout = before;
+            }
+            Assert.That(File.Exists(Path.Combine(_folder, "lists.tsv")), Is.False, "nothing written");
+            Assert.That(Directory.GetDirectories(_folder), Is.Empty, "no job was written into the storage");
+        }
+
+        [Test]
+        public void ASiloStartedByTheCommandWritesTheRecommendCommandsListsForASubmittedRecommendation()
+        {
+            string model = SaveModel();
+            string single = Path.Combine(_folder, "single.tsv");
+            var reference = CliRunner.Run("recommend", "--model", model, "--k", "5", "--output", single, "--threads", "1");
+            Assert.That(reference.ExitCode, Is.EqualTo(0), reference.ToString());
+            string singleParquet = Path.Combine(_folder, "single.parquet");
+            Assert.That(CliRunner.Run("recommend", "--model", model, "--k", "5", "--output", singleParquet, "--include-seen").ExitCode, Is.EqualTo(0));
+
+            int siloPort = FreePort(), gatewayPort = FreePort();
+            var siloOutput = new StringWriter();
+            var siloError = new StringWriter();
+            var syncOutput = TextWriter.Synchronized(siloOutput);
+            using var stop = new CancellationTokenSource();
+            var silo = Task.Run(() => EmbeddingsCli.Run(new[] { "cluster", "silo", "--storage", _folder, "--port", siloPort.ToString(), "--gateway-port", gatewayPort.ToString(), "--poll-ms", "50" },
+                stop.Token, syncOutput, TextWriter.Synchronized(siloError)));
+            try
+            {
+                string Printed()
+                {
+                    lock (syncOutput)
+                        return siloOutput.ToString();
+                }
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (!Printed().Contains("Ctrl+C stops it", StringComparison.Ordinal) && !silo.IsCompleted && DateTime.UtcNow < deadline)
+                    Thread.Sleep(50);
+                Assert.That(Printed(), Does.Contain("first silo"), siloError.ToString());
+
+                var run = CliRunner.Run(SubmitRecommend(model, "--gateway", $"127.0.0.1:{gatewayPort}", "--count", "5", "--users-per-task", "25"));
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+                Assert.That(run.Output, Does.Contain("job 'lists': 600 recommendations in 5 shards"), "120 users in ranges of 25");
+                Assert.That(run.Error, Does.Contain("5/5 tasks"), "progress on standard error");
+                Assert.That(File.ReadAllText(Path.Combine(_folder, "lists.tsv")), Is.EqualTo(File.ReadAllText(single)), "the same lines as 'embeddings recommend'");
+
+                // The job id defaults to the output's name: another job under it is refused, naming the difference.
+                string parquet = Path.Combine(_folder, "lists.parquet");
+                string[] again = { "cluster", "submit", "recommend", "--storage", _folder, "--model", model, "--output", parquet, "--gateway", $"127.0.0.1:{gatewayPort}",
+                    "--count", "5", "--users-per-task", "50", "--include-seen" };
+                var clash = CliRunner.Run(again);
+                Assert.That(clash.ExitCode, Is.EqualTo(1), clash.ToString());
+                Assert.That(clash.Error, Does.Contain("holds another job named 'lists' (Tasks: 5 vs 3, stored vs submitted)").And.Contain("choose another"));
+                var second = CliRunner.Run(again.Concat(new[] { "--job-id", "lists-parquet" }).ToArray());
+                Assert.That(second.ExitCode, Is.EqualTo(0), second.ToString());
+                var ml = new Microsoft.ML.MLContext(seed: 1);
+                foreach (string column in new[] { "user", "item", "rank" })
+                    Assert.That(ml.Data.LoadFromParquet(parquet, column).Preview(1000).RowView.Select(r => r.Values[0].Value.ToString()),
+                        Is.EqualTo(ml.Data.LoadFromParquet(singleParquet, column).Preview(1000).RowView.Select(r => r.Values[0].Value.ToString())), $"column {column}");
+                Assert.That(ml.Data.LoadFromParquet(parquet, "score").Preview(1000).RowView.Select(r => (float)r.Values[0].Value),
+                    Is.EqualTo(ml.Data.LoadFromParquet(singleParquet, "score").Preview(1000).RowView.Select(r => (float)r.Values[0].Value)), "scores");
+            }
+            finally
+            {
+                stop.Cancel();
+                Assert.That(silo.Wait(TimeSpan.FromSeconds(60)), Is.True, "the silo stops on cancellation");
+            }
+            Assert.That(silo.Result, Is.EqualTo(0), siloError.ToString());
         }
 
         private static int FreePort()
