@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
+using Embeddings.Cluster.Storage;
 using Microsoft.ML;
 using NUnit.Framework;
 
@@ -139,6 +140,49 @@ namespace Embeddings.Cluster.Tests
             Assert.That(context, Is.Not.Null);
             Assert.That(context!.Keys, Is.EqualTo(vectors.Keys).AsCollection);
             Assert.That(context.Row(7).ToArray(), Is.EqualTo(raw.Output.AsSpan(7 * raw.Dimension, raw.Dimension).ToArray()).AsCollection);
+        }
+
+        [Test]
+        public void PairFilesAreTheSameWhateverTheNumberOfWalkThreads()
+        {
+            // Each work item (256 walks) gathers its pairs and appends them in item order, so the pair files, the item
+            // counts and the fingerprint are a function of the graph, the options and the seed. 4,800 walks make 19
+            // work items in two episodes, enough for four threads to overtake one another.
+            var (_, edges) = Planted();
+            var job = new GraphClusterJobOptions { JobId = "threads", Partitions = 3, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1 };
+            Dictionary<string, byte[]>? first = null;
+            DirectoryPartitionStore? firstStore = null;
+            foreach (int threads in new[] { 1, 2, 4 })
+            {
+                string folder = TempFolder.Create();
+                _folders.Add(folder);
+                var store = new DirectoryPartitionStore(folder);
+                var options = Options(null);
+                options.NumberOfThreads = threads;
+                GraphClusterJob.Prepare(store, w => Write(w, edges), options, job);
+                var description = JobFiles.ReadDescription(store, "threads").Description;
+                Assert.That(description.Spec.Episodes, Is.EqualTo(2), "two episodes");
+                Assert.That(description.EpisodePairs.Sum(), Is.GreaterThan(100_000), "pairs were written");
+                var files = System.IO.Directory.EnumerateFiles(folder, "*", System.IO.SearchOption.AllDirectories)
+                    .ToDictionary(f => System.IO.Path.GetRelativePath(folder, f), System.IO.File.ReadAllBytes);
+                Assert.That(files.Keys.Count(k => k.Contains("pairs", StringComparison.Ordinal) || k.EndsWith(".bin", StringComparison.Ordinal)), Is.GreaterThan(0), "the job's files were found");
+                if (first is null)
+                {
+                    first = files;
+                    firstStore = store;
+                    continue;
+                }
+                Assert.That(files.Keys.OrderBy(k => k, StringComparer.Ordinal), Is.EqualTo(first.Keys.OrderBy(k => k, StringComparer.Ordinal)).AsCollection, $"{threads} threads: the same files");
+                foreach (var (name, bytes) in first)
+                    Assert.That(files[name].AsSpan().SequenceEqual(bytes), Is.True, $"{threads} threads: {name} equal byte for byte to one thread's");
+            }
+
+            // The same command given again with another thread count finds the job (nothing written, no refusal).
+            var again = Options(null);
+            again.NumberOfThreads = 4;
+            var spec = GraphClusterJob.Prepare(firstStore!, w => Write(w, edges), again, job);
+            Assert.That(spec.JobId, Is.EqualTo("threads"));
+            Assert.That(JobFiles.ReadDescription(firstStore!, "threads").Bytes.AsSpan().SequenceEqual(first!["threads" + System.IO.Path.DirectorySeparatorChar + "job.json"]), Is.True, "job.json unchanged");
         }
 
         [Test]

@@ -401,18 +401,28 @@ namespace Embeddings.Partitioned
             _dir.ClearPairs();
             System.IO.Directory.CreateDirectory(_dir.PairsPath);
             int buckets = Partitions * Partitions;
-            var shared = new BucketFiles(_dir, Partitions);
+            var shared = new BucketFiles(_dir, Partitions, firstItem);
             long skipped = 0;
             var writers = new PairWriter?[Threads];
+            // Each work item's pairs are gathered by its thread and appended to the bucket files in work-item order, so the
+            // files are the same whatever the thread count (one thread wrote them in this order already).
             RunWorkers(Threads, firstItem, endItem, (thread, item) =>
             {
-                var writer = writers[thread] ??= new PairWriter(this, shared);
-                long none = ProduceItem(epoch, item, writer);
-                if (none != 0)
-                    Interlocked.Add(ref skipped, none);
+                var writer = writers[thread] ??= new PairWriter(this);
+                try
+                {
+                    long none = ProduceItem(epoch, item, writer);
+                    if (none != 0)
+                        Interlocked.Add(ref skipped, none);
+                    shared.Commit(item, writer, Cancellation);
+                }
+                catch
+                {
+                    shared.Abort();
+                    throw;
+                }
             });
-            foreach (var writer in writers)
-                writer?.FlushAll();
+            shared.FlushAll();
             Cancellation.ThrowIfCancellationRequested();
             _dir.FlushPairsToDevice(Partitions);
             _manifest.PairsReadyEpisode = global;
@@ -427,45 +437,123 @@ namespace Embeddings.Partitioned
             return shared.Counts;
         }
 
-        /// <summary>The bucket files of an episode being written: a lock and a pair count per bucket.</summary>
-        internal sealed class BucketFiles(PartitionDirectory directory, int partitions)
+        /// <summary>
+        /// The bucket files of an episode being written, and a pair count per bucket. Work items are committed one at a
+        /// time in item order (<see cref="Commit"/>): an item's pairs go to a staging buffer per bucket, appended to the
+        /// bucket's file when full, so each file is the items' pairs concatenated in item order, whatever thread made them.
+        /// </summary>
+        internal sealed class BucketFiles
         {
-            private readonly object[] _locks = Enumerable.Range(0, partitions * partitions).Select(_ => new object()).ToArray();
+            private readonly PartitionDirectory _directory;
+            private readonly int _partitions;
+            private readonly object _gate = new();
+            private readonly int[][] _staging;
+            private readonly int[] _staged;
+            private long _next;
+            private bool _aborted;
 
-            public long[] Counts { get; } = new long[partitions * partitions];
-
-            public void Append(int bucket, ReadOnlySpan<int> pairs)
+            public BucketFiles(PartitionDirectory directory, int partitions, long firstItem)
             {
-                lock (_locks[bucket])
+                _directory = directory;
+                _partitions = partitions;
+                int buckets = partitions * partitions;
+                int bufferPairs = PartitionedTraining.BufferPairs(partitions);
+                _staging = Enumerable.Range(0, buckets).Select(_ => new int[2 * bufferPairs]).ToArray();
+                _staged = new int[buckets];
+                _next = firstItem;
+                Counts = new long[buckets];
+            }
+
+            public long[] Counts { get; }
+
+            /// <summary>
+            /// Waits until every item before <paramref name="item"/> is committed (items are handed to the threads in
+            /// order, so the earlier ones are being produced), then takes the writer's pairs of this item and clears it.
+            /// Returns without committing when another thread failed or the run is cancelled (the episode is then dropped).
+            /// </summary>
+            public void Commit(long item, PairWriter writer, CancellationToken cancellation)
+            {
+                lock (_gate)
                 {
-                    using var stream = new FileStream(directory.BucketFile(bucket / partitions, bucket % partitions), FileMode.Append, FileAccess.Write, FileShare.None, 1);
-                    stream.Write(MemoryMarshal.AsBytes(pairs));
-                    Counts[bucket] += pairs.Length / 2;
+                    while (_next != item)
+                    {
+                        if (_aborted || cancellation.IsCancellationRequested)
+                            return;
+                        Monitor.Wait(_gate, 50);
+                    }
+                    if (_aborted)
+                        return;
+                    for (int b = 0; b < _staged.Length; b++)
+                    {
+                        var pairs = writer.Taken(b);
+                        while (!pairs.IsEmpty)
+                        {
+                            int room = _staging[b].Length - _staged[b];
+                            int n = Math.Min(room, pairs.Length);
+                            pairs[..n].CopyTo(_staging[b].AsSpan(_staged[b]));
+                            _staged[b] += n;
+                            pairs = pairs[n..];
+                            if (_staged[b] == _staging[b].Length)
+                                Flush(b);
+                        }
+                    }
+                    writer.Clear();
+                    _next = item + 1;
+                    Monitor.PulseAll(_gate);
                 }
+            }
+
+            /// <summary>Wakes the threads waiting for their turn: the episode failed and will not be committed.</summary>
+            public void Abort()
+            {
+                lock (_gate)
+                {
+                    _aborted = true;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+
+            /// <summary>Appends what is staged to the files (after the last item).</summary>
+            public void FlushAll()
+            {
+                lock (_gate)
+                {
+                    for (int b = 0; b < _staged.Length; b++)
+                        Flush(b);
+                }
+            }
+
+            private void Flush(int bucket)
+            {
+                int ints = _staged[bucket];
+                if (ints == 0)
+                    return;
+                using (var stream = new FileStream(_directory.BucketFile(bucket / _partitions, bucket % _partitions), FileMode.Append, FileAccess.Write, FileShare.None, 1))
+                    stream.Write(MemoryMarshal.AsBytes(_staging[bucket].AsSpan(0, ints)));
+                Counts[bucket] += ints / 2;
+                _staged[bucket] = 0;
             }
         }
 
         /// <summary>
-        /// One thread's writer of the pairs of an episode: subsamples each sequence it is given, draws the context of each
+        /// One thread's writer of the pairs of a work item: subsamples each sequence it is given, draws the context of each
         /// position as the in-memory trainer does (the word2vec dynamic window, or every other position with whole-sequence
         /// context), and appends each (context, centre) pair as (input row, output row), local to their partitions, to the
-        /// buffer of its bucket, flushed to the bucket file when full. No allocation per sequence or pair.
+        /// buffer of its bucket, which grows to the largest item seen (no allocation per sequence or pair once grown).
+        /// <see cref="BucketFiles.Commit"/> takes the item's pairs.
         /// </summary>
         internal sealed class PairWriter
         {
             private readonly PartitionedSkipGramRun _run;
-            private readonly BucketFiles _files;
             private readonly int[][] _buffers;
             private readonly int[] _filled;
             private readonly int[] _kept;
 
-            public PairWriter(PartitionedSkipGramRun run, BucketFiles files)
+            public PairWriter(PartitionedSkipGramRun run)
             {
                 _run = run;
-                _files = files;
                 int buckets = run.Partitions * run.Partitions;
-                int bufferPairs = PartitionedTraining.BufferPairs(run.Partitions);
-                _buffers = Enumerable.Range(0, buckets).Select(_ => new int[2 * bufferPairs]).ToArray();
+                _buffers = Enumerable.Range(0, buckets).Select(_ => new int[256]).ToArray();
                 _filled = new int[buckets];
                 _kept = new int[Math.Max(1, run.MaxSequenceLength)];
             }
@@ -518,30 +606,26 @@ namespace Embeddings.Partitioned
                         int b = (source % partitions) * partitions + targetPartition;
                         int at = _filled[b];
                         var buffer = _buffers[b];
+                        if (at == buffer.Length)
+                            buffer = Grow(b);
                         buffer[at] = source / partitions;
                         buffer[at + 1] = targetLocal;
                         _filled[b] = at + 2;
-                        if (at + 2 == buffer.Length)
-                            Flush(b);
                     }
                 }
                 return n;
             }
 
-            private void Flush(int bucket)
+            private int[] Grow(int bucket)
             {
-                int ints = _filled[bucket];
-                if (ints == 0)
-                    return;
-                _files.Append(bucket, _buffers[bucket].AsSpan(0, ints));
-                _filled[bucket] = 0;
+                Array.Resize(ref _buffers[bucket], _buffers[bucket].Length * 2);
+                return _buffers[bucket];
             }
 
-            public void FlushAll()
-            {
-                for (int b = 0; b < _buffers.Length; b++)
-                    Flush(b);
-            }
+            /// <summary>The pairs of bucket <paramref name="bucket"/> gathered since <see cref="Clear"/>, (input, output) interleaved.</summary>
+            public ReadOnlySpan<int> Taken(int bucket) => _buffers[bucket].AsSpan(0, _filled[bucket]);
+
+            public void Clear() => Array.Clear(_filled);
         }
 
         private void EnsureLoaded(int input, int output)
