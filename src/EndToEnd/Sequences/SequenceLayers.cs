@@ -8,7 +8,8 @@ namespace Embeddings.EndToEnd.Sequences
     /// <summary>
     /// The layers of the sequence recall models that <see cref="Layers"/> does not have: a GRU over a block of left-padded
     /// sequences (time-major buffers, one matrix product per step for the recurrence and one for all steps' input
-    /// projections), and the softmax cross-entropy over all items. Gradient-checked in the tests (finite differences).
+    /// projections); layer normalisation, causal multi-head attention and dropout for the self-attention encoder; and the
+    /// softmax cross-entropy over all items. Gradient-checked in the tests (finite differences).
     /// </summary>
     internal static class SequenceLayers
     {
@@ -153,6 +154,188 @@ namespace Embeddings.EndToEnd.Sequences
             DenseKernels.MultiplyAdd(d, g, used, states.Slice(start * rows * d), 1, d, dHidden, whGradient, accumulate: true);
             DenseKernels.SumRows(used, dHidden, bhGradient[..g]);
             DenseKernels.MultiplyAdd(used, d, g, dGates, g, 1, wxTransposed, inputGradient.Slice(start * rows * d), accumulate: false);
+        }
+
+        /// <summary>Variance floor of <see cref="LayerNormForward"/> (PyTorch's nn.LayerNorm default).</summary>
+        public const float LayerNormEpsilon = 1e-5f;
+
+        /// <summary>
+        /// Layer normalisation of each row of <paramref name="x"/> [rows × d]: x̂ = (x − mean) / √(var + ε),
+        /// y = γ ⊙ x̂ + β. Keeps x̂ and 1/√(var + ε) for the backward pass.
+        /// </summary>
+        /// <param name="rows">Rows.</param>
+        /// <param name="dimension">Row width d.</param>
+        /// <param name="x">Input [rows × d].</param>
+        /// <param name="gain">γ [d].</param>
+        /// <param name="shift">β [d].</param>
+        /// <param name="normalized">Receives x̂ [rows × d].</param>
+        /// <param name="inverseDeviation">Receives 1/√(var + ε) [rows].</param>
+        /// <param name="y">Receives the output [rows × d] (may not alias <paramref name="x"/>).</param>
+        public static void LayerNormForward(int rows, int dimension, ReadOnlySpan<float> x, ReadOnlySpan<float> gain, ReadOnlySpan<float> shift,
+            Span<float> normalized, Span<float> inverseDeviation, Span<float> y)
+        {
+            int d = dimension;
+            for (int r = 0; r < rows; r++)
+            {
+                var row = x.Slice(r * d, d);
+                var hat = normalized.Slice(r * d, d);
+                float mean = TensorPrimitives.Sum(row) / d;
+                TensorPrimitives.Subtract(row, mean, hat);
+                float variance = TensorPrimitives.Dot(hat, hat) / d;
+                float inverse = 1f / MathF.Sqrt(variance + LayerNormEpsilon);
+                inverseDeviation[r] = inverse;
+                TensorPrimitives.Multiply(hat, inverse, hat);
+                var output = y.Slice(r * d, d);
+                TensorPrimitives.MultiplyAdd(hat, gain, shift, output);
+            }
+        }
+
+        /// <summary>
+        /// The backward pass of <see cref="LayerNormForward"/>: adds γ's and β's gradients to <paramref name="gainGradient"/> and
+        /// <paramref name="shiftGradient"/> and ∂loss/∂x to <paramref name="inputGradient"/>:
+        /// ∂x = (1/σ) (g − mean(g) − x̂ mean(g ⊙ x̂)) with g = γ ⊙ ∂y. <paramref name="scratch"/> holds d values.
+        /// </summary>
+        public static void LayerNormBackward(int rows, int dimension, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> normalized,
+            ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> gain, Span<float> gainGradient, Span<float> shiftGradient, Span<float> inputGradient,
+            Span<float> scratch)
+        {
+            int d = dimension;
+            var g = scratch[..d];
+            for (int r = 0; r < rows; r++)
+            {
+                var dy = outputGradient.Slice(r * d, d);
+                var hat = normalized.Slice(r * d, d);
+                TensorPrimitives.MultiplyAdd(dy, hat, gainGradient, gainGradient);
+                TensorPrimitives.Add(shiftGradient, dy, shiftGradient);
+                TensorPrimitives.Multiply(dy, gain, g);
+                float meanG = TensorPrimitives.Sum(g) / d;
+                float meanGHat = TensorPrimitives.Dot(g, hat) / d;
+                TensorPrimitives.MultiplyAdd(hat, -meanGHat, g, g);
+                TensorPrimitives.Subtract(g, meanG, g);
+                var dx = inputGradient.Slice(r * d, d);
+                TensorPrimitives.MultiplyAdd(g, inverseDeviation[r], dx, dx);
+            }
+        }
+
+        /// <summary>
+        /// Causal multi-head scaled dot-product attention over a block of left-padded sequences, row-major [rows × T]:
+        /// position i of row r attends to its positions firstStep[r] .. i with weights softmax_j(q_i · k_j / √(d/h)) per head;
+        /// padded positions (before firstStep[r]) are neither keys nor queries (their context is 0).
+        /// </summary>
+        /// <param name="rows">Rows R.</param>
+        /// <param name="steps">Positions T.</param>
+        /// <param name="dimension">Model width d (heads × head width).</param>
+        /// <param name="heads">Heads h (d divisible by h).</param>
+        /// <param name="firstStep">Each row's first real position.</param>
+        /// <param name="qkv">[R·T × 3d]: each position's query, key and value (each d, head k at k·d/h).</param>
+        /// <param name="probabilities">[R × h × T × T]: receives the attention weights (0 outside the causal window).</param>
+        /// <param name="context">[R·T × d]: receives Σ_j p_ij v_j per head.</param>
+        public static void CausalAttentionForward(int rows, int steps, int dimension, int heads, ReadOnlySpan<int> firstStep, ReadOnlySpan<float> qkv,
+            Span<float> probabilities, Span<float> context)
+        {
+            int d = dimension, t = steps, width = d / heads, stride = 3 * d;
+            float scale = 1f / MathF.Sqrt(width);
+            for (int r = 0; r < rows; r++)
+            {
+                int first = firstStep[r];
+                context.Slice(r * t * d, first * d).Clear();
+                for (int h = 0; h < heads; h++)
+                {
+                    var weights = probabilities.Slice((r * heads + h) * t * t, t * t);
+                    weights.Clear();
+                    for (int i = first; i < t; i++)
+                    {
+                        var query = qkv.Slice((r * t + i) * stride + h * width, width);
+                        var p = weights.Slice(i * t + first, i - first + 1);
+                        for (int j = first; j <= i; j++)
+                            p[j - first] = TensorPrimitives.Dot(query, qkv.Slice((r * t + j) * stride + d + h * width, width)) * scale;
+                        float max = TensorPrimitives.Max(p);
+                        TensorPrimitives.Subtract(p, max, p);
+                        TensorPrimitives.Exp(p, p);
+                        TensorPrimitives.Multiply(p, 1f / TensorPrimitives.Sum(p), p);
+                        var output = context.Slice((r * t + i) * d + h * width, width);
+                        output.Clear();
+                        for (int j = first; j <= i; j++)
+                            TensorPrimitives.MultiplyAdd(qkv.Slice((r * t + j) * stride + 2 * d + h * width, width), p[j - first], output, output);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// The backward pass of <see cref="CausalAttentionForward"/>: writes ∂loss/∂(q, k, v) to <paramref name="qkvGradient"/>
+        /// [R·T × 3d] (overwritten; 0 at padded positions) from <paramref name="contextGradient"/> [R·T × d].
+        /// <paramref name="scratch"/> holds T values.
+        /// </summary>
+        public static void CausalAttentionBackward(int rows, int steps, int dimension, int heads, ReadOnlySpan<int> firstStep, ReadOnlySpan<float> qkv,
+            ReadOnlySpan<float> probabilities, ReadOnlySpan<float> contextGradient, Span<float> qkvGradient, Span<float> scratch)
+        {
+            int d = dimension, t = steps, width = d / heads, stride = 3 * d;
+            float scale = 1f / MathF.Sqrt(width);
+            qkvGradient[..(rows * t * stride)].Clear();
+            for (int r = 0; r < rows; r++)
+            {
+                int first = firstStep[r];
+                for (int h = 0; h < heads; h++)
+                {
+                    var weights = probabilities.Slice((r * heads + h) * t * t, t * t);
+                    for (int i = first; i < t; i++)
+                    {
+                        var dContext = contextGradient.Slice((r * t + i) * d + h * width, width);
+                        var p = weights.Slice(i * t + first, i - first + 1);
+                        var dp = scratch[..p.Length];
+                        // ∂p_j = ∂c · v_j; ∂v_j += p_j ∂c.
+                        for (int j = first; j <= i; j++)
+                        {
+                            int v = (r * t + j) * stride + 2 * d + h * width;
+                            dp[j - first] = TensorPrimitives.Dot(dContext, qkv.Slice(v, width));
+                            var dv = qkvGradient.Slice(v, width);
+                            TensorPrimitives.MultiplyAdd(dContext, p[j - first], dv, dv);
+                        }
+                        // ∂s_j = p_j (∂p_j − Σ_k p_k ∂p_k), times the scale for q and k.
+                        float mean = TensorPrimitives.Dot(p, dp);
+                        TensorPrimitives.Subtract(dp, mean, dp);
+                        TensorPrimitives.Multiply(dp, p, dp);
+                        TensorPrimitives.Multiply(dp, scale, dp);
+                        var query = qkv.Slice((r * t + i) * stride + h * width, width);
+                        var dq = qkvGradient.Slice((r * t + i) * stride + h * width, width);
+                        for (int j = first; j <= i; j++)
+                        {
+                            int k = (r * t + j) * stride + d + h * width;
+                            TensorPrimitives.MultiplyAdd(qkv.Slice(k, width), dp[j - first], dq, dq);
+                            var dk = qkvGradient.Slice(k, width);
+                            TensorPrimitives.MultiplyAdd(query, dp[j - first], dk, dk);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Inverted dropout: <paramref name="mask"/>[i] = 0 with probability <paramref name="rate"/>, else 1/(1 − rate), drawn from
+        /// a counter-based hash of (<paramref name="key"/>, i) (so a block's masks depend on its key, never on a thread);
+        /// then <paramref name="values"/> ⊙= mask.
+        /// </summary>
+        public static void Dropout(Span<float> values, Span<float> mask, float rate, ulong key)
+        {
+            float keep = 1f / (1 - rate);
+            // Compare the top 24 bits of each hash with the rate scaled to 2^24.
+            uint threshold = (uint)Math.Round(rate * (1 << 24));
+            for (int i = 0; i < values.Length; i++)
+            {
+                uint bits = (uint)(Mix(key + (ulong)i * 0x9E3779B97F4A7C15UL) >> 40);
+                float m = bits < threshold ? 0f : keep;
+                mask[i] = m;
+                values[i] *= m;
+            }
+        }
+
+        /// <summary>SplitMix64's finaliser: a well-mixed 64-bit hash of <paramref name="z"/>.</summary>
+        public static ulong Mix(ulong z)
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
         }
 
         /// <summary>

@@ -26,6 +26,17 @@ namespace Embeddings
         /// embeddings, oldest first; its last state is the user vector. Sees the order of the items.
         /// </summary>
         Gru = 1,
+
+        /// <summary>
+        /// SASRec-style (Kang and McAuley, 2018): the history's item embeddings plus learned position embeddings (one per
+        /// slot of the <see cref="SequenceRecallEstimator.Options.HistoryLength"/> window, the latest item always in the
+        /// last slot), then <see cref="SequenceRecallEstimator.Options.AttentionBlocks"/> pre-norm transformer blocks
+        /// (layer norm, causal multi-head self-attention with <see cref="SequenceRecallEstimator.Options.AttentionHeads"/>
+        /// heads, residual; layer norm, point-wise ReLU feed-forward of width d, residual; dropout
+        /// <see cref="SequenceRecallEstimator.Options.DropoutRate"/> on the input and on each sublayer's output) and a final
+        /// layer norm; the latest position's output is the user vector. Sees the order of the items.
+        /// </summary>
+        SelfAttention = 2,
     }
 
     /// <summary>The proposal distribution Q of <see cref="SequenceRecallEstimator"/>'s sampled softmax.</summary>
@@ -141,6 +152,25 @@ namespace Embeddings
             /// </summary>
             public int[]? HiddenLayerSizes { get; set; }
 
+            /// <summary>
+            /// Transformer blocks of <see cref="SequenceRecallArchitecture.SelfAttention"/>. Null (default): 2; otherwise 1 to 16.
+            /// Must be null for the other architectures.
+            /// </summary>
+            public int? AttentionBlocks { get; set; }
+
+            /// <summary>
+            /// Attention heads of <see cref="SequenceRecallArchitecture.SelfAttention"/> (each of width EmbeddingDimension / heads).
+            /// Null (default): 1; otherwise 1 to 64 and a divisor of <see cref="EmbeddingDimension"/>. Must be null for the other architectures.
+            /// </summary>
+            public int? AttentionHeads { get; set; }
+
+            /// <summary>
+            /// Dropout rate of <see cref="SequenceRecallArchitecture.SelfAttention"/> during training (on the input embeddings and
+            /// on each attention and feed-forward output; none when encoding). Null (default): 0.2; otherwise in [0, 0.9].
+            /// Must be null for the other architectures.
+            /// </summary>
+            public float? DropoutRate { get; set; }
+
             /// <summary>Passes over the training examples. Default 8; 1 to 10,000.</summary>
             public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
@@ -192,21 +222,39 @@ namespace Embeddings
                 ValidateColumnNames(c);
                 if (string.IsNullOrWhiteSpace(UserVectorColumnName))
                     throw new ArgumentException($"{c}: UserVectorColumnName is empty; name the output column (\"UserVector\" is the default).", nameof(UserVectorColumnName));
-                OptionChecks.Check(c, Enum.IsDefined(Architecture), nameof(Architecture), Architecture, "use MeanPooling or Gru");
+                OptionChecks.Check(c, Enum.IsDefined(Architecture), nameof(Architecture), Architecture, "use MeanPooling, Gru or SelfAttention");
                 if (UserFeaturesColumnName is not null)
                 {
                     OptionChecks.Check(c, !string.IsNullOrWhiteSpace(UserFeaturesColumnName), nameof(UserFeaturesColumnName), $"'{UserFeaturesColumnName}'", "name the features column, or leave it null");
                     OptionChecks.Check(c, Architecture == SequenceRecallArchitecture.MeanPooling, nameof(UserFeaturesColumnName), $"'{UserFeaturesColumnName}'",
-                        "user side features feed the MeanPooling network; leave it null for Gru");
+                        $"user side features feed the MeanPooling network; leave it null for {Architecture}");
                 }
                 OptionChecks.Check(c, EmbeddingDimension is >= 1 and <= 1024, nameof(EmbeddingDimension), EmbeddingDimension, "use 1 to 1024 (64 is usual)");
                 OptionChecks.Check(c, HistoryLength is >= 1 and <= 1000, nameof(HistoryLength), HistoryLength, "use 1 to 1000 (20 is usual)");
                 if (HiddenLayerSizes is not null)
                 {
                     OptionChecks.Check(c, Architecture == SequenceRecallArchitecture.MeanPooling, nameof(HiddenLayerSizes), string.Join(", ", HiddenLayerSizes),
-                        "leave it null for Gru (its hidden size is EmbeddingDimension), or use Architecture = MeanPooling");
+                        $"leave it null for {Architecture} (its width is EmbeddingDimension), or use Architecture = MeanPooling");
                     OptionChecks.Check(c, HiddenLayerSizes.Length <= 16 && HiddenLayerSizes.All(s => s is >= 1 and <= 65_536), nameof(HiddenLayerSizes), string.Join(", ", HiddenLayerSizes),
                         "use at most 16 sizes, each 1 to 65,536 (null: one layer of 2 x EmbeddingDimension)");
+                }
+                bool attention = Architecture == SequenceRecallArchitecture.SelfAttention;
+                if (AttentionBlocks is int blocks)
+                {
+                    OptionChecks.Check(c, attention, nameof(AttentionBlocks), blocks, $"leave it null for {Architecture}, or use Architecture = SelfAttention");
+                    OptionChecks.Check(c, blocks is >= 1 and <= 16, nameof(AttentionBlocks), blocks, "use 1 to 16 (2 is the default)");
+                }
+                if (AttentionHeads is int heads)
+                {
+                    OptionChecks.Check(c, attention, nameof(AttentionHeads), heads, $"leave it null for {Architecture}, or use Architecture = SelfAttention");
+                    OptionChecks.Check(c, heads is >= 1 and <= 64, nameof(AttentionHeads), heads, "use 1 to 64 (1 is the default)");
+                    OptionChecks.Check(c, EmbeddingDimension % heads == 0, nameof(AttentionHeads), heads,
+                        $"use a divisor of EmbeddingDimension = {EmbeddingDimension} (each head is EmbeddingDimension / AttentionHeads wide)");
+                }
+                if (DropoutRate is float rate)
+                {
+                    OptionChecks.Check(c, attention, nameof(DropoutRate), rate, $"leave it null for {Architecture}, or use Architecture = SelfAttention");
+                    OptionChecks.Check(c, rate >= 0 && rate <= 0.9f, nameof(DropoutRate), rate, "use a value in [0, 0.9] (0.2 is the default; 0 turns dropout off)");
                 }
                 OptionChecks.Check(c, NumberOfEpochs is >= 1 and <= 10_000, nameof(NumberOfEpochs), NumberOfEpochs, "use 1 to 10,000 (8 is usual; choose it with validation data)");
                 OptionChecks.Check(c, BatchSize is >= 1 and <= 65_536, nameof(BatchSize), BatchSize, "use 1 to 65,536 (256 is usual)");
@@ -221,7 +269,13 @@ namespace Embeddings
                 OptionChecks.Check(c, NumberOfThreads is null or (>= 1 and <= 1024), nameof(NumberOfThreads), NumberOfThreads, "use 1 to 1024, or null for all processors");
             }
 
-            internal int[] HiddenSizes => Architecture == SequenceRecallArchitecture.Gru ? [] : HiddenLayerSizes ?? [2 * EmbeddingDimension];
+            internal int[] HiddenSizes => Architecture != SequenceRecallArchitecture.MeanPooling ? [] : HiddenLayerSizes ?? [2 * EmbeddingDimension];
+
+            internal int Blocks => Architecture == SequenceRecallArchitecture.SelfAttention ? AttentionBlocks ?? 2 : 0;
+
+            internal int Heads => Architecture == SequenceRecallArchitecture.SelfAttention ? AttentionHeads ?? 1 : 0;
+
+            internal float Dropout => Architecture == SequenceRecallArchitecture.SelfAttention ? DropoutRate ?? 0.2f : 0;
 
             /// <summary>A copy of these settings (the hidden layer sizes copied too; the progress receiver and cancellation token shared).</summary>
             /// <returns>The copy.</returns>

@@ -64,7 +64,8 @@ namespace Embeddings.EndToEnd.Sequences
             if (!indexed.Any(s => s.Length >= 2))
                 throw new InvalidOperationException($"{c}: no user has two or more interactions, so there is no next item to learn. Give each user's interactions (column '{options.UserColumnName}').");
             int threads = options.NumberOfThreads ?? Environment.ProcessorCount;
-            var p = new SequenceRecallParameters(options.Architecture, items.Length, options.EmbeddingDimension, options.HistoryLength, options.HiddenSizes, features?.Count ?? 0);
+            var p = new SequenceRecallParameters(options.Architecture, items.Length, options.EmbeddingDimension, options.HistoryLength, options.HiddenSizes, features?.Count ?? 0,
+                options.Blocks, options.Heads);
             p.Initialize(seed);
             bool sampled = items.Length > options.SampledSoftmaxThreshold;
             long logits = (long)Math.Min(options.BatchSize, indexed.Sum(s => Math.Max(0, s.Length - 1))) * (sampled ? options.SampledNegativeCount : items.Length);
@@ -83,7 +84,7 @@ namespace Embeddings.EndToEnd.Sequences
                 sampler = new ProposalSampler(options.SampledSoftmaxProposal, counts);
             }
             var trainer = new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads,
-                sampler, options.SampledNegativeCount, features?.Values, token);
+                sampler, options.SampledNegativeCount, features?.Values, token, options.Dropout);
 
             Validation? check = null;
             if (validation is not null)

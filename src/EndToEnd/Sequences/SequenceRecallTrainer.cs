@@ -76,8 +76,9 @@ namespace Embeddings.EndToEnd.Sequences
         /// <param name="negatives">Negatives per batch of the sampled softmax.</param>
         /// <param name="features">Each sequence's user features [sequences × FeatureCount]; null without features.</param>
         /// <param name="token">Cancellation.</param>
+        /// <param name="dropoutRate">Self-attention's dropout rate (0: none).</param>
         public SequenceRecallTrainer(SequenceRecallParameters parameters, IReadOnlyList<int[]> sequences, int batchSize, float learningRate, float beta1, float beta2,
-            float epsilon, int threads, ProposalSampler? sampler, int negatives, float[]? features, CancellationToken token)
+            float epsilon, int threads, ProposalSampler? sampler, int negatives, float[]? features, CancellationToken token, float dropoutRate = 0)
         {
             _features = features;
             _p = parameters;
@@ -110,7 +111,7 @@ namespace Embeddings.EndToEnd.Sequences
             int blocks = (rowsPerBatch + BlockRows - 1) / BlockRows;
             _workspaces = new SequenceWorkspace[blocks];
             for (int b = 0; b < blocks; b++)
-                _workspaces[b] = new SequenceWorkspace(parameters, BlockRows);
+                _workspaces[b] = new SequenceWorkspace(parameters, BlockRows, dropoutRate) { Training = true };
             _transposed = parameters.Layers.Select(l => new float[(long)l.In * l.Out]).ToArray();
             _users = new float[rowsPerBatch * d];
             _sampler = sampler;
@@ -230,6 +231,8 @@ namespace Embeddings.EndToEnd.Sequences
             int first = b * BlockRows;
             int rows = Math.Min(BlockRows, n - first);
             w.Rows = rows;
+            // Dropout masks from (seed, epoch, batch, block): the same whatever thread runs the block.
+            w.DropoutKey = SequenceLayers.Mix(SequenceLayers.Mix(SequenceLayers.Mix((ulong)(uint)_seed << 32 | (uint)_epoch) + (ulong)_batch) + (ulong)b) * 64;
             for (int r = 0; r < rows; r++)
             {
                 int e = _order[start + first + r];

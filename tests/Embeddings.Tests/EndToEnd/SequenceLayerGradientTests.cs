@@ -7,7 +7,7 @@ using NUnit.Framework;
 
 namespace Embeddings.Tests.EndToEnd
 {
-    /// <summary>Finite-difference checks of the GRU, the softmax cross-entropy and the whole sequence recall network.</summary>
+    /// <summary>Finite-difference checks of the GRU, layer norm, causal attention, the softmax cross-entropy and the whole sequence recall network.</summary>
     [TestFixture]
     public class SequenceLayerGradientTests
     {
@@ -134,21 +134,136 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(gradient.Where((_, i) => i != 2), Is.EqualTo(full.Skip(1)).Within(1e-6f));
         }
 
+        /// <summary>loss = Σ c ⊙ LayerNorm(x) for fixed random c: γ, β and x against finite differences.</summary>
+        [Test]
+        public void LayerNormGradientsMatchFiniteDifferences()
+        {
+            var random = new Random(5);
+            const int rows = 3;
+            var x = Random(random, rows * D, 1.5f);
+            var gain = Random(random, D, 1);
+            var shift = Random(random, D, 0.5f);
+            var c = Random(random, rows * D, 1);
+            double Loss()
+            {
+                var y = new float[rows * D];
+                SequenceLayers.LayerNormForward(rows, D, x, gain, shift, new float[rows * D], new float[rows], y);
+                return y.Select((v, i) => (double)v * c[i]).Sum();
+            }
+            var hat = new float[rows * D];
+            var deviation = new float[rows];
+            SequenceLayers.LayerNormForward(rows, D, x, gain, shift, hat, deviation, new float[rows * D]);
+            var dGain = new float[D];
+            var dShift = new float[D];
+            var dx = Random(random, rows * D, 1);
+            var start = dx.ToArray();
+            SequenceLayers.LayerNormBackward(rows, D, c, hat, deviation, gain, dGain, dShift, dx, new float[D]);
+            for (int i = 0; i < dx.Length; i++)
+                dx[i] -= start[i]; // the backward pass adds to the input gradient
+            CheckAll("x", x, dx, Loss);
+            CheckAll("gain", gain, dGain, Loss);
+            CheckAll("shift", shift, dShift, Loss);
+        }
+
+        /// <summary>loss = Σ c ⊙ context of causal two-head attention over left-padded rows: q, k, v against finite differences.</summary>
+        [Test]
+        public void CausalAttentionGradientsMatchFiniteDifferences()
+        {
+            var random = new Random(9);
+            const int rows = 3, steps = 4, d = 6, heads = 2;
+            int[] first = [0, 2, 3];
+            var qkv = Random(random, rows * steps * 3 * d, 1);
+            var c = Random(random, rows * steps * d, 1);
+            double Loss()
+            {
+                var context = new float[rows * steps * d];
+                SequenceLayers.CausalAttentionForward(rows, steps, d, heads, first, qkv, new float[rows * heads * steps * steps], context);
+                return context.Select((v, i) => (double)v * c[i]).Sum();
+            }
+            var probabilities = new float[rows * heads * steps * steps];
+            var output = new float[rows * steps * d];
+            SequenceLayers.CausalAttentionForward(rows, steps, d, heads, first, qkv, probabilities, output);
+            for (int r = 0; r < rows; r++)
+            {
+                for (int h = 0; h < heads; h++)
+                {
+                    for (int i = first[r]; i < steps; i++)
+                    {
+                        var p = probabilities.AsSpan(((r * heads + h) * steps + i) * steps, steps).ToArray();
+                        Assert.That(p.Sum(), Is.EqualTo(1).Within(1e-5), "each query's weights sum to 1");
+                        Assert.That(p.Where((_, j) => j < first[r] || j > i), Is.All.EqualTo(0f), "no weight on padded or later positions");
+                    }
+                }
+                Assert.That(output.AsSpan(r * steps * d, first[r] * d).ToArray(), Is.All.EqualTo(0f), "padded positions have no context");
+            }
+            var dQkv = new float[qkv.Length];
+            SequenceLayers.CausalAttentionBackward(rows, steps, d, heads, first, qkv, probabilities, c, dQkv, new float[steps]);
+            CheckAll("qkv", qkv, dQkv, Loss);
+        }
+
+        [Test]
+        public void DropoutKeepsOneMinusTheRateScaledUpAndDependsOnlyOnItsKey()
+        {
+            var values = Enumerable.Repeat(1f, 100_000).ToArray();
+            var mask = new float[values.Length];
+            SequenceLayers.Dropout(values, mask, 0.25f, 42);
+            Assert.That(values, Is.EqualTo(mask));
+            Assert.That(mask.Distinct().Order(), Is.EqualTo(new[] { 0f, 1f / 0.75f }));
+            Assert.That(mask.Count(m => m == 0) / (double)mask.Length, Is.EqualTo(0.25).Within(0.01));
+            var again = Enumerable.Repeat(1f, values.Length).ToArray();
+            SequenceLayers.Dropout(again, new float[values.Length], 0.25f, 42);
+            Assert.That(again, Is.EqualTo(values));
+            SequenceLayers.Dropout(again, new float[values.Length], 0.25f, 43);
+            Assert.That(again, Is.Not.EqualTo(values));
+        }
+
+        private static void CheckAll(string name, float[] parameter, float[] analytic, Func<double> loss)
+        {
+            for (int i = 0; i < parameter.Length; i++)
+            {
+                float saved = parameter[i];
+                parameter[i] = saved + 1e-3f;
+                double plus = loss();
+                parameter[i] = saved - 1e-3f;
+                double minus = loss();
+                parameter[i] = saved;
+                double numeric = (plus - minus) / 2e-3;
+                Assert.That(analytic[i], Is.EqualTo(numeric).Within(2e-3 + 2e-2 * Math.Abs(numeric)), $"{name}[{i}]");
+            }
+        }
+
         /// <summary>The whole network (encoder, output layer, softmax) on one block: the encoder's gradients and the user gradient against finite differences.</summary>
-        [TestCase(SequenceRecallArchitecture.MeanPooling)]
-        [TestCase(SequenceRecallArchitecture.Gru)]
-        public void NetworkGradientsMatchFiniteDifferences(SequenceRecallArchitecture architecture)
+        [TestCase(SequenceRecallArchitecture.MeanPooling, 0f)]
+        [TestCase(SequenceRecallArchitecture.Gru, 0f)]
+        [TestCase(SequenceRecallArchitecture.SelfAttention, 0f)]
+        [TestCase(SequenceRecallArchitecture.SelfAttention, 0.3f)]
+        public void NetworkGradientsMatchFiniteDifferences(SequenceRecallArchitecture architecture, float dropout)
         {
             const int items = 7, d = 4, history = 3;
             bool pooling = architecture == SequenceRecallArchitecture.MeanPooling;
-            var p = new SequenceRecallParameters(architecture, items, d, history, pooling ? [6] : [], featureCount: pooling ? 2 : 0);
+            bool attention = architecture == SequenceRecallArchitecture.SelfAttention;
+            var p = new SequenceRecallParameters(architecture, items, d, history, pooling ? [6] : [], featureCount: pooling ? 2 : 0,
+                attentionBlocks: attention ? 2 : 0, attentionHeads: attention ? 2 : 0);
             p.Initialize(11);
+            if (attention)
+            {
+                // Away from the start's γ = 1, β = 0, so that their gradients are tested at general values.
+                var random = new Random(3);
+                foreach (var (weights, biases) in p.Weights.Zip(p.Biases))
+                {
+                    for (int i = 0; i < weights.Length; i++)
+                        weights[i] += (float)(random.NextDouble() - 0.5) * 0.4f;
+                    for (int i = 0; i < biases.Length; i++)
+                        biases[i] += (float)(random.NextDouble() - 0.5) * 0.4f;
+                }
+            }
             int[][] histories = [[1, 2, 3], [4], [0, 6]];
             int[] targets = [5, 2, 1];
+            SequenceWorkspace Workspace() => new SequenceWorkspace(p, 4, dropout) { Rows = histories.Length, Training = dropout > 0, DropoutKey = 77 };
 
             double Loss()
             {
-                var w = new SequenceWorkspace(p, 4) { Rows = histories.Length };
+                var w = Workspace();
                 for (int r = 0; r < histories.Length; r++)
                 {
                     w.SetHistory(r, histories[r], history);
@@ -166,7 +281,7 @@ namespace Embeddings.Tests.EndToEnd
                 return total;
             }
 
-            var ws = new SequenceWorkspace(p, 4) { Rows = histories.Length };
+            var ws = Workspace();
             for (int r = 0; r < histories.Length; r++)
             {
                 ws.SetHistory(r, histories[r], history);
@@ -214,6 +329,8 @@ namespace Embeddings.Tests.EndToEnd
             }
             var used = histories.SelectMany(h => h).ToHashSet();
             Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
+            if (attention && dropout > 0)
+                Assert.That(ws.InputMask.Take(histories.Length * history * d), Has.Some.EqualTo(0f), "dropout was on");
         }
     }
 }

@@ -123,6 +123,7 @@ namespace Embeddings.Tests.EndToEnd
 
         [TestCase(SequenceRecallArchitecture.MeanPooling)]
         [TestCase(SequenceRecallArchitecture.Gru)]
+        [TestCase(SequenceRecallArchitecture.SelfAttention)]
         public void RecoversPlantedChainsOnHeldOutHistories(SequenceRecallArchitecture architecture)
         {
             var ml = new MLContext(1);
@@ -145,6 +146,7 @@ namespace Embeddings.Tests.EndToEnd
         /// <summary>Forced onto the sampled softmax (40 items above a threshold of 10, 12 negatives per batch): still recovers the chains.</summary>
         [TestCase(SequenceRecallArchitecture.MeanPooling, SampledSoftmaxProposal.LogUniform)]
         [TestCase(SequenceRecallArchitecture.Gru, SampledSoftmaxProposal.Popularity)]
+        [TestCase(SequenceRecallArchitecture.SelfAttention, SampledSoftmaxProposal.LogUniform)]
         public void TheSampledSoftmaxRecoversPlantedChains(SequenceRecallArchitecture architecture, SampledSoftmaxProposal proposal)
         {
             var ml = new MLContext(1);
@@ -166,10 +168,11 @@ namespace Embeddings.Tests.EndToEnd
 
         /// <summary>
         /// The next item depends on the order of the last two: after a_i then a_j it is "up" when i &lt; j and "down" when
-        /// i &gt; j. Mean pooling sees the same bag for both orders, so it cannot do better than a coin; the GRU can.
+        /// i &gt; j. Mean pooling sees the same bag for both orders, so it cannot do better than a coin; the GRU and
+        /// self-attention (through its position embeddings) can.
         /// </summary>
         [Test]
-        public void TheGruLearnsAnOrderDependentRuleThatMeanPoolingCannot()
+        public void TheGruAndSelfAttentionLearnAnOrderDependentRuleThatMeanPoolingCannot()
         {
             var rows = new List<Row>();
             int user = 0;
@@ -207,15 +210,18 @@ namespace Embeddings.Tests.EndToEnd
                 return (double)correct / total;
             }
             double gru = Accuracy(SequenceRecallArchitecture.Gru);
+            double attention = Accuracy(SequenceRecallArchitecture.SelfAttention);
             double mean = Accuracy(SequenceRecallArchitecture.MeanPooling);
-            TestContext.Out.WriteLine($"order rule top-1: gru {gru:F3}, mean pooling {mean:F3}");
+            TestContext.Out.WriteLine($"order rule top-1: gru {gru:F3}, self-attention {attention:F3}, mean pooling {mean:F3}");
             Assert.That(gru, Is.GreaterThan(0.95));
+            Assert.That(attention, Is.GreaterThan(0.95));
             Assert.That(mean, Is.LessThanOrEqualTo(0.6));
         }
 
         [TestCase(SequenceRecallArchitecture.MeanPooling, false)]
         [TestCase(SequenceRecallArchitecture.Gru, false)]
         [TestCase(SequenceRecallArchitecture.Gru, true)]
+        [TestCase(SequenceRecallArchitecture.SelfAttention, false)]
         public void TrainingIsBitIdenticalForASeedWhateverTheThreadCount(SequenceRecallArchitecture architecture, bool sampled)
         {
             float[] Train(int threads)
@@ -265,6 +271,33 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(transformer.TrainingSummary!.Epochs, Has.Count.EqualTo(2));
         }
 
+        /// <summary>Self-attention (2 blocks of 2 heads, dropout on in training only) saves and loads: fold-in scores are identical.</summary>
+        [Test]
+        public void SelfAttentionSavesAndLoadsWithItsBlocksAndHeads()
+        {
+            var ml = new MLContext(1);
+            var data = ml.Data.LoadFromEnumerable(Chains(40, 4));
+            var options = Options(SequenceRecallArchitecture.SelfAttention, epochs: 2);
+            options.AttentionBlocks = 2;
+            options.AttentionHeads = 2;
+            options.DropoutRate = 0.3f;
+            var transformer = ml.Embeddings().SequenceRecall(options).Fit(data);
+            var reloaded = (SequenceRecallTransformer)EstimatorConformance.SaveAndLoad(transformer, data.Schema);
+            Assert.That(reloaded.Architecture, Is.EqualTo(SequenceRecallArchitecture.SelfAttention));
+            var history = new[] { "c1_3", "c1_4", "unknown", "c1_5" };
+            var before = new float[40];
+            var after = new float[40];
+            transformer.Score(history, before);
+            reloaded.Score(history, after);
+            Assert.That(after, Is.EqualTo(before));
+            Assert.That(before, Has.Some.Not.EqualTo(before[0]));
+            // Encoding runs without dropout: the same history twice gives the same vector, and the training users' vectors are it.
+            Assert.That(transformer.EncodeHistory(history), Is.EqualTo(transformer.EncodeHistory(history)));
+            var u0 = Chains(40, 4).Where(r => r.User == "u0").OrderBy(r => r.Time).Select(r => r.Item).ToArray();
+            Assert.That(transformer.UserEmbeddings.GetVector("u0"), Is.EqualTo(transformer.EncodeHistory(u0)));
+            Assert.That(transformer.EncodeHistory(Array.Empty<string>()), Is.All.EqualTo(0f), "an empty history encodes to zeros");
+        }
+
         [Test]
         public void InvalidOptionsAreRejectedNamingTheOptionTheValueAndTheFix()
         {
@@ -289,6 +322,18 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(e!.Message, Does.Contain("SampledNegativeCount = 0 is invalid").And.Contain("use 1 to 100,000"));
             e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => o.SampledSoftmaxThreshold = 2_000_000)));
             Assert.That(e!.Message, Does.Contain("SampledSoftmaxThreshold = 2000000 is invalid"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => o.AttentionBlocks = 2)));
+            Assert.That(e!.Message, Does.Contain("AttentionBlocks = 2 is invalid").And.Contain("leave it null for Gru"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => o.DropoutRate = 0.1f)));
+            Assert.That(e!.Message, Does.Contain("DropoutRate = 0.1 is invalid").And.Contain("Architecture = SelfAttention"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => { o.Architecture = SequenceRecallArchitecture.SelfAttention; o.AttentionBlocks = 0; })));
+            Assert.That(e!.Message, Does.Contain("AttentionBlocks = 0 is invalid").And.Contain("use 1 to 16"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => { o.Architecture = SequenceRecallArchitecture.SelfAttention; o.AttentionHeads = 3; })));
+            Assert.That(e!.Message, Does.Contain("AttentionHeads = 3 is invalid").And.Contain("a divisor of EmbeddingDimension = 16"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => { o.Architecture = SequenceRecallArchitecture.SelfAttention; o.DropoutRate = 1; })));
+            Assert.That(e!.Message, Does.Contain("DropoutRate = 1 is invalid").And.Contain("[0, 0.9]"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Embeddings().SequenceRecall(With(o => { o.Architecture = SequenceRecallArchitecture.SelfAttention; o.HiddenLayerSizes = [8]; })));
+            Assert.That(e!.Message, Does.Contain("HiddenLayerSizes = 8 is invalid").And.Contain("leave it null for SelfAttention"));
             var a = Assert.Throws<ArgumentException>(() => ml.Embeddings().SequenceRecall(With(o => o.ItemColumnName = "")));
             Assert.That(a!.Message, Does.Contain("ItemColumnName is empty"));
 
@@ -300,6 +345,7 @@ namespace Embeddings.Tests.EndToEnd
 
         [TestCase(SequenceRecallArchitecture.MeanPooling)]
         [TestCase(SequenceRecallArchitecture.Gru)]
+        [TestCase(SequenceRecallArchitecture.SelfAttention)]
         public void ACandidateGeneratorFromTheExportedTablesReturnsTheModelsOwnTopK(SequenceRecallArchitecture architecture)
         {
             var ml = new MLContext(1);
