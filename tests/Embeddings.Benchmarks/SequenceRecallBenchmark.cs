@@ -15,7 +15,9 @@ namespace Embeddings.Benchmarks
     /// but the last two), the epoch count chosen by it, test HR@10 / NDCG@10 (target = last item, trained on all but the
     /// last) at that count, and the median seconds per training epoch.
     /// Options: --data DIR-or-u.data (../shared/data/movielens/ml-100k) --epochs 12 --models youtube,gru --threads 2 --seed 1 --dimension 64;
-    /// --negatives N forces the sampled softmax (threshold 1) with N negatives per batch, --proposal loguniform|popularity.
+    /// --negatives N forces the sampled softmax (threshold 1) with N negatives per batch, --proposal loguniform|popularity;
+    /// --models sasrec adds self-attention, with --blocks (2), --heads (1), --dropout (0.2); --history (20) sets every model's history length;
+    /// --validation-only skips the test fit (for choosing settings).
     /// </summary>
     internal static class SequenceRecallBenchmark
     {
@@ -38,8 +40,20 @@ namespace Embeddings.Benchmarks
             var models = (Options.String(args, "--models") ?? "youtube,gru").Split(',', StringSplitOptions.RemoveEmptyEntries);
             int negatives = Options.Int(args, "--negatives", 0);
             var proposal = Options.String(args, "--proposal") == "popularity" ? SampledSoftmaxProposal.Popularity : SampledSoftmaxProposal.LogUniform;
+            bool validationOnly = args.Contains("--validation-only");
+            int history = Options.Int(args, "--history", SequenceRecallEstimator.Defaults.HistoryLength);
+            int blocks = Options.Int(args, "--blocks", 2);
+            int heads = Options.Int(args, "--heads", 1);
+            float dropout = float.Parse(Options.String(args, "--dropout") ?? "0.2", CultureInfo.InvariantCulture);
             void Sampling(SequenceRecallEstimator.Options o)
             {
+                o.HistoryLength = history;
+                if (o.Architecture == SequenceRecallArchitecture.SelfAttention)
+                {
+                    o.AttentionBlocks = blocks;
+                    o.AttentionHeads = heads;
+                    o.DropoutRate = dropout;
+                }
                 if (negatives <= 0)
                     return;
                 o.SampledSoftmaxThreshold = 1;
@@ -54,7 +68,8 @@ namespace Embeddings.Benchmarks
                 {
                     "youtube" => SequenceRecallArchitecture.MeanPooling,
                     "gru" => SequenceRecallArchitecture.Gru,
-                    _ => throw new ArgumentException($"--models: unknown model '{name}'; use youtube and/or gru."),
+                    "sasrec" => SequenceRecallArchitecture.SelfAttention,
+                    _ => throw new ArgumentException($"--models: unknown model '{name}'; use youtube, gru and/or sasrec."),
                 };
                 var validation = Fit(split, RankingTarget.Validation, architecture, epochs, threads, seed, dimension, withValidation: true, Sampling);
                 var summary = validation.TrainingSummary!;
@@ -62,6 +77,19 @@ namespace Embeddings.Benchmarks
                 foreach (var e in summary.Epochs)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name} epoch {e.Epoch}: loss {e.TrainingLoss:F4}, validation HR@10 {e.ValidationHitRate:F4}, {e.Elapsed.TotalSeconds:F2} s"));
                 var validationMetrics = Evaluate(split, RankingTarget.Validation, validation);
+                if (validationOnly)
+                {
+                    var own = summary.Epochs.Select(e => e.Elapsed.TotalSeconds).Order().ToArray();
+                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["model"] = name,
+                        ["epochs_chosen"] = chosen,
+                        ["val_hr10"] = Math.Round(validationMetrics.HitRate, 4),
+                        ["val_ndcg10"] = Math.Round(validationMetrics.Ndcg, 4),
+                        ["seconds_per_epoch"] = Math.Round(own[own.Length / 2], 2),
+                    }));
+                    continue;
+                }
                 var test = Fit(split, RankingTarget.Test, architecture, chosen, threads, seed, dimension, withValidation: false, Sampling);
                 var testMetrics = Evaluate(split, RankingTarget.Test, test);
                 var seconds = summary.Epochs.Concat(test.TrainingSummary!.Epochs).Select(e => e.Elapsed.TotalSeconds).Order().ToArray();

@@ -74,11 +74,16 @@ namespace Embeddings.Cli.Commands
         private readonly Option<double> _seqLearningRate = CliOption.Double("--seq-learning-rate", "youtube and gru Adam step size").Default(SequenceRecallEstimator.Defaults.LearningRate).Rate();
         private readonly Option<bool> _noYoutube = CliOption.Switch("--no-youtube", "leave the YouTube DNN (mean pooling) sequence recall model out");
         private readonly Option<bool> _noGru = CliOption.Switch("--no-gru", "leave the GRU sequence recall model out");
+        private readonly Option<bool> _sasrec = CliOption.Switch("--sasrec", "add the SASRec-style self-attention sequence recall model (row sasrec)");
+        private readonly Option<int> _attentionBlocks = CliOption.Int("--attention-blocks", "sasrec and --ranker-seq sasrec: transformer blocks").Default(2).Between(1, 16);
+        private readonly Option<int> _attentionHeads = CliOption.Int("--attention-heads", "sasrec and --ranker-seq sasrec: attention heads (a divisor of the vector size)").Default(1).Between(1, 64);
+        private readonly Option<double> _attentionDropout = CliOption.Double("--attention-dropout", "sasrec and --ranker-seq sasrec: dropout rate in training").Default(0.2)
+            .Check(v => v >= 0 && v <= 0.9, "must be from 0 to 0.9");
 
         // the ranker's end-to-end sequence model (features and union recall)
         private readonly Option<Named<SequenceRecallArchitecture?>> _rankerSequence = CliOption.Choice("--ranker-seq",
             "the ranker's end-to-end sequence model, trained with its features on the interactions before each label (logit, log-softmax and rank features; candidates with --seq-candidates); reported as ranker-seq beside the ranker without it",
-            new[] { ("gru", (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru), ("youtube", SequenceRecallArchitecture.MeanPooling), ("none", null) }, (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru);
+            new[] { ("gru", (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru), ("youtube", SequenceRecallArchitecture.MeanPooling), ("sasrec", SequenceRecallArchitecture.SelfAttention), ("none", null) }, (SequenceRecallArchitecture?)SequenceRecallArchitecture.Gru);
         private readonly Option<int> _rankerSequenceEpochs = CliOption.Int("--ranker-seq-epochs", "epochs of the ranker's sequence model").Default(8).Between(1, 1000);
         private readonly Option<int> _rankerSequenceDimensions = CliOption.Int("--ranker-seq-dimensions", "vector size of the ranker's sequence model").Default(SequenceRecallEstimator.Defaults.EmbeddingDimension).Between(1, 1024);
         private readonly Option<int> _sequenceCandidates = CliOption.Int("--seq-candidates", "candidates added to the blend's by the ranker's sequence model (0: none; 0 with --ranker-seq none)").Default(100).Between(0, 100_000);
@@ -89,14 +94,14 @@ namespace Embeddings.Cli.Commands
         private readonly Option<bool> _verbose = CliOption.Switch("--verbose", "training messages on stderr");
 
         public RecommendEvalCommand()
-            : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, the YouTube DNN and GRU sequence recall models, blend and the ranker on an interaction file.",
+            : base("recommend-eval", "Leave-last-out evaluation of popularity, item2vec, node2vec, MF, the YouTube DNN, GRU and (--sasrec) self-attention sequence recall models, blend and the ranker on an interaction file.",
                 "Protocol: leave-last-out, full ranking over every unseen item, HR@10 and NDCG@10 over all users.")
         {
             Add(_input);
             Add(_columns.All);
             Add(_json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
-                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _rankerSequence, _rankerSequenceEpochs, _rankerSequenceDimensions, _sequenceCandidates, _item2VecCandidates,
+                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _sasrec, _attentionBlocks, _attentionHeads, _attentionDropout, _rankerSequence, _rankerSequenceEpochs, _rankerSequenceDimensions, _sequenceCandidates, _item2VecCandidates,
                 _movieLensInfo, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
             Speak("NegativeSamplingExponent", _nsExponent);
@@ -104,7 +109,17 @@ namespace Embeddings.Cli.Commands
             {
                 // --ranker-seq none sets the default --seq-candidates aside; a count given with it is an error.
                 if (result.GetResult(_sequenceCandidates) is { Implicit: false } && result.ValueOf(_sequenceCandidates) > 0 && result.ValueOf(_rankerSequence)?.Value is null)
-                    result.AddError($"--seq-candidates {result.ValueOf(_sequenceCandidates)} needs the ranker's sequence model; use --ranker-seq gru or youtube, or --seq-candidates 0.");
+                    result.AddError($"--seq-candidates {result.ValueOf(_sequenceCandidates)} needs the ranker's sequence model; use --ranker-seq gru, youtube or sasrec, or --seq-candidates 0.");
+                // The self-attention settings need a self-attention model to apply to.
+                bool attention = result.ValueOf(_sasrec) || result.ValueOf(_rankerSequence)?.Value == SequenceRecallArchitecture.SelfAttention;
+                foreach (var (option, name) in new (Option, string)[] { (_attentionBlocks, "--attention-blocks"), (_attentionHeads, "--attention-heads"), (_attentionDropout, "--attention-dropout") })
+                {
+                    if (!attention && result.GetResult(option) is { Implicit: false })
+                        result.AddError($"{name} sets the self-attention model; add --sasrec or --ranker-seq sasrec, or leave {name} out.");
+                }
+                if (result.ValueOf(_attentionHeads) is int heads && (attention && ((result.ValueOf(_sasrec) && result.ValueOf(_seqDimensions) % heads != 0)
+                    || (result.ValueOf(_rankerSequence)?.Value == SequenceRecallArchitecture.SelfAttention && result.ValueOf(_rankerSequenceDimensions) % heads != 0))))
+                    result.AddError($"--attention-heads {heads} must divide the self-attention model's vector size (--seq-dimensions {result.ValueOf(_seqDimensions)} for --sasrec, --ranker-seq-dimensions {result.ValueOf(_rankerSequenceDimensions)} for --ranker-seq sasrec).");
                 if ((long)result.ValueOf(_seed) + result.ValueOf(_seeds) - 1 > int.MaxValue)
                     result.AddError($"--seed {result.ValueOf(_seed)} with --seeds {result.ValueOf(_seeds)} goes past the largest seed, {int.MaxValue}.");
             });
@@ -131,10 +146,11 @@ namespace Embeddings.Cli.Commands
             {
                 options.Seed = firstSeed + s;
                 // One per seed: the epochs chosen on validation carry over to the test evaluation.
-                var sequenceRecall = run.Get(_noYoutube) && run.Get(_noGru) ? null : new SequenceRecallEvaluation
+                var sequenceRecall = run.Get(_noYoutube) && run.Get(_noGru) && !run.Get(_sasrec) ? null : new SequenceRecallEvaluation
                 {
                     MeanPooling = !run.Get(_noYoutube),
                     Gru = !run.Get(_noGru),
+                    SelfAttention = run.Get(_sasrec),
                     MaximumEpochs = run.Get(_seqEpochs),
                     Options = new SequenceRecallEstimator.Options
                     {
@@ -143,6 +159,8 @@ namespace Embeddings.Cli.Commands
                         CancellationToken = run.Cancellation,
                     },
                 };
+                if (sequenceRecall is not null && sequenceRecall.SelfAttention)
+                    Attention(run, sequenceRecall.Options);
                 foreach (var target in targets)
                 {
                     run.ThrowIfCancelled();
@@ -226,10 +244,20 @@ namespace Embeddings.Cli.Commands
                     EmbeddingDimension = run.Get(_rankerSequenceDimensions),
                     LearningRate = (float)run.Get(_seqLearningRate),
                 };
+                if (architecture == SequenceRecallArchitecture.SelfAttention)
+                    Attention(run, options.SequenceModel);
             }
             if (run.OptionalInputDirectory(_movieLensInfo) is { } folder)
                 (options.UserSideInformation, options.ItemSideInformation) = MovieLensSideInformation.Read(run.NewContext(1), folder, options.UserColumnName, options.ItemColumnName);
             return options;
+        }
+
+        /// <summary>The self-attention settings of the command line.</summary>
+        private void Attention(CommandRun run, SequenceRecallEstimator.Options options)
+        {
+            options.AttentionBlocks = run.Get(_attentionBlocks);
+            options.AttentionHeads = run.Get(_attentionHeads);
+            options.DropoutRate = (float)run.Get(_attentionDropout);
         }
 
         private ImplicitMatrixFactorization MatrixFactorizationOptions(CommandRun run, RankingRecommenderOptions options)
@@ -332,7 +360,9 @@ namespace Embeddings.Cli.Commands
                 ["candidates"] = options.CandidateCount,
                 ["sequence_candidates"] = options.Features.SequenceCandidateCount,
                 ["item2vec_candidates"] = options.Features.Item2VecCandidateCount,
-                ["ranker_sequence_model"] = options.SequenceModel is null ? "none" : $"{options.SequenceModel.Architecture}, dimension {options.SequenceModel.EmbeddingDimension}, {options.SequenceModel.NumberOfEpochs} epochs",
+                ["ranker_sequence_model"] = options.SequenceModel is null ? "none" : $"{options.SequenceModel.Architecture}, dimension {options.SequenceModel.EmbeddingDimension}, {options.SequenceModel.NumberOfEpochs} epochs"
+                    + (options.SequenceModel.Architecture == SequenceRecallArchitecture.SelfAttention
+                        ? $", {options.SequenceModel.AttentionBlocks} blocks, {options.SequenceModel.AttentionHeads} heads, dropout {options.SequenceModel.DropoutRate}" : ""),
                 ["ranker_kind"] = options.Ranker.ToString(),
                 ["ranker_training_periods"] = options.RankerTrainingPeriods,
                 ["sequence_recall_epochs"] = runs.Values.SelectMany(l => l).Take(1).SelectMany(r => r.ChosenEpochs).ToDictionary(p => p.Key, p => (object)p.Value),

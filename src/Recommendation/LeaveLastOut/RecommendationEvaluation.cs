@@ -8,7 +8,7 @@ namespace Embeddings.Recommendation
 {
     /// <summary>HR@10 and NDCG@10 of every model of a recommendation evaluation on one split.</summary>
     /// <param name="Target">Validation or test.</param>
-    /// <param name="Models">Model name (popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker) to its metrics.</param>
+    /// <param name="Models">Model name (popularity, item2vec, node2vec, mf, youtube, gru, sasrec, blend, ranker) to its metrics.</param>
     /// <param name="Seconds">Wall-clock seconds of the split (training and ranking).</param>
     public sealed record RecommendationSplitResult(RankingTarget Target, IReadOnlyDictionary<string, LeaveLastOutMetrics> Models, double Seconds)
     {
@@ -32,8 +32,8 @@ namespace Embeddings.Recommendation
     public sealed record CandidateRecall(string Source, double At100, double At200, double MeanCandidates);
 
     /// <summary>
-    /// The "youtube" and "gru" models of <see cref="RecommendationEvaluation"/>: <see cref="SequenceRecallEstimator"/> with
-    /// mean pooling (YouTube DNN) and with a GRU, trained on next-item prediction over each user's training interactions and
+    /// The "youtube", "gru" and "sasrec" models of <see cref="RecommendationEvaluation"/>: <see cref="SequenceRecallEstimator"/> with
+    /// mean pooling (YouTube DNN), with a GRU and with self-attention (SASRec-style), trained on next-item prediction over each user's training interactions and
     /// scored by the model applied to the user's last training items. The epoch count is chosen by validation HR@10 (up to
     /// <see cref="MaximumEpochs"/>; trained on all but the last two interactions) and then used for test. A validation
     /// evaluation records its choice in <see cref="ChosenEpochs"/>; a test evaluation uses it, or makes the choice itself
@@ -46,6 +46,12 @@ namespace Embeddings.Recommendation
 
         /// <summary>Evaluate the GRU model ("gru"). Default true.</summary>
         public bool Gru { get; set; } = true;
+
+        /// <summary>
+        /// Evaluate the self-attention model ("sasrec"). Default false. <see cref="Options"/>' AttentionBlocks, AttentionHeads
+        /// and DropoutRate are its settings (the other models are trained without them).
+        /// </summary>
+        public bool SelfAttention { get; set; }
 
         /// <summary>The most epochs tried on validation. Default 12; 1 to 1000.</summary>
         public int MaximumEpochs { get; set; } = 12;
@@ -120,7 +126,7 @@ namespace Embeddings.Recommendation
     public static class RecommendationEvaluation
     {
         /// <summary>The model names, in report order.</summary>
-        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "blend", "ranker", "ranker-seq" };
+        public static IReadOnlyList<string> ModelNames { get; } = new[] { "popularity", "item2vec", "node2vec", "mf", "youtube", "gru", "sasrec", "blend", "ranker", "ranker-seq" };
 
         /// <summary>Evaluates every model on <paramref name="target"/>.</summary>
         /// <param name="mlContext">The context (its seed is used when <paramref name="options"/> has none).</param>
@@ -129,7 +135,7 @@ namespace Embeddings.Recommendation
         /// <param name="options">Pipeline settings; the column names are not used (the split supplies the sequences).</param>
         /// <param name="log">Progress messages; null for none.</param>
         /// <param name="matrixFactorization">Settings of an "mf" model (implicit ALS over the training interactions); null leaves it out.</param>
-        /// <param name="sequenceRecall">Settings of the "youtube" and "gru" models (sequence recall); null leaves them out.</param>
+        /// <param name="sequenceRecall">Settings of the "youtube", "gru" and "sasrec" models (sequence recall); null leaves them out.</param>
         public static RecommendationSplitResult Evaluate(MLContext mlContext, LeaveLastOutSplit split, RankingTarget target, RankingRecommenderOptions options,
             Action<string>? log = null, ImplicitMatrixFactorization? matrixFactorization = null, SequenceRecallEvaluation? sequenceRecall = null)
         {
@@ -181,7 +187,11 @@ namespace Embeddings.Recommendation
             if (sequenceRecall is not null)
             {
                 sequenceRecall.Validate();
-                foreach (var (name, architecture, wanted) in new[] { ("youtube", SequenceRecallArchitecture.MeanPooling, sequenceRecall.MeanPooling), ("gru", SequenceRecallArchitecture.Gru, sequenceRecall.Gru) })
+                foreach (var (name, architecture, wanted) in new[]
+                {
+                    ("youtube", SequenceRecallArchitecture.MeanPooling, sequenceRecall.MeanPooling), ("gru", SequenceRecallArchitecture.Gru, sequenceRecall.Gru),
+                    ("sasrec", SequenceRecallArchitecture.SelfAttention, sequenceRecall.SelfAttention),
+                })
                 {
                     if (!wanted)
                         continue;
@@ -284,6 +294,11 @@ namespace Embeddings.Recommendation
                 options.ItemColumnName = "Item";
                 options.TimestampColumnName = "Time";
                 options.Architecture = architecture;
+                if (architecture != SequenceRecallArchitecture.SelfAttention)
+                {
+                    options.AttentionBlocks = options.AttentionHeads = null;
+                    options.DropoutRate = null;
+                }
                 options.NumberOfEpochs = count;
                 options.Seed ??= seed;
                 options.NumberOfThreads ??= threads;
