@@ -40,6 +40,7 @@ namespace Embeddings.Tests.Persistence
             ["ranking-recommender-v2"] = new[] { Text("User", 0), Text("Item", 1) },
             ["end-to-end"] = new[] { Text("User", 0), Text("Item", 1), Text("Gender", 2), Single("Label", 3) },
             ["sequence-recall"] = new[] { Text("User", 0) },
+            ["sequence-recall-attention"] = new[] { Text("User", 0) },
             ["recommendation-features-v3"] = new[] { Text("User", 0), Text("Item", 1) },
         };
 
