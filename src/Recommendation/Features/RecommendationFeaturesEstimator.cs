@@ -62,7 +62,7 @@ namespace Embeddings.Recommendation
 
             /// <summary>
             /// An end-to-end sequence model trained with the features on the same histories (next-item prediction,
-            /// <see cref="SequenceRecallEstimator"/>: <see cref="SequenceRecallArchitecture.Gru"/> or mean pooling), or null
+            /// <see cref="SequenceRecallEstimator"/>: <see cref="SequenceRecallArchitecture.Gru"/>, self-attention or mean pooling), or null
             /// (default) for none. It adds three feature slots after the side information: <c>Sequence.Logit</c> (the
             /// model's score u · W_i + b_i of the item for the user's history), <c>Sequence.LogSoftmax</c> (the logit minus the
             /// log-sum-exp of every catalog item's logit) and <c>Sequence.LogRank</c> (log(1 + the item's rank by the logit
