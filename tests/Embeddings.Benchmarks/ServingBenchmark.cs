@@ -122,24 +122,7 @@ namespace Embeddings.Benchmarks
 
         private static List<(string User, string Item, float Score, int Rank)> Read(IDataView view)
         {
-            var result = new List<(string, string, float, int)>();
-            using var cursor = view.GetRowCursor(view.Schema);
-            var user = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["User"]);
-            var item = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["Item"]);
-            var score = cursor.GetGetter<float>(view.Schema["Score"]);
-            var rank = cursor.GetGetter<int>(view.Schema["Rank"]);
-            ReadOnlyMemory<char> u = default, i = default;
-            float s = 0;
-            int r = 0;
-            while (cursor.MoveNext())
-            {
-                user(ref u);
-                item(ref i);
-                score(ref s);
-                rank(ref r);
-                result.Add((u.ToString(), i.ToString(), s, r));
-            }
-            return result;
+            return RecommendationRow.Read(view).Select(row => (row.User, row.Item, row.Score, row.Rank)).ToList();
         }
 
         private static bool Same(List<(string User, string Item, float Score, int Rank)> a, List<(string User, string Item, float Score, int Rank)> b) =>

@@ -46,25 +46,7 @@ namespace Embeddings.Cluster.Tests
         /// <summary>The single machine's rows for <paramref name="users"/>: <see cref="RankingRecommenderTransformer.Recommend(MLContext, IEnumerable{string}, int, RecommendOptions?)"/>.</summary>
         internal static List<RecommendationRow> SingleMachine(MLContext ml, RankingRecommenderTransformer model, IEnumerable<string> users, int count, RecommendOptions? options = null)
         {
-            var view = model.Recommend(ml, users, count, options);
-            var rows = new List<RecommendationRow>();
-            using var cursor = view.GetRowCursor(view.Schema);
-            var user = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["User"]);
-            var item = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["Item"]);
-            var score = cursor.GetGetter<float>(view.Schema["Score"]);
-            var rank = cursor.GetGetter<int>(view.Schema["Rank"]);
-            ReadOnlyMemory<char> u = default, i = default;
-            float s = 0;
-            int r = 0;
-            while (cursor.MoveNext())
-            {
-                user(ref u);
-                item(ref i);
-                score(ref s);
-                rank(ref r);
-                rows.Add(new RecommendationRow(u.ToString(), i.ToString(), s, r));
-            }
-            return rows;
+            return RecommendationRow.Read(model.Recommend(ml, users, count, options)).ToList();
         }
 
         [Test]

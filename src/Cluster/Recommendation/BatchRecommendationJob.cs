@@ -11,6 +11,7 @@ using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
 using Embeddings.Cluster.Storage;
 using Embeddings.Infrastructure;
+using Embeddings.Recommendation;
 using Microsoft.ML;
 using Orleans;
 
@@ -59,13 +60,6 @@ namespace Embeddings.Cluster.Recommendation
         /// <summary>How often <see cref="BatchRecommendationJob.RunAsync"/> asks the coordinator for the job's status: 10 ms to 1 minute. Default 1 s.</summary>
         public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     }
-
-    /// <summary>One recommendation of a batch job's output.</summary>
-    /// <param name="User">The user.</param>
-    /// <param name="Item">The recommended item.</param>
-    /// <param name="Score">The ranker's score.</param>
-    /// <param name="Rank">1 for the best item of the user, 2 for the next, ...</param>
-    public readonly record struct RecommendationRow(string User, string Item, float Score, int Rank);
 
     /// <summary>What a batch recommendation job's tasks read from its folder (recommend/settings.json).</summary>
     internal sealed class BatchRecommendationSettings
@@ -282,22 +276,8 @@ namespace Embeddings.Cluster.Recommendation
                     {
                         var ml = new MLContext(seed: 1);
                         var view = ml.Data.LoadFromParquet(local, "user", "item", "score", "rank");
-                        using var cursor = view.GetRowCursor(view.Schema);
-                        var user = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["user"]);
-                        var item = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["item"]);
-                        var score = cursor.GetGetter<float>(view.Schema["score"]);
-                        var rank = cursor.GetGetter<int>(view.Schema["rank"]);
-                        ReadOnlyMemory<char> u = default, i = default;
-                        float s = 0;
-                        int r = 0;
-                        while (cursor.MoveNext())
-                        {
-                            user(ref u);
-                            item(ref i);
-                            score(ref s);
-                            rank(ref r);
-                            yield return new RecommendationRow(u.ToString(), i.ToString(), s, r);
-                        }
+                        foreach (var row in RecommendationRow.Read(view, "user", "item", "score", "rank"))
+                            yield return row;
                     }
                     finally
                     {

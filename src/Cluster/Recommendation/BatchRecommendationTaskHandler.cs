@@ -55,21 +55,9 @@ namespace Embeddings.Cluster.Recommendation
                 task.WriteOutput(settings.ShardName, stream =>
                 {
                     using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-                    using var cursor = view.GetRowCursor(view.Schema);
-                    var user = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["User"]);
-                    var item = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["Item"]);
-                    var score = cursor.GetGetter<float>(view.Schema["Score"]);
-                    var rank = cursor.GetGetter<int>(view.Schema["Rank"]);
-                    ReadOnlyMemory<char> u = default, i = default;
-                    float s = 0;
-                    int r = 0;
-                    while (cursor.MoveNext())
+                    foreach (var row in RecommendationRow.Read(view))
                     {
-                        user(ref u);
-                        item(ref i);
-                        score(ref s);
-                        rank(ref r);
-                        BatchRecommendationJob.WriteLine(writer, u.Span, i.Span, s, r);
+                        BatchRecommendationJob.WriteLine(writer, row.User, row.Item, row.Score, row.Rank);
                         rows++;
                     }
                 });

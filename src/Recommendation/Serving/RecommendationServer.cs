@@ -13,9 +13,6 @@ namespace Embeddings.Recommendation
     /// <param name="History">Null: the training user <paramref name="User"/>. Otherwise the user's items, oldest first (fold-in).</param>
     internal readonly record struct UserRequest(string User, IReadOnlyList<string>? History);
 
-    /// <summary>One recommendation: the user, the item, its score and its 1-based rank in the user's list.</summary>
-    internal readonly record struct RecommendationRow(string User, string Item, float Score, int Rank);
-
     /// <summary>
     /// Computes recommendation lists for batches of users: training users through the trained features, users given with
     /// a history through features rebuilt for them (fold-in), users with neither through popularity; candidates recalled

@@ -29,27 +29,24 @@ namespace Embeddings.Tests.Recommendation
 
         private static List<(string User, string Item, float Score, int Rank)> Read(IDataView view)
         {
-            var result = new List<(string, string, float, int)>();
-            using var cursor = view.GetRowCursor(view.Schema);
-            var user = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["User"]);
-            var item = cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema["Item"]);
-            var score = cursor.GetGetter<float>(view.Schema["Score"]);
-            var rank = cursor.GetGetter<int>(view.Schema["Rank"]);
-            ReadOnlyMemory<char> u = default, i = default;
-            float s = 0;
-            int r = 0;
-            while (cursor.MoveNext())
-            {
-                user(ref u);
-                item(ref i);
-                score(ref s);
-                rank(ref r);
-                result.Add((u.ToString(), i.ToString(), s, r));
-            }
-            return result;
+            return RecommendationRow.Read(view).Select(row => (row.User, row.Item, row.Score, row.Rank)).ToList();
         }
 
         private HashSet<string> Seen(string user) => _rows.Where(r => r.User == user).Select(r => r.Item).ToHashSet();
+
+        [Test]
+        public void RecommendationRowsReadTheListsInOrderAndNameAMissingOrMistypedColumn()
+        {
+            var view = _model.Recommend(_ml, new[] { "u0", "u1" }, 3);
+            var rows = RecommendationRow.Read(view).ToList();
+            Assert.That(rows.Select(r => r.User), Is.EqualTo(new[] { "u0", "u0", "u0", "u1", "u1", "u1" }));
+            Assert.That(rows.Select(r => r.Rank), Is.EqualTo(new[] { 1, 2, 3, 1, 2, 3 }));
+            Assert.That(rows[0].Score, Is.GreaterThanOrEqualTo(rows[1].Score));
+            var missing = Assert.Throws<ArgumentOutOfRangeException>(() => RecommendationRow.Read(view, userColumnName: "Customer"));
+            Assert.That(missing!.Message, Does.Contain("'Customer'").And.Contain("User, Item, Score, Rank"));
+            var mistyped = Assert.Throws<InvalidOperationException>(() => RecommendationRow.Read(view, rankColumnName: "Score"));
+            Assert.That(mistyped!.Message, Does.Contain("'Score'").And.Contain("Int32"));
+        }
 
         [Test]
         public void BatchRowsAreEachUsersListInOrderAndEqualTheSingleUserLists()
