@@ -7,6 +7,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Embeddings.Infrastructure;
 
 namespace Embeddings.Cluster.Storage
 {
@@ -118,7 +119,7 @@ namespace Embeddings.Cluster.Storage
                     stream.Write(content);
                     stream.Flush(flushToDisk: true);
                 }
-                File.Move(temp, path, overwrite: true);
+                MoveIntoPlace(temp, path, overwrite: true);
             }
             catch
             {
@@ -141,13 +142,24 @@ namespace Embeddings.Cluster.Storage
                     write(stream);
                     stream.Flush(flushToDisk: true);
                 }
-                File.Move(temp, path, overwrite: true);
+                MoveIntoPlace(temp, path, overwrite: true);
             }
             catch
             {
                 TryDelete(temp);
                 throw;
             }
+        }
+
+        /// <summary>
+        /// Moves a written and flushed temporary file into place, then flushes the folder entry of the move to the device
+        /// (<see cref="AtomicFile.FlushFolderToDevice"/>), so that after a power loss a file the coordinator has recorded as
+        /// current is found under its name.
+        /// </summary>
+        private static void MoveIntoPlace(string temp, string path, bool overwrite)
+        {
+            File.Move(temp, path, overwrite);
+            AtomicFile.FlushFolderToDevice(Path.GetDirectoryName(path)!);
         }
 
         /// <inheritdoc/>
@@ -206,7 +218,7 @@ namespace Embeddings.Cluster.Storage
                     stream.Flush(flushToDisk: true);
                 }
                 // Not overwrite: two writers of one version would be a bug of the caller, and must not pass silently.
-                File.Move(temp, path, overwrite: false);
+                MoveIntoPlace(temp, path, overwrite: false);
             }
             catch
             {

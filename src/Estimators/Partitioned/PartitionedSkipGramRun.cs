@@ -408,9 +408,10 @@ namespace Embeddings.Partitioned
             // files are the same whatever the thread count (one thread wrote them in this order already).
             RunWorkers(Threads, firstItem, endItem, (thread, item) =>
             {
-                var writer = writers[thread] ??= new PairWriter(this);
                 try
                 {
+                    // Inside the try: a writer that cannot be built (out of memory) must wake the threads waiting their turn.
+                    var writer = writers[thread] ??= new PairWriter(this);
                     long none = ProduceItem(epoch, item, writer);
                     if (none != 0)
                         Interlocked.Add(ref skipped, none);
