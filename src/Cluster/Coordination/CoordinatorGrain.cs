@@ -207,12 +207,7 @@ namespace Embeddings.Cluster.Coordination
             _state.OutputVersions[item.Output] = report.Token;
             _state.Pairs += report.Pairs;
             _state.LossSum += report.LossSum;
-            _state.PartitionLoads += report.PartitionLoads;
-            _state.BytesRead += report.BytesRead;
-            _state.BytesWritten += report.BytesWritten;
-            _state.TrainingSeconds += report.TrainingSeconds;
-            _state.StorageSeconds += report.StorageSeconds;
-            _state.Finished = _state.DoneCount == _total;
+            AddCosts(report);
             Event("completed", report.Token, item, report.WorkerId,
                 string.Create(CultureInfo.InvariantCulture, $"{report.Pairs} pairs, {report.PartitionLoads} partitions loaded, {report.TrainingSeconds:F3} s training, {report.StorageSeconds:F3} s storage; input {item.Input} and output {item.Output} now v{report.Token}; {_state.DoneCount - _tasksDone} of {_schedule.Total} buckets done"));
             if (_state.Finished)
@@ -223,6 +218,17 @@ namespace Embeddings.Cluster.Coordination
             else
                 Collect(item.Input, item.Output);
             return Task.FromResult(new CompletionResult { Accepted = true });
+        }
+
+        /// <summary>Adds an accepted completion's costs to the job's counters and notes whether the job is now finished.</summary>
+        private void AddCosts(CompletionReport report)
+        {
+            _state.PartitionLoads += report.PartitionLoads;
+            _state.BytesRead += report.BytesRead;
+            _state.BytesWritten += report.BytesWritten;
+            _state.TrainingSeconds += report.TrainingSeconds;
+            _state.StorageSeconds += report.StorageSeconds;
+            _state.Finished = _state.DoneCount == _total;
         }
 
         /// <summary>
@@ -245,12 +251,7 @@ namespace Embeddings.Cluster.Coordination
             SetDone(item.Index);
             _state.TaskTokens[item.Task] = report.Token;
             _state.TaskRecords += report.Records;
-            _state.PartitionLoads += report.PartitionLoads;
-            _state.BytesRead += report.BytesRead;
-            _state.BytesWritten += report.BytesWritten;
-            _state.TrainingSeconds += report.TrainingSeconds;
-            _state.StorageSeconds += report.StorageSeconds;
-            _state.Finished = _state.DoneCount == _total;
+            AddCosts(report);
             Event("completed", report.Token, item, report.WorkerId,
                 string.Create(CultureInfo.InvariantCulture, $"task {item.Task} (stage {item.Stage}): {report.Records} records, {manifest!.Files.Count} files, {report.TrainingSeconds:F3} s work, {report.StorageSeconds:F3} s storage; output v{report.Token}; {_tasksDone} of {_tasks} tasks done"));
             if (_state.Finished)
