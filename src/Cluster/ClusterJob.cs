@@ -5,7 +5,9 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Graph;
 using Embeddings.Cluster.Storage;
+using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
 using Orleans;
 
@@ -263,7 +265,9 @@ namespace Embeddings.Cluster
         /// Trains the job in this process, without a cluster: every bucket in the job's total order, from the initial
         /// partitions in the storage, all partitions in memory. The storage is only read. This is the reference a
         /// <see cref="BucketOrdering.Deterministic"/> cluster run equals bit for bit (on machines with the same vector
-        /// width), and a way to train small jobs.
+        /// width), and a way to train small jobs. A graph job whose workers write the pairs
+        /// (<see cref="GraphPairGeneration.Workers"/>) has each episode's pairs written here, into a temporary folder,
+        /// by <see cref="GraphPairTaskHandler"/>, one episode at a time.
         /// </summary>
         /// <param name="store">The storage holding the prepared job.</param>
         /// <param name="jobId">The job.</param>
@@ -275,20 +279,48 @@ namespace Embeddings.Cluster
             trainer ??= new SkipGramBucketTrainer();
             var job = ReadJob(store, jobId);
             var spec = job.Spec;
-            if (spec.Tasks > 0)
-                throw new NotSupportedException($"ClusterJob.TrainInProcess trains the buckets of a job prepared with ClusterJob.Prepare; job '{jobId}' has {spec.Tasks} '{spec.TaskKind}' tasks, which only the cluster's task handlers run.");
+            if (spec.Tasks > 0 && !(spec.PairsByTask && spec.TaskKind == GraphPairTaskHandler.PairKind))
+                throw new NotSupportedException($"ClusterJob.TrainInProcess trains the buckets of training jobs (ClusterJob.Prepare, GraphClusterJob); job '{jobId}' has {spec.Tasks} '{spec.TaskKind}' tasks, which only the cluster's task handlers run.");
             var partitions = new (float[] Input, float[] Output)[spec.Partitions];
             for (int q = 0; q < spec.Partitions; q++)
                 partitions[q] = (Load(store, spec, PartitionSide.Input, q, 0), Load(store, spec, PartitionSide.Output, q, 0));
             var schedule = new BucketSchedule(spec);
             var progress = new NoProgress();
-            for (long w = 0; w < schedule.Total; w++)
+            // A job whose tasks write its pairs: each episode's pair task runs here, into a scratch storage, before its first bucket.
+            string? scratch = spec.PairsByTask ? Path.Combine(Path.GetTempPath(), "embeddings-inprocess-" + jobId + "-" + Guid.NewGuid().ToString("N")) : null;
+            using var handler = spec.PairsByTask ? new GraphPairTaskHandler() : null;
+            try
             {
-                cancellation.ThrowIfCancellationRequested();
-                var item = schedule.At(w);
-                using var pairs = JobFiles.OpenPairs(store, jobId, item.Episode, item.Input, item.Output);
-                var work = new BucketWork(job, w, item.Epoch, item.Episode, item.Input, item.Output);
-                trainer.Train(work, partitions[item.Input].Input, partitions[item.Output].Output, pairs, progress, cancellation);
+                IPartitionStore? pairStore = null;
+                if (scratch is not null)
+                {
+                    Directory.CreateDirectory(scratch);
+                    pairStore = new DirectoryPartitionStore(scratch);
+                }
+                long pairEpisode = -1;
+                for (long w = 0; w < schedule.Total; w++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    var item = schedule.At(w);
+                    long episode = schedule.EpisodeOf(w);
+                    if (pairStore is not null && episode != pairEpisode)
+                    {
+                        if (pairEpisode >= 0)
+                            pairStore.DeleteFolder(jobId, JobFiles.TaskFolder((int)pairEpisode));
+                        handler!.Run(new ClusterTask(store, spec, (int)episode, 0, token: 1, pairStore), progress, cancellation);
+                        pairEpisode = episode;
+                    }
+                    using var pairs = pairStore is null
+                        ? JobFiles.OpenPairs(store, jobId, item.Episode, item.Input, item.Output)
+                        : JobFiles.OpenTaskPairs(pairStore, jobId, (int)episode, 1, item.Episode, item.Input, item.Output);
+                    var work = new BucketWork(job, w, item.Epoch, item.Episode, item.Input, item.Output);
+                    trainer.Train(work, partitions[item.Input].Input, partitions[item.Output].Output, pairs, progress, cancellation);
+                }
+            }
+            finally
+            {
+                if (scratch is not null && Directory.Exists(scratch))
+                    Directory.Delete(scratch, recursive: true);
             }
             return Assemble(spec, partitions);
         }

@@ -94,7 +94,7 @@ namespace Embeddings.Cluster
         /// The number of tasks: work items that hold no partition (a user range of a batch recommendation, a node range of
         /// walk generation), leased, fenced, committed and checkpointed as buckets are, and run by the handler of
         /// <see cref="TaskKind"/> that every silo registers. 0 to 10,000,000. Default 0. Every task completes before the
-        /// first bucket is leased.
+        /// first bucket is leased, except the pair tasks of a job with a <see cref="PairTaskWindow"/>, which run episode by episode.
         /// </summary>
         public int Tasks { get; init; }
 
@@ -103,6 +103,22 @@ namespace Embeddings.Cluster
         /// (1 to 64 letters, digits, '_', '-', '.'). Required when <see cref="Tasks"/> is above 0, empty otherwise.
         /// </summary>
         public string TaskKind { get; init; } = "";
+
+        /// <summary>
+        /// How the buckets get their pairs. 0 (the default): the submitter writes every episode's pairs into the storage
+        /// before the job is committed. 1 to 64: the pairs are written by the job's tasks, one per epoch and episode
+        /// (<see cref="Tasks"/> = Epochs x Episodes; task t writes the pairs of epoch t / Episodes, episode t mod Episodes),
+        /// run by the workers with the handler of <see cref="TaskKind"/>. The coordinator leases the pair task of an
+        /// episode only while fewer than <see cref="PairTaskWindow"/> episodes that are not finished come before it
+        /// (so at most this many episodes' pairs are in the storage at once), leases a bucket only once its episode's
+        /// pair task is committed, and deletes an episode's pairs when its last bucket is committed. 2 lets the next
+        /// episode's pairs be written while an episode trains.
+        /// </summary>
+        public int PairTaskWindow { get; init; }
+
+        /// <summary>True when the job's pairs are written by its tasks, episode by episode (<see cref="PairTaskWindow"/> above 0).</summary>
+        [JsonIgnore]
+        public bool PairsByTask => PairTaskWindow > 0;
 
         /// <summary>True when the job trains vectors (<see cref="Items"/> above 0).</summary>
         [JsonIgnore]
@@ -139,6 +155,11 @@ namespace Embeddings.Cluster
                     nameof(TaskKind));
             if (Tasks == 0 && !string.IsNullOrEmpty(TaskKind))
                 throw new ArgumentException($"ClusterJobSpec.TaskKind is '{TaskKind}' but Tasks is 0: set Tasks to the number of tasks, or leave TaskKind empty.", nameof(TaskKind));
+            Range(nameof(PairTaskWindow), PairTaskWindow, 0, 64, "use 0 (the submitter writes the pairs) or 1 to 64 episodes of pairs in the storage at once (2 is usual)");
+            if (PairTaskWindow > 0 && (Items == 0 || (long)Tasks != (long)Epochs * Episodes))
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"ClusterJobSpec.PairTaskWindow is {PairTaskWindow}, so the job's tasks write its pairs, one per epoch and episode: Items must be above 0 (it is {Items}) and Tasks must be Epochs x Episodes = {(long)Epochs * Episodes} (it is {Tasks}). Set them so, or PairTaskWindow to 0."),
+                    nameof(PairTaskWindow));
             if (Items < Partitions && !(Items == 0 && Tasks > 0))
                 throw new ArgumentOutOfRangeException(nameof(Items), Items,
                     $"ClusterJobSpec.Items is {Items}, fewer than Partitions = {Partitions}: every partition needs at least one item. Lower Partitions or check the item count (0 only for a job of tasks only).");
@@ -185,6 +206,7 @@ namespace Embeddings.Cluster
             Add(nameof(LeaseTimeout), LeaseTimeout, other.LeaseTimeout);
             Add(nameof(Tasks), Tasks, other.Tasks);
             Add(nameof(TaskKind), TaskKind, other.TaskKind);
+            Add(nameof(PairTaskWindow), PairTaskWindow, other.PairTaskWindow);
             return differences;
         }
     }

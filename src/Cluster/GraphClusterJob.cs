@@ -2,10 +2,12 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Embeddings.Cluster.Coordination;
+using Embeddings.Cluster.Graph;
 using Embeddings.Cluster.Storage;
 using Embeddings.Graph;
 using Embeddings.Partitioned;
@@ -13,6 +15,24 @@ using Orleans;
 
 namespace Embeddings.Cluster
 {
+    /// <summary>Who writes the pairs of a graph job.</summary>
+    public enum GraphPairGeneration
+    {
+        /// <summary>
+        /// The default. The submitter builds the graph and runs the counting pass (the vocabulary and the episodes),
+        /// then stores the graph, the vocabulary and the walk settings; the workers write each episode's pairs as a task
+        /// (<see cref="GraphPairTaskHandler"/>) while the buckets of earlier episodes train, and at most
+        /// <see cref="GraphClusterJobOptions.PairTaskWindow"/> episodes' pairs are in the storage at once.
+        /// </summary>
+        Workers = 0,
+
+        /// <summary>
+        /// The submitter writes every episode's pairs into the storage before the job starts (the storage holds all of
+        /// them until the job is deleted); with several epochs, the first epoch's pairs are trained again.
+        /// </summary>
+        Submitter = 1,
+    }
+
     /// <summary>The cluster settings of a node2vec / DeepWalk job (the walk and skip-gram settings are the estimators' <see cref="GraphEmbeddingOptions"/>).</summary>
     public sealed record GraphClusterJobOptions
     {
@@ -46,6 +66,16 @@ namespace Embeddings.Cluster
         /// the shared storage; removed afterwards. Null (the default): a new folder under the system's temporary folder.
         /// </summary>
         public string? ScratchDirectory { get; init; }
+
+        /// <summary>Who writes the pairs. Default <see cref="GraphPairGeneration.Workers"/>.</summary>
+        public GraphPairGeneration PairGeneration { get; init; } = GraphPairGeneration.Workers;
+
+        /// <summary>
+        /// With <see cref="GraphPairGeneration.Workers"/>: the most episodes whose pairs are in the storage at once
+        /// (<see cref="ClusterJobSpec.PairTaskWindow"/>), 1 to 64. Default 2: the next episode's pairs are written while
+        /// one trains. The storage then holds about PairTaskWindow x <see cref="EpisodeBytes"/> of pairs at most.
+        /// </summary>
+        public int PairTaskWindow { get; init; } = 2;
 
         /// <summary>How often <see cref="GraphClusterJob.TrainAsync"/> asks the coordinator for the job's status: 10 ms to 1 minute. Default 1 s.</summary>
         public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -143,6 +173,8 @@ namespace Embeddings.Cluster
             int[] buffer = Array.Empty<int>();
             try
             {
+                if (job.PairGeneration == GraphPairGeneration.Workers)
+                    return PrepareForWorkers(store, writeEdges, options, job, p, q, sampling, seed, threads, scratch, log, linked.Token);
                 var (export, _, _) = PartitionedGraphTraining.ExportPairs(writeEdges, options, p, q, sampling, seed, job.Partitions, threads,
                     new PartitionedTrainingOptions { Directory = scratch, EpisodeBytes = job.EpisodeBytes, MinimumEpisodesPerEpoch = job.MinimumEpisodesPerEpoch, Partitions = job.Partitions }, Component, log,
                     (items, episodes) =>
@@ -212,6 +244,122 @@ namespace Embeddings.Cluster
             }
         }
 
+        /// <summary>
+        /// <see cref="GraphPairGeneration.Workers"/>: builds the graph and runs the counting pass here, then stores the
+        /// graph, the vocabulary and the walk settings (the pair tasks' inputs, fingerprinted together), the node keys,
+        /// the initial partitions and the description with one pair task per epoch and episode.
+        /// </summary>
+        private static ClusterJobSpec PrepareForWorkers(IPartitionStore store, Action<IEdgeWriter> writeEdges, GraphEmbeddingOptions options, GraphClusterJobOptions job,
+            double p, double q, SecondOrderSampling sampling, int seed, int threads, string scratch, Action<string>? log, CancellationToken cancellation)
+        {
+            var builder = new GraphBuilder(options.Directed, options.Bipartite, options.KeepSelfLoops, options.InvalidWeights);
+            writeEdges(builder);
+            var graph = builder.Build(out _);
+            if (graph.EdgeCount == 0)
+                throw new InvalidOperationException($"{Component}: the graph has no edges ({builder.RowsRead:N0} rows read, {builder.DroppedInvalidWeights + builder.DroppedSelfLoops + builder.DroppedMissingNodes:N0} dropped); there is nothing to walk.");
+            var walk = new GraphWalkSettings
+            {
+                WalksPerNode = options.WalksPerNode,
+                WalkLength = options.WalkLength,
+                WindowSize = options.WindowSize,
+                SamplingThreshold = options.SamplingThreshold,
+                MinCount = options.MinCount,
+                ReturnParameter = p,
+                InOutParameter = q,
+                SecondOrderSampling = sampling,
+                EmbeddingDimension = options.EmbeddingDimension,
+                Epochs = options.Epochs,
+                NegativeSampleCount = options.NegativeSampleCount,
+                LearningRate = options.LearningRate,
+                Seed = seed,
+                EpisodeBytes = job.EpisodeBytes,
+                MinimumEpisodesPerEpoch = job.MinimumEpisodesPerEpoch,
+            };
+            var source = PartitionedGraphTraining.PairSource(graph, options, p, q, sampling, seed, job.Partitions, threads, walk.Scratch(scratch, job.Partitions), Component, log, cancellation);
+            var vocabulary = source.CountVocabulary();
+            cancellation.ThrowIfCancellationRequested();
+            var spec = new ClusterJobSpec
+            {
+                JobId = job.JobId,
+                Items = vocabulary.Keys.Length,
+                Partitions = job.Partitions,
+                Dimension = options.EmbeddingDimension,
+                Epochs = options.Epochs,
+                Episodes = vocabulary.EpisodesPerEpoch,
+                Negatives = options.NegativeSampleCount,
+                LearningRate = options.LearningRate,
+                Seed = seed,
+                Ordering = job.Ordering,
+                LeaseTimeout = job.LeaseTimeout,
+                Tasks = checked(options.Epochs * vocabulary.EpisodesPerEpoch),
+                TaskKind = GraphPairTaskHandler.PairKind,
+                PairTaskWindow = job.PairTaskWindow,
+            };
+            spec.Validate();
+            var submission = new JobSubmission(store, spec);
+            byte[] settingsBytes = JsonSerializer.SerializeToUtf8Bytes(walk, JobFiles.Json);
+            byte[] vocabularyBytes = File.ReadAllBytes(Path.Combine(scratch, PartitionDirectory.VocabularyName));
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(settingsBytes);
+            hash.AppendData(vocabularyBytes);
+            void WriteGraph(Stream destination)
+            {
+                using var hashing = new HashingStream(destination, hash);
+                using var writer = new BinaryWriter(new BufferedStream(hashing, 1 << 20));
+                graph.Write(writer);
+            }
+            if (submission.Exists)
+            {
+                // A resubmission: the stored inputs are being read by the workers; only their fingerprint is compared.
+                WriteGraph(Stream.Null);
+            }
+            else
+            {
+                store.WriteBlob(job.JobId, GraphPairTaskHandler.GraphFile, WriteGraph);
+                store.WriteBlob(job.JobId, GraphPairTaskHandler.VocabularyFile, vocabularyBytes);
+                store.WriteBlob(job.JobId, GraphPairTaskHandler.SettingsFile, settingsBytes);
+                store.WriteBlob(job.JobId, ItemsFile, JsonSerializer.SerializeToUtf8Bytes(vocabulary.Keys));
+            }
+            submission.CommitPairTasks(vocabulary.Counts, vocabulary.EpisodeTokens, Convert.ToHexString(hash.GetHashAndReset()));
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"{Component}: job '{job.JobId}': {spec.Items:N0} nodes with vectors, {spec.Episodes} episodes per epoch; the workers write the pairs, {job.PairTaskWindow} episodes at a time"));
+            return spec;
+        }
+
+        /// <summary>A write-only stream that hashes what goes through it.</summary>
+        private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+        {
+            public override bool CanRead => false;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => true;
+
+            public override long Length => throw new NotSupportedException();
+
+            public override long Position
+            {
+                get => throw new NotSupportedException();
+                set => throw new NotSupportedException();
+            }
+
+            public override void Flush() => inner.Flush();
+
+            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+            public override void Write(ReadOnlySpan<byte> buffer)
+            {
+                hash.AppendData(buffer);
+                inner.Write(buffer);
+            }
+        }
+
         /// <summary>The job's current input vectors keyed by node, and its output vectors when <paramref name="context"/> is set.</summary>
         /// <exception cref="InvalidOperationException">No such graph job, or it was never started.</exception>
         public static (EmbeddingTable Vectors, EmbeddingTable? Context) ReadTables(IPartitionStore store, string jobId, bool context = false)
@@ -259,6 +407,10 @@ namespace Embeddings.Cluster
                 throw new ArgumentOutOfRangeException(nameof(job.EpisodeBytes), job.EpisodeBytes, $"{Component}: GraphClusterJobOptions.EpisodeBytes = {job.EpisodeBytes:N0} is below 1 MiB; use 1 MiB or more (default 4 GiB).");
             if (job.MinimumEpisodesPerEpoch < 1 || job.MinimumEpisodesPerEpoch > 1024)
                 throw new ArgumentOutOfRangeException(nameof(job.MinimumEpisodesPerEpoch), job.MinimumEpisodesPerEpoch, $"{Component}: GraphClusterJobOptions.MinimumEpisodesPerEpoch = {job.MinimumEpisodesPerEpoch}; use 1 to 1024 (default 8).");
+            if (!Enum.IsDefined(job.PairGeneration))
+                throw new ArgumentOutOfRangeException(nameof(job.PairGeneration), job.PairGeneration, $"{Component}: GraphClusterJobOptions.PairGeneration = {job.PairGeneration}; use Workers or Submitter.");
+            if (job.PairGeneration == GraphPairGeneration.Workers && (job.PairTaskWindow < 1 || job.PairTaskWindow > 64))
+                throw new ArgumentOutOfRangeException(nameof(job.PairTaskWindow), job.PairTaskWindow, $"{Component}: GraphClusterJobOptions.PairTaskWindow = {job.PairTaskWindow}; use 1 to 64 episodes of pairs in the storage at once (default 2).");
             if (job.PollInterval < TimeSpan.FromMilliseconds(10) || job.PollInterval > TimeSpan.FromMinutes(1))
                 throw new ArgumentOutOfRangeException(nameof(job.PollInterval), job.PollInterval, $"{Component}: GraphClusterJobOptions.PollInterval = {job.PollInterval}; use 10 ms to 1 minute (default 1 s).");
             // The job id, ordering and lease timeout are checked with the spec, before anything is written.

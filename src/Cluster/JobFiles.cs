@@ -183,6 +183,17 @@ namespace Embeddings.Cluster
         public static string PairFile(int episode, int input, int output) =>
             string.Create(CultureInfo.InvariantCulture, $"pairs/e{episode}/b-{input}-{output}.bin");
 
+        /// <summary>The header of a pair file: magic, format, episode, input, output, pair count.</summary>
+        public static void WritePairHeader(Span<byte> header, int episode, int input, int output, long pairs)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(header, PairMagic);
+            BinaryPrimitives.WriteInt32LittleEndian(header[4..], PairFormat);
+            BinaryPrimitives.WriteInt32LittleEndian(header[8..], episode);
+            BinaryPrimitives.WriteInt32LittleEndian(header[12..], input);
+            BinaryPrimitives.WriteInt32LittleEndian(header[16..], output);
+            BinaryPrimitives.WriteInt32LittleEndian(header[20..], checked((int)pairs));
+        }
+
         public static byte[] EncodePairs(int episode, int input, int output, ReadOnlySpan<int> pairs)
         {
             var bytes = new byte[PairHeaderBytes + (long)pairs.Length * sizeof(int)];
@@ -198,9 +209,21 @@ namespace Embeddings.Cluster
 
         /// <summary>The pairs of a bucket, opened for reading in chunks (the header checked).</summary>
         /// <exception cref="InvalidDataException">The file is missing, of another bucket, or of the wrong length.</exception>
-        public static BucketPairs OpenPairs(IPartitionStore store, string jobId, int episode, int input, int output)
+        public static BucketPairs OpenPairs(IPartitionStore store, string jobId, int episode, int input, int output) =>
+            OpenPairs(store, jobId, PairFile(episode, input, output), episode, input, output);
+
+        /// <summary>The name of bucket (input, output)'s pair file in the output of the pair task of its episode.</summary>
+        public static string TaskPairFileName(int input, int output) => string.Create(CultureInfo.InvariantCulture, $"b-{input}-{output}.bin");
+
+        /// <summary>
+        /// Opens the pairs of bucket (<paramref name="input"/>, <paramref name="output"/>) written by pair task
+        /// <paramref name="task"/> (of episode <paramref name="episode"/>) under its committed token <paramref name="token"/>.
+        /// </summary>
+        public static BucketPairs OpenTaskPairs(IPartitionStore store, string jobId, int task, long token, int episode, int input, int output) =>
+            OpenPairs(store, jobId, TaskFilePath(task, token, TaskPairFileName(input, output)), episode, input, output);
+
+        private static BucketPairs OpenPairs(IPartitionStore store, string jobId, string name, int episode, int input, int output)
         {
-            string name = PairFile(episode, input, output);
             var stream = store.OpenBlob(jobId, name)
                 ?? throw new InvalidDataException($"The pair file '{name}' of job '{jobId}' is missing from the storage at '{store.Location}': the job's folder is incomplete; submit the job again into an empty folder.");
             try
@@ -247,7 +270,9 @@ namespace Embeddings.Cluster
             if (description.TaskStages.Length != 0 && (description.TaskStages.Length != spec.Tasks || description.TaskStages[0] < 0
                 || Enumerable.Range(1, spec.Tasks - 1).Any(t => description.TaskStages[t] < description.TaskStages[t - 1])))
                 throw new InvalidOperationException($"The description of job '{jobId}' at '{store.Location}' has {description.TaskStages.Length} task stages for {spec.Tasks} tasks, or stages that are negative or decrease with the task number: it is damaged; delete the job's folder and submit it again.");
-            if (description.ItemCounts.Length != spec.Items || description.EpisodeTokens.Length != episodes || description.EpisodePairs.Length != episodes)
+            // A job whose tasks write its pairs learns their counts only as the tasks run.
+            int episodePairs = spec.PairsByTask ? 0 : episodes;
+            if (description.ItemCounts.Length != spec.Items || description.EpisodeTokens.Length != episodes || description.EpisodePairs.Length != episodePairs)
                 throw new InvalidOperationException($"The description of job '{jobId}' at '{store.Location}' has {description.ItemCounts.Length} item counts and {description.EpisodeTokens.Length} episode token counts for {description.Spec.Items} items and {description.Spec.Episodes} episodes: it is damaged; delete the job's folder and submit it again.");
             return (description, bytes);
         }

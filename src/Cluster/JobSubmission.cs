@@ -117,7 +117,60 @@ namespace Embeddings.Cluster
                         $"The storage at '{_store.Location}' holds a job named '{spec.JobId}' with the same settings but other pairs or counts: choose another JobId, or delete the job's folder to replace it.");
                 return;
             }
+            WriteInitialState(new JobDescription
+            {
+                Spec = spec,
+                EpisodePairs = EpisodePairs,
+                PairsSha256 = pairsSha,
+                ItemCounts = itemCounts,
+                EpisodeTokens = episodeTokens,
+            });
+        }
 
+        /// <summary>True when the storage holds this job already (a resubmission: <see cref="CommitPairTasks"/> only checks it).</summary>
+        public bool Exists => _existing is not null;
+
+        /// <summary>
+        /// Commits a job whose tasks write its pairs (<see cref="ClusterJobSpec.PairTaskWindow"/>): its inputs are in the
+        /// storage already (their fingerprint is <paramref name="inputSha256"/>); writes the initial partitions and the
+        /// description, or checks the resubmission.
+        /// </summary>
+        public void CommitPairTasks(long[] itemCounts, long[] episodeTokens, string inputSha256)
+        {
+            var spec = _spec;
+            if (!spec.PairsByTask)
+                throw new InvalidOperationException($"Job '{spec.JobId}' has no PairTaskWindow; its pairs are added with AddBucket and committed with Commit.");
+            CheckCounts(spec, itemCounts, episodeTokens);
+            ArgumentNullException.ThrowIfNull(itemCounts);
+            ArgumentNullException.ThrowIfNull(episodeTokens);
+            long tokens = 0;
+            foreach (long t in episodeTokens)
+                tokens += t;
+            if (tokens <= 0)
+                throw new ArgumentException($"Job '{spec.JobId}': episodeTokens sum to 0; the learning rate decays over the tokens, so each episode needs its token count.", nameof(episodeTokens));
+            for (int q = 0; q < spec.Partitions; q++)
+                BucketKernel.Sampler(itemCounts, spec.Partitions, q, ClusterJobData.NegativeSamplingExponent, $"Cluster job '{spec.JobId}' (item counts)");
+            if (_existing is not null)
+            {
+                if (_existing.TaskInputSha256 != inputSha256 || !_existing.ItemCounts.AsSpan().SequenceEqual(itemCounts) || !_existing.EpisodeTokens.AsSpan().SequenceEqual(episodeTokens))
+                    throw new InvalidOperationException(
+                        $"The storage at '{_store.Location}' holds a job named '{spec.JobId}' with the same settings but another graph, vocabulary or walk settings: choose another JobId, or delete the job's folder to replace it.");
+                return;
+            }
+            WriteInitialState(new JobDescription
+            {
+                Spec = spec,
+                ItemCounts = itemCounts,
+                EpisodeTokens = episodeTokens,
+                TaskInputSha256 = inputSha256,
+            });
+        }
+
+        /// <summary>Writes version 0 of every partition, then the description (the commit point).</summary>
+        private void WriteInitialState(JobDescription description)
+        {
+            var spec = _spec;
+            int p = spec.Partitions;
             // Without a job.json nothing is committed: partition files here are leftovers of an interrupted submission
             // (perhaps of other settings), so they go before version 0 is written.
             var none = new HashSet<long>();
@@ -137,14 +190,6 @@ namespace Embeddings.Cluster
                     BucketKernel.InitializeInputRow(spec.Seed, (long)local * p + partition, values.AsSpan(local * d, d));
                 _store.WritePartition(spec.JobId, PartitionSide.Input, partition, 0, rows, d, values);
             }
-            var description = new JobDescription
-            {
-                Spec = spec,
-                EpisodePairs = EpisodePairs,
-                PairsSha256 = pairsSha,
-                ItemCounts = itemCounts,
-                EpisodeTokens = episodeTokens,
-            };
             _store.WriteBlob(spec.JobId, JobFiles.Job, JsonSerializer.SerializeToUtf8Bytes(description, JobFiles.Json));
         }
     }

@@ -128,7 +128,17 @@ namespace Embeddings.Benchmarks
             Directory.CreateDirectory(target);
             File.CreateSymbolicLink(Path.Combine(target, "job.json"), Path.Combine(source, "job.json"));
             File.CreateSymbolicLink(Path.Combine(target, "items.json"), Path.Combine(source, "items.json"));
-            Directory.CreateSymbolicLink(Path.Combine(target, "pairs"), Path.Combine(source, "pairs"));
+            if (spec.PairsByTask)
+            {
+                // The workers wrote the pairs and deleted them once trained: the reference writes them again from the
+                // pair tasks' inputs (TrainInProcess runs each episode's pair task itself).
+                foreach (string name in new[] { "graph.bin", "vocabulary.bin", "walks.json" })
+                    File.CreateSymbolicLink(Path.Combine(target, name), Path.Combine(source, name));
+            }
+            else
+            {
+                Directory.CreateSymbolicLink(Path.Combine(target, "pairs"), Path.Combine(source, "pairs"));
+            }
             var reference = new DirectoryPartitionStore(work);
             int p = spec.Partitions, d = spec.Dimension;
             for (int partition = 0; partition < p; partition++)

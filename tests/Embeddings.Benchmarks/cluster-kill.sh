@@ -88,10 +88,15 @@ echo "[$(stamp)] writing the graph's training edges and held-out pairs"
 /usr/bin/time -f "$TIME_FORMAT" -o "$RESULTS/edges.time" "${BENCH[@]}" cluster-kill edges --out "$RESULTS/edges" --nodes "$NODES" --seed "$SEED" | tee "$RESULTS/edges.log" \
   || die "cluster-kill edges failed"
 
-# Every episode's pairs are in the storage before training starts and stay until the end: 8 bytes x 10.45 pairs per walk
-# step with window 10 (measured: 8,358 pairs per node at 20,000 nodes, 8,360 at 100,000), plus the submitter's scratch
-# copy of one episode (up to 4 GiB) and the partitions (a few versions of both matrices).
-NEED_GB=$(python3 -c "print(round($NODES*$WALKS*$LENGTH*10.45*8/1e9 + 4.3 + 4*$NODES*$DIMENSION*4*3/1e9, 1))")
+# The workers write each episode's pairs as a task and the coordinator deletes them once the episode is trained, so the
+# storage holds at most --pair-window (2) episodes' pairs: 8 bytes x 10.45 pairs per walk step with window 10 (measured:
+# 8,358 pairs per node at 20,000 nodes, 8,360 at 100,000), in episodes of at most 4 GiB and at least 8 per epoch. Each
+# silo writing pairs keeps a scratch copy of its episode in the temporary folder (up to 2 at once), and the storage holds
+# the graph (about 8.3 bytes per stored edge) and a few versions of both matrices.
+NEED_GB=$(python3 -c "
+pairs = $NODES*$WALKS*$LENGTH*10.45*8
+episode = pairs / max(8, -(-pairs // (4 * 2**30)))
+print(round((2 * episode + 2 * episode + $NODES * 40 * 8.3 + 4*$NODES*$DIMENSION*4*3) / 1e9, 1))")
 FREE_GB=$(df -P --block-size=1G "$STORAGE" | awk 'NR==2 {print $4}')
 say "disk: the job needs about $NEED_GB GB in $STORAGE and the temporary folder; $FREE_GB GB free"
 python3 -c "import sys; sys.exit(0 if $FREE_GB > $NEED_GB else 1)" || die "not enough free disk for the job's pair files ($NEED_GB GB needed, $FREE_GB GB free)"
@@ -114,7 +119,7 @@ for k in 1 2 3; do
 done
 dotnet_pid() { pgrep -P "$1" | head -1; }
 
-# ---- the submission: walks and pairs on the submitter, training on the silos
+# ---- the submission: the graph and the counting pass on the submitter; pairs (as tasks) and training on the silos
 echo "[$(stamp)] submitting node2vec (P = $PARTITIONS, lease timeout $LEASE s)"
 SUBMIT_START=$(date +%s.%N)
 /usr/bin/time -f "$TIME_FORMAT" -o "$RESULTS/submit.time" "${CLI[@]}" cluster submit node2vec --storage "$STORAGE" --gateway "127.0.0.1:$((BASE_PORT + 100))" \
@@ -122,6 +127,14 @@ SUBMIT_START=$(date +%s.%N)
   --dimensions "$DIMENSION" --num-walks "$WALKS" --walk-length "$LENGTH" --window-size 10 --iter 1 --p 0.25 --q 4 --workers "$WORKERS" --seed "$SEED" \
   >"$RESULTS/submit.log" 2>&1 &
 SUBMIT_PID=$!; CHILDREN+=("$SUBMIT_PID")
+
+# The job folder's size every 5 s while the job runs (the bound the pair window promises), largest kept.
+( peak=0; while kill -0 "$SUBMIT_PID" 2>/dev/null; do
+    size=$(du -sb "$STORAGE/$JOB" 2>/dev/null | awk '{print $1}'); size=${size:-0}
+    if (( size > peak )); then peak=$size; echo "$peak" >"$RESULTS/storage-peak-bytes"; fi
+    sleep 5
+  done ) &
+CHILDREN+=("$!")
 
 # ---- wait for the middle of the epoch, then SIGKILL a silo (not the first: it keeps the membership table) that holds a
 # live lease and does not host the coordinator.
@@ -142,15 +155,18 @@ total = max(total, 1)
 job = [e for e in events if e['kind'] == 'activated']
 if not job: sys.exit(0)
 import re
-m = re.search(r'new job: (\d+) buckets', job[0]['detail'])
+m = re.search(r'(\d+) buckets \(', job[0]['detail'])
 total = int(m.group(1)) if m else total
-if state['DoneCount'] < kill_at * total: sys.exit(0)
+t = re.search(r'new job: (\d+) tasks', job[0]['detail'])
+tasks = int(t.group(1)) if t else 0
+if state['DoneCount'] < kill_at * (total + tasks): sys.exit(0)
 coordinator = job[-1]['worker']
 for port in ports:
     if f':{port}:' in coordinator or coordinator.endswith(f':{port}'):
         continue
     for lease in state['Leases']:
-        if f':{port}@' in lease['WorkerId']:
+        # a bucket's lease (work items after the pair tasks): the acceptance asks for a bucket retried
+        if f':{port}@' in lease['WorkerId'] and lease['WorkItem'] >= tasks:
             print(port, lease['Token'], lease['WorkItem'], state['DoneCount'], total)
             sys.exit(0)
 EOF
@@ -176,6 +192,7 @@ set -e
 SUBMIT_END=$(date +%s.%N)
 [[ $SUBMIT_CODE -eq 0 ]] || die "cluster submit exited with code $SUBMIT_CODE (see $RESULTS/submit.log)"
 tail -1 "$RESULTS/submit.log" | sed 's/^/submit: /' | tee -a "$SUMMARY"
+say "storage: the job's folder peaked at $(python3 -c "print(f'{$(cat "$RESULTS/storage-peak-bytes" 2>/dev/null || echo 0)/1e9:.2f}')") GB (sampled every 5 s)"
 
 # Stop the surviving silos (SIGTERM: a graceful stop), the first one last.
 for k in 3 2 1; do
@@ -214,7 +231,7 @@ retried = sum(1 for v in leased.values() if v > 1)
 kinds = {}
 for e in events:
     kinds[e['kind']] = kinds.get(e['kind'], 0) + 1
-print(f"buckets: {len(items)} committed ({len(set(items))} distinct), {kinds.get('expired', 0)} leases expired, {retried} buckets leased more than once, {kinds.get('rejected', 0)} completions rejected, {kinds.get('released', 0)} released, {kinds.get('activated', 0)} coordinator activations; finished: {kinds.get('finished', 0) == 1}")
+print(f"work items (pair tasks and buckets): {len(items)} committed ({len(set(items))} distinct), {kinds.get('expired', 0)} leases expired, {retried} leased more than once, {kinds.get('rejected', 0)} completions rejected, {kinds.get('released', 0)} released, {kinds.get('activated', 0)} coordinator activations; finished: {kinds.get('finished', 0) == 1}")
 if len(items) != len(set(items)) or kinds.get('finished', 0) != 1: ok = False
 sys.exit(0 if ok else 1)
 EOF

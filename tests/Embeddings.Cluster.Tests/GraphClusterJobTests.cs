@@ -142,14 +142,16 @@ namespace Embeddings.Cluster.Tests
             Assert.That(context.Row(7).ToArray(), Is.EqualTo(raw.Output.AsSpan(7 * raw.Dimension, raw.Dimension).ToArray()).AsCollection);
         }
 
-        [Test]
-        public void PairFilesAreTheSameWhateverTheNumberOfWalkThreads()
+        [TestCase(GraphPairGeneration.Submitter)]
+        [TestCase(GraphPairGeneration.Workers)]
+        public void PairFilesAreTheSameWhateverTheNumberOfWalkThreads(GraphPairGeneration generation)
         {
             // Each work item (256 walks) gathers its pairs and appends them in item order, so the pair files, the item
             // counts and the fingerprint are a function of the graph, the options and the seed. 4,800 walks make 19
-            // work items in two episodes, enough for four threads to overtake one another.
+            // work items in two episodes, enough for four threads to overtake one another. With the workers writing
+            // the pairs, the submitter's files (graph, vocabulary from the counting pass, settings) are compared.
             var (_, edges) = Planted();
-            var job = new GraphClusterJobOptions { JobId = "threads", Partitions = 3, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1 };
+            var job = new GraphClusterJobOptions { JobId = "threads", Partitions = 3, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1, PairGeneration = generation };
             Dictionary<string, byte[]>? first = null;
             DirectoryPartitionStore? firstStore = null;
             foreach (int threads in new[] { 1, 2, 4 })
@@ -162,7 +164,10 @@ namespace Embeddings.Cluster.Tests
                 GraphClusterJob.Prepare(store, w => Write(w, edges), options, job);
                 var description = JobFiles.ReadDescription(store, "threads").Description;
                 Assert.That(description.Spec.Episodes, Is.EqualTo(2), "two episodes");
-                Assert.That(description.EpisodePairs.Sum(), Is.GreaterThan(100_000), "pairs were written");
+                if (generation == GraphPairGeneration.Submitter)
+                    Assert.That(description.EpisodePairs.Sum(), Is.GreaterThan(100_000), "pairs were written");
+                else
+                    Assert.That(description.Spec.Tasks, Is.EqualTo(2), "one pair task per episode");
                 var files = System.IO.Directory.EnumerateFiles(folder, "*", System.IO.SearchOption.AllDirectories)
                     .ToDictionary(f => System.IO.Path.GetRelativePath(folder, f), System.IO.File.ReadAllBytes);
                 Assert.That(files.Keys.Count(k => k.Contains("pairs", StringComparison.Ordinal) || k.EndsWith(".bin", StringComparison.Ordinal)), Is.GreaterThan(0), "the job's files were found");
@@ -183,6 +188,69 @@ namespace Embeddings.Cluster.Tests
             var spec = GraphClusterJob.Prepare(firstStore!, w => Write(w, edges), again, job);
             Assert.That(spec.JobId, Is.EqualTo("threads"));
             Assert.That(JobFiles.ReadDescription(firstStore!, "threads").Bytes.AsSpan().SequenceEqual(first!["threads" + System.IO.Path.DirectorySeparatorChar + "job.json"]), Is.True, "job.json unchanged");
+        }
+
+        [Test]
+        public async Task WorkersWriteThePairsEpisodeByEpisodeWithinTheWindowAndDeleteThemWhenTrained()
+        {
+            // Two epochs of four episodes, window 1: the pair task of episode g may run only while every earlier episode
+            // is finished, so the storage never holds two episodes' pairs; each finished episode's pairs are deleted.
+            // The result equals, bit for bit, the job trained in one process (which runs the same pair tasks itself).
+            var (community, edges) = Planted();
+            var options = Options(null, seed: 3);
+            options.Epochs = 2;
+            var job = new GraphClusterJobOptions
+            {
+                JobId = "pair-window",
+                Partitions = 3,
+                EpisodeBytes = 2 << 20,
+                MinimumEpisodesPerEpoch = 4,
+                PairTaskWindow = 1,
+                LeaseTimeout = TimeSpan.FromSeconds(5),
+                PollInterval = TimeSpan.FromMilliseconds(25),
+            };
+            var spec = GraphClusterJob.Prepare(_cluster.Store, w => Write(w, edges), options, job);
+            Assert.That(spec.Episodes, Is.EqualTo(4), "2 MiB episodes of the walks' estimated 4.6 MB of pairs make 3: the minimum of 4 holds");
+            Assert.That(spec.Tasks, Is.EqualTo(8), "one pair task per epoch and episode");
+            var reference = ClusterJob.TrainInProcess(_cluster.Store, "pair-window");
+            var result = await GraphClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, w => Write(w, edges), options, job);
+            Assert.That(result.Status.Finished, Is.True);
+            Assert.That(result.Status.DoneTasks, Is.EqualTo(8));
+            Assert.That(result.Status.DoneBuckets, Is.EqualTo(2 * 4 * 9));
+            var trained = ClusterJob.ReadVectors(_cluster.Store, "pair-window");
+            Assert.That(trained.Input, Is.EqualTo(reference.Input).AsCollection, "input vectors equal the in-process run bit for bit");
+            Assert.That(trained.Output, Is.EqualTo(reference.Output).AsCollection, "output vectors too");
+            Assert.That(Purity(result.Vectors, community), Is.GreaterThan(0.8), "the communities are recovered");
+
+            // The window, replayed from the coordinator's log: when pair task g is leased, every episode before g is finished.
+            var finishedBuckets = new int[spec.Tasks];
+            int firstOpen = 0, pairLeases = 0;
+            foreach (var e in Coordination.CoordinatorEvent.ReadLog(_cluster.Store, "pair-window"))
+            {
+                if (e.Kind == "leased" && e.Task >= 0)
+                {
+                    pairLeases++;
+                    Assert.That(e.Task, Is.EqualTo(e.Epoch * spec.Episodes + e.Episode), "task g writes epoch g / Episodes, episode g mod Episodes");
+                    Assert.That(e.Task, Is.LessThan(firstOpen + 1), $"pair task {e.Task} leased while episode {firstOpen} was not finished (window 1)");
+                }
+                else if (e.Kind == "leased" && e.Task < 0)
+                {
+                    Assert.That(e.Epoch * spec.Episodes + e.Episode, Is.LessThan(firstOpen + 1), "a bucket is leased only once its episode's pairs are written");
+                }
+                else if (e.Kind == "completed" && e.Task < 0)
+                {
+                    int g = e.Epoch * spec.Episodes + e.Episode;
+                    if (++finishedBuckets[g] == 9)
+                    {
+                        while (firstOpen < spec.Tasks && finishedBuckets[firstOpen] == 9)
+                            firstOpen++;
+                    }
+                }
+            }
+            Assert.That(pairLeases, Is.GreaterThanOrEqualTo(8));
+            Assert.That(firstOpen, Is.EqualTo(8), "every episode finished");
+            string tasks = System.IO.Path.Combine(_cluster.Root, "pair-window", "tasks");
+            Assert.That(!System.IO.Directory.Exists(tasks) || !System.IO.Directory.EnumerateFileSystemEntries(tasks).Any(), Is.True, "every episode's pairs were deleted once trained");
         }
 
         [Test]
@@ -212,6 +280,10 @@ namespace Embeddings.Cluster.Tests
                 Throws.InstanceOf<ArgumentException>().With.Message.Contains("JobId"));
             Assert.That(() => GraphClusterJob.Prepare(store, w => Write(w, edges), Options(null), job with { Partitions = 500 }),
                 Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("use 1 to 64"));
+            Assert.That(() => GraphClusterJob.Prepare(store, w => Write(w, edges), Options(null), job with { PairTaskWindow = 0 }),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("PairTaskWindow = 0").And.Message.Contains("1 to 64"));
+            Assert.That(() => GraphClusterJob.Prepare(store, w => Write(w, edges), Options(null), job with { PairGeneration = (GraphPairGeneration)7 }),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("PairGeneration = 7"));
             Assert.That(store.ListJobs(), Does.Not.Contain("refused"), "nothing was written");
         }
 

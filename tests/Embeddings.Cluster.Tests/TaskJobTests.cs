@@ -172,7 +172,8 @@ namespace Embeddings.Cluster.Tests
         [Test]
         public async Task ACompletionWithoutItsManifestIsRejectedAndTheTaskReturnsToThePool()
         {
-            var spec = Spec("tasks-no-manifest", 12);
+            // A long lease: the completion below must reach a live lease even on a loaded machine (a 1 s lease could expire first).
+            var spec = Spec("tasks-no-manifest", 12) with { LeaseTimeout = TimeSpan.FromSeconds(30) };
             _cluster.Tasks.PauseMilliseconds[spec.JobId] = 50;
             var coordinator = _cluster.Coordinator(spec.JobId);
             await SubmitAsync(spec);

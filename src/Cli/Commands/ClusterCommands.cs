@@ -156,17 +156,24 @@ namespace Embeddings.Cli.Commands
 
         private readonly Option<double> _episodeGib = CliOption.Double("--episode-gib", "pair bytes per episode, in GiB, before the walks are split into more episodes").Default(4).Check(v => double.IsFinite(v) && v >= 1.0 / 1024, "must be at least 1/1024 (1 MiB)");
 
+        private readonly Option<Named<GraphPairGeneration>> _pairs = CliOption.Choice("--pairs",
+            "who writes the pairs: workers (episode by episode as tasks, at most --pair-window episodes in the storage) or submitter (all of them before the job starts)",
+            new[] { ("workers", GraphPairGeneration.Workers), ("submitter", GraphPairGeneration.Submitter) }, GraphPairGeneration.Workers);
+
+        private readonly Option<int> _pairWindow = CliOption.Int("--pair-window", "with --pairs workers: the most episodes whose pairs are in the storage at once")
+            .Default(new GraphClusterJobOptions().PairTaskWindow).Between(1, 64);
+
         /// <summary>The options, to add to a command.</summary>
         private readonly Option<int> _minEpisodes = CliOption.Int("--min-episodes", "the fewest episodes per epoch (fewer only when the walks are fewer)")
             .Default(new PartitionedTrainingOptions().MinimumEpisodesPerEpoch).Between(1, 1024);
 
         public Option[] All => _graph
-            ? new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes }
+            ? new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes, _pairs, _pairWindow }
             : new Option[] { _storage, _gateway, _jobId, _leaseSeconds };
 
         /// <summary>The flags' library names, for messages.</summary>
         public IEnumerable<(string Name, Option Option)> Spoken => _graph
-            ? new (string, Option)[] { ("GraphClusterJobOptions.Partitions", _partitions), ("GraphClusterJobOptions.JobId", _jobId), ("ClusterJobSpec.JobId", _jobId) }
+            ? new (string, Option)[] { ("GraphClusterJobOptions.Partitions", _partitions), ("GraphClusterJobOptions.JobId", _jobId), ("ClusterJobSpec.JobId", _jobId), ("GraphClusterJobOptions.PairTaskWindow", _pairWindow) }
             : new (string, Option)[] { ("ClusterJobSpec.JobId", _jobId) };
 
         /// <summary>The storage folder, the gateway ports, the job id (from --job-id or the output's name) and the lease timeout.</summary>
@@ -187,6 +194,8 @@ namespace Embeddings.Cli.Commands
         public (string Storage, int[] Gateways, GraphClusterJobOptions Job) Read(CommandRun run, string output)
         {
             var (storage, ports, jobId, lease) = ReadCommon(run, output);
+            if (run.Given(_pairWindow) && run.Get(_pairs).Value == GraphPairGeneration.Submitter)
+                throw new UsageException($"{run.Flag(_pairWindow)} bounds the pairs the workers write; with {run.Flag(_pairs)} submitter every episode's pairs are written before the job starts. Leave {run.Flag(_pairWindow)} out, or use {run.Flag(_pairs)} workers.");
             var job = new GraphClusterJobOptions
             {
                 JobId = jobId,
@@ -195,6 +204,8 @@ namespace Embeddings.Cli.Commands
                 LeaseTimeout = lease,
                 EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
                 MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
+                PairGeneration = run.Get(_pairs).Value,
+                PairTaskWindow = run.Get(_pairWindow),
             };
             return (storage, ports, job);
         }

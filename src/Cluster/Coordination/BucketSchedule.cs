@@ -14,7 +14,7 @@ namespace Embeddings.Cluster.Coordination
     {
         public bool IsTask => Task >= 0;
 
-        public static WorkItem OfTask(int task, int stage) => new(task, -1, -1, -1, -1, task, stage);
+        public static WorkItem OfTask(int task, int stage, int epoch = -1, int episode = -1) => new(task, epoch, episode, -1, -1, task, stage);
     }
 
     /// <summary>

@@ -77,7 +77,13 @@ namespace Embeddings.Cluster.Coordination
             ExpireStale();
             if (_state.Finished)
                 return Task.FromResult(new LeaseResult { Status = LeaseStatus.Finished });
-            if (_tasksDone < _tasks)
+            if (_spec.PairsByTask)
+            {
+                // The next episode's pairs first, so that its buckets never wait for them while a worker is free.
+                if (NextPairTask() is { } pairTask)
+                    return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = Grant(pairTask, request.WorkerId, string.Create(CultureInfo.InvariantCulture, $"the pairs of epoch {pairTask.Epoch}, episode {pairTask.Episode}")) });
+            }
+            else if (_tasksDone < _tasks)
             {
                 // Tasks hold no partition: the lowest pending task of the open stage (every lower stage committed).
                 if (NextTask() is not { } task)
@@ -127,6 +133,7 @@ namespace Embeddings.Cluster.Coordination
                 Timeout = _spec.LeaseTimeout,
                 Task = item.Task,
                 Stage = item.Stage,
+                PairsToken = !item.IsTask && _spec.PairsByTask ? _state.TaskTokens[GlobalEpisode(item)] : 0,
             };
             Event("leased", token, item, workerId, detail);
             Persist();
@@ -151,8 +158,33 @@ namespace Embeddings.Cluster.Coordination
             return WorkItem.OfTask(task, stage);
         }
 
+        /// <summary>
+        /// The lowest pending pair task (of a job whose tasks write its pairs) when fewer than
+        /// <see cref="ClusterJobSpec.PairTaskWindow"/> unfinished episodes come before it: episode g's pairs are written
+        /// only while g is below the first unfinished episode plus the window, so at most that many episodes' pairs are
+        /// in the storage at once (the first unfinished episode only moves forward).
+        /// </summary>
+        private WorkItem? NextPairTask()
+        {
+            if (_pendingTasks.Count == 0)
+                return null;
+            int task = _pendingTasks.Min;
+            return task < _firstOpenEpisode + _spec.PairTaskWindow ? ItemAt(task) : null;
+        }
+
+        /// <summary>The epoch-major episode number of a bucket or of a pair task: epoch x Episodes + episode.</summary>
+        private int GlobalEpisode(WorkItem item) => item.Epoch * _spec.Episodes + item.Episode;
+
         /// <summary>The work item at position <paramref name="w"/> of the job's order: tasks first, then the buckets.</summary>
-        private WorkItem ItemAt(long w) => w < _tasks ? WorkItem.OfTask((int)w, _description.StageOf((int)w)) : _schedule.At(w - _tasks) with { Index = w };
+        private WorkItem ItemAt(long w)
+        {
+            if (w >= _tasks)
+                return _schedule.At(w - _tasks) with { Index = w };
+            int task = (int)w;
+            return _spec.PairsByTask
+                ? WorkItem.OfTask(task, 0, task / _spec.Episodes, task % _spec.Episodes)
+                : WorkItem.OfTask(task, _description.StageOf(task));
+        }
 
         public Task<bool> RenewAsync(long token, string workerId)
         {
@@ -213,6 +245,8 @@ namespace Embeddings.Cluster.Coordination
             if (_state.Finished)
                 Event("finished", 0, null, "", string.Create(CultureInfo.InvariantCulture, $"{_state.Pairs} pairs, mean loss {(_state.Pairs > 0 ? _state.LossSum / _state.Pairs : 0):G6}"));
             Persist();
+            if (_spec.PairsByTask && _episodeDone[GlobalEpisode(item)] == (long)_spec.Partitions * _spec.Partitions)
+                DeletePairs(GlobalEpisode(item));
             if (_state.Finished)
                 CollectAll();
             else
@@ -283,7 +317,7 @@ namespace Embeddings.Cluster.Coordination
                         continue;
                     long w = _schedule.InputItem(i, _inputDone[i]);
                     var item = _schedule.At(w);
-                    if (_schedule.OutputItem(item.Output, _outputDone[item.Output]) == w && !_leasedItems.Contains(w + _tasks))
+                    if (_schedule.OutputItem(item.Output, _outputDone[item.Output]) == w && !_leasedItems.Contains(w + _tasks) && PairsReady(w))
                         yield return item with { Index = w + _tasks };
                 }
             }
@@ -293,9 +327,30 @@ namespace Embeddings.Cluster.Coordination
                 long first = _firstOpenEpisode * p * p;
                 for (long w = first; w < first + (long)p * p && w < _schedule.Total; w++)
                 {
-                    if (!IsDone(w + _tasks) && !_leasedItems.Contains(w + _tasks))
+                    if (!IsDone(w + _tasks) && !_leasedItems.Contains(w + _tasks) && PairsReady(w))
                         yield return _schedule.At(w) with { Index = w + _tasks };
                 }
+            }
+        }
+
+        /// <summary>True when bucket <paramref name="b"/>'s pairs are in the storage: always, unless the job's tasks write them and its episode's pair task is not committed yet.</summary>
+        private bool PairsReady(long b) => !_spec.PairsByTask || _state.TaskTokens[_schedule.EpisodeOf(b)] > 0;
+
+        /// <summary>
+        /// Deletes the pairs of a finished episode (its pair task's folder: the committed output and any other attempt).
+        /// Runs after the checkpoint that finished the episode is written; a failure is logged, not thrown (a new
+        /// activation deletes the pairs of every finished episode again).
+        /// </summary>
+        private void DeletePairs(int episode)
+        {
+            try
+            {
+                if (_store.DeleteFolder(_jobId, JobFiles.TaskFolder(episode)))
+                    _log.LogDebug("Job {Job}: the pairs of finished episode {Episode} deleted.", _jobId, episode);
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            {
+                _log.LogWarning(e, "Job {Job}: deleting the pairs of finished episode {Episode} failed: {Message}.", _jobId, episode, e.Message);
             }
         }
 
@@ -531,6 +586,15 @@ namespace Embeddings.Cluster.Coordination
                 if (record.WorkItem < 0 || record.WorkItem >= total || IsDone(record.WorkItem))
                     throw new InvalidOperationException($"The coordinator checkpoint of job '{_jobId}' has a lease of work item {record.WorkItem}, which is done or out of range: delete the job's folder and submit it again.");
                 Track(record, ItemAt(record.WorkItem));
+            }
+            if (spec.PairsByTask)
+            {
+                // Pairs of finished episodes whose deletion a crash interrupted.
+                for (int g = 0; g < _episodeDone.Length; g++)
+                {
+                    if (_episodeDone[g] == (long)p * p)
+                        DeletePairs(g);
+                }
             }
             state.Activations++;
             Event("activated", 0, null, RuntimeIdentity,

@@ -67,6 +67,12 @@ namespace Embeddings.Cluster.Coordination
         /// <summary>The task's stage (0 for a bucket).</summary>
         [Id(11)] public int Stage { get; init; }
 
+        /// <summary>
+        /// For a bucket of a job whose tasks write its pairs (<see cref="ClusterJobSpec.PairTaskWindow"/>): the committed token
+        /// of its episode's pair task, whose output holds the bucket's pair file; 0 when the submitter wrote the pairs.
+        /// </summary>
+        [Id(12)] public long PairsToken { get; init; }
+
         /// <summary>True when the lease is of a task rather than a bucket.</summary>
         public bool IsTask => Task >= 0;
 

@@ -51,9 +51,13 @@ namespace Embeddings.Cluster.Tasks
         private static readonly Regex s_name = new("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant);
         private readonly List<TaskFile> _files = new();
 
-        internal ClusterTask(IPartitionStore store, ClusterJobSpec spec, int index, int stage, long token)
+        private readonly IPartitionStore _output;
+
+        /// <summary>A task reading its inputs from <paramref name="store"/>; its output goes to <paramref name="outputStore"/> (null: the same storage).</summary>
+        internal ClusterTask(IPartitionStore store, ClusterJobSpec spec, int index, int stage, long token, IPartitionStore? outputStore = null)
         {
             Store = store;
+            _output = outputStore ?? store;
             Spec = spec;
             Index = index;
             Stage = stage;
@@ -93,7 +97,7 @@ namespace Embeddings.Cluster.Tasks
             ArgumentNullException.ThrowIfNull(write);
             CheckName(name);
             long bytes = 0;
-            Store.WriteBlob(JobId, JobFiles.TaskFilePath(Index, Token, name), stream =>
+            _output.WriteBlob(JobId, JobFiles.TaskFilePath(Index, Token, name), stream =>
             {
                 using var counting = new CountingStream(stream);
                 write(counting);
@@ -107,7 +111,7 @@ namespace Embeddings.Cluster.Tasks
         public void WriteOutput(string name, ReadOnlySpan<byte> content)
         {
             CheckName(name);
-            Store.WriteBlob(JobId, JobFiles.TaskFilePath(Index, Token, name), content);
+            _output.WriteBlob(JobId, JobFiles.TaskFilePath(Index, Token, name), content);
             _files.Add(new TaskFile { Name = name, Bytes = content.Length });
             BytesWritten += content.Length;
         }
@@ -116,7 +120,7 @@ namespace Embeddings.Cluster.Tasks
         internal void WriteManifest()
         {
             var manifest = new TaskManifest { Task = Index, Token = Token, Files = _files };
-            Store.WriteBlob(JobId, JobFiles.TaskFilePath(Index, Token, JobFiles.TaskManifestName), JsonSerializer.SerializeToUtf8Bytes(manifest, JobFiles.Json));
+            _output.WriteBlob(JobId, JobFiles.TaskFilePath(Index, Token, JobFiles.TaskManifestName), JsonSerializer.SerializeToUtf8Bytes(manifest, JobFiles.Json));
         }
 
         private void CheckName(string name)

@@ -51,11 +51,11 @@ namespace Embeddings.Cluster.Worker
             _log = log;
             _workerId = silo.Name + "@" + silo.SiloAddress.ToParsableString();
             // A handler registered for a built-in kind replaces the built-in one; two others of one kind are an error.
-            foreach (var handler in handlers.OrderBy(h => h is BatchRecommendationTaskHandler ? 1 : 0))
+            foreach (var handler in handlers.OrderBy(h => IsBuiltIn(h) ? 1 : 0))
             {
                 if (_handlers.TryGetValue(handler.Kind, out var registered))
                 {
-                    if (ReferenceEquals(registered, handler) || handler is BatchRecommendationTaskHandler)
+                    if (ReferenceEquals(registered, handler) || IsBuiltIn(handler))
                         continue;
                     throw new InvalidOperationException(
                         $"Two cluster task handlers of kind '{handler.Kind}' are registered in the silo ({registered.GetType().Name} and {handler.GetType().Name}): register one handler per job kind.");
@@ -65,6 +65,8 @@ namespace Embeddings.Cluster.Worker
         }
 
         /// <summary>A partition held in memory: exactly the content of that version in the storage.</summary>
+        private static bool IsBuiltIn(IClusterTaskHandler handler) => handler is BatchRecommendationTaskHandler or Graph.GraphPairTaskHandler;
+
         private sealed record Resident(string JobId, int Partition, long Version, float[] Values);
 
         protected override async Task ExecuteAsync(CancellationToken stopping)
@@ -165,7 +167,9 @@ namespace Embeddings.Cluster.Worker
                 float[] inputValues = Take(ref _input, lease.JobId, lease.Input, lease.InputVersion, PartitionSide.Input, spec, cost);
                 progress.Report(0);
                 float[] outputValues = Take(ref _output, lease.JobId, lease.Output, lease.OutputVersion, PartitionSide.Output, spec, cost);
-                using var pairs = JobFiles.OpenPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
+                using var pairs = lease.PairsToken > 0
+                    ? JobFiles.OpenTaskPairs(_store, lease.JobId, lease.Epoch * spec.Episodes + lease.Episode, lease.PairsToken, lease.Episode, lease.Input, lease.Output)
+                    : JobFiles.OpenPairs(_store, lease.JobId, lease.Episode, lease.Input, lease.Output);
                 cost.BytesRead += pairs.Count * 8L;
                 progress.Report(0);
                 long trainingStart = Stopwatch.GetTimestamp();

@@ -84,6 +84,17 @@ namespace Embeddings.Partitioned
             return (export, graph, run.WalkCount);
         }
 
+        /// <summary>
+        /// A pair source over the walks of <paramref name="graph"/> (Embeddings.Cluster's graph jobs whose workers write the
+        /// pairs): <see cref="PartitionedSkipGramRun.CountVocabulary"/> on the submitter, then
+        /// <see cref="PartitionedSkipGramRun.WriteEpisodePairs"/> on any worker that has the same graph, settings and the
+        /// vocabulary file in its own <paramref name="scratch"/> folder. The files it writes are those that partitioned
+        /// training with the same settings trains from, whatever the thread count.
+        /// </summary>
+        public static PartitionedSkipGramRun PairSource(CsrGraph graph, GraphEmbeddingOptions o, double p, double q, SecondOrderSampling sampling, int seed, int partitions,
+            int threads, PartitionedTrainingOptions scratch, string component, Action<string>? log, CancellationToken cancellation) =>
+            new Run(graph, o, scratch, Settings(o, seed, threads, log, cancellation), partitions, p, q, sampling, keepContext: false, component);
+
         private static SkipGramTrainingSettings Settings(GraphEmbeddingOptions o, int seed, int threads, Action<string>? log, CancellationToken cancellation) => new()
         {
             Dimension = o.EmbeddingDimension,

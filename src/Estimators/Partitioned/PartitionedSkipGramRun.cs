@@ -31,6 +31,13 @@ namespace Embeddings.Partitioned
     /// <param name="SkippedSequences">Sequences (walks) that trained nothing (fewer than two known items).</param>
     internal sealed record PairExport(string[] Keys, long[] Counts, long[] EpisodeTokens, long SkippedSequences);
 
+    /// <summary>What <see cref="PartitionedSkipGramRun.CountVocabulary"/> produced.</summary>
+    /// <param name="Keys">The vocabulary's keys: item v (row v, in partition v mod P at local row v / P) is Keys[v].</param>
+    /// <param name="Counts">The count of each item (negatives are drawn from count^0.75).</param>
+    /// <param name="EpisodeTokens">The raw tokens of each episode of an epoch (the learning-rate schedule's unit).</param>
+    /// <param name="EpisodesPerEpoch">The episodes of an epoch.</param>
+    internal sealed record PairVocabulary(string[] Keys, long[] Counts, long[] EpisodeTokens, int EpisodesPerEpoch);
+
     /// <summary>
     /// Partitioned skip-gram with negative sampling over any token source (docs/partitioned-training.md): the source
     /// gives the vocabulary and, work item by work item, its sequences of vocabulary rows; the run processes the work
@@ -90,7 +97,16 @@ namespace Embeddings.Partitioned
 
         protected PartitionDirectory Directory => _dir;
 
-        protected CancellationToken Cancellation => Settings.CancellationToken;
+        protected CancellationToken Cancellation => CancellationOverride ?? Settings.CancellationToken;
+
+        /// <summary>
+        /// Replaces <see cref="SkipGramTrainingSettings.CancellationToken"/> for the next calls (a cluster worker keeps one
+        /// run per job and gives each of its pair tasks its own lease's token); null restores the settings' token.
+        /// </summary>
+        internal CancellationToken? CancellationOverride { get; set; }
+
+        /// <summary>Called after each work item's pairs are appended to the bucket files (a cluster task reports progress with it); null for none.</summary>
+        internal Action<long>? PairItemWritten { get; set; }
 
         protected void Log(string message) => Settings.Log?.Invoke(message);
 
@@ -207,6 +223,28 @@ namespace Embeddings.Partitioned
         /// </summary>
         public PairExport ExportPairs(Action<int, int> vocabularyReady, Action<int, long[], PartitionDirectory> episodeWritten)
         {
+            var vocabulary = CountVocabulary();
+            int episodes = vocabulary.EpisodesPerEpoch;
+            vocabularyReady(vocabulary.Keys.Length, episodes);
+            for (int episode = 0; episode < episodes; episode++)
+            {
+                Cancellation.ThrowIfCancellationRequested();
+                long firstItem = ItemCount * episode / episodes, endItem = ItemCount * (episode + 1) / episodes;
+                long[] counts = EnsurePairs(0, episode, episode, firstItem, endItem);
+                episodeWritten(episode, counts, _dir);
+            }
+            _dir.ClearPairs();
+            return new PairExport(vocabulary.Keys, vocabulary.Counts, vocabulary.EpisodeTokens, _manifest.SkippedWalks.Sum());
+        }
+
+        /// <summary>
+        /// The vocabulary of a new run, without training or writing pairs (the submitter of a cluster job whose workers
+        /// write the pairs): the counting pass runs, the episodes are sized, and the vocabulary file is written to the
+        /// directory (<see cref="PartitionDirectory.VocabularyName"/>), which <see cref="WriteEpisodePairs"/> reads on
+        /// any machine. The directory must hold no run.
+        /// </summary>
+        public PairVocabulary CountVocabulary()
+        {
             if (_dir.ReadManifest(Component) is not null)
                 throw new InvalidOperationException($"{Component}: the folder '{_dir.Path}' holds a partitioned run; pair generation needs an empty folder of its own. Give another folder or delete this one.");
             System.IO.Directory.CreateDirectory(_dir.Path);
@@ -221,19 +259,49 @@ namespace Embeddings.Partitioned
             _manifest.SkippedWalks = new long[_manifest.EpisodesPerEpoch];
             Prepare(allocateMatrices: false);
             int episodes = _manifest.EpisodesPerEpoch;
-            vocabularyReady(_vocabulary.Count, episodes);
             var episodeTokens = new long[episodes];
             for (int episode = 0; episode < episodes; episode++)
             {
-                Cancellation.ThrowIfCancellationRequested();
                 long firstItem = ItemCount * episode / episodes, endItem = ItemCount * (episode + 1) / episodes;
                 for (long item = firstItem; item < endItem; item++)
                     episodeTokens[episode] += _itemTokens[item];
-                long[] counts = EnsurePairs(0, episode, episode, firstItem, endItem);
-                episodeWritten(episode, counts, _dir);
             }
-            _dir.ClearPairs();
-            return new PairExport(_vocabulary.Keys.ToArray(), _vocabulary.Counts.ToArray(), episodeTokens, _manifest.SkippedWalks.Sum());
+            return new PairVocabulary(_vocabulary.Keys.ToArray(), _vocabulary.Counts.ToArray(), episodeTokens, episodes);
+        }
+
+        /// <summary>
+        /// Writes the pairs of episode <paramref name="episode"/> of epoch <paramref name="epoch"/> to the directory's
+        /// P x P bucket files (replacing any there) and returns the pairs per bucket, row-major: the same files
+        /// <see cref="Execute"/> trains from. The directory must hold the vocabulary file that <see cref="CountVocabulary"/>
+        /// wrote for these settings and data; it is read on the first call.
+        /// </summary>
+        /// <param name="epoch">0 to Epochs - 1 (each epoch draws its subsampling and windows anew).</param>
+        /// <param name="episode">0 to <paramref name="episodesPerEpoch"/> - 1.</param>
+        /// <param name="episodesPerEpoch">The episodes of an epoch, as <see cref="CountVocabulary"/> sized them.</param>
+        /// <param name="vocabularySize">The number of items with vectors, as <see cref="CountVocabulary"/> gave.</param>
+        public long[] WriteEpisodePairs(int epoch, int episode, int episodesPerEpoch, int vocabularySize)
+        {
+            if (_manifest is null)
+            {
+                (_vocabulary, _itemTokens) = OpenVocabulary(new PartitionManifest { VocabularySize = vocabularySize, EpisodesPerEpoch = episodesPerEpoch });
+                _manifest = new PartitionManifest
+                {
+                    Settings = AllSettings(),
+                    VocabularySize = _vocabulary.Count,
+                    EpisodesPerEpoch = episodesPerEpoch,
+                    Attempts = 1,
+                };
+                _manifest.SkippedWalks = new long[episodesPerEpoch];
+                Prepare(allocateMatrices: false);
+            }
+            if (_manifest.EpisodesPerEpoch != episodesPerEpoch || _vocabulary.Count != vocabularySize)
+                throw new InvalidOperationException($"{Component}: this pair source was opened for {_manifest.EpisodesPerEpoch} episodes of {_vocabulary.Count} items, not {episodesPerEpoch} of {vocabularySize}.");
+            if (epoch < 0 || epoch >= Settings.Epochs || episode < 0 || episode >= episodesPerEpoch)
+                throw new ArgumentOutOfRangeException(nameof(episode), $"{Component}: epoch {epoch}, episode {episode} is outside {Settings.Epochs} epochs x {episodesPerEpoch} episodes.");
+            long firstItem = ItemCount * episode / episodesPerEpoch, endItem = ItemCount * (episode + 1) / episodesPerEpoch;
+            // A fresh episode every call: the directory is a scratch folder, and the manifest's record of ready pairs is not trusted.
+            _manifest.PairsReadyEpisode = -1;
+            return EnsurePairs(epoch, episode, (long)epoch * episodesPerEpoch + episode, firstItem, endItem);
         }
 
         /// <summary>The item count the resident memory is computed for (graph nodes: the per-node tables cover every node).</summary>
@@ -416,6 +484,7 @@ namespace Embeddings.Partitioned
                     if (none != 0)
                         Interlocked.Add(ref skipped, none);
                     shared.Commit(item, writer, Cancellation);
+                    PairItemWritten?.Invoke(item);
                 }
                 catch
                 {
