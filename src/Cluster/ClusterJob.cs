@@ -212,6 +212,7 @@ namespace Embeddings.Cluster
         /// <param name="pollInterval">Time between status requests: 10 ms to 1 minute.</param>
         /// <param name="progress">Receives every status read, or null.</param>
         /// <param name="cancellation">Stops waiting (the job goes on).</param>
+        /// <exception cref="InvalidOperationException">The job failed: a work item failed in every one of its attempts (<see cref="JobStatus.FailureReason"/>).</exception>
         public static async Task<JobStatus> WaitAsync(IGrainFactory grains, string jobId, TimeSpan pollInterval, IProgress<JobStatus>? progress = null, CancellationToken cancellation = default)
         {
             ArgumentNullException.ThrowIfNull(grains);
@@ -224,6 +225,8 @@ namespace Embeddings.Cluster
                 progress?.Report(status);
                 if (status.Finished)
                     return status;
+                if (status.FailureReason.Length > 0)
+                    throw new InvalidOperationException($"Cluster job '{jobId}' failed: {status.FailureReason}. Fix the cause, then delete the job's folder and submit it again.");
                 await Task.Delay(pollInterval, cancellation).ConfigureAwait(false);
             }
         }

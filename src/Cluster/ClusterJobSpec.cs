@@ -42,6 +42,13 @@ namespace Embeddings.Cluster
         /// <summary>The largest number of partitions: 64.</summary>
         public const int MaxPartitions = 64;
 
+        /// <summary>
+        /// The failed attempts (exceptions reported by workers) after which a work item fails its job: 5. Expired leases
+        /// (a silo that died or hung) do not count: they are retried without limit, as a lost machine is no fault of the
+        /// work item.
+        /// </summary>
+        public const int MaxFailedAttempts = 5;
+
         /// <summary>The largest vector dimension: 4,096.</summary>
         public const int MaxDimension = 4096;
 

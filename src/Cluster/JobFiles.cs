@@ -120,6 +120,10 @@ namespace Embeddings.Cluster
         public double StorageSeconds { get; set; }
 
         public bool Finished { get; set; }
+
+        public Dictionary<long, int> FailedAttempts { get; set; } = new();
+
+        public string FailureReason { get; set; } = "";
     }
 
     /// <summary>A live lease as the checkpoint records it (its deadline is not recorded: a new activation gives every lease a full timeout).</summary>

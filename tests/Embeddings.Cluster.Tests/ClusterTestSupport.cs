@@ -158,6 +158,9 @@ namespace Embeddings.Cluster.Tests
 
         public ConcurrentDictionary<string, int> HangTask { get; } = new();
 
+        /// <summary>The task that throws in every attempt, keyed by job.</summary>
+        public ConcurrentDictionary<string, int> FailTask { get; } = new();
+
         public TaskCompletionSource<long> Hung { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ManualResetEventSlim Resume { get; private set; } = new(false);
@@ -186,6 +189,8 @@ namespace Embeddings.Cluster.Tests
         {
             long start = Stopwatch.GetTimestamp();
             int attempt = _attempts.AddOrUpdate((task.JobId, task.Index), 1, (_, a) => a + 1);
+            if (FailTask.TryGetValue(task.JobId, out int failing) && failing == task.Index)
+                throw new System.IO.InvalidDataException($"planted failure of task {task.Index}, attempt {attempt}");
             bool hang = attempt == 1 && HangTask.TryGetValue(task.JobId, out int hanging) && hanging == task.Index;
             if (hang)
             {

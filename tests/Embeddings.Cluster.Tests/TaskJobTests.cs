@@ -189,6 +189,28 @@ namespace Embeddings.Cluster.Tests
         }
 
         [Test]
+        public async Task ATaskThatFailsInEveryAttemptFailsTheJobWithItsError()
+        {
+            // Task 4 throws each time: after MaxFailedAttempts failures the job fails, leases nothing more, and
+            // WaitAsync throws with the task and its last error; the failures survive a coordinator restart.
+            var spec = Spec("tasks-poison", 8) with { LeaseTimeout = TimeSpan.FromSeconds(30) };
+            _cluster.Tasks.FailTask[spec.JobId] = 4;
+            var coordinator = _cluster.Coordinator(spec.JobId);
+            await SubmitAsync(spec);
+            var failure = Assert.ThrowsAsync<InvalidOperationException>(async () =>
+                await ClusterJob.WaitAsync(_cluster.Cluster.Client, spec.JobId, TimeSpan.FromMilliseconds(25)).WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.That(failure!.Message, Does.Contain("task 4").And.Contain($"{ClusterJobSpec.MaxFailedAttempts} attempts").And.Contain("planted failure of task 4"));
+            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            Assert.That(log.Count(e => e.Kind == "failed" && e.Task == 4), Is.EqualTo(ClusterJobSpec.MaxFailedAttempts), "each failed attempt is logged");
+            Assert.That(log.Count(e => e.Kind == "failed-job"), Is.EqualTo(1));
+            await _cluster.Cluster.DeactivateAsync(coordinator);
+            var status = await coordinator.GetStatusAsync();
+            Assert.That(status.Finished, Is.False);
+            Assert.That(status.FailureReason, Does.Contain("task 4"), "the failure is in the checkpoint");
+            Assert.That((await coordinator.LeaseAsync(new LeaseRequest { WorkerId = "late" })).Status, Is.EqualTo(LeaseStatus.Finished), "a failed job leases nothing more");
+        }
+
+        [Test]
         public async Task ACoordinatorDeactivatedDuringTasksResumesFromItsCheckpoint()
         {
             var spec = Spec("tasks-restart", 40);

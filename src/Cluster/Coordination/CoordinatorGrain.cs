@@ -20,6 +20,8 @@ namespace Embeddings.Cluster.Coordination
     /// </summary>
     internal sealed class CoordinatorGrain : Grain, ICoordinatorGrain
     {
+        private const int MaxFailedAttempts = ClusterJobSpec.MaxFailedAttempts;
+
         private readonly IPartitionStore _store;
         private readonly ILogger<CoordinatorGrain> _log;
         private readonly TimeProvider _time = TimeProvider.System;
@@ -75,7 +77,7 @@ namespace Embeddings.Cluster.Coordination
             ArgumentNullException.ThrowIfNull(request);
             Load();
             ExpireStale();
-            if (_state.Finished)
+            if (_state.Finished || _state.FailureReason.Length > 0)
                 return Task.FromResult(new LeaseResult { Status = LeaseStatus.Finished });
             if (_spec.PairsByTask)
             {
@@ -207,6 +209,28 @@ namespace Embeddings.Cluster.Coordination
                 Event("released", token, live.Item, workerId, "given back by its worker; the work item returns to the pool");
                 Persist();
             }
+            return Task.CompletedTask;
+        }
+
+        public Task FailAsync(long token, string workerId, string reason)
+        {
+            Load();
+            ExpireStale();
+            if (!_leases.TryGetValue(token, out var live) || live.Record.WorkerId != workerId)
+                return Task.CompletedTask;
+            Untrack(live);
+            long w = live.Item.Index;
+            int attempts = _state.FailedAttempts.TryGetValue(w, out int n) ? n + 1 : 1;
+            _state.FailedAttempts[w] = attempts;
+            Event("failed", token, live.Item, workerId, string.Create(CultureInfo.InvariantCulture, $"attempt {attempts} of {MaxFailedAttempts} failed: {reason}"));
+            if (attempts >= MaxFailedAttempts && _state.FailureReason.Length == 0)
+            {
+                _state.FailureReason = string.Create(CultureInfo.InvariantCulture,
+                    $"{Describe(live.Item)} failed in {attempts} attempts; the last, by {workerId}: {reason}");
+                Event("failed-job", 0, live.Item, workerId, _state.FailureReason + "; no more work items are leased");
+                _log.LogError("Job {Job} failed: {Reason}.", _jobId, _state.FailureReason);
+            }
+            Persist();
             return Task.CompletedTask;
         }
 
@@ -683,6 +707,7 @@ namespace Embeddings.Cluster.Coordination
             Pairs = _state.Pairs,
             LossSum = _state.LossSum,
             Finished = _state.Finished,
+            FailureReason = _state.FailureReason,
             InputVersions = (long[])_state.InputVersions.Clone(),
             OutputVersions = (long[])_state.OutputVersions.Clone(),
             Epoch = _spec.Trains ? (int)(_firstOpenEpisode / _spec.Episodes) : 0,

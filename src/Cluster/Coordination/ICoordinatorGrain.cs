@@ -29,6 +29,18 @@ namespace Embeddings.Cluster.Coordination
         [Alias("Release")]
         Task ReleaseAsync(long token, string workerId);
 
+        /// <summary>
+        /// Gives a live lease back because its work failed (an exception in the worker, not a stop): the work item returns
+        /// to the pool, and after <see cref="ClusterJobSpec.MaxFailedAttempts"/> failed attempts of one work item the job
+        /// fails (<see cref="JobStatus.FailureReason"/>; no more leases, and <c>ClusterJob.WaitAsync</c> throws). No effect on
+        /// a lease that is not live.
+        /// </summary>
+        /// <param name="token">The lease.</param>
+        /// <param name="workerId">The worker that held it.</param>
+        /// <param name="reason">What failed (the exception's type and message), for the log and the job's failure reason.</param>
+        [Alias("Fail")]
+        Task FailAsync(long token, string workerId, string reason);
+
         /// <summary>Records a bucket's completion if its lease is still live and its two new partition versions exist.</summary>
         [Alias("Complete")]
         Task<CompletionResult> CompleteAsync(CompletionReport report);

@@ -187,6 +187,13 @@ namespace Embeddings.Cluster.Coordination
         /// <summary>True when every bucket is done.</summary>
         [Id(10)] public bool Finished { get; init; }
 
+        /// <summary>
+        /// Empty while the job can go on. Otherwise why it failed: a work item failed in
+        /// <see cref="ClusterJobSpec.MaxFailedAttempts"/> attempts (its last error is quoted). A failed job leases nothing
+        /// more; delete its folder and submit it again once the cause is fixed.
+        /// </summary>
+        [Id(23)] public string FailureReason { get; init; } = "";
+
         /// <summary>The current version of each input partition.</summary>
         [Id(11)] public long[] InputVersions { get; init; } = Array.Empty<long>();
 

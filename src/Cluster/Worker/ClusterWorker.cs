@@ -284,7 +284,7 @@ namespace Embeddings.Cluster.Worker
                 renewal.Cancel();
                 await renewing.ConfigureAwait(false);
                 _log.LogError(e, "Worker {Worker}: {Item} of lease {Token} failed; giving it back.", _workerId, Describe(lease), lease.Token);
-                await coordinator.ReleaseAsync(lease.Token, _workerId).ConfigureAwait(false);
+                await coordinator.FailAsync(lease.Token, _workerId, e.GetType().Name + ": " + e.Message).ConfigureAwait(false);
                 throw;
             }
             finally
