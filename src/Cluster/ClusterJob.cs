@@ -269,8 +269,8 @@ namespace Embeddings.Cluster
         /// partitions in the storage, all partitions in memory. The storage is only read. This is the reference a
         /// <see cref="BucketOrdering.Deterministic"/> cluster run equals bit for bit (on machines with the same vector
         /// width), and a way to train small jobs. A graph job whose workers write the pairs
-        /// (<see cref="GraphPairGeneration.Workers"/>) has each episode's pairs written here, into a temporary folder,
-        /// by <see cref="GraphPairTaskHandler"/>, one episode at a time.
+        /// (<see cref="GraphPairGeneration.Workers"/>) or an item2vec job (<see cref="Item2VecClusterJob"/>) has each
+        /// episode's pairs written here, into a temporary folder, by its pair task handler, one episode at a time.
         /// </summary>
         /// <param name="store">The storage holding the prepared job.</param>
         /// <param name="jobId">The job.</param>
@@ -282,7 +282,7 @@ namespace Embeddings.Cluster
             trainer ??= new SkipGramBucketTrainer();
             var job = ReadJob(store, jobId);
             var spec = job.Spec;
-            if (spec.Tasks > 0 && !(spec.PairsByTask && spec.TaskKind == GraphPairTaskHandler.PairKind))
+            if (spec.Tasks > 0 && !(spec.PairsByTask && spec.TaskKind is GraphPairTaskHandler.PairKind or Sequences.SequencePairTaskHandler.PairKind))
                 throw new NotSupportedException($"ClusterJob.TrainInProcess trains the buckets of training jobs (ClusterJob.Prepare, GraphClusterJob); job '{jobId}' has {spec.Tasks} '{spec.TaskKind}' tasks, which only the cluster's task handlers run.");
             var partitions = new (float[] Input, float[] Output)[spec.Partitions];
             for (int q = 0; q < spec.Partitions; q++)
@@ -291,7 +291,8 @@ namespace Embeddings.Cluster
             var progress = new NoProgress();
             // A job whose tasks write its pairs: each episode's pair task runs here, into a scratch storage, before its first bucket.
             string? scratch = spec.PairsByTask ? Path.Combine(Path.GetTempPath(), "embeddings-inprocess-" + jobId + "-" + Guid.NewGuid().ToString("N")) : null;
-            using var handler = spec.PairsByTask ? new GraphPairTaskHandler() : null;
+            using PairTaskHandler? handler = !spec.PairsByTask ? null
+                : spec.TaskKind == GraphPairTaskHandler.PairKind ? new GraphPairTaskHandler() : new Sequences.SequencePairTaskHandler();
             try
             {
                 IPartitionStore? pairStore = null;

@@ -326,40 +326,6 @@ namespace Embeddings.Cluster
             return spec;
         }
 
-        /// <summary>A write-only stream that hashes what goes through it.</summary>
-        private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
-        {
-            public override bool CanRead => false;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => true;
-
-            public override long Length => throw new NotSupportedException();
-
-            public override long Position
-            {
-                get => throw new NotSupportedException();
-                set => throw new NotSupportedException();
-            }
-
-            public override void Flush() => inner.Flush();
-
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-            public override void Write(ReadOnlySpan<byte> buffer)
-            {
-                hash.AppendData(buffer);
-                inner.Write(buffer);
-            }
-        }
-
         /// <summary>The job's current input vectors keyed by node, and its output vectors when <paramref name="context"/> is set.</summary>
         /// <exception cref="InvalidOperationException">No such graph job, or it was never started.</exception>
         public static (EmbeddingTable Vectors, EmbeddingTable? Context) ReadTables(IPartitionStore store, string jobId, bool context = false)

@@ -130,8 +130,9 @@ namespace Embeddings.Cluster.Tests
 
             var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
             long failed = log.First(e => e.Kind == "leased" && e.WorkItem == 2).Token;
-            Assert.That(log.Any(e => e.Kind == "released" && e.Token == failed), "the failing worker gave the bucket back at once");
-            Assert.That(status.ReleasedLeases, Is.GreaterThanOrEqualTo(1));
+            Assert.That(log.Any(e => e.Kind == "failed" && e.Token == failed && e.Detail.Contains("attempt 1 of 5 failed: InvalidOperationException: Planted failure of bucket 2", StringComparison.Ordinal)),
+                "the failing worker gave the bucket back at once, reporting the failure");
+            Assert.That(status.FailureReason, Is.Empty, "one failed attempt does not fail the job");
             Assert.That(log.Count(e => e.Kind == "completed" && e.WorkItem == 2), Is.EqualTo(1));
             CheckLeaseLog(log, spec);
             AssertResultEquals(spec, reference);
@@ -385,6 +386,7 @@ namespace Embeddings.Cluster.Tests
                     case "completed":
                     case "expired":
                     case "released":
+                    case "failed":
                     case "rejected" when live.ContainsKey(e.Token):
                         Assert.That(live.Remove(e.Token, out var lease), Is.True, $"event {e.Sequence}: {e.Kind} of lease {e.Token}, which is not live");
                         inputHolder.Remove(lease!.Input);

@@ -3,7 +3,6 @@ using System.IO;
 using System.Text.Json;
 using System.Threading;
 using Embeddings.Cluster.Tasks;
-using Embeddings.Cluster.Training;
 using Embeddings.Graph;
 using Embeddings.Partitioned;
 
@@ -83,7 +82,7 @@ namespace Embeddings.Cluster.Graph
     /// vocabulary and the walker are loaded once per job and kept for its next tasks (one job at a time). Registered in
     /// every silo by <c>AddPartitionedTrainingWorker</c>.
     /// </summary>
-    public sealed class GraphPairTaskHandler : IClusterTaskHandler, IDisposable
+    public sealed class GraphPairTaskHandler : PairTaskHandler
     {
         /// <summary>The task kind of graph pair tasks: "graph-pairs".</summary>
         public const string PairKind = "graph-pairs";
@@ -93,115 +92,19 @@ namespace Embeddings.Cluster.Graph
         internal const string SettingsFile = "walks.json";
         private const string Component = "GraphPairTaskHandler";
 
-        private readonly object _gate = new();
-        private Loaded? _loaded;
-
         /// <inheritdoc/>
-        public string Kind => PairKind;
+        public override string Kind => PairKind;
 
         /// <summary>How many times a graph was read from the storage by this handler (a test of the cache).</summary>
         public int GraphLoads { get; private set; }
 
-        private sealed class Loaded(string key, PartitionedSkipGramRun source, string scratch) : IDisposable
-        {
-            public string Key { get; } = key;
-
-            public PartitionedSkipGramRun Source { get; } = source;
-
-            public string Scratch { get; } = scratch;
-
-            public void Dispose()
-            {
-                try
-                {
-                    if (Directory.Exists(Scratch))
-                        Directory.Delete(Scratch, recursive: true);
-                }
-                catch (IOException)
-                {
-                    // A scratch folder under the temporary folder: left to the system when it cannot go now.
-                }
-            }
-        }
-
         /// <inheritdoc/>
-        public ClusterTaskResult Run(ClusterTask task, IBucketProgress progress, CancellationToken cancellation)
-        {
-            ArgumentNullException.ThrowIfNull(task);
-            ArgumentNullException.ThrowIfNull(progress);
-            var spec = task.Spec;
-            if (!spec.PairsByTask)
-                throw new InvalidOperationException($"{Component}: job '{spec.JobId}' has '{PairKind}' tasks but no PairTaskWindow; it was not written by GraphClusterJob. Submit it again.");
-            // One task at a time per handler: the source writes into its one scratch folder.
-            lock (_gate)
-            {
-                long bytesRead = 0;
-                var loaded = Load(task, ref bytesRead);
-                var source = loaded.Source;
-                int epoch = task.Index / spec.Episodes, episode = task.Index % spec.Episodes;
-                source.CancellationOverride = cancellation;
-                source.PairItemWritten = _ => progress.Report(0);
-                long[] counts;
-                try
-                {
-                    counts = source.WriteEpisodePairs(epoch, episode, spec.Episodes, spec.Items);
-                }
-                finally
-                {
-                    source.CancellationOverride = null;
-                    source.PairItemWritten = null;
-                }
-                var directory = new PartitionDirectory(loaded.Scratch);
-                int p = spec.Partitions;
-                long pairs = 0;
-                var buffer = new byte[1 << 20];
-                for (int i = 0; i < p; i++)
-                {
-                    for (int j = 0; j < p; j++)
-                    {
-                        cancellation.ThrowIfCancellationRequested();
-                        long n = counts[i * p + j];
-                        string path = directory.BucketFile(i, j);
-                        task.WriteOutput(JobFiles.TaskPairFileName(i, j), stream =>
-                        {
-                            Span<byte> header = stackalloc byte[JobFiles.PairHeaderBytes];
-                            JobFiles.WritePairHeader(header, episode, i, j, n);
-                            stream.Write(header);
-                            if (n == 0)
-                                return;
-                            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                            if (file.Length != n * 8)
-                                throw new IOException($"{Component}: the pair file '{path}' holds {file.Length:N0} bytes for {n:N0} pairs; is another process using the folder?");
-                            int read;
-                            while ((read = file.Read(buffer)) > 0)
-                            {
-                                stream.Write(buffer, 0, read);
-                                progress.Report(0);
-                            }
-                        });
-                        pairs += n;
-                    }
-                }
-                directory.ClearPairs();
-                return new ClusterTaskResult(pairs, bytesRead);
-            }
-        }
-
-        /// <summary>The job's pair source, loaded from the storage unless it is the one kept.</summary>
-        private Loaded Load(ClusterTask task, ref long bytesRead)
+        private protected override (PartitionedSkipGramRun Source, IDisposable? Resources) Open(ClusterTask task, string scratch, ref long bytesRead)
         {
             var store = task.Store;
             string jobId = task.JobId;
-            var (description, descriptionBytes) = JobFiles.ReadDescription(store, jobId);
-            string key = jobId + "/" + JobFiles.Sha256(descriptionBytes);
-            if (_loaded is { } kept && kept.Key == key)
-                return kept;
-            _loaded?.Dispose();
-            _loaded = null;
-
-            var spec = description.Spec;
-            byte[] settingsBytes = store.ReadBlob(jobId, SettingsFile)
-                ?? throw new InvalidOperationException($"{Component}: job '{jobId}' at '{store.Location}' has no {SettingsFile}; it was not written by GraphClusterJob. Delete its folder and submit it again.");
+            var spec = task.Spec;
+            byte[] settingsBytes = ReadInput(task, SettingsFile, Component);
             var settings = JsonSerializer.Deserialize<GraphWalkSettings>(settingsBytes, JobFiles.Json)
                 ?? throw new InvalidOperationException($"{Component}: the {SettingsFile} of job '{jobId}' is empty; delete the job's folder and submit it again.");
             CsrGraph graph;
@@ -212,37 +115,13 @@ namespace Embeddings.Cluster.Graph
                 graph = CsrGraph.Read(reader);
                 bytesRead += stream.CanSeek ? stream.Length : 0;
             }
-            byte[] vocabulary = store.ReadBlob(jobId, VocabularyFile)
-                ?? throw new InvalidOperationException($"{Component}: job '{jobId}' at '{store.Location}' has no {VocabularyFile}; delete its folder and submit it again.");
+            byte[] vocabulary = ReadInput(task, VocabularyFile, Component);
             bytesRead += vocabulary.Length + settingsBytes.Length;
             GraphLoads++;
-
-            string scratch = Path.Combine(Path.GetTempPath(), "embeddings-pairs-" + jobId + "-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(scratch);
-            try
-            {
-                File.WriteAllBytes(Path.Combine(scratch, PartitionDirectory.VocabularyName), vocabulary);
-                var options = settings.ToOptions();
-                var source = PartitionedGraphTraining.PairSource(graph, options, settings.ReturnParameter, settings.InOutParameter, settings.SecondOrderSampling, settings.Seed,
-                    spec.Partitions, Environment.ProcessorCount, settings.Scratch(scratch, spec.Partitions), Component, log: null, CancellationToken.None);
-                _loaded = new Loaded(key, source, scratch);
-                return _loaded;
-            }
-            catch
-            {
-                Directory.Delete(scratch, recursive: true);
-                throw;
-            }
-        }
-
-        /// <summary>Deletes the kept job's scratch folder.</summary>
-        public void Dispose()
-        {
-            lock (_gate)
-            {
-                _loaded?.Dispose();
-                _loaded = null;
-            }
+            File.WriteAllBytes(Path.Combine(scratch, PartitionDirectory.VocabularyName), vocabulary);
+            var source = PartitionedGraphTraining.PairSource(graph, settings.ToOptions(), settings.ReturnParameter, settings.InOutParameter, settings.SecondOrderSampling, settings.Seed,
+                spec.Partitions, Environment.ProcessorCount, settings.Scratch(scratch, spec.Partitions), Component, log: null, CancellationToken.None);
+            return (source, null);
         }
     }
 }

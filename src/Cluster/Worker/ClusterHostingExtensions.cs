@@ -1,6 +1,7 @@
 using System;
 using Embeddings.Cluster.Graph;
 using Embeddings.Cluster.Recommendation;
+using Embeddings.Cluster.Sequences;
 using Embeddings.Cluster.Storage;
 using Embeddings.Cluster.Tasks;
 using Embeddings.Cluster.Training;
@@ -18,7 +19,8 @@ namespace Orleans.Hosting
         /// and runs the worker loop, which trains buckets of every job in the storage until the silo stops. The
         /// bucket kernel is <see cref="SkipGramBucketTrainer"/> unless an <see cref="IBucketTrainer"/> was registered
         /// before this call. The worker runs the tasks of batch recommendation jobs with
-        /// <see cref="BatchRecommendationTaskHandler"/>, the pair tasks of graph jobs with <see cref="GraphPairTaskHandler"/>,
+        /// <see cref="BatchRecommendationTaskHandler"/>, the pair tasks of graph jobs with <see cref="GraphPairTaskHandler"/> and of
+        /// item2vec jobs with <see cref="SequencePairTaskHandler"/>,
         /// and those of other kinds with the handlers registered by
         /// <see cref="AddClusterTaskHandler{THandler}"/>.
         /// </summary>
@@ -44,6 +46,7 @@ namespace Orleans.Hosting
             // The built-in job kinds; a handler registered for the same kind replaces the built-in one.
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterTaskHandler, BatchRecommendationTaskHandler>());
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterTaskHandler, GraphPairTaskHandler>());
+            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterTaskHandler, SequencePairTaskHandler>());
             builder.Services.AddHostedService<ClusterWorker>();
             return builder;
         }

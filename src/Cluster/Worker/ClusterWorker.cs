@@ -65,7 +65,7 @@ namespace Embeddings.Cluster.Worker
         }
 
         /// <summary>A partition held in memory: exactly the content of that version in the storage.</summary>
-        private static bool IsBuiltIn(IClusterTaskHandler handler) => handler is BatchRecommendationTaskHandler or Graph.GraphPairTaskHandler;
+        private static bool IsBuiltIn(IClusterTaskHandler handler) => handler is BatchRecommendationTaskHandler or PairTaskHandler;
 
         private sealed record Resident(string JobId, int Partition, long Version, float[] Values);
 

@@ -184,6 +184,13 @@ namespace Embeddings
             _options.UpdateContextLength is int n && n < kept.Count ? kept.Skip(kept.Count - n) : kept;
 
         /// <summary>The transformer: user vectors (the mean input vector of each user's last N known items) and kept histories.</summary>
+        /// <summary>The transformer of item vectors trained elsewhere (a cluster job) with this estimator's options: user vectors pooled from <paramref name="sequences"/>.</summary>
+        internal Item2VecTransformer BuildTrained(EmbeddingTable items2, EmbeddingTable? context, SkipGramTrainingSummary summary, IEnumerable<(string User, IReadOnlyList<string> Items)> sequences) =>
+            Build(items2, context, summary, sequences);
+
+        /// <summary>The options (validated at construction).</summary>
+        internal Options Settings => _options;
+
         private Item2VecTransformer Build(EmbeddingTable items2, EmbeddingTable? context, SkipGramTrainingSummary summary, IEnumerable<(string User, IReadOnlyList<string> Items)> sequences)
         {
             int d = items2.Dimension;

@@ -49,6 +49,29 @@ namespace Embeddings.Partitioned
             return (result.Vectors, result.Context, summary);
         }
 
+        /// <summary>
+        /// A pair source over <paramref name="corpus"/> (Embeddings.Cluster's item2vec jobs, whose workers write the
+        /// pairs): <see cref="PartitionedSkipGramRun.CountVocabulary"/> gives the episodes (the vocabulary is the
+        /// corpus'), and <see cref="PartitionedSkipGramRun.WriteEpisodePairs"/> writes an episode's bucket files into
+        /// <paramref name="options"/>' <see cref="SkipGramEmbeddingEstimator.Options.Partitioning"/> folder, the files that
+        /// partitioned training with the same settings trains from. <paramref name="readers"/> receives the corpus
+        /// readers to dispose with the corpus.
+        /// </summary>
+        public static PartitionedSkipGramRun PairSource(Vocabulary vocabulary, SkipGramCorpus corpus, SkipGramTrainingSettings settings, SkipGramEmbeddingEstimator.Options options,
+            int partitions, string component, out IDisposable readers)
+        {
+            if (settings.Cbow || settings.HierarchicalSoftmax || settings.NegativeSampleCount < 1)
+                throw new NotSupportedException($"{component}: partitioned training supports skip-gram with negative sampling only; set Model = SkipGram, HierarchicalSoftmax = false and NegativeSampleCount > 0.");
+            var run = new Run(vocabulary, corpus, settings, options, partitions, component);
+            readers = new ReaderRelease(run);
+            return run;
+        }
+
+        private sealed class ReaderRelease(Run run) : IDisposable
+        {
+            public void Dispose() => run.DisposeReaders();
+        }
+
         /// <summary>The shards of a tokenised corpus as the token source of a partitioned run.</summary>
         private sealed class Run : PartitionedSkipGramRun
         {

@@ -97,6 +97,9 @@ namespace Embeddings.Partitioned
 
         protected PartitionDirectory Directory => _dir;
 
+        /// <summary>The folder the run writes its pair bucket files into (<see cref="PartitionDirectory.BucketFile"/>).</summary>
+        internal PartitionDirectory PairDirectory => _dir;
+
         protected CancellationToken Cancellation => CancellationOverride ?? Settings.CancellationToken;
 
         /// <summary>

@@ -676,16 +676,11 @@ namespace Embeddings
             static double Keep(uint threshold) => threshold == uint.MaxValue ? 1 : threshold / 4294967296.0;
         }
 
-        public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
-            Vocabulary vocabulary, SkipGramCorpus corpus, long sequencesSeen, long sequencesSkipped,
-            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation,
-            SkipGramInitialModel? initial = null, int newItems = 0)
+        /// <summary>The trainer's settings from the estimator's options (the learning rate's default by model, the threads' by machine).</summary>
+        public static SkipGramTrainingSettings Settings(SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, CancellationToken cancellation)
         {
-            const string c = SkipGramEmbeddingTransformer.ComponentName;
-            if (corpus.SequenceCount == 0)
-                throw new InvalidOperationException($"{c}: none of the {sequencesSeen:N0} sequences of {source} has two or more items in the vocabulary ({vocabulary.Count:N0} items with MinCount = {options.MinCount}); there is no context to learn from.");
             bool cbow = options.Model == SkipGramModel.Cbow;
-            var settings = new SkipGramTrainingSettings
+            return new SkipGramTrainingSettings
             {
                 Dimension = options.EmbeddingDimension,
                 WindowSize = options.WindowSize,
@@ -703,6 +698,17 @@ namespace Embeddings
                 Log = log,
                 CancellationToken = cancellation,
             };
+        }
+
+        public static (EmbeddingTable Embeddings, EmbeddingTable? Context, SkipGramTrainingSummary Summary) Run(
+            Vocabulary vocabulary, SkipGramCorpus corpus, long sequencesSeen, long sequencesSkipped,
+            SkipGramEmbeddingEstimator.Options options, int seed, Action<string>? log, string source, CancellationToken cancellation,
+            SkipGramInitialModel? initial = null, int newItems = 0)
+        {
+            const string c = SkipGramEmbeddingTransformer.ComponentName;
+            if (corpus.SequenceCount == 0)
+                throw new InvalidOperationException($"{c}: none of the {sequencesSeen:N0} sequences of {source} has two or more items in the vocabulary ({vocabulary.Count:N0} items with MinCount = {options.MinCount}); there is no context to learn from.");
+            var settings = Settings(options, seed, log, cancellation);
             if (options.SamplingThreshold > 0)
             {
                 // A corpus small for the threshold (a tiny graph's walks, a few sentences) loses nearly every item to

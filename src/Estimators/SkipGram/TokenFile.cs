@@ -374,6 +374,20 @@ namespace Embeddings.SkipGram
         /// <summary>Bytes of the file.</summary>
         public long FileBytes => _stream.Length;
 
+        /// <summary>Copies the whole file, as written, to <paramref name="destination"/> (a cluster job ships the corpus to its workers, which open it with <see cref="Open"/>).</summary>
+        public void CopyTo(Stream destination)
+        {
+            ArgumentNullException.ThrowIfNull(destination);
+            var buffer = new byte[1 << 20];
+            long offset = 0;
+            int read;
+            while ((read = RandomAccess.Read(_stream.SafeFileHandle, buffer, offset)) > 0)
+            {
+                destination.Write(buffer, 0, read);
+                offset += read;
+            }
+        }
+
         public override SequenceReader CreateReader() => new Reader(this);
 
         protected override void Dispose(bool disposing)
