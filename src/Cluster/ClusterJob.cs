@@ -276,8 +276,15 @@ namespace Embeddings.Cluster
         /// <param name="jobId">The job.</param>
         /// <param name="trainer">The bucket kernel; null for <see cref="SkipGramBucketTrainer"/>.</param>
         /// <param name="cancellation">Stops between buckets (and within, as the trainer checks it).</param>
-        public static TrainedVectors TrainInProcess(IPartitionStore store, string jobId, IBucketTrainer? trainer = null, CancellationToken cancellation = default)
+        /// <param name="numberOfThreads">
+        /// Buckets trained at once, 1 to 64 (default 1): the P buckets of a round share no partition, so they are trained
+        /// in parallel and the result does not depend on this number. Above 1 the trainer must be thread-safe
+        /// (<see cref="SkipGramBucketTrainer"/> is).
+        /// </param>
+        public static TrainedVectors TrainInProcess(IPartitionStore store, string jobId, IBucketTrainer? trainer = null, CancellationToken cancellation = default, int numberOfThreads = 1)
         {
+            if (numberOfThreads < 1 || numberOfThreads > 64)
+                throw new ArgumentOutOfRangeException(nameof(numberOfThreads), numberOfThreads, "ClusterJob.TrainInProcess trains 1 to 64 buckets at once.");
             ArgumentNullException.ThrowIfNull(store);
             trainer ??= new SkipGramBucketTrainer();
             var job = ReadJob(store, jobId);
@@ -302,11 +309,13 @@ namespace Embeddings.Cluster
                     pairStore = new DirectoryPartitionStore(scratch);
                 }
                 long pairEpisode = -1;
-                for (long w = 0; w < schedule.Total; w++)
+                var parallel = new ParallelOptions { MaxDegreeOfParallelism = numberOfThreads, CancellationToken = cancellation };
+                int p = spec.Partitions;
+                // A round (P consecutive buckets of the order) never crosses an episode.
+                for (long round = 0; round < schedule.Total; round += p)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    var item = schedule.At(w);
-                    long episode = schedule.EpisodeOf(w);
+                    long episode = schedule.EpisodeOf(round);
                     if (pairStore is not null && episode != pairEpisode)
                     {
                         if (pairEpisode >= 0)
@@ -314,11 +323,24 @@ namespace Embeddings.Cluster
                         handler!.Run(new ClusterTask(store, spec, (int)episode, 0, token: 1, pairStore), progress, cancellation);
                         pairEpisode = episode;
                     }
-                    using var pairs = pairStore is null
-                        ? JobFiles.OpenPairs(store, jobId, item.Episode, item.Input, item.Output)
-                        : JobFiles.OpenTaskPairs(pairStore, jobId, (int)episode, 1, item.Episode, item.Input, item.Output);
-                    var work = new BucketWork(job, w, item.Epoch, item.Episode, item.Input, item.Output);
-                    trainer.Train(work, partitions[item.Input].Input, partitions[item.Output].Output, pairs, progress, cancellation);
+                    void Train(long w)
+                    {
+                        var item = schedule.At(w);
+                        using var pairs = pairStore is null
+                            ? JobFiles.OpenPairs(store, jobId, item.Episode, item.Input, item.Output)
+                            : JobFiles.OpenTaskPairs(pairStore, jobId, (int)episode, 1, item.Episode, item.Input, item.Output);
+                        var work = new BucketWork(job, w, item.Epoch, item.Episode, item.Input, item.Output);
+                        trainer.Train(work, partitions[item.Input].Input, partitions[item.Output].Output, pairs, progress, cancellation);
+                    }
+                    if (numberOfThreads == 1)
+                    {
+                        for (int k = 0; k < p; k++)
+                            Train(round + k);
+                    }
+                    else
+                    {
+                        Parallel.For(0, p, parallel, k => Train(round + k));
+                    }
                 }
             }
             finally

@@ -153,7 +153,7 @@ namespace Embeddings.Benchmarks
 
             var watch = Stopwatch.StartNew();
             double cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-            var trained = ClusterJob.TrainInProcess(reference, jobId);
+            var trained = ClusterJob.TrainInProcess(reference, jobId, numberOfThreads: Environment.ProcessorCount);
             double wall = watch.Elapsed.TotalSeconds, cpuSeconds = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - cpu;
             long differing = 0;
             float largest = 0;
@@ -169,7 +169,7 @@ namespace Embeddings.Benchmarks
             EmbeddingFiles.Save(new EmbeddingTable(keys, trained.Input, trained.Dimension), output);
             Directory.Delete(work, recursive: true);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"reference: ClusterJob.TrainInProcess of job '{jobId}' ({spec.TotalBuckets} buckets in the job's total order, one thread): {wall:F1} s wall, {cpuSeconds:F1} s CPU; {trained.Items:N0} vectors written to {output}"));
+                $"reference: ClusterJob.TrainInProcess of job '{jobId}' ({spec.TotalBuckets} buckets in the job's total order, the P disjoint buckets of each round on {Environment.ProcessorCount} threads): {wall:F1} s wall, {cpuSeconds:F1} s CPU; {trained.Items:N0} vectors written to {output}"));
             Console.WriteLine(differing == 0
                 ? string.Create(CultureInfo.InvariantCulture, $"reference: the cluster's vectors in the storage equal the reference bit for bit ({trained.Input.LongLength:N0} floats)")
                 : string.Create(CultureInfo.InvariantCulture, $"reference: {differing:N0} of {trained.Input.LongLength:N0} floats DIFFER from the cluster's vectors in the storage (largest difference {largest:G4})"));

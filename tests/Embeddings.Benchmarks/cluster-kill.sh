@@ -130,7 +130,8 @@ SUBMIT_PID=$!; CHILDREN+=("$SUBMIT_PID")
 
 # The job folder's size every 5 s while the job runs (the bound the pair window promises), largest kept.
 ( peak=0; while kill -0 "$SUBMIT_PID" 2>/dev/null; do
-    size=$(du -sb "$STORAGE/$JOB" 2>/dev/null | awk '{print $1}'); size=${size:-0}
+    # (the folder appears only once the submitter writes the job: du fails until then, which must not end the loop)
+    size=$(du -sb "$STORAGE/$JOB" 2>/dev/null | awk '{print $1}') || size=0; size=${size:-0}
     if (( size > peak )); then peak=$size; echo "$peak" >"$RESULTS/storage-peak-bytes"; fi
     sleep 5
   done ) &

@@ -209,10 +209,17 @@ namespace Embeddings.Cluster.Tests
                 LeaseTimeout = TimeSpan.FromSeconds(5),
                 PollInterval = TimeSpan.FromMilliseconds(25),
             };
-            var spec = GraphClusterJob.Prepare(_cluster.Store, w => Write(w, edges), options, job);
+            // The reference is prepared in a folder of its own: the silos' workers start any job in their storage.
+            string offlineFolder = TempFolder.Create();
+            _folders.Add(offlineFolder);
+            var offline = new DirectoryPartitionStore(offlineFolder);
+            var spec = GraphClusterJob.Prepare(offline, w => Write(w, edges), options, job);
             Assert.That(spec.Episodes, Is.EqualTo(4), "2 MiB episodes of the walks' estimated 4.6 MB of pairs make 3: the minimum of 4 holds");
             Assert.That(spec.Tasks, Is.EqualTo(8), "one pair task per epoch and episode");
-            var reference = ClusterJob.TrainInProcess(_cluster.Store, "pair-window");
+            var reference = ClusterJob.TrainInProcess(offline, "pair-window");
+            var parallel = ClusterJob.TrainInProcess(offline, "pair-window", numberOfThreads: 3);
+            Assert.That(parallel.Input, Is.EqualTo(reference.Input).AsCollection, "a round's buckets share no partition: trained in parallel, the same vectors");
+            Assert.That(parallel.Output, Is.EqualTo(reference.Output).AsCollection);
             var result = await GraphClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, w => Write(w, edges), options, job);
             Assert.That(result.Status.Finished, Is.True);
             Assert.That(result.Status.DoneTasks, Is.EqualTo(8));

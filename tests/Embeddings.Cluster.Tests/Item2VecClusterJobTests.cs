@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
+using Embeddings.Cluster.Storage;
 using Microsoft.ML;
 using NUnit.Framework;
 
@@ -100,8 +101,12 @@ namespace Embeddings.Cluster.Tests
             var options = Options(null, seed: 3);
             options.SkipGram.Epochs = 5;
             var job = new Item2VecClusterJobOptions { JobId = "item2vec-p3", Partitions = 3, EpisodeBytes = 1 << 20, MinimumEpisodesPerEpoch = 2, PairTaskWindow = 1, LeaseTimeout = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(25) };
-            Item2VecClusterJob.Prepare(_cluster.Store, ml, data, options, job);
-            var reference = ClusterJob.TrainInProcess(_cluster.Store, "item2vec-p3");
+            // The reference is prepared in a folder of its own: the silos' workers start any job in their storage.
+            string offlineFolder = TempFolder.Create();
+            _folders.Add(offlineFolder);
+            var offline = new DirectoryPartitionStore(offlineFolder);
+            Item2VecClusterJob.Prepare(offline, ml, data, options, job);
+            var reference = ClusterJob.TrainInProcess(offline, "item2vec-p3");
             var result = await Item2VecClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, ml, data, options, job);
             Assert.That(result.Status.Finished, Is.True);
             var trained = ClusterJob.ReadVectors(_cluster.Store, "item2vec-p3");
