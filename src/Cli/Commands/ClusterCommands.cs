@@ -28,11 +28,12 @@ namespace Embeddings.Cli.Commands
         /// <summary>The <c>cluster</c> command with its <c>silo</c> and <c>submit</c> subcommands.</summary>
         public static Command Create()
         {
-            var cluster = new Command("cluster", "Jobs on an Orleans cluster: 'cluster silo' starts a worker, 'cluster submit node2vec|deepwalk|recommend' runs a job (docs/cluster.md).");
+            var cluster = new Command("cluster", "Jobs on an Orleans cluster: 'cluster silo' starts a worker, 'cluster submit node2vec|deepwalk|item2vec|recommend' runs a job (docs/cluster.md).");
             cluster.Subcommands.Add(new ClusterSiloCommand().Command);
-            var submit = new Command("submit", "Run a job on the cluster and wait for it: node2vec, deepwalk or recommend.");
+            var submit = new Command("submit", "Run a job on the cluster and wait for it: node2vec, deepwalk, item2vec or recommend.");
             submit.Subcommands.Add(GraphEmbeddingCommand.ClusterNode2Vec().Command);
             submit.Subcommands.Add(GraphEmbeddingCommand.ClusterDeepWalk().Command);
+            submit.Subcommands.Add(new Item2VecCommand(cluster: true).Command);
             submit.Subcommands.Add(new ClusterRecommendCommand().Command);
             cluster.Subcommands.Add(submit);
             return cluster;
@@ -125,9 +126,18 @@ namespace Embeddings.Cli.Commands
     internal sealed class ClusterSubmitFlags
     {
         private readonly bool _graph;
+        private readonly bool _submitterPairs;
 
-        /// <summary>The flags of every job (storage, gateway, job id, lease), and with <paramref name="graph"/> those of graph jobs (partitions, ordering, episodes).</summary>
-        public ClusterSubmitFlags(bool graph = true) => _graph = graph;
+        /// <summary>
+        /// The flags of every job (storage, gateway, job id, lease); with <paramref name="graph"/> those of training jobs
+        /// (partitions, ordering, episodes, pair window); with <paramref name="submitterPairs"/> also --pairs (graph jobs,
+        /// whose submitter can write the pairs itself).
+        /// </summary>
+        public ClusterSubmitFlags(bool graph = true, bool submitterPairs = true)
+        {
+            _graph = graph;
+            _submitterPairs = graph && submitterPairs;
+        }
 
         private readonly Option<string> _storage = new Option<string>("--storage")
         {
@@ -168,7 +178,9 @@ namespace Embeddings.Cli.Commands
             .Default(new PartitionedTrainingOptions().MinimumEpisodesPerEpoch).Between(1, 1024);
 
         public Option[] All => _graph
-            ? new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes, _pairs, _pairWindow }
+            ? _submitterPairs
+                ? new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes, _pairs, _pairWindow }
+                : new Option[] { _storage, _gateway, _partitions, _jobId, _ordering, _leaseSeconds, _episodeGib, _minEpisodes, _pairWindow }
             : new Option[] { _storage, _gateway, _jobId, _leaseSeconds };
 
         /// <summary>The flags' library names, for messages.</summary>
@@ -205,6 +217,23 @@ namespace Embeddings.Cli.Commands
                 EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
                 MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
                 PairGeneration = run.Get(_pairs).Value,
+                PairTaskWindow = run.Get(_pairWindow),
+            };
+            return (storage, ports, job);
+        }
+
+        /// <summary>The storage folder, the gateway ports and an item2vec job's cluster settings.</summary>
+        public (string Storage, int[] Gateways, Item2VecClusterJobOptions Job) ReadItem2Vec(CommandRun run, string output)
+        {
+            var (storage, ports, jobId, lease) = ReadCommon(run, output);
+            var job = new Item2VecClusterJobOptions
+            {
+                JobId = jobId,
+                Partitions = run.Get(_partitions),
+                Ordering = run.Get(_ordering).Value,
+                LeaseTimeout = lease,
+                EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
+                MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
                 PairTaskWindow = run.Get(_pairWindow),
             };
             return (storage, ports, job);
@@ -287,7 +316,7 @@ namespace Embeddings.Cli.Commands
         }
 
         /// <summary>One line per change of the buckets done: epoch, buckets, and pairs/s since the first status seen.</summary>
-        private sealed class ProgressLine(TextWriter error, System.Diagnostics.Stopwatch watch) : IProgress<JobStatus>
+        internal sealed class ProgressLine(TextWriter error, System.Diagnostics.Stopwatch watch) : IProgress<JobStatus>
         {
             private long _done = -1;
             private long _firstPairs = -1;

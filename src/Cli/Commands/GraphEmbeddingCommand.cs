@@ -49,7 +49,7 @@ namespace Embeddings.Cli.Commands
 
         private GraphEmbeddingCommand(string name, string description, bool secondOrder, bool cluster = false)
             : base(name, description, cluster
-                ? "--epochs and --threads are --iter and --workers (the submitter's threads for walks and pairs). The submitter walks the graph and writes the pairs into the storage; the silos train them. Progress (buckets, epoch, pairs/s) goes to standard error."
+                ? "--epochs and --threads are --iter and --workers (the submitter's threads for its counting pass). The submitter builds the graph and counts the walks' node visits; the silos write each episode's pairs (at most --pair-window episodes in the storage at once; --pairs submitter writes them all first) and train them. Progress (buckets, epoch, pairs/s) goes to standard error."
                 : "--epochs and --threads are --iter and --workers.")
         {
             _secondOrder = secondOrder;

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using Embeddings.Cli.Data;
 using Embeddings.Recommendation;
+using Microsoft.Extensions.Hosting;
 using Microsoft.ML;
 
 namespace Embeddings.Cli.Commands
@@ -30,14 +31,25 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int?> _threads = CommonOptions.Threads();
         private readonly Option<int> _seed = CommonOptions.Seed();
         private readonly PartitioningFlags _partitioning = new();
+        private readonly ClusterSubmitFlags? _cluster;
 
-        public Item2VecCommand()
-            : base("item2vec", "Item (and context) vectors from a user-item interaction file.", "Each user's items, in time order, form one sequence.")
+        /// <summary><c>embeddings item2vec</c>, or with <paramref name="cluster"/> <c>embeddings cluster submit item2vec</c> (the same flags, plus where the cluster is).</summary>
+        public Item2VecCommand(bool cluster = false)
+            : base("item2vec", cluster ? "item2vec on the cluster: the item2vec command's flags, plus where the cluster is and its partitions." : "Item (and context) vectors from a user-item interaction file.",
+                cluster
+                    ? "Each user's items, in time order, form one sequence. The submitter reads and counts them and stores them tokenised; the silos write each episode's pairs (a range of users, at most --pair-window episodes in the storage at once) and train them. Progress goes to standard error."
+                    : "Each user's items, in time order, form one sequence.")
         {
+            _cluster = cluster ? new ClusterSubmitFlags(graph: true, submitterPairs: false) : null;
             Add(_input);
             Add(_columns.All);
             Add(_excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
-            Add(_partitioning.All);
+            if (_cluster is null)
+                Add(_partitioning.All);
+            else
+                Add(_cluster.All);
+            foreach (var (flagName, option) in _cluster?.Spoken ?? Array.Empty<(string, Option)>())
+                Speak(flagName, option);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WindowSize", _window);
             Speak("Epochs", _epochs);
@@ -68,7 +80,7 @@ namespace Embeddings.Cli.Commands
                 NumberOfThreads = run.Get(_threads),
                 KeepContextVectors = contextOutput is not null,
                 CancellationToken = run.Cancellation,
-                Partitioning = _partitioning.Read(run.Result),
+                Partitioning = _cluster is null ? _partitioning.Read(run.Result) : null,
             };
             options.Seed = run.Get(_seed);
             var estimator = run.NewContext(options.Seed).Embeddings().SkipGram(options);
@@ -85,6 +97,8 @@ namespace Embeddings.Cli.Commands
             }
             if (excludeLast > 0 && sequences.All(items => items.Count < 2))
                 throw new InvalidOperationException($"{run.Flag(_excludeLast)} {excludeLast} leaves no user with two interactions to train on; use a smaller {run.Flag(_excludeLast)}.");
+            if (_cluster is not null)
+                return RunOnCluster(run, options, split, excludeLast, output, contextOutput, watch);
             var model = estimator.Fit(sequences);
             var (embeddings, context, summary) = (model.Embeddings, model.ContextEmbeddings, model.TrainingSummary);
             run.ThrowIfCancelled();
@@ -94,6 +108,54 @@ namespace Embeddings.Cli.Commands
             run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{sequences.Count:N0} users, {summary.VocabularySize:N0} items, {summary.CorpusTokens:N0} interactions x {summary.Epochs} epochs in {summary.TrainingTime.TotalSeconds:F2} s{PartitioningFlags.Describe(summary.Partitioned)}; total {watch.Elapsed.TotalSeconds:F2} s; wrote {output}{(contextOutput is null ? "" : " and " + contextOutput)}"));
             return ExitCodes.Success;
+        }
+
+        private sealed class Row
+        {
+            public string User { get; set; } = "";
+
+            public string Item { get; set; } = "";
+
+            public float Time { get; set; }
+        }
+
+        /// <summary>Submits the sequences as an item2vec job, waits, writes the vectors.</summary>
+        private int RunOnCluster(CommandRun run, SkipGramEmbeddingEstimator.Options skipGram, LeaveLastOutSplit split, int excludeLast, string output, string? contextOutput, Stopwatch watch)
+        {
+            var (storage, gateways, job) = _cluster!.ReadItem2Vec(run, output);
+            skipGram.OutputColumnName = "Item2Vec";
+            skipGram.CancellationToken = default;
+            var options = new Item2VecEstimator.Options { UserColumnName = "User", ItemColumnName = "Item", TimestampColumnName = "Time", SkipGram = skipGram };
+            Embeddings.Cluster.Item2VecClusterJob.CheckSettings(options, job);
+            var ml = run.NewContext(skipGram.Seed);
+            // Positions are the time: the split holds each user's items in time order (ties by item id).
+            var rows = split.AllUsers.SelectMany(user =>
+            {
+                var items = split.Interactions(user);
+                return items.Take(Math.Max(0, items.Count - excludeLast)).Select((item, t) => new Row { User = user, Item = item, Time = t });
+            });
+            var data = ml.Data.LoadFromEnumerable(rows);
+            using var client = ClusterSubmission.Connect(run, gateways);
+            try
+            {
+                var grains = (Orleans.IClusterClient)client.Services.GetService(typeof(Orleans.IClusterClient))!;
+                var store = new Embeddings.Cluster.Storage.DirectoryPartitionStore(storage);
+                run.Error.WriteLine($"job '{job.JobId}': reading and storing the users' sequences in '{storage}'");
+                var result = Embeddings.Cluster.Item2VecClusterJob.TrainAsync(grains, store, ml, data, options, job, new ClusterSubmission.ProgressLine(run.Error, watch), run.Cancellation)
+                    .GetAwaiter().GetResult();
+                run.ThrowIfCancelled();
+                EmbeddingFiles.Save(result.Model.ItemEmbeddings, output);
+                if (contextOutput is not null)
+                    EmbeddingFiles.Save(result.Model.ContextEmbeddings!, contextOutput);
+                var status = result.Status;
+                run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"job '{job.JobId}': {result.Model.UserEmbeddings.Count:N0} users, {result.Model.ItemEmbeddings.Count:N0} items, {status.DoneTasks:N0} pair tasks, {status.DoneBuckets:N0} buckets, {status.Pairs:N0} pairs, {status.ExpiredLeases} expired leases, mean loss {status.LossSum / Math.Max(1, status.Pairs):F4}; total {watch.Elapsed.TotalSeconds:F2} s wall; wrote {output}{(contextOutput is null ? "" : " and " + contextOutput)}"));
+                return ExitCodes.Success;
+            }
+            finally
+            {
+                client.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
         }
     }
 }

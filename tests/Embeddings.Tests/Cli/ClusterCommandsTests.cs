@@ -140,6 +140,25 @@ namespace Embeddings.Tests.Cli
                 var faction = File.ReadLines(Path.Combine(TestUtilities.TestDataPath("karate"), "labels.tsv")).Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
                 double agreement = table.Keys.Average(k => table.MostSimilar(k, 5).Count(n => faction[n.Key] == faction[k]) / 5.0);
                 Assert.That(agreement, Is.GreaterThan(0.75), "nearest neighbours share the member's faction when trained on the cluster");
+
+                // item2vec on the same silo: 300 users of 5 tastes (10 items each), 30 interactions each, one in five from any taste.
+                string interactions = Path.Combine(_folder, "interactions.tsv");
+                var random = new Random(4);
+                File.WriteAllLines(interactions, Enumerable.Range(0, 300).SelectMany(u => Enumerable.Range(0, 30).Select(t =>
+                {
+                    int item = random.Next(5) == 0 ? random.Next(50) : u % 5 * 10 + random.Next(10);
+                    return $"{u}\t{item}\t1\t{1000 + t}";
+                })));
+                string items = Path.Combine(_folder, "items.emb");
+                var item2Vec = CliRunner.Run("cluster", "submit", "item2vec", "--storage", _folder, "--gateway", $"127.0.0.1:{gatewayPort}", "--input", interactions, "--output", items,
+                    "--partitions", "2", "--dimensions", "16", "--epochs", "5", "--seed", "3", "--threads", "1");
+                Assert.That(item2Vec.ExitCode, Is.EqualTo(0), item2Vec.ToString());
+                Assert.That(item2Vec.Output, Does.Contain("job 'items': 300 users, 50 items"));
+                var itemTable = EmbeddingTable.LoadWord2VecFormat(items);
+                double sameTaste = itemTable.Keys.Average(k => itemTable.MostSimilar(k, 3).Count(n => int.Parse(n.Key) / 10 == int.Parse(k) / 10) / 3.0);
+                Assert.That(sameTaste, Is.GreaterThan(0.8), "an item's nearest items share its taste");
+                var submitterPairs = CliRunner.Run("cluster", "submit", "item2vec", "--storage", _folder, "--input", interactions, "--output", items, "--pairs", "submitter");
+                Assert.That(submitterPairs.ExitCode, Is.EqualTo(2), "item2vec jobs have no --pairs: the workers always write their pairs");
             }
             finally
             {
