@@ -77,11 +77,22 @@ namespace Embeddings.Cluster.Tests
             foreach (var row in expected)
                 BatchRecommendationJob.WriteLine(writer, row.User, row.Item, row.Score, row.Rank);
             Assert.That(File.ReadAllText(file), Is.EqualTo(writer.ToString()));
+            // A reused folder: an earlier, longer job's shard and a shard of the other format go; other files stay.
             string folder = Path.Combine(_folder, "shards") + "/";
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "part-00099.tsv"), "stale\n");
+            File.WriteAllText(Path.Combine(folder, "part-00000.parquet"), "stale");
+            File.WriteAllText(Path.Combine(folder, "README.txt"), "kept");
             BatchRecommendationJob.WriteOutput(_cluster.Store, options.JobId, folder);
-            var parts = Directory.GetFiles(folder).OrderBy(f => f, StringComparer.Ordinal).ToList();
+            Assert.That(File.ReadAllText(Path.Combine(folder, "README.txt")), Is.EqualTo("kept"));
+            var parts = Directory.GetFiles(folder, "part-*").OrderBy(f => f, StringComparer.Ordinal).ToList();
             Assert.That(parts.Select(Path.GetFileName), Is.EqualTo(Enumerable.Range(0, (int)status.TotalTasks).Select(t => $"part-{t:D5}.tsv")));
             Assert.That(string.Concat(parts.Select(File.ReadAllText)), Is.EqualTo(writer.ToString()));
+
+            // The same job submitted again with another scoring thread count is found, not refused (the output does not depend on it).
+            Assert.That(() => BatchRecommendationJob.Prepare(_cluster.Store, _modelPath, null, options with { NumberOfThreads = 3 }), Throws.Nothing);
+            Assert.That(() => BatchRecommendationJob.Prepare(_cluster.Store, _modelPath, null, options with { Count = 6 }),
+                Throws.InvalidOperationException.With.Message.Contains("other inputs"), "another count is another job");
         }
 
         [Test]

@@ -180,7 +180,12 @@ namespace Embeddings.Cluster.Recommendation
                 LeaseTimeout = options.LeaseTimeout,
             };
             spec.Validate();
-            string inputSha = Convert.ToHexString(SHA256.HashData(settingsBytes));
+            // The fingerprint leaves out the workers' scoring threads, which do not change the output: the same job
+            // submitted again with another --threads is found (it keeps the thread count it was submitted with).
+            int? threads = settings.NumberOfThreads;
+            settings.NumberOfThreads = null;
+            string inputSha = Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(settings, JobFiles.Json)));
+            settings.NumberOfThreads = threads;
             if (store.ReadBlob(spec.JobId, JobFiles.Job) is null)
             {
                 // The inputs go in before the description: a committed job always has them.
@@ -334,6 +339,16 @@ namespace Embeddings.Cluster.Recommendation
                         using var shard = ClusterJob.OpenTaskOutput(store, jobId, t, settings.ShardName);
                         shard.CopyTo(stream);
                     });
+                }
+                // Shards of an earlier, longer job (or of the other format) in a reused folder would be read as this job's.
+                foreach (string stale in Directory.EnumerateFiles(output, "part-*"))
+                {
+                    string name = Path.GetFileName(stale);
+                    if (name.Length == 5 + 5 + extension.Length && name.EndsWith(extension, StringComparison.Ordinal)
+                        && int.TryParse(name.AsSpan(5, 5), NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index < spec.Tasks)
+                        continue;
+                    if (System.Text.RegularExpressions.Regex.IsMatch(name, @"^part-\d{5}\.(tsv|parquet)$"))
+                        File.Delete(stale);
                 }
                 var status = JobFiles.ReadCheckpoint(store, jobId);
                 return status?.TaskRecords ?? 0;

@@ -92,7 +92,9 @@ namespace Embeddings.Cluster.Recommendation
         private (Loaded Job, bool Fresh) Load(ClusterTask task)
         {
             var settings = BatchRecommendationJob.ReadSettings(task.Store, task.JobId);
-            string key = task.JobId + "/" + settings.ModelSha256 + "/" + settings.UsersSha256;
+            // Keyed by the job's fingerprint (model, users and every setting): a job replaced under the same id, or the
+            // same model with other settings, is read again.
+            string key = task.JobId + "/" + JobFiles.ReadDescription(task.Store, task.JobId).Description.TaskInputSha256;
             Lazy<Loaded> entry;
             bool fresh = false;
             lock (_gate)
