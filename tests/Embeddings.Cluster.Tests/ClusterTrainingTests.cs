@@ -139,6 +139,25 @@ namespace Embeddings.Cluster.Tests
         }
 
         [Test]
+        public async Task AJobDeletedAndSubmittedAnewUnderItsIdIsTrainedAnewWhileTheSilosRun()
+        {
+            // The remedy our messages give for a failed or damaged job: delete its folder and submit it again. The
+            // silos keep running: their workers cached the old job, and its coordinator activation kept its state.
+            var first = Spec("replaced", partitions: 2, epochs: 1, episodes: 1);
+            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, first, TestPairs.Random(first.Items, 400, seed: 21));
+            await _cluster.WaitAsync(first.JobId);
+            System.IO.Directory.Delete(System.IO.Path.Combine(_cluster.Root, first.JobId), recursive: true);
+
+            var second = first with { Seed = 8, Episodes = 2 };
+            var pairs = TestPairs.Random(second.Items, 500, seed: 22);
+            var reference = Reference(second, pairs);
+            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, second, pairs);
+            var status = await _cluster.WaitAsync(second.JobId);
+            Assert.That(status.DoneBuckets, Is.EqualTo(second.TotalBuckets), "the new job's 2 episodes x 4 buckets, not the old job's 4");
+            AssertResultEquals(second, reference, "the new job's vectors, trained from its own description");
+        }
+
+        [Test]
         public async Task AZombiesLateCompletionIsRejectedAndNeverBecomesCurrent()
         {
             var spec = Spec("zombie", partitions: 3, epochs: 3);

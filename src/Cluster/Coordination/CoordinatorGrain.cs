@@ -61,6 +61,18 @@ namespace Embeddings.Cluster.Coordination
 
         public Task<JobStatus> StartAsync()
         {
+            if (_state is not null)
+            {
+                // A job deleted and submitted anew under this id while this activation kept the old one's state.
+                byte[]? bytes = _store.ReadBlob(this.GetPrimaryKeyString(), JobFiles.Job);
+                if (bytes is not null && JobFiles.Sha256(bytes) != _state.JobSha256)
+                {
+                    _log.LogInformation("Job {Job}: job.json changed (the job was submitted anew); reading it again.", _jobId);
+                    _state = null!;
+                    _leases.Clear();
+                    _pending.Clear();
+                }
+            }
             Load();
             return Task.FromResult(Status());
         }
@@ -78,19 +90,19 @@ namespace Embeddings.Cluster.Coordination
             Load();
             ExpireStale();
             if (_state.Finished || _state.FailureReason.Length > 0)
-                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Finished });
+                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Finished, JobSha256 = _state.JobSha256 });
             if (_spec.PairsByTask)
             {
                 // The next episode's pairs first, so that its buckets never wait for them while a worker is free.
                 if (NextPairTask() is { } pairTask)
-                    return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = Grant(pairTask, request.WorkerId, string.Create(CultureInfo.InvariantCulture, $"the pairs of epoch {pairTask.Epoch}, episode {pairTask.Episode}")) });
+                    return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, JobSha256 = _state.JobSha256, Lease = Grant(pairTask, request.WorkerId, string.Create(CultureInfo.InvariantCulture, $"the pairs of epoch {pairTask.Epoch}, episode {pairTask.Episode}")) });
             }
             else if (_tasksDone < _tasks)
             {
                 // Tasks hold no partition: the lowest pending task of the open stage (every lower stage committed).
                 if (NextTask() is not { } task)
-                    return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait });
-                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = Grant(task, request.WorkerId, "a task") });
+                    return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait, JobSha256 = _state.JobSha256 });
+                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, JobSha256 = _state.JobSha256, Lease = Grant(task, request.WorkerId, "a task") });
             }
 
             WorkItem? best = null;
@@ -108,10 +120,10 @@ namespace Embeddings.Cluster.Coordination
                 }
             }
             if (best is not { } chosen)
-                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait });
+                return Task.FromResult(new LeaseResult { Status = LeaseStatus.Wait, JobSha256 = _state.JobSha256 });
             var lease = Grant(chosen, request.WorkerId, string.Create(CultureInfo.InvariantCulture,
                 $"from input v{_state.InputVersions[chosen.Input]}, output v{_state.OutputVersions[chosen.Output]}; affinity {bestScore}"));
-            return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, Lease = lease });
+            return Task.FromResult(new LeaseResult { Status = LeaseStatus.Granted, JobSha256 = _state.JobSha256, Lease = lease });
         }
 
         /// <summary>Leases <paramref name="item"/> (a bucket or a task) under a new token, checkpointed before it is returned.</summary>

@@ -102,6 +102,9 @@ namespace Embeddings.Cluster.Coordination
 
         /// <summary>The lease when <see cref="Status"/> is <see cref="LeaseStatus.Granted"/>, else null.</summary>
         [Id(1)] public BucketLease? Lease { get; init; }
+
+        /// <summary>The SHA-256 of the job description (job.json) the coordinator serves: a worker that cached another one reads the job again (it was deleted and submitted anew under the same id).</summary>
+        [Id(2)] public string JobSha256 { get; init; } = "";
     }
 
     /// <summary>A worker's report that it trained a leased bucket and wrote its two new partition versions, or ran a leased task and wrote its output and manifest.</summary>

@@ -35,8 +35,11 @@ namespace Embeddings.Cluster.Worker
         private readonly ILogger<ClusterWorker> _log;
         private readonly string _workerId;
         private readonly TimeProvider _time = TimeProvider.System;
-        private readonly Dictionary<string, ClusterJobData> _jobs = new(StringComparer.Ordinal);
-        private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+        /// <summary>A finished job is asked again after this long: it may have been deleted and submitted anew under its id.</summary>
+        private static readonly TimeSpan FinishedRecheck = TimeSpan.FromSeconds(10);
+
+        private readonly Dictionary<string, (string Sha256, ClusterJobData Data)> _jobs = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, DateTimeOffset> _finished = new(StringComparer.Ordinal);
         private readonly HashSet<string> _unhandled = new(StringComparer.Ordinal);
         private readonly Dictionary<string, IClusterTaskHandler> _handlers = new(StringComparer.Ordinal);
         private Resident? _input, _output;
@@ -79,13 +82,24 @@ namespace Embeddings.Cluster.Worker
                 {
                     foreach (string jobId in _store.ListJobs())
                     {
-                        if (_finished.Contains(jobId) || !Handles(jobId))
+                        if ((_finished.TryGetValue(jobId, out var finishedAt) && _time.GetUtcNow() - finishedAt < FinishedRecheck) || !Handles(jobId))
                             continue;
                         var coordinator = _grains.GetGrain<ICoordinatorGrain>(jobId);
                         var result = await coordinator.LeaseAsync(Request(jobId)).ConfigureAwait(false);
+                        if (_jobs.TryGetValue(jobId, out var cached) && result.JobSha256.Length > 0 && cached.Sha256 != result.JobSha256)
+                        {
+                            // The job was deleted and submitted anew under its id: read it again (a lease granted on it is given back).
+                            _jobs.Remove(jobId);
+                            _finished.Remove(jobId);
+                            if (result.Lease is { } stale)
+                                await coordinator.ReleaseAsync(stale.Token, _workerId).ConfigureAwait(false);
+                            continue;
+                        }
+                        if (result.Status != LeaseStatus.Finished)
+                            _finished.Remove(jobId);
                         if (result.Status == LeaseStatus.Finished)
                         {
-                            _finished.Add(jobId);
+                            _finished[jobId] = _time.GetUtcNow();
                             if (_input?.JobId == jobId)
                                 _input = null;
                             if (_output?.JobId == jobId)
@@ -150,8 +164,11 @@ namespace Embeddings.Cluster.Worker
         private ClusterJobData Job(string jobId)
         {
             if (!_jobs.TryGetValue(jobId, out var job))
-                _jobs[jobId] = job = ClusterJob.ReadJob(_store, jobId);
-            return job;
+            {
+                var (description, bytes) = JobFiles.ReadDescription(_store, jobId);
+                _jobs[jobId] = job = (JobFiles.Sha256(bytes), new ClusterJobData(description.Spec, description.ItemCounts, description.EpisodeTokens));
+            }
+            return job.Data;
         }
 
         private async Task RunBucketAsync(ICoordinatorGrain coordinator, BucketLease lease, CancellationToken stopping)
