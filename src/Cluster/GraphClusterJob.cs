@@ -2,7 +2,6 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -278,49 +277,20 @@ namespace Embeddings.Cluster
             var source = PartitionedGraphTraining.PairSource(graph, options, p, q, sampling, seed, job.Partitions, threads, walk.Scratch(scratch, job.Partitions), Component, log, cancellation);
             var vocabulary = source.CountVocabulary();
             cancellation.ThrowIfCancellationRequested();
-            var spec = new ClusterJobSpec
-            {
-                JobId = job.JobId,
-                Items = vocabulary.Keys.Length,
-                Partitions = job.Partitions,
-                Dimension = options.EmbeddingDimension,
-                Epochs = options.Epochs,
-                Episodes = vocabulary.EpisodesPerEpoch,
-                Negatives = options.NegativeSampleCount,
-                LearningRate = options.LearningRate,
-                Seed = seed,
-                Ordering = job.Ordering,
-                LeaseTimeout = job.LeaseTimeout,
-                Tasks = checked(options.Epochs * vocabulary.EpisodesPerEpoch),
-                TaskKind = GraphPairTaskHandler.PairKind,
-                PairTaskWindow = job.PairTaskWindow,
-            };
-            spec.Validate();
-            var submission = new JobSubmission(store, spec);
-            byte[] settingsBytes = JsonSerializer.SerializeToUtf8Bytes(walk, JobFiles.Json);
+            var spec = JobSubmission.PairTaskSpec(job.JobId, vocabulary, job.Partitions, options.EmbeddingDimension, options.Epochs, options.NegativeSampleCount, options.LearningRate, seed,
+                job.Ordering, job.LeaseTimeout, GraphPairTaskHandler.PairKind, job.PairTaskWindow);
             byte[] vocabularyBytes = File.ReadAllBytes(Path.Combine(scratch, PartitionDirectory.VocabularyName));
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(settingsBytes);
-            hash.AppendData(vocabularyBytes);
-            void WriteGraph(Stream destination)
+            JobSubmission.SubmitPairTaskJob(store, spec, vocabulary, new (string, Action<Stream>)[]
             {
-                using var hashing = new HashingStream(destination, hash);
-                using var writer = new BinaryWriter(new BufferedStream(hashing, 1 << 20));
-                graph.Write(writer);
-            }
-            if (submission.Exists)
-            {
-                // A resubmission: the stored inputs are being read by the workers; only their fingerprint is compared.
-                WriteGraph(Stream.Null);
-            }
-            else
-            {
-                store.WriteBlob(job.JobId, GraphPairTaskHandler.GraphFile, WriteGraph);
-                store.WriteBlob(job.JobId, GraphPairTaskHandler.VocabularyFile, vocabularyBytes);
-                store.WriteBlob(job.JobId, GraphPairTaskHandler.SettingsFile, settingsBytes);
-                store.WriteBlob(job.JobId, ItemsFile, JsonSerializer.SerializeToUtf8Bytes(vocabulary.Keys));
-            }
-            submission.CommitPairTasks(vocabulary.Counts, vocabulary.EpisodeTokens, Convert.ToHexString(hash.GetHashAndReset()));
+                (GraphPairTaskHandler.SettingsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(walk, JobFiles.Json))),
+                (GraphPairTaskHandler.VocabularyFile, s => s.Write(vocabularyBytes)),
+                (ItemsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(vocabulary.Keys))),
+                (GraphPairTaskHandler.GraphFile, s =>
+                {
+                    using var writer = new BinaryWriter(new BufferedStream(s, 1 << 20));
+                    graph.Write(writer);
+                }),
+            });
             log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                 $"{Component}: job '{job.JobId}': {spec.Items:N0} nodes with vectors, {spec.Episodes} episodes per epoch; the workers write the pairs, {job.PairTaskWindow} episodes at a time"));
             return spec;

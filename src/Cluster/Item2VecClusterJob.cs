@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -206,47 +205,14 @@ namespace Embeddings.Cluster
                 using (readers)
                     counted = source.CountVocabulary();
                 cancellation.ThrowIfCancellationRequested();
-                var spec = new ClusterJobSpec
+                var spec = JobSubmission.PairTaskSpec(job.JobId, counted, job.Partitions, o.EmbeddingDimension, o.Epochs, o.NegativeSampleCount, pairSettings.LearningRate, seed,
+                    job.Ordering, job.LeaseTimeout, SequencePairTaskHandler.PairKind, job.PairTaskWindow);
+                JobSubmission.SubmitPairTaskJob(store, spec, counted, new (string, Action<Stream>)[]
                 {
-                    JobId = job.JobId,
-                    Items = counted.Keys.Length,
-                    Partitions = job.Partitions,
-                    Dimension = o.EmbeddingDimension,
-                    Epochs = o.Epochs,
-                    Episodes = counted.EpisodesPerEpoch,
-                    Negatives = o.NegativeSampleCount,
-                    LearningRate = pairSettings.LearningRate,
-                    Seed = seed,
-                    Ordering = job.Ordering,
-                    LeaseTimeout = job.LeaseTimeout,
-                    Tasks = checked(o.Epochs * counted.EpisodesPerEpoch),
-                    TaskKind = SequencePairTaskHandler.PairKind,
-                    PairTaskWindow = job.PairTaskWindow,
-                };
-                spec.Validate();
-                var submission = new JobSubmission(store, spec);
-                byte[] settingsBytes = JsonSerializer.SerializeToUtf8Bytes(pairSettings, JobFiles.Json);
-                byte[] keysBytes = JsonSerializer.SerializeToUtf8Bytes(counted.Keys);
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                hash.AppendData(settingsBytes);
-                hash.AppendData(keysBytes);
-                void WriteCorpus(Stream destination)
-                {
-                    using var hashing = new HashingStream(destination, hash);
-                    file.CopyTo(hashing);
-                }
-                if (submission.Exists)
-                {
-                    // A resubmission: the stored inputs are being read by the workers; only their fingerprint is compared.
-                    WriteCorpus(Stream.Null);
-                }
-                else
-                {
-                    store.WriteBlob(job.JobId, SequencePairTaskHandler.CorpusFile, WriteCorpus);
-                    store.WriteBlob(job.JobId, SequencePairTaskHandler.SettingsFile, settingsBytes);
-                    store.WriteBlob(job.JobId, SequencePairTaskHandler.ItemsFile, keysBytes);
-                }
-                submission.CommitPairTasks(counted.Counts, counted.EpisodeTokens, Convert.ToHexString(hash.GetHashAndReset()));
+                    (SequencePairTaskHandler.SettingsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(pairSettings, JobFiles.Json))),
+                    (SequencePairTaskHandler.ItemsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(counted.Keys))),
+                    (SequencePairTaskHandler.CorpusFile, file.CopyTo),
+                });
                 log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                     $"{Component}: job '{job.JobId}': {spec.Items:N0} items, {sequences.Count:N0} users, {corpus.TokenCount:N0} tokens, {spec.Episodes} episodes per epoch; the workers write the pairs, {job.PairTaskWindow} episodes at a time"));
                 return (spec, estimator, sequences);

@@ -166,6 +166,59 @@ namespace Embeddings.Cluster
             });
         }
 
+        /// <summary>The spec of a job whose tasks write its pairs, one per epoch and episode of <paramref name="counted"/>.</summary>
+        public static ClusterJobSpec PairTaskSpec(string jobId, PairVocabulary counted, int partitions, int dimension, int epochs, int negatives, float learningRate, int seed,
+            BucketOrdering ordering, TimeSpan leaseTimeout, string taskKind, int pairTaskWindow)
+        {
+            var spec = new ClusterJobSpec
+            {
+                JobId = jobId,
+                Items = counted.Keys.Length,
+                Partitions = partitions,
+                Dimension = dimension,
+                Epochs = epochs,
+                Episodes = counted.EpisodesPerEpoch,
+                Negatives = negatives,
+                LearningRate = learningRate,
+                Seed = seed,
+                Ordering = ordering,
+                LeaseTimeout = leaseTimeout,
+                Tasks = checked(epochs * counted.EpisodesPerEpoch),
+                TaskKind = taskKind,
+                PairTaskWindow = pairTaskWindow,
+            };
+            spec.Validate();
+            return spec;
+        }
+
+        /// <summary>
+        /// Writes a job whose tasks write its pairs: its inputs, in order (each goes through the fingerprint, and into
+        /// the storage only when the job is new: a resubmission's stored inputs are being read by the workers), then
+        /// the initial partitions and the description, or checks the resubmission against the stored job.
+        /// </summary>
+        public static void SubmitPairTaskJob(IPartitionStore store, ClusterJobSpec spec, PairVocabulary counted, IReadOnlyList<(string Name, Action<System.IO.Stream> Write)> inputs)
+        {
+            var submission = new JobSubmission(store, spec);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var (name, write) in inputs)
+            {
+                if (submission.Exists)
+                {
+                    using var hashing = new HashingStream(System.IO.Stream.Null, hash);
+                    write(hashing);
+                }
+                else
+                {
+                    store.WriteBlob(spec.JobId, name, destination =>
+                    {
+                        using var hashing = new HashingStream(destination, hash);
+                        write(hashing);
+                    });
+                }
+            }
+            submission.CommitPairTasks(counted.Counts, counted.EpisodeTokens, Convert.ToHexString(hash.GetHashAndReset()));
+        }
+
         /// <summary>Writes version 0 of every partition, then the description (the commit point).</summary>
         private void WriteInitialState(JobDescription description)
         {
