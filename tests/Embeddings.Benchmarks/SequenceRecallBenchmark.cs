@@ -17,10 +17,19 @@ namespace Embeddings.Benchmarks
     /// Options: --data DIR-or-u.data (../shared/data/movielens/ml-100k) --epochs 12 --models youtube,gru --threads 2 --seed 1 --dimension 64;
     /// --negatives N forces the sampled softmax (threshold 1) with N negatives per batch, --proposal loguniform|popularity;
     /// --models sasrec adds self-attention, with --blocks (2), --heads (1), --dropout (0.2); --history (20) sets every model's history length;
-    /// --validation-only skips the test fit (for choosing settings).
+    /// --windows trains sasrec with causal windows (TrainingMode = CausalWindows; --history is the window), --batch N sets
+    /// BatchSize (windows per batch with --windows), --learning-rate sets Adam's step;
+    /// --live prints each epoch as it ends; --validation-only skips the test fit (for choosing settings).
     /// </summary>
     internal static class SequenceRecallBenchmark
     {
+        /// <summary>Prints each epoch as it ends (--live).</summary>
+        private sealed class LiveProgress : IProgress<SequenceRecallEpoch>
+        {
+            public void Report(SequenceRecallEpoch e) =>
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    epoch {e.Epoch}: loss {e.TrainingLoss:F4}, validation HR@10 {e.ValidationHitRate:F4}, {e.Elapsed.TotalSeconds:F2} s"));
+        }
+
         private sealed class Row
         {
             public string User { get; set; } = "";
@@ -45,11 +54,20 @@ namespace Embeddings.Benchmarks
             int blocks = Options.Int(args, "--blocks", 2);
             int heads = Options.Int(args, "--heads", 1);
             float dropout = float.Parse(Options.String(args, "--dropout") ?? "0.2", CultureInfo.InvariantCulture);
+            bool windows = args.Contains("--windows");
+            int batch = Options.Int(args, "--batch", SequenceRecallEstimator.Defaults.BatchSize);
+            float learningRate = float.Parse(Options.String(args, "--learning-rate") ?? "0.001", CultureInfo.InvariantCulture);
             void Sampling(SequenceRecallEstimator.Options o)
             {
                 o.HistoryLength = history;
+                o.BatchSize = batch;
+                if (args.Contains("--live"))
+                    o.Progress = new LiveProgress();
+                o.LearningRate = learningRate;
                 if (o.Architecture == SequenceRecallArchitecture.SelfAttention)
                 {
+                    if (windows)
+                        o.TrainingMode = SequenceRecallTrainingMode.CausalWindows;
                     o.AttentionBlocks = blocks;
                     o.AttentionHeads = heads;
                     o.DropoutRate = dropout;

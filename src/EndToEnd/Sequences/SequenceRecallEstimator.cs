@@ -39,6 +39,32 @@ namespace Embeddings
         SelfAttention = 2,
     }
 
+    /// <summary>How <see cref="SequenceRecallEstimator"/> turns the users' sequences into training examples.</summary>
+    public enum SequenceRecallTrainingMode
+    {
+        /// <summary>
+        /// Every position t ≥ 1 of every user's sequence is one example: the encoder reads the up to
+        /// <see cref="SequenceRecallEstimator.Options.HistoryLength"/> items before t and the softmax predicts the item at t.
+        /// The encoder runs once per example. Every architecture.
+        /// </summary>
+        NextItem = 0,
+
+        /// <summary>
+        /// <see cref="SequenceRecallArchitecture.SelfAttention"/> only: SASRec's own training, with the full softmax
+        /// (Kang and McAuley, 2018; Klenitskiy and Vasilev, 2023). Each user's targets (positions t ≥ 1) are cut, from the
+        /// latest back, into non-overlapping runs of up to <see cref="SequenceRecallEstimator.Options.HistoryLength"/>; a
+        /// run's window is its targets' predecessors (the item before the run's first target, then the run's targets but
+        /// the last), left-padded. One causal pass over the window gives at every position the user vector of the items up
+        /// to it, and the softmax cross-entropy is taken at every position (the loss is the mean over the batch's targets).
+        /// Each position t ≥ 1 is a target exactly once per epoch, as with <see cref="NextItem"/>, but its history is the
+        /// earlier items of its window (1 to HistoryLength of them), and a window costs one encoder pass instead of one per
+        /// target. <see cref="SequenceRecallEstimator.Options.BatchSize"/> counts windows. The trained model is the same
+        /// kind of model (the same parameters, saved the same way) and encodes histories as with <see cref="NextItem"/>.
+        /// Needs the full softmax (catalogues of up to <see cref="SequenceRecallEstimator.Options.SampledSoftmaxThreshold"/> items).
+        /// </summary>
+        CausalWindows = 1,
+    }
+
     /// <summary>The proposal distribution Q of <see cref="SequenceRecallEstimator"/>'s sampled softmax.</summary>
     public enum SampledSoftmaxProposal
     {
@@ -85,6 +111,11 @@ namespace Embeddings
     /// the batch's targets and negatives are updated. Each batch is split into fixed blocks of 64 examples whose gradients
     /// are summed in a fixed order, so with a <see cref="Options.Seed"/> two runs are bit-identical whatever
     /// <see cref="Options.NumberOfThreads"/> is.</para>
+    /// <para><b>Causal windows.</b> With <see cref="Options.TrainingMode"/> =
+    /// <see cref="SequenceRecallTrainingMode.CausalWindows"/> (self-attention, full softmax) the examples are windows of up
+    /// to <see cref="Options.HistoryLength"/> consecutive items, each trained at every position by one causal pass (SASRec's
+    /// training); blocks of about 2,048 positions take the place of the blocks of 64 examples, with the same guarantee of
+    /// bit-identical runs whatever the thread count.</para>
     /// <para><b>Validation.</b> <see cref="Fit(IDataView, IDataView)"/> ranks each validation row's item among all items
     /// the user has not interacted with in training (full ranking, HR@10) after every epoch and keeps the best epoch's
     /// parameters.</para>
@@ -171,10 +202,20 @@ namespace Embeddings
             /// </summary>
             public float? DropoutRate { get; set; }
 
+            /// <summary>
+            /// How the sequences become training examples. Default <see cref="SequenceRecallTrainingMode.NextItem"/>;
+            /// <see cref="SequenceRecallTrainingMode.CausalWindows"/> needs <see cref="SequenceRecallArchitecture.SelfAttention"/>
+            /// and the full softmax.
+            /// </summary>
+            public SequenceRecallTrainingMode TrainingMode { get; set; } = SequenceRecallTrainingMode.NextItem;
+
             /// <summary>Passes over the training examples. Default 8; 1 to 10,000.</summary>
             public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
-            /// <summary>Examples per mini-batch. Default 256; 1 to 65,536.</summary>
+            /// <summary>
+            /// Examples per mini-batch (windows with <see cref="SequenceRecallTrainingMode.CausalWindows"/>, where a batch's
+            /// buffers take about BatchSize × HistoryLength × EmbeddingDimension × 150 bytes). Default 256; 1 to 65,536.
+            /// </summary>
             public int BatchSize { get; set; } = Defaults.BatchSize;
 
             /// <summary>Adam's step size. Default 0.001; greater than 0 and at most 1.</summary>
@@ -256,6 +297,9 @@ namespace Embeddings
                     OptionChecks.Check(c, attention, nameof(DropoutRate), rate, $"leave it null for {Architecture}, or use Architecture = SelfAttention");
                     OptionChecks.Check(c, rate >= 0 && rate <= 0.9f, nameof(DropoutRate), rate, "use a value in [0, 0.9] (0.2 is the default; 0 turns dropout off)");
                 }
+                OptionChecks.Check(c, Enum.IsDefined(TrainingMode), nameof(TrainingMode), TrainingMode, "use NextItem or CausalWindows");
+                OptionChecks.Check(c, TrainingMode != SequenceRecallTrainingMode.CausalWindows || attention, nameof(TrainingMode), TrainingMode,
+                    $"causal windows train every position of one causal pass, which only the SelfAttention encoder has; use NextItem for {Architecture}, or Architecture = SelfAttention");
                 OptionChecks.Check(c, NumberOfEpochs is >= 1 and <= 10_000, nameof(NumberOfEpochs), NumberOfEpochs, "use 1 to 10,000 (8 is usual; choose it with validation data)");
                 OptionChecks.Check(c, BatchSize is >= 1 and <= 65_536, nameof(BatchSize), BatchSize, "use 1 to 65,536 (256 is usual)");
                 OptionChecks.Check(c, LearningRate > 0 && LearningRate <= 1, nameof(LearningRate), LearningRate, "use a value in (0, 1] (0.001 is usual)");

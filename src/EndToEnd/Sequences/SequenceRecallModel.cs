@@ -68,8 +68,12 @@ namespace Embeddings.EndToEnd.Sequences
                 options.Blocks, options.Heads);
             p.Initialize(seed);
             bool sampled = items.Length > options.SampledSoftmaxThreshold;
+            bool windows = options.TrainingMode == SequenceRecallTrainingMode.CausalWindows;
+            if (windows && sampled)
+                throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
+                    $"{c}: TrainingMode = CausalWindows trains with the full softmax, and {items.Length:N0} items exceed SampledSoftmaxThreshold = {options.SampledSoftmaxThreshold:N0} (the sampled softmax). Raise SampledSoftmaxThreshold to {items.Length:N0} or more, or use TrainingMode = NextItem."));
             long logits = (long)Math.Min(options.BatchSize, indexed.Sum(s => Math.Max(0, s.Length - 1))) * (sampled ? options.SampledNegativeCount : items.Length);
-            if (logits > int.MaxValue)
+            if (!windows && logits > int.MaxValue)
                 throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                     $"{c}: a batch's logits (BatchSize = {options.BatchSize} x {(sampled ? $"SampledNegativeCount = {options.SampledNegativeCount}" : $"{items.Length:N0} items")}) exceed 2^31 - 1 values. Lower BatchSize{(sampled ? " or SampledNegativeCount" : ", or lower SampledSoftmaxThreshold to use the sampled softmax")}."));
             ProposalSampler? sampler = null;
@@ -83,8 +87,10 @@ namespace Embeddings.EndToEnd.Sequences
                 }
                 sampler = new ProposalSampler(options.SampledSoftmaxProposal, counts);
             }
-            var trainer = new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads,
-                sampler, options.SampledNegativeCount, features?.Values, token, options.Dropout);
+            ISequenceRecallTrainer trainer = windows
+                ? new SequenceWindowTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads, token, options.Dropout)
+                : new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads,
+                    sampler, options.SampledNegativeCount, features?.Values, token, options.Dropout);
 
             Validation? check = null;
             if (validation is not null)

@@ -11,18 +11,24 @@ namespace Embeddings.EndToEnd.Sequences
         /// <param name="p">The parameters whose shapes the buffers take.</param>
         /// <param name="capacity">Rows per block.</param>
         /// <param name="dropoutRate">Self-attention's dropout rate when <see cref="Training"/> (0: none).</param>
-        public SequenceWorkspace(SequenceRecallParameters p, int capacity, float dropoutRate = 0)
+        /// <param name="allPositions">Self-attention only: a user vector (and a target) at every slot of every row, not only the last (causal windows).</param>
+        public SequenceWorkspace(SequenceRecallParameters p, int capacity, float dropoutRate = 0, bool allPositions = false)
         {
+            if (allPositions && p.Architecture != SequenceRecallArchitecture.SelfAttention)
+                throw new ArgumentException("Only the self-attention encoder has a user vector at every position.", nameof(allPositions));
             Capacity = capacity;
             DropoutRate = dropoutRate;
+            AllPositions = allPositions;
             int d = p.Dimension, t = p.HistoryLength;
+            // Vectors per row: every slot's with all positions, else the last slot's.
+            int outputs = allPositions ? capacity * t : capacity;
             History = new int[capacity * t];
             Counts = new int[capacity];
             FirstStep = new int[capacity];
-            Targets = new int[capacity];
+            Targets = new int[outputs];
             TargetGradients = new float[capacity];
-            User = new float[capacity * d];
-            UserGradient = new float[capacity * d];
+            User = new float[outputs * d];
+            UserGradient = new float[outputs * d];
             WeightGradients = new float[p.Weights.Length][];
             BiasGradients = new float[p.Biases.Length][];
             for (int l = 0; l < p.Layers.Length; l++)
@@ -62,8 +68,8 @@ namespace Embeddings.EndToEnd.Sequences
                 InputMask = dropoutRate > 0 ? new float[n] : [];
                 AttentionMask = Arrays(blocks, dropoutRate > 0 ? n : 0);
                 FeedForwardMask = Arrays(blocks, dropoutRate > 0 ? n : 0);
-                FinalNormalized = new float[capacity * d];
-                FinalDeviation = new float[capacity];
+                FinalNormalized = new float[outputs * d];
+                FinalDeviation = new float[outputs];
                 Sublayer = new float[n];
                 QkvGradient = new float[3 * n];
                 ContextGradient = new float[n];
@@ -88,6 +94,12 @@ namespace Embeddings.EndToEnd.Sequences
         }
 
         public int Capacity { get; }
+
+        /// <summary>
+        /// Self-attention with causal windows: <see cref="User"/>, <see cref="UserGradient"/> and <see cref="Targets"/> hold
+        /// every slot of every row, row-major [rows × T] (zero vectors at padded slots); otherwise one per row (the last slot).
+        /// </summary>
+        public bool AllPositions { get; }
 
         /// <summary>Self-attention's dropout rate, applied when <see cref="Training"/>.</summary>
         public float DropoutRate { get; }
@@ -135,7 +147,7 @@ namespace Embeddings.EndToEnd.Sequences
 
         public float[][] FeedForwardMask { get; } = [];
 
-        /// <summary>The final layer norm's x̂ of each row's last slot [R × d].</summary>
+        /// <summary>The final layer norm's x̂ of each row's last slot [R × d] (of every slot [R × T × d] with <see cref="AllPositions"/>).</summary>
         public float[] FinalNormalized { get; } = [];
 
         public float[] FinalDeviation { get; } = [];
@@ -162,13 +174,13 @@ namespace Embeddings.EndToEnd.Sequences
 
         public int[] FirstStep { get; }
 
-        /// <summary>Each row's next item (training).</summary>
+        /// <summary>Each row's next item (training); each slot's next item [rows × T] with <see cref="AllPositions"/> (−1 at padded slots).</summary>
         public int[] Targets { get; }
 
         /// <summary>The gradient of each row's true logit (sampled softmax).</summary>
         public float[] TargetGradients { get; }
 
-        /// <summary>The user vectors of the block [rows × d].</summary>
+        /// <summary>The user vectors of the block [rows × d] ([rows × T × d] with <see cref="AllPositions"/>).</summary>
         public float[] User { get; }
 
         public float[] UserGradient { get; }
@@ -350,7 +362,7 @@ namespace Embeddings.EndToEnd.Sequences
         /// <summary>
         /// Self-attention forward (<see cref="SequenceRecallArchitecture.SelfAttention"/>): x₀ = E[item] + P[slot] + b at real
         /// slots (0 at padded ones), dropout; per block x ← x + drop(Attn(LN₁(x))), x ← x + drop(FFN(LN₂(x))); the user vector
-        /// is LN(x) at the last slot (0 for an empty history).
+        /// is LN(x) at the last slot (0 for an empty history), or at every real slot with <see cref="SequenceWorkspace.AllPositions"/>.
         /// </summary>
         private static void AttentionForward(SequenceRecallParameters p, SequenceWorkspace w)
         {
@@ -404,6 +416,19 @@ namespace Embeddings.EndToEnd.Sequences
             }
             int final = p.Layers.Length - 1;
             var last = w.Stream[p.AttentionBlocks];
+            if (w.AllPositions)
+            {
+                // Every slot's user vector: LN of its stream (zero at padded slots).
+                for (int r = 0; r < rows; r++)
+                {
+                    int first = w.FirstStep[r];
+                    w.User.AsSpan(r * t * d, first * d).Clear();
+                    int real = t - first, offset = (r * t + first) * d;
+                    SequenceLayers.LayerNormForward(real, d, last.AsSpan(offset, real * d), p.Weights[final], p.Biases[final],
+                        w.FinalNormalized.AsSpan(offset, real * d), w.FinalDeviation.AsSpan(r * t + first, real), w.User.AsSpan(offset, real * d));
+                }
+                return;
+            }
             for (int r = 0; r < rows; r++)
             {
                 var user = w.User.AsSpan(r * d, d);
@@ -431,7 +456,13 @@ namespace Embeddings.EndToEnd.Sequences
             var dx = w.InputGradient.AsSpan(0, n * d);
             dx.Clear();
             int final = p.Layers.Length - 1;
-            for (int r = 0; r < rows; r++)
+            for (int r = 0; r < rows && w.AllPositions; r++)
+            {
+                int first = w.FirstStep[r], real = t - first, offset = (r * t + first) * d;
+                SequenceLayers.LayerNormBackward(real, d, w.UserGradient.AsSpan(offset, real * d), w.FinalNormalized.AsSpan(offset, real * d),
+                    w.FinalDeviation.AsSpan(r * t + first, real), p.Weights[final], w.WeightGradients[final], w.BiasGradients[final], dx.Slice(offset, real * d), w.Scratch);
+            }
+            for (int r = 0; r < rows && !w.AllPositions; r++)
             {
                 if (w.Counts[r] == 0)
                     continue;

@@ -17,7 +17,7 @@ namespace Embeddings.EndToEnd.Sequences
     /// parallel; gradients summed in block order), then the output layer's gradient and Adam step run in parallel over fixed
     /// chunks of items. With a seed the result does not depend on the thread count.
     /// </summary>
-    internal sealed class SequenceRecallTrainer
+    internal sealed class SequenceRecallTrainer : ISequenceRecallTrainer
     {
         /// <summary>Examples per block: the unit of parallel work.</summary>
         public const int BlockRows = 64;

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Numerics.Tensors;
 using Embeddings.EndToEnd;
 using Embeddings.EndToEnd.Kernels;
 using Embeddings.EndToEnd.Sequences;
@@ -335,6 +336,110 @@ namespace Embeddings.Tests.EndToEnd
             Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
             if (attention && dropout > 0)
                 Assert.That(ws.InputMask.Take(histories.Length * history * d), Has.Some.EqualTo(0f), "dropout was on");
+        }
+
+        /// <summary>
+        /// Causal windows (self-attention with a user vector at every position): the loss is the softmax cross-entropy at
+        /// every real slot of every row; the encoder's, the positions' and the input embeddings' gradients against finite
+        /// differences, with and without dropout.
+        /// </summary>
+        [TestCase(0f)]
+        [TestCase(0.3f)]
+        public void CausalWindowGradientsMatchFiniteDifferences(float dropout)
+        {
+            const int items = 7, d = 4, history = 4;
+            var p = new SequenceRecallParameters(SequenceRecallArchitecture.SelfAttention, items, d, history, [], attentionBlocks: 2, attentionHeads: 2);
+            p.Initialize(13);
+            var random = new Random(5);
+            foreach (var (weights, biases) in p.Weights.Zip(p.Biases))
+            {
+                for (int i = 0; i < weights.Length; i++)
+                    weights[i] += (float)(random.NextDouble() - 0.5) * 0.4f;
+                for (int i = 0; i < biases.Length; i++)
+                    biases[i] += (float)(random.NextDouble() - 0.5) * 0.4f;
+            }
+            // Windows of 4, 1 and 3 inputs; each slot's target is the next item of the window.
+            int[][] windows = [[1, 2, 3, 6], [4], [0, 6, 5]];
+            int[][] targets = [[2, 3, 6, 0], [5], [6, 5, 1]];
+
+            SequenceWorkspace Loaded()
+            {
+                var w = new SequenceWorkspace(p, 4, dropout, allPositions: true) { Rows = windows.Length, Training = dropout > 0, DropoutKey = 91 };
+                for (int r = 0; r < windows.Length; r++)
+                {
+                    w.SetHistory(r, windows[r], history);
+                    w.Targets.AsSpan(r * history, history).Fill(-1);
+                    targets[r].CopyTo(w.Targets.AsSpan(r * history + history - targets[r].Length));
+                }
+                SequenceRecallNetwork.Forward(p, w);
+                return w;
+            }
+
+            double Loss()
+            {
+                var w = Loaded();
+                double total = 0;
+                var scores = new float[items];
+                for (int slot = 0; slot < windows.Length * history; slot++)
+                {
+                    if (w.Targets[slot] < 0)
+                        continue;
+                    SequenceRecallTrainer.Score(p, w.User.AsSpan(slot * d, d), scores);
+                    total += SequenceLayers.SoftmaxCrossEntropy(scores, w.Targets[slot], 1);
+                }
+                return total;
+            }
+
+            var ws = Loaded();
+            Assert.That(ws.User.AsSpan(history * d, (history - 1) * d).ToArray(), Is.All.EqualTo(0f), "padded slots have no user vector");
+            var scores = new float[items];
+            for (int slot = 0; slot < windows.Length * history; slot++)
+            {
+                var g = ws.UserGradient.AsSpan(slot * d, d);
+                g.Clear();
+                if (ws.Targets[slot] < 0)
+                    continue;
+                SequenceRecallTrainer.Score(p, ws.User.AsSpan(slot * d, d), scores);
+                SequenceLayers.SoftmaxCrossEntropy(scores, ws.Targets[slot], 1);
+                for (int i = 0; i < items; i++)
+                    TensorPrimitives.MultiplyAdd(p.Output.AsSpan(i * d, d), scores[i], g, g);
+            }
+            var transposed = p.Layers.Select((l, i) =>
+            {
+                var t = new float[p.Weights[i].Length];
+                DenseKernels.Transpose(l.In, l.Out, p.Weights[i], t);
+                return t;
+            }).ToArray();
+            SequenceRecallNetwork.Backward(p, transposed, ws);
+            var input = new SparseGradient(items, d);
+            input.NextBatch();
+            SequenceRecallNetwork.AccumulateInputGradient(p, ws, input);
+
+            void Check(string name, float[] parameter, Func<int, float> analytic)
+            {
+                for (int i = 0; i < parameter.Length; i++)
+                {
+                    float saved = parameter[i];
+                    parameter[i] = saved + 2e-3f;
+                    double plus = Loss();
+                    parameter[i] = saved - 2e-3f;
+                    double minus = Loss();
+                    parameter[i] = saved;
+                    double numeric = (plus - minus) / 4e-3;
+                    Assert.That(analytic(i), Is.EqualTo(numeric).Within(3e-3 + 3e-2 * Math.Abs(numeric)), $"{name}[{i}]");
+                }
+            }
+            for (int l = 0; l < p.Layers.Length; l++)
+            {
+                int layer = l;
+                Check($"W{l}", p.Weights[l], i => ws.WeightGradients[layer][i]);
+                Check($"b{l}", p.Biases[l], i => ws.BiasGradients[layer][i]);
+            }
+            var used = windows.SelectMany(h => h).ToHashSet();
+            Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
+            Assert.That(ws.WeightGradients[0].AsSpan(0, d).ToArray(), Has.Some.Not.EqualTo(0f), "the first slot's position has a gradient (the 4-item window's first target)");
+            if (dropout > 0)
+                Assert.That(ws.InputMask.Take(windows.Length * history * d), Has.Some.EqualTo(0f), "dropout was on");
         }
     }
 }
