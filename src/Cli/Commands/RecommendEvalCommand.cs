@@ -79,6 +79,10 @@ namespace Embeddings.Cli.Commands
         private readonly Option<int> _attentionHeads = CliOption.Int("--attention-heads", "sasrec and --ranker-seq sasrec: attention heads (a divisor of the vector size)").Default(1).Between(1, 64);
         private readonly Option<double> _attentionDropout = CliOption.Double("--attention-dropout", "sasrec and --ranker-seq sasrec: dropout rate in training").Default(0.2)
             .Check(v => v >= 0 && v <= 0.9, "must be from 0 to 0.9");
+        private readonly Option<int> _attentionHistory = CliOption.Int("--attention-history", "sasrec and --ranker-seq sasrec: items of history read (the window with --attention-windows)").Default(SequenceRecallEstimator.Defaults.HistoryLength).Between(1, 1000);
+        private readonly Option<bool> _attentionWindows = CliOption.Switch("--attention-windows",
+            "sasrec and --ranker-seq sasrec: train on causal windows of --attention-history items with the loss at every position (TrainingMode = CausalWindows) instead of one example per position");
+        private readonly Option<int> _attentionBatchSize = CliOption.Int("--attention-batch-size", "sasrec and --ranker-seq sasrec: examples per batch (windows with --attention-windows)").Default(SequenceRecallEstimator.Defaults.BatchSize).Between(1, 65_536);
 
         // the ranker's end-to-end sequence model (features and union recall)
         private readonly Option<Named<SequenceRecallArchitecture?>> _rankerSequence = CliOption.Choice("--ranker-seq",
@@ -101,7 +105,7 @@ namespace Embeddings.Cli.Commands
             Add(_columns.All);
             Add(_json, _split, _seeds, _dimensions, _window, _epochs, _negative, _sample, _nsExponent, _graphDimensions, _walkLength, _numWalks, _p, _q, _noGraph,
                 _ranker, _candidates, _leaves, _trees, _learningRate, _minLeaf, _periods, _mfRank, _mfIterations, _mfAlpha, _mfLambda, _mfRecencyHalfLife, _mfRecencyBoost, _noMf,
-                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _sasrec, _attentionBlocks, _attentionHeads, _attentionDropout, _rankerSequence, _rankerSequenceEpochs, _rankerSequenceDimensions, _sequenceCandidates, _item2VecCandidates,
+                _seqEpochs, _seqDimensions, _seqLearningRate, _noYoutube, _noGru, _sasrec, _attentionBlocks, _attentionHeads, _attentionDropout, _attentionHistory, _attentionWindows, _attentionBatchSize, _rankerSequence, _rankerSequenceEpochs, _rankerSequenceDimensions, _sequenceCandidates, _item2VecCandidates,
                 _movieLensInfo, _threads, _seed, _verbose);
             Speak("MinimumExampleCountPerLeaf", _minLeaf);
             Speak("NegativeSamplingExponent", _nsExponent);
@@ -112,7 +116,8 @@ namespace Embeddings.Cli.Commands
                     result.AddError($"--seq-candidates {result.ValueOf(_sequenceCandidates)} needs the ranker's sequence model; use --ranker-seq gru, youtube or sasrec, or --seq-candidates 0.");
                 // The self-attention settings need a self-attention model to apply to.
                 bool attention = result.ValueOf(_sasrec) || result.ValueOf(_rankerSequence)?.Value == SequenceRecallArchitecture.SelfAttention;
-                foreach (var (option, name) in new (Option, string)[] { (_attentionBlocks, "--attention-blocks"), (_attentionHeads, "--attention-heads"), (_attentionDropout, "--attention-dropout") })
+                foreach (var (option, name) in new (Option, string)[] { (_attentionBlocks, "--attention-blocks"), (_attentionHeads, "--attention-heads"), (_attentionDropout, "--attention-dropout"),
+                    (_attentionHistory, "--attention-history"), (_attentionWindows, "--attention-windows"), (_attentionBatchSize, "--attention-batch-size") })
                 {
                     if (!attention && result.GetResult(option) is { Implicit: false })
                         result.AddError($"{name} sets the self-attention model; add --sasrec or --ranker-seq sasrec, or leave {name} out.");
@@ -160,7 +165,14 @@ namespace Embeddings.Cli.Commands
                     },
                 };
                 if (sequenceRecall is not null && sequenceRecall.SelfAttention)
+                {
                     Attention(run, sequenceRecall.Options);
+                    // History and batch size are the self-attention model's only; youtube and gru keep the defaults.
+                    sequenceRecall.SelfAttentionHistoryLength = sequenceRecall.Options.HistoryLength;
+                    sequenceRecall.SelfAttentionBatchSize = sequenceRecall.Options.BatchSize;
+                    sequenceRecall.Options.HistoryLength = SequenceRecallEstimator.Defaults.HistoryLength;
+                    sequenceRecall.Options.BatchSize = SequenceRecallEstimator.Defaults.BatchSize;
+                }
                 foreach (var target in targets)
                 {
                     run.ThrowIfCancelled();
@@ -258,6 +270,10 @@ namespace Embeddings.Cli.Commands
             options.AttentionBlocks = run.Get(_attentionBlocks);
             options.AttentionHeads = run.Get(_attentionHeads);
             options.DropoutRate = (float)run.Get(_attentionDropout);
+            options.HistoryLength = run.Get(_attentionHistory);
+            options.BatchSize = run.Get(_attentionBatchSize);
+            if (run.Get(_attentionWindows))
+                options.TrainingMode = SequenceRecallTrainingMode.CausalWindows;
         }
 
         private ImplicitMatrixFactorization MatrixFactorizationOptions(CommandRun run, RankingRecommenderOptions options)
@@ -362,7 +378,7 @@ namespace Embeddings.Cli.Commands
                 ["item2vec_candidates"] = options.Features.Item2VecCandidateCount,
                 ["ranker_sequence_model"] = options.SequenceModel is null ? "none" : $"{options.SequenceModel.Architecture}, dimension {options.SequenceModel.EmbeddingDimension}, {options.SequenceModel.NumberOfEpochs} epochs"
                     + (options.SequenceModel.Architecture == SequenceRecallArchitecture.SelfAttention
-                        ? $", {options.SequenceModel.AttentionBlocks} blocks, {options.SequenceModel.AttentionHeads} heads, dropout {options.SequenceModel.DropoutRate}" : ""),
+                        ? $", {options.SequenceModel.AttentionBlocks} blocks, {options.SequenceModel.AttentionHeads} heads, dropout {options.SequenceModel.DropoutRate}, history {options.SequenceModel.HistoryLength}, batch {options.SequenceModel.BatchSize}, {options.SequenceModel.TrainingMode}" : ""),
                 ["ranker_kind"] = options.Ranker.ToString(),
                 ["ranker_training_periods"] = options.RankerTrainingPeriods,
                 ["sequence_recall_epochs"] = runs.Values.SelectMany(l => l).Take(1).SelectMany(r => r.ChosenEpochs).ToDictionary(p => p.Key, p => (object)p.Value),

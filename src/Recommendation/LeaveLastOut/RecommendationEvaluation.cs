@@ -48,10 +48,20 @@ namespace Embeddings.Recommendation
         public bool Gru { get; set; } = true;
 
         /// <summary>
-        /// Evaluate the self-attention model ("sasrec"). Default false. <see cref="Options"/>' AttentionBlocks, AttentionHeads
-        /// and DropoutRate are its settings (the other models are trained without them).
+        /// Evaluate the self-attention model ("sasrec"). Default false. <see cref="Options"/>' AttentionBlocks, AttentionHeads,
+        /// DropoutRate and TrainingMode are its settings (the other models are trained without them, with NextItem), as are
+        /// <see cref="SelfAttentionHistoryLength"/> and <see cref="SelfAttentionBatchSize"/>.
         /// </summary>
         public bool SelfAttention { get; set; }
+
+        /// <summary>
+        /// The self-attention model's HistoryLength (the window with TrainingMode = CausalWindows); null (default):
+        /// <see cref="Options"/>' value, which the other models use.
+        /// </summary>
+        public int? SelfAttentionHistoryLength { get; set; }
+
+        /// <summary>The self-attention model's BatchSize (windows with causal windows); null (default): <see cref="Options"/>' value, which the other models use.</summary>
+        public int? SelfAttentionBatchSize { get; set; }
 
         /// <summary>The most epochs tried on validation. Default 12; 1 to 1000.</summary>
         public int MaximumEpochs { get; set; } = 12;
@@ -298,6 +308,12 @@ namespace Embeddings.Recommendation
                 {
                     options.AttentionBlocks = options.AttentionHeads = null;
                     options.DropoutRate = null;
+                    options.TrainingMode = SequenceRecallTrainingMode.NextItem;
+                }
+                else
+                {
+                    options.HistoryLength = settings.SelfAttentionHistoryLength ?? options.HistoryLength;
+                    options.BatchSize = settings.SelfAttentionBatchSize ?? options.BatchSize;
                 }
                 options.NumberOfEpochs = count;
                 options.Seed ??= seed;

@@ -142,9 +142,23 @@ namespace Embeddings.Tests.Cli
                 Assert.That(settings.GetProperty("ranker_sequence_model").GetString(), Does.Contain("SelfAttention").And.Contain("1 blocks, 2 heads, dropout 0.1"));
                 Assert.That(settings.GetProperty("sequence_recall_epochs").GetProperty("sasrec").GetInt32(), Is.InRange(1, 15));
 
+                // Causal windows for both self-attention models.
+                run = CliRunner.Run("recommend-eval", "--input", input, "--json", json, "--split", "test", "--dimensions", "8", "--epochs", "5", "--sample", "0", "--no-graph",
+                    "--trees", "10", "--leaves", "4", "--min-leaf", "5", "--candidates", "10", "--no-mf", "--no-youtube", "--no-gru", "--sasrec", "--ranker-seq", "sasrec",
+                    "--attention-windows", "--attention-history", "8", "--attention-batch-size", "16", "--seq-max-epochs", "15", "--seq-dimensions", "16",
+                    "--ranker-seq-dimensions", "16", "--seq-learning-rate", "0.02", "--threads", "1");
+                Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+                using var windows = JsonDocument.Parse(File.ReadAllText(json));
+                Assert.That(windows.RootElement.GetProperty("sasrec").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
+                Assert.That(windows.RootElement.GetProperty("ranker-seq").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
+                Assert.That(windows.RootElement.GetProperty("settings").GetProperty("ranker_sequence_model").GetString(), Does.Contain("history 8, batch 16, CausalWindows"));
+
                 run = CliRunner.Run("recommend-eval", "--input", input, "--attention-blocks", "3");
                 Assert.That(run.ExitCode, Is.EqualTo(2));
                 Assert.That(run.Error, Does.Contain("--attention-blocks sets the self-attention model; add --sasrec or --ranker-seq sasrec"));
+                run = CliRunner.Run("recommend-eval", "--input", input, "--ranker-seq", "gru", "--attention-windows");
+                Assert.That(run.ExitCode, Is.EqualTo(2));
+                Assert.That(run.Error, Does.Contain("--attention-windows sets the self-attention model; add --sasrec or --ranker-seq sasrec"));
                 run = CliRunner.Run("recommend-eval", "--input", input, "--sasrec", "--attention-heads", "5");
                 Assert.That(run.ExitCode, Is.EqualTo(2));
                 Assert.That(run.Error, Does.Contain("--attention-heads 5 must divide"));
