@@ -173,7 +173,10 @@ namespace Embeddings
             /// <summary>Length of item embeddings, user vectors and (GRU) the hidden state. Default 64; 1 to 1024.</summary>
             public int EmbeddingDimension { get; set; } = Defaults.EmbeddingDimension;
 
-            /// <summary>Items of history the encoder reads: the last N before the predicted position. Default 20; 1 to 1000.</summary>
+            /// <summary>
+            /// Items of history the encoder reads: the last N before the predicted position (with
+            /// <see cref="SequenceRecallTrainingMode.CausalWindows"/>, also the length of the training windows). Default 20; 1 to 1000.
+            /// </summary>
             public int HistoryLength { get; set; } = Defaults.HistoryLength;
 
             /// <summary>
