@@ -245,40 +245,48 @@ namespace Embeddings.EndToEnd.Sequences
             return w;
         }
 
-        /// <summary>Sums the blocks' encoder gradients into block 0's, in block order, and the input embedding gradients; returns the summed loss.</summary>
-        private double Reduce(int blocks)
+        private double Reduce(int blocks) => ReduceBlocks(_p, _workspaces, blocks, _inputGradient);
+
+        private void UpdateEncoder() => UpdateEncoder(_optimizer, _p, _workspaces[0], _denseMoments, _inputMoments, _inputGradient);
+
+        /// <summary>
+        /// Sums the first <paramref name="blocks"/> workspaces' encoder gradients into block 0's, in block order, and their
+        /// input embedding gradients into <paramref name="inputGradient"/>; returns the summed loss. Shared by both
+        /// training modes (<see cref="SequenceWindowTrainer"/>).
+        /// </summary>
+        internal static double ReduceBlocks(SequenceRecallParameters p, SequenceWorkspace[] workspaces, int blocks, SparseGradient inputGradient)
         {
             double total = 0;
-            var head = _workspaces[0];
+            var head = workspaces[0];
             for (int b = 0; b < blocks; b++)
             {
-                var w = _workspaces[b];
+                var w = workspaces[b];
                 total += w.Loss;
                 if (b == 0)
                     continue;
-                for (int l = 0; l < _p.Layers.Length; l++)
+                for (int l = 0; l < p.Layers.Length; l++)
                 {
                     TensorPrimitives.Add(head.WeightGradients[l], w.WeightGradients[l], head.WeightGradients[l]);
                     TensorPrimitives.Add(head.BiasGradients[l], w.BiasGradients[l], head.BiasGradients[l]);
                 }
             }
-            _inputGradient.NextBatch();
+            inputGradient.NextBatch();
             for (int b = 0; b < blocks; b++)
-                SequenceRecallNetwork.AccumulateInputGradient(_p, _workspaces[b], _inputGradient);
+                SequenceRecallNetwork.AccumulateInputGradient(p, workspaces[b], inputGradient);
             return total;
         }
 
-        /// <summary>Adam on the encoder's layers and the input embeddings (after <see cref="AdamOptimizer.BeginStep"/>).</summary>
-        private void UpdateEncoder()
+        /// <summary>Adam on the encoder's layers (gradients in <paramref name="head"/>) and the input embeddings (after <see cref="AdamOptimizer.BeginStep"/>); shared by both training modes.</summary>
+        internal static void UpdateEncoder(AdamOptimizer optimizer, SequenceRecallParameters p, SequenceWorkspace head, (float[] First, float[] Second)[] denseMoments,
+            (float[] First, float[] Second) inputMoments, SparseGradient inputGradient)
         {
-            var head = _workspaces[0];
-            int layers = _p.Layers.Length;
+            int layers = p.Layers.Length;
             for (int l = 0; l < layers; l++)
             {
-                _optimizer.Update(_p.Weights[l], head.WeightGradients[l], _denseMoments[l].First, _denseMoments[l].Second);
-                _optimizer.Update(_p.Biases[l], head.BiasGradients[l], _denseMoments[layers + l].First, _denseMoments[layers + l].Second);
+                optimizer.Update(p.Weights[l], head.WeightGradients[l], denseMoments[l].First, denseMoments[l].Second);
+                optimizer.Update(p.Biases[l], head.BiasGradients[l], denseMoments[layers + l].First, denseMoments[layers + l].Second);
             }
-            _optimizer.UpdateRows(_p.Input, _inputGradient, _inputMoments.First, _inputMoments.Second);
+            optimizer.UpdateRows(p.Input, inputGradient, inputMoments.First, inputMoments.Second);
         }
 
         /// <summary>

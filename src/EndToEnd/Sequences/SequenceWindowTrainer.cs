@@ -236,41 +236,9 @@ namespace Embeddings.EndToEnd.Sequences
             return total;
         }
 
-        /// <summary>Sums the blocks' encoder gradients into block 0's, in block order, and the input embedding gradients; returns the summed loss.</summary>
-        private double Reduce(int blocks)
-        {
-            double total = 0;
-            var head = _workspaces[0];
-            for (int b = 0; b < blocks; b++)
-            {
-                var w = _workspaces[b];
-                total += w.Loss;
-                if (b == 0)
-                    continue;
-                for (int l = 0; l < _p.Layers.Length; l++)
-                {
-                    TensorPrimitives.Add(head.WeightGradients[l], w.WeightGradients[l], head.WeightGradients[l]);
-                    TensorPrimitives.Add(head.BiasGradients[l], w.BiasGradients[l], head.BiasGradients[l]);
-                }
-            }
-            _inputGradient.NextBatch();
-            for (int b = 0; b < blocks; b++)
-                SequenceRecallNetwork.AccumulateInputGradient(_p, _workspaces[b], _inputGradient);
-            return total;
-        }
+        private double Reduce(int blocks) => SequenceRecallTrainer.ReduceBlocks(_p, _workspaces, blocks, _inputGradient);
 
-        /// <summary>Adam on the encoder's layers and the input embeddings (after <see cref="AdamOptimizer.BeginStep"/>).</summary>
-        private void UpdateEncoder()
-        {
-            var head = _workspaces[0];
-            int layers = _p.Layers.Length;
-            for (int l = 0; l < layers; l++)
-            {
-                _optimizer.Update(_p.Weights[l], head.WeightGradients[l], _denseMoments[l].First, _denseMoments[l].Second);
-                _optimizer.Update(_p.Biases[l], head.BiasGradients[l], _denseMoments[layers + l].First, _denseMoments[layers + l].Second);
-            }
-            _optimizer.UpdateRows(_p.Input, _inputGradient, _inputMoments.First, _inputMoments.Second);
-        }
+        private void UpdateEncoder() => SequenceRecallTrainer.UpdateEncoder(_optimizer, _p, _workspaces[0], _denseMoments, _inputMoments, _inputGradient);
     }
 
     /// <summary>A training loop of the sequence recall models: one epoch at a time.</summary>
