@@ -23,7 +23,7 @@ namespace Embeddings.Cli.Commands
         private readonly Option<string> _input = CommonOptions.Input("--input", "'user item [rating] timestamp' rows, tab- or comma-separated (MovieLens u.data; a header row is skipped and reported, exact duplicate rows removed), or Parquet (a .parquet file or a folder of them; see the --*-column flags)");
         private readonly InteractionColumnOptions _columns = new();
         private readonly Option<string> _json = CliOption.File("--json",
-            "write {model: {\"hr10\", \"ndcg10\"}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker, ranker-seq; recall: per source, @100 and @200)");
+            "write {model: {\"hr10\", \"ndcg10\", \"hr10_tied\", \"hr10_untied\" (users whose target has / has not the timestamp of the interaction before it)}, ..., \"validation\": {model: ...}} (test at the top; models: popularity, item2vec, node2vec, mf, youtube, gru, blend, ranker, ranker-seq; recall: per source, @100 and @200)");
         private readonly Option<Named<RankingTarget[]>> _split = CliOption.Choice("--split", "the split(s) to evaluate",
             new[] { ("test", s_test), ("validation", s_validation), ("both", s_both) }, s_both);
         private readonly Option<int> _seeds = CliOption.Int("--seeds", "repeat with seeds --seed .. --seed + N - 1 and report the mean and spread").Default(1).AtLeast(1);
@@ -293,7 +293,7 @@ namespace Embeddings.Cli.Commands
 
         private static void Print(TextWriter output, Dictionary<RankingTarget, List<RecommendationSplitResult>> runs, int seeds)
         {
-            output.WriteLine($"{"model",-12} {"split",-10} {"HR@10",8} {"NDCG@10",8}{(seeds > 1 ? $"  (mean of {seeds} seeds; HR@10 min-max)" : "")}");
+            output.WriteLine($"{"model",-12} {"split",-10} {"HR@10",8} {"NDCG@10",8} {"tied",7} {"untied",7}{(seeds > 1 ? $"  (mean of {seeds} seeds; HR@10 min-max)" : "")}");
             foreach (string model in RecommendationEvaluation.ModelNames)
             {
                 foreach (var (target, list) in runs.OrderBy(r => r.Key))
@@ -303,8 +303,14 @@ namespace Embeddings.Cli.Commands
                         continue;
                     string spread = seeds > 1 ? string.Create(CultureInfo.InvariantCulture, $"  {values.Min(v => v.HitRate):F4}-{values.Max(v => v.HitRate):F4}") : "";
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{model,-12} {target,-10} {values.Average(v => v.HitRate),8:F4} {values.Average(v => v.Ndcg),8:F4}{spread}"));
+                        $"{model,-12} {target,-10} {values.Average(v => v.HitRate),8:F4} {values.Average(v => v.Ndcg),8:F4} {values.Average(v => v.TiedHitRate),7:F4} {values.Average(v => v.UntiedHitRate),7:F4}{spread}"));
                 }
+            }
+            output.WriteLine("(tied / untied: HR@10 over the users whose target has / has not the timestamp of the interaction before it, so that only the item-id tie-break placed it)");
+            foreach (var (target, list) in runs.OrderBy(r => r.Key))
+            {
+                if (list.SelectMany(r => r.Models.Values).FirstOrDefault() is { } any)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{target}: {any.TiedUsers} of {any.Users} users tied"));
             }
         }
 
@@ -338,6 +344,12 @@ namespace Embeddings.Cli.Commands
                         ["hr10"] = Math.Round(values.Average(v => v.HitRate), 6),
                         ["ndcg10"] = Math.Round(values.Average(v => v.Ndcg), 6),
                     };
+                    // NaN (no users on one side) has no JSON number: the key is left out.
+                    foreach (var (key, value) in new[] { ("hr10_tied", values.Average(v => v.TiedHitRate)), ("hr10_untied", values.Average(v => v.UntiedHitRate)) })
+                    {
+                        if (!double.IsNaN(value))
+                            entry[key] = Math.Round(value, 6);
+                    }
                     if (seeds > 1)
                     {
                         entry["hr10_per_seed"] = values.Select(v => Math.Round(v.HitRate, 6)).ToArray();
@@ -359,6 +371,7 @@ namespace Embeddings.Cli.Commands
                     recall[source] = entry;
                 }
                 models["recall"] = recall;
+                models["tied_users"] = list.SelectMany(r => r.Models.Values).Select(v => v.TiedUsers).FirstOrDefault();
                 // Test figures at the top level (one entry per model), validation figures under "validation".
                 if (target == RankingTarget.Test)
                 {

@@ -4,13 +4,29 @@ using System.Linq;
 
 namespace Embeddings.Recommendation
 {
-    /// <summary>HR@k and NDCG@k over all users, with the rank of each user's target.</summary>
+    /// <summary>HR@k and NDCG@k over all users, with the hits split by whether the target ties the interaction before it in time.</summary>
     /// <param name="HitRate">Mean of [rank &lt;= k].</param>
     /// <param name="Ndcg">Mean of 1 / log2(rank + 1) when rank &lt;= k, else 0.</param>
     /// <param name="Hits">Users whose target ranked within k.</param>
     /// <param name="Users">Users ranked.</param>
     /// <param name="Cutoff">k.</param>
-    public sealed record LeaveLastOutMetrics(double HitRate, double Ndcg, int Hits, int Users, int Cutoff);
+    public sealed record LeaveLastOutMetrics(double HitRate, double Ndcg, int Hits, int Users, int Cutoff)
+    {
+        /// <summary>
+        /// Users whose target has the same timestamp as the interaction before it (<see cref="LeaveLastOutSplit.TargetTiesPrevious"/>):
+        /// their target's place in the history comes from the item-id tie-break alone.
+        /// </summary>
+        public int TiedUsers { get; init; }
+
+        /// <summary>Those of <see cref="Hits"/> that belong to <see cref="TiedUsers"/>.</summary>
+        public int TiedHits { get; init; }
+
+        /// <summary>HR@k over <see cref="TiedUsers"/> (NaN when there are none).</summary>
+        public double TiedHitRate => TiedUsers == 0 ? double.NaN : (double)TiedHits / TiedUsers;
+
+        /// <summary>HR@k over the other users, whose target is strictly later than the interaction before it (NaN when there are none).</summary>
+        public double UntiedHitRate => Users == TiedUsers ? double.NaN : (double)(Hits - TiedHits) / (Users - TiedUsers);
+    }
 
     /// <summary>
     /// Full-ranking leave-last-out evaluation (docs/evaluation-protocols.md): for each user, every catalog item not
@@ -35,7 +51,7 @@ namespace Embeddings.Recommendation
                 itemIndex[split.Items[i]] = i;
             var scores = new float[split.Items.Count];
             var seen = new bool[split.Items.Count];
-            int hits = 0;
+            int hits = 0, tiedUsers = 0, tiedHits = 0;
             double ndcg = 0;
             foreach (string user in split.Users)
             {
@@ -55,14 +71,17 @@ namespace Embeddings.Recommendation
                     if (scores[i] > targetScore || (scores[i] == targetScore && i < targetIndex))
                         rank++;
                 }
+                bool tied = split.TargetTiesPrevious(user, target);
+                tiedUsers += tied ? 1 : 0;
                 if (rank <= cutoff)
                 {
                     hits++;
+                    tiedHits += tied ? 1 : 0;
                     ndcg += 1 / Math.Log2(rank + 1);
                 }
             }
             int users = split.Users.Count;
-            return new LeaveLastOutMetrics((double)hits / users, ndcg / users, hits, users, cutoff);
+            return new LeaveLastOutMetrics((double)hits / users, ndcg / users, hits, users, cutoff) { TiedUsers = tiedUsers, TiedHits = tiedHits };
         }
 
         /// <summary>

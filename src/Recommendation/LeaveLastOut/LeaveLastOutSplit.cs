@@ -70,6 +70,20 @@ namespace Embeddings.Recommendation
         /// <summary>The held-out item of <paramref name="user"/> for <paramref name="target"/>.</summary>
         public string Target(string user, RankingTarget target) => target == RankingTarget.Test ? _targets[user].Test : _targets[user].Validation;
 
+        /// <summary>
+        /// Whether the user's <paramref name="target"/> interaction has the same timestamp as the interaction just before it,
+        /// so that only the item-id tie-break put it after that one (docs/evaluation-protocols.md, "Timestamp ties"). False
+        /// for a user without targets.
+        /// </summary>
+        public bool TargetTiesPrevious(string user, RankingTarget target)
+        {
+            if (!_targets.ContainsKey(user))
+                return false;
+            var times = _times[user];
+            int position = times.Length - (target == RankingTarget.Test ? 1 : 2);
+            return times[position] == times[position - 1];
+        }
+
         /// <summary>All users' training interactions for <paramref name="target"/>, user by user, oldest first.</summary>
         public IEnumerable<(string User, IReadOnlyList<string> Items)> TrainingSequences(RankingTarget target) =>
             _sequences.Keys.OrderBy(u => u, IdComparer.Instance).Select(u => (u, Training(u, target)));

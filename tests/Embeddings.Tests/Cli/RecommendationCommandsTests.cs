@@ -115,6 +115,12 @@ namespace Embeddings.Tests.Cli
                     Assert.That(recall.GetProperty(source).GetProperty("at200").GetDouble(), Is.GreaterThanOrEqualTo(recall.GetProperty(source).GetProperty("at100").GetDouble()), source);
                 Assert.That(recall.GetProperty("union").GetProperty("mean_candidates").GetDouble(), Is.GreaterThan(10));
                 Assert.That(report.RootElement.GetProperty("ranker-seq").GetProperty("hr10").GetDouble(), Is.GreaterThan(0.9));
+                // Every timestamp is distinct: no target ties the interaction before it, so the untied HR@10 is the HR@10 and there is no tied one.
+                Assert.That(report.RootElement.GetProperty("tied_users").GetInt32(), Is.EqualTo(0));
+                var ranker = report.RootElement.GetProperty("ranker");
+                Assert.That(ranker.GetProperty("hr10_untied").GetDouble(), Is.EqualTo(ranker.GetProperty("hr10").GetDouble()));
+                Assert.That(ranker.TryGetProperty("hr10_tied", out _), Is.False);
+                Assert.That(run.Output, Does.Contain("Test: 0 of 90 users tied"));
             }
             finally
             {

@@ -40,6 +40,17 @@ namespace Embeddings.Tests.Estimators.Recommendation
             var atTwo = LeaveLastOutEvaluator.Evaluate(split, RankingTarget.Validation, (_, s) => { s.Fill(1); s[3] = 2; }, cutoff: 2);
             Assert.That(atTwo.Hits, Is.EqualTo(2));
             Assert.That(atTwo.Ndcg, Is.EqualTo(1 / Math.Log2(3)).Within(1e-12));
+
+            // u's validation target 10 shares time 5 with 9 before it (only the id put it second); every other target is strictly later.
+            Assert.That(split.TargetTiesPrevious("u", RankingTarget.Validation), Is.True);
+            Assert.That(split.TargetTiesPrevious("u", RankingTarget.Test), Is.False);
+            Assert.That(split.TargetTiesPrevious("v", RankingTarget.Validation), Is.False);
+            Assert.That(split.TargetTiesPrevious("w", RankingTarget.Test), Is.False, "w has no targets");
+            Assert.That((validation.TiedUsers, validation.TiedHits, validation.TiedHitRate, validation.UntiedHitRate), Is.EqualTo((1, 1, 1.0, 1.0)));
+            Assert.That((favoured.TiedUsers, favoured.TiedHits), Is.EqualTo((1, 0)));
+            var onlyV = LeaveLastOutEvaluator.Evaluate(split, RankingTarget.Validation, (user, s) => { s.Fill(1); if (user == "u") s[3] = 2; }, cutoff: 1);
+            Assert.That((onlyV.Hits, onlyV.TiedHits, onlyV.TiedHitRate, onlyV.UntiedHitRate), Is.EqualTo((1, 0, 0.0, 1.0)), "u (tied) misses, v (untied) hits");
+            Assert.That((equal.TiedUsers, equal.TiedHitRate, equal.UntiedHitRate), Is.EqualTo((0, double.NaN, 1.0)), "no test target ties");
         }
 
         [Test]
@@ -63,6 +74,9 @@ namespace Embeddings.Tests.Estimators.Recommendation
             Assert.That(metrics.Hits, Is.EqualTo(47));
             Assert.That(metrics.HitRate.ToString("F4", CultureInfo.InvariantCulture), Is.EqualTo("0.0498"));
             Assert.That(metrics.Ndcg.ToString("F4", CultureInfo.InvariantCulture), Is.EqualTo("0.0253"));
+            // 415 of the 943 test targets (and 422 validation targets) share their second with the interaction before them.
+            Assert.That(metrics.TiedUsers, Is.EqualTo(415));
+            Assert.That(split.Users.Count(u => split.TargetTiesPrevious(u, RankingTarget.Validation)), Is.EqualTo(422));
         }
     }
 }
