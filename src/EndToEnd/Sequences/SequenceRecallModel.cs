@@ -87,7 +87,7 @@ namespace Embeddings.EndToEnd.Sequences
                 }
                 sampler = new ProposalSampler(options.SampledSoftmaxProposal, counts);
             }
-            ISequenceRecallTrainer trainer = windows
+            SequenceTrainerBase trainer = windows
                 ? new SequenceWindowTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads, token, options.Dropout)
                 : new SequenceRecallTrainer(p, indexed, options.BatchSize, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, threads,
                     sampler, options.SampledNegativeCount, features?.Values, token, options.Dropout);

@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Globalization;
-using System.Linq;
 using System.Numerics.Tensors;
 using System.Threading;
 using System.Threading.Tasks;
@@ -17,7 +15,7 @@ namespace Embeddings.EndToEnd.Sequences
     /// parallel; gradients summed in block order), then the output layer's gradient and Adam step run in parallel over fixed
     /// chunks of items. With a seed the result does not depend on the thread count.
     /// </summary>
-    internal sealed class SequenceRecallTrainer : ISequenceRecallTrainer
+    internal sealed class SequenceRecallTrainer : SequenceTrainerBase
     {
         /// <summary>Examples per block: the unit of parallel work.</summary>
         public const int BlockRows = 64;
@@ -25,30 +23,17 @@ namespace Embeddings.EndToEnd.Sequences
         /// <summary>Items per chunk of the output layer's update.</summary>
         private const int ItemChunk = 256;
 
-        private readonly SequenceRecallParameters _p;
         private readonly int[] _items;
         private readonly int[] _positions;
         private readonly int[] _historyStarts;
         private readonly int[] _exampleUsers;
         private readonly float[]? _features;
-        private readonly int _threads;
-        private readonly int _batchSize;
-        private readonly CancellationToken _token;
         private readonly SequenceWorkspace[] _workspaces;
-        private readonly float[][] _transposed;
         private readonly float[] _outputTransposed;
         private readonly float[] _logits;
         private readonly float[] _users;
         private readonly float[] _outputGradient;
         private readonly float[] _biasGradient;
-        private readonly AdamOptimizer _optimizer;
-        private readonly (float[] First, float[] Second)[] _denseMoments;
-        private readonly (float[] First, float[] Second) _outputMoments;
-        private readonly (float[] First, float[] Second) _biasMoments;
-        private readonly (float[] First, float[] Second) _inputMoments;
-        private readonly SparseGradient _inputGradient;
-        private readonly ParallelOptions _parallel;
-        private readonly int[] _order;
         private readonly ProposalSampler? _sampler;
         private readonly int[] _negatives = [];
         private readonly float[] _negativeLogQ = [];
@@ -59,9 +44,6 @@ namespace Embeddings.EndToEnd.Sequences
         private readonly float[] _negativeBiasGradient = [];
         private readonly SparseGradient? _outputRows;
         private readonly SparseGradient? _biasRows;
-        private int _seed;
-        private int _epoch;
-        private int _batch;
 
         /// <summary>Prepares training of <paramref name="parameters"/> (already initialised) on <paramref name="sequences"/> (item indices, oldest first).</summary>
         /// <param name="parameters">The start, trained in place.</param>
@@ -79,12 +61,9 @@ namespace Embeddings.EndToEnd.Sequences
         /// <param name="dropoutRate">Self-attention's dropout rate (0: none).</param>
         public SequenceRecallTrainer(SequenceRecallParameters parameters, IReadOnlyList<int[]> sequences, int batchSize, float learningRate, float beta1, float beta2,
             float epsilon, int threads, ProposalSampler? sampler, int negatives, float[]? features, CancellationToken token, float dropoutRate = 0)
+            : base(parameters, batchSize, learningRate, beta1, beta2, epsilon, threads, token)
         {
             _features = features;
-            _p = parameters;
-            _threads = threads;
-            _batchSize = batchSize;
-            _token = token;
             var items = new List<int>();
             var positions = new List<int>();
             var starts = new List<int>();
@@ -105,14 +84,12 @@ namespace Embeddings.EndToEnd.Sequences
             _items = items.ToArray();
             _positions = positions.ToArray();
             _historyStarts = starts.ToArray();
-            _order = new int[_positions.Length];
             int n = parameters.ItemCount, d = parameters.Dimension;
             int rowsPerBatch = Math.Max(1, Math.Min(batchSize, _positions.Length));
             int blocks = (rowsPerBatch + BlockRows - 1) / BlockRows;
             _workspaces = new SequenceWorkspace[blocks];
             for (int b = 0; b < blocks; b++)
                 _workspaces[b] = new SequenceWorkspace(parameters, BlockRows, dropoutRate) { Training = true };
-            _transposed = parameters.Layers.Select(l => new float[(long)l.In * l.Out]).ToArray();
             _users = new float[rowsPerBatch * d];
             _sampler = sampler;
             if (sampler is null)
@@ -136,57 +113,27 @@ namespace Embeddings.EndToEnd.Sequences
                 _outputRows = new SparseGradient(n, d);
                 _biasRows = new SparseGradient(n, 1);
             }
-            _optimizer = new AdamOptimizer(learningRate, beta1, beta2, epsilon, 0);
-            _denseMoments = parameters.Weights.Concat(parameters.Biases).Select(a => (new float[a.Length], new float[a.Length])).ToArray();
-            _outputMoments = (new float[parameters.Output.Length], new float[parameters.Output.Length]);
-            _biasMoments = (new float[n], new float[n]);
-            _inputMoments = (new float[parameters.Input.Length], new float[parameters.Input.Length]);
-            _inputGradient = new SparseGradient(n, d);
-            _parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = token };
         }
 
         /// <summary>Training examples (positions t ≥ 1).</summary>
-        public int ExampleCount => _positions.Length;
+        public override int ExampleCount => _positions.Length;
 
-        /// <summary>One pass over the examples in the order of (seed, epoch); returns the mean training loss.</summary>
-        public double Epoch(int seed, int epoch)
-        {
-            _seed = seed;
-            _epoch = epoch;
-            _batch = 0;
-            var random = new Random(NetworkParameters.StreamSeed(seed, 1_000_000 + epoch));
-            for (int i = 0; i < _order.Length; i++)
-                _order[i] = i;
-            for (int i = _order.Length - 1; i > 0; i--)
-            {
-                int j = random.Next(i + 1);
-                (_order[i], _order[j]) = (_order[j], _order[i]);
-            }
-            double loss = 0;
-            for (int start = 0; start < _order.Length; start += _batchSize)
-            {
-                _token.ThrowIfCancellationRequested();
-                int n = Math.Min(_batchSize, _order.Length - start);
-                loss += _sampler is null ? Batch(start, n) : SampledBatch(start, n);
-                _batch++;
-            }
-            double mean = loss / Math.Max(1, _order.Length);
-            if (!double.IsFinite(mean))
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"{SequenceRecallEstimator.ComponentName}: training diverged in epoch {epoch} (mean loss {mean}). Lower LearningRate."));
-            return mean;
-        }
+        /// <inheritdoc/>
+        private protected override int UnitCount => _positions.Length;
 
-        private double Batch(int start, int n)
+        /// <inheritdoc/>
+        private protected override double Batch(int start, int n) => _sampler is null ? FullBatch(start, n) : SampledBatch(start, n);
+
+        /// <summary>One batch of the full softmax: logits over every item.</summary>
+        private double FullBatch(int start, int n)
         {
-            var p = _p;
+            var p = Parameters;
             int items = p.ItemCount, d = p.Dimension;
             DenseKernels.Transpose(items, d, p.Output, _outputTransposed);
-            for (int l = 0; l < _transposed.Length; l++)
-                DenseKernels.Transpose(p.Layers[l].In, p.Layers[l].Out, p.Weights[l], _transposed[l]);
+            TransposeLayers();
             int blocks = (n + BlockRows - 1) / BlockRows;
             float scale = 1f / n;
-            Parallel.For(0, blocks, _parallel, b =>
+            Parallel.For(0, blocks, Parallelism, b =>
             {
                 var w = Encode(start, b, n);
                 int first = b * BlockRows, rows = w.Rows;
@@ -199,14 +146,14 @@ namespace Embeddings.EndToEnd.Sequences
                 w.Loss = loss;
                 w.User.AsSpan(0, rows * d).CopyTo(_users.AsSpan(first * d));
                 DenseKernels.MultiplyAdd(rows, d, items, logits, items, 1, p.Output, w.UserGradient, accumulate: false);
-                SequenceRecallNetwork.Backward(p, _transposed, w);
+                SequenceRecallNetwork.Backward(p, Transposed, w);
             });
-            double total = Reduce(blocks);
-            _optimizer.BeginStep();
-            UpdateEncoder();
+            double total = Reduce(_workspaces, blocks);
+            Optimizer.BeginStep();
+            UpdateEncoder(_workspaces[0]);
             // The output layer: every item's row has a gradient (full softmax), computed and applied chunk by chunk.
             int chunks = (items + ItemChunk - 1) / ItemChunk;
-            Parallel.For(0, chunks, _parallel, c =>
+            Parallel.For(0, chunks, Parallelism, c =>
             {
                 int i0 = c * ItemChunk;
                 int count = Math.Min(ItemChunk, items - i0);
@@ -218,8 +165,7 @@ namespace Embeddings.EndToEnd.Sequences
                 bias.Clear();
                 for (int k = 0; k < n; k++)
                     TensorPrimitives.Add(bias, logits.Slice(k * items + i0, count), bias);
-                _optimizer.Update(p.Output.AsSpan(i0 * d, count * d), gradient, _outputMoments.First.AsSpan(i0 * d, count * d), _outputMoments.Second.AsSpan(i0 * d, count * d));
-                _optimizer.Update(p.OutputBias.AsSpan(i0, count), bias, _biasMoments.First.AsSpan(i0, count), _biasMoments.Second.AsSpan(i0, count));
+                UpdateOutputChunk(i0, count, gradient, bias);
             });
             return total;
         }
@@ -231,62 +177,19 @@ namespace Embeddings.EndToEnd.Sequences
             int first = b * BlockRows;
             int rows = Math.Min(BlockRows, n - first);
             w.Rows = rows;
-            // Dropout masks from (seed, epoch, batch, block): the same whatever thread runs the block.
-            w.DropoutKey = SequenceLayers.Mix(SequenceLayers.Mix(SequenceLayers.Mix((ulong)(uint)_seed << 32 | (uint)_epoch) + (ulong)_batch) + (ulong)b) * 64;
+            w.DropoutKey = DropoutKey(b);
+            var p = Parameters;
+            var order = Order;
             for (int r = 0; r < rows; r++)
             {
-                int e = _order[start + first + r];
-                w.SetHistory(r, _items.AsSpan(_historyStarts[e], _positions[e] - _historyStarts[e]), _p.HistoryLength);
+                int e = order[start + first + r];
+                w.SetHistory(r, _items.AsSpan(_historyStarts[e], _positions[e] - _historyStarts[e]), p.HistoryLength);
                 w.Targets[r] = _items[_positions[e]];
                 if (_features is not null)
-                    w.SetFeatures(r, _features.AsSpan(_exampleUsers[e] * _p.FeatureCount, _p.FeatureCount), _p.Dimension);
+                    w.SetFeatures(r, _features.AsSpan(_exampleUsers[e] * p.FeatureCount, p.FeatureCount), p.Dimension);
             }
-            SequenceRecallNetwork.Forward(_p, w);
+            SequenceRecallNetwork.Forward(p, w);
             return w;
-        }
-
-        private double Reduce(int blocks) => ReduceBlocks(_p, _workspaces, blocks, _inputGradient);
-
-        private void UpdateEncoder() => UpdateEncoder(_optimizer, _p, _workspaces[0], _denseMoments, _inputMoments, _inputGradient);
-
-        /// <summary>
-        /// Sums the first <paramref name="blocks"/> workspaces' encoder gradients into block 0's, in block order, and their
-        /// input embedding gradients into <paramref name="inputGradient"/>; returns the summed loss. Shared by both
-        /// training modes (<see cref="SequenceWindowTrainer"/>).
-        /// </summary>
-        internal static double ReduceBlocks(SequenceRecallParameters p, SequenceWorkspace[] workspaces, int blocks, SparseGradient inputGradient)
-        {
-            double total = 0;
-            var head = workspaces[0];
-            for (int b = 0; b < blocks; b++)
-            {
-                var w = workspaces[b];
-                total += w.Loss;
-                if (b == 0)
-                    continue;
-                for (int l = 0; l < p.Layers.Length; l++)
-                {
-                    TensorPrimitives.Add(head.WeightGradients[l], w.WeightGradients[l], head.WeightGradients[l]);
-                    TensorPrimitives.Add(head.BiasGradients[l], w.BiasGradients[l], head.BiasGradients[l]);
-                }
-            }
-            inputGradient.NextBatch();
-            for (int b = 0; b < blocks; b++)
-                SequenceRecallNetwork.AccumulateInputGradient(p, workspaces[b], inputGradient);
-            return total;
-        }
-
-        /// <summary>Adam on the encoder's layers (gradients in <paramref name="head"/>) and the input embeddings (after <see cref="AdamOptimizer.BeginStep"/>); shared by both training modes.</summary>
-        internal static void UpdateEncoder(AdamOptimizer optimizer, SequenceRecallParameters p, SequenceWorkspace head, (float[] First, float[] Second)[] denseMoments,
-            (float[] First, float[] Second) inputMoments, SparseGradient inputGradient)
-        {
-            int layers = p.Layers.Length;
-            for (int l = 0; l < layers; l++)
-            {
-                optimizer.Update(p.Weights[l], head.WeightGradients[l], denseMoments[l].First, denseMoments[l].Second);
-                optimizer.Update(p.Biases[l], head.BiasGradients[l], denseMoments[layers + l].First, denseMoments[layers + l].Second);
-            }
-            optimizer.UpdateRows(p.Input, inputGradient, inputMoments.First, inputMoments.Second);
         }
 
         /// <summary>
@@ -297,10 +200,10 @@ namespace Embeddings.EndToEnd.Sequences
         /// </summary>
         private double SampledBatch(int start, int n)
         {
-            var p = _p;
+            var p = Parameters;
             var sampler = _sampler!;
             int d = p.Dimension, count = _negatives.Length;
-            var random = new Random(NetworkParameters.StreamSeed(NetworkParameters.StreamSeed(_seed, 2_000_000 + _epoch), _batch));
+            var random = new Random(NetworkParameters.StreamSeed(NetworkParameters.StreamSeed(Seed, 2_000_000 + EpochNumber), BatchNumber));
             for (int s = 0; s < count; s++)
             {
                 int item = sampler.Next(random);
@@ -310,11 +213,10 @@ namespace Embeddings.EndToEnd.Sequences
                 _negativeBias[s] = p.OutputBias[item] - _negativeLogQ[s];
             }
             DenseKernels.Transpose(count, d, _negativeOutput, _negativeOutputTransposed);
-            for (int l = 0; l < _transposed.Length; l++)
-                DenseKernels.Transpose(p.Layers[l].In, p.Layers[l].Out, p.Weights[l], _transposed[l]);
+            TransposeLayers();
             int blocks = (n + BlockRows - 1) / BlockRows;
             float scale = 1f / n;
-            Parallel.For(0, blocks, _parallel, b =>
+            Parallel.For(0, blocks, Parallelism, b =>
             {
                 var w = Encode(start, b, n);
                 int first = b * BlockRows, rows = w.Rows;
@@ -341,9 +243,9 @@ namespace Embeddings.EndToEnd.Sequences
                 DenseKernels.MultiplyAdd(rows, d, count, logits, count, 1, _negativeOutput, w.UserGradient, accumulate: false);
                 for (int r = 0; r < rows; r++)
                     TensorPrimitives.MultiplyAdd(p.Output.AsSpan(w.Targets[r] * d, d), w.TargetGradients[r], w.UserGradient.AsSpan(r * d, d), w.UserGradient.AsSpan(r * d, d));
-                SequenceRecallNetwork.Backward(p, _transposed, w);
+                SequenceRecallNetwork.Backward(p, Transposed, w);
             });
-            double total = Reduce(blocks);
+            double total = Reduce(_workspaces, blocks);
             // The output rows: negatives' gradients over the whole batch, then each example's target, in a fixed order.
             var batchLogits = _logits.AsSpan(0, n * count);
             DenseKernels.MultiplyAdd(count, d, n, batchLogits, 1, count, _users, _negativeGradient, accumulate: false);
@@ -370,10 +272,10 @@ namespace Embeddings.EndToEnd.Sequences
                     biasRows.Add(w.Targets[r], w.TargetGradients[r]);
                 }
             }
-            _optimizer.BeginStep();
-            UpdateEncoder();
-            _optimizer.UpdateRows(p.Output, outputRows, _outputMoments.First, _outputMoments.Second);
-            _optimizer.UpdateRows(p.OutputBias, biasRows, _biasMoments.First, _biasMoments.Second);
+            Optimizer.BeginStep();
+            UpdateEncoder(_workspaces[0]);
+            Optimizer.UpdateRows(p.Output, outputRows, OutputMoments.First, OutputMoments.Second);
+            Optimizer.UpdateRows(p.OutputBias, biasRows, BiasMoments.First, BiasMoments.Second);
             return total;
         }
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using System.Numerics.Tensors;
 using System.Threading;
@@ -17,7 +16,7 @@ namespace Embeddings.EndToEnd.Sequences
     /// positions, encoder backward, in parallel), each with its own output-layer gradient; the blocks' gradients are summed in
     /// block order, so with a seed the result does not depend on the thread count.
     /// </summary>
-    internal sealed class SequenceWindowTrainer : ISequenceRecallTrainer
+    internal sealed class SequenceWindowTrainer : SequenceTrainerBase
     {
         /// <summary>Positions whose logits over all items are held at once in a block.</summary>
         private const int PositionChunk = 64;
@@ -25,30 +24,15 @@ namespace Embeddings.EndToEnd.Sequences
         /// <summary>Items per chunk of the output layer's update.</summary>
         private const int ItemChunk = 256;
 
-        private readonly SequenceRecallParameters _p;
         private readonly int[] _items;
         private readonly int[] _windowStarts;
         private readonly int[] _windowLengths;
-        private readonly int _batchSize;
         private readonly int _windowsPerBlock;
-        private readonly CancellationToken _token;
         private readonly SequenceWorkspace[] _workspaces;
         private readonly float[][] _blockLogits;
         private readonly float[][] _blockOutputGradients;
         private readonly float[][] _blockBiasGradients;
-        private readonly float[][] _transposed;
         private readonly float[] _outputTransposed;
-        private readonly AdamOptimizer _optimizer;
-        private readonly (float[] First, float[] Second)[] _denseMoments;
-        private readonly (float[] First, float[] Second) _outputMoments;
-        private readonly (float[] First, float[] Second) _biasMoments;
-        private readonly (float[] First, float[] Second) _inputMoments;
-        private readonly SparseGradient _inputGradient;
-        private readonly ParallelOptions _parallel;
-        private readonly int[] _order;
-        private int _seed;
-        private int _epoch;
-        private int _batch;
 
         /// <summary>Prepares training of <paramref name="parameters"/> (self-attention, already initialised) on <paramref name="sequences"/>.</summary>
         /// <param name="parameters">The start, trained in place.</param>
@@ -63,12 +47,10 @@ namespace Embeddings.EndToEnd.Sequences
         /// <param name="dropoutRate">Dropout rate (0: none).</param>
         public SequenceWindowTrainer(SequenceRecallParameters parameters, IReadOnlyList<int[]> sequences, int batchSize, float learningRate, float beta1, float beta2,
             float epsilon, int threads, CancellationToken token, float dropoutRate)
+            : base(parameters, batchSize, learningRate, beta1, beta2, epsilon, threads, token)
         {
             if (parameters.Architecture != SequenceRecallArchitecture.SelfAttention)
                 throw new ArgumentException("Causal windows train the self-attention encoder only.", nameof(parameters));
-            _p = parameters;
-            _batchSize = batchSize;
-            _token = token;
             int t = parameters.HistoryLength;
             var items = new List<int>();
             var starts = new List<int>();
@@ -91,7 +73,6 @@ namespace Embeddings.EndToEnd.Sequences
             _windowStarts = starts.ToArray();
             _windowLengths = lengths.ToArray();
             ExampleCount = lengths.Sum();
-            _order = new int[_windowStarts.Length];
             _windowsPerBlock = WindowsPerBlock(t);
             int n = parameters.ItemCount, d = parameters.Dimension;
             int windowsPerBatch = Math.Max(1, Math.Min(batchSize, _windowStarts.Length));
@@ -107,79 +88,44 @@ namespace Embeddings.EndToEnd.Sequences
                 _blockOutputGradients[b] = new float[(long)n * d];
                 _blockBiasGradients[b] = new float[n];
             }
-            _transposed = parameters.Layers.Select(l => new float[(long)l.In * l.Out]).ToArray();
             _outputTransposed = new float[(long)n * d];
-            _optimizer = new AdamOptimizer(learningRate, beta1, beta2, epsilon, 0);
-            _denseMoments = parameters.Weights.Concat(parameters.Biases).Select(a => (new float[a.Length], new float[a.Length])).ToArray();
-            _outputMoments = (new float[parameters.Output.Length], new float[parameters.Output.Length]);
-            _biasMoments = (new float[n], new float[n]);
-            _inputMoments = (new float[parameters.Input.Length], new float[parameters.Input.Length]);
-            _inputGradient = new SparseGradient(n, d);
-            _parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = token };
         }
 
         /// <summary>Windows per block for a window of <paramref name="historyLength"/> positions: about 2,048 positions a block (fixed by T, never by the threads).</summary>
         public static int WindowsPerBlock(int historyLength) => Math.Max(1, 2048 / historyLength);
 
         /// <summary>Training targets per epoch (positions t ≥ 1, each once).</summary>
-        public int ExampleCount { get; }
+        public override int ExampleCount { get; }
 
         /// <summary>Windows per epoch.</summary>
         public int WindowCount => _windowStarts.Length;
 
-        /// <summary>One pass over the windows in the order of (seed, epoch); returns the mean training loss per target.</summary>
-        public double Epoch(int seed, int epoch)
-        {
-            _seed = seed;
-            _epoch = epoch;
-            _batch = 0;
-            var random = new Random(NetworkParameters.StreamSeed(seed, 1_000_000 + epoch));
-            for (int i = 0; i < _order.Length; i++)
-                _order[i] = i;
-            for (int i = _order.Length - 1; i > 0; i--)
-            {
-                int j = random.Next(i + 1);
-                (_order[i], _order[j]) = (_order[j], _order[i]);
-            }
-            double loss = 0;
-            for (int start = 0; start < _order.Length; start += _batchSize)
-            {
-                _token.ThrowIfCancellationRequested();
-                int n = Math.Min(_batchSize, _order.Length - start);
-                loss += Batch(start, n);
-                _batch++;
-            }
-            double mean = loss / Math.Max(1, ExampleCount);
-            if (!double.IsFinite(mean))
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"{SequenceRecallEstimator.ComponentName}: training diverged in epoch {epoch} (mean loss {mean}). Lower LearningRate."));
-            return mean;
-        }
+        /// <inheritdoc/>
+        private protected override int UnitCount => _windowStarts.Length;
 
         /// <summary>One batch of <paramref name="n"/> windows from <paramref name="start"/> in the epoch's order; returns the summed loss.</summary>
-        private double Batch(int start, int n)
+        private protected override double Batch(int start, int n)
         {
-            var p = _p;
+            var p = Parameters;
+            var order = Order;
             int items = p.ItemCount, d = p.Dimension, t = p.HistoryLength;
             DenseKernels.Transpose(items, d, p.Output, _outputTransposed);
-            for (int l = 0; l < _transposed.Length; l++)
-                DenseKernels.Transpose(p.Layers[l].In, p.Layers[l].Out, p.Weights[l], _transposed[l]);
+            TransposeLayers();
             int targets = 0;
             for (int k = 0; k < n; k++)
-                targets += _windowLengths[_order[start + k]];
+                targets += _windowLengths[order[start + k]];
             float scale = 1f / targets;
             int blocks = (n + _windowsPerBlock - 1) / _windowsPerBlock;
-            Parallel.For(0, blocks, _parallel, b =>
+            Parallel.For(0, blocks, Parallelism, b =>
             {
                 var w = _workspaces[b];
                 int first = b * _windowsPerBlock;
                 int rows = Math.Min(_windowsPerBlock, n - first);
                 w.Rows = rows;
-                // Dropout masks from (seed, epoch, batch, block): the same whatever thread runs the block.
-                w.DropoutKey = SequenceLayers.Mix(SequenceLayers.Mix(SequenceLayers.Mix((ulong)(uint)_seed << 32 | (uint)_epoch) + (ulong)_batch) + (ulong)b) * 64;
+                w.DropoutKey = DropoutKey(b);
                 for (int r = 0; r < rows; r++)
                 {
-                    int window = _order[start + first + r];
+                    int window = order[start + first + r];
                     int from = _windowStarts[window], m = _windowLengths[window];
                     w.SetHistory(r, _items.AsSpan(from, m), t);
                     var slots = w.Targets.AsSpan(r * t, t);
@@ -212,14 +158,14 @@ namespace Embeddings.EndToEnd.Sequences
                     }
                 }
                 w.Loss = loss;
-                SequenceRecallNetwork.Backward(p, _transposed, w);
+                SequenceRecallNetwork.Backward(p, Transposed, w);
             });
-            double total = Reduce(blocks);
-            _optimizer.BeginStep();
-            UpdateEncoder();
+            double total = Reduce(_workspaces, blocks);
+            Optimizer.BeginStep();
+            UpdateEncoder(_workspaces[0]);
             // The output layer: the blocks' gradients summed in block order, chunk by chunk of items.
             int chunks = (items + ItemChunk - 1) / ItemChunk;
-            Parallel.For(0, chunks, _parallel, c =>
+            Parallel.For(0, chunks, Parallelism, c =>
             {
                 int i0 = c * ItemChunk;
                 int count = Math.Min(ItemChunk, items - i0);
@@ -230,24 +176,9 @@ namespace Embeddings.EndToEnd.Sequences
                     TensorPrimitives.Add(gradient, _blockOutputGradients[b].AsSpan(i0 * d, count * d), gradient);
                     TensorPrimitives.Add(bias, _blockBiasGradients[b].AsSpan(i0, count), bias);
                 }
-                _optimizer.Update(p.Output.AsSpan(i0 * d, count * d), gradient, _outputMoments.First.AsSpan(i0 * d, count * d), _outputMoments.Second.AsSpan(i0 * d, count * d));
-                _optimizer.Update(p.OutputBias.AsSpan(i0, count), bias, _biasMoments.First.AsSpan(i0, count), _biasMoments.Second.AsSpan(i0, count));
+                UpdateOutputChunk(i0, count, gradient, bias);
             });
             return total;
         }
-
-        private double Reduce(int blocks) => SequenceRecallTrainer.ReduceBlocks(_p, _workspaces, blocks, _inputGradient);
-
-        private void UpdateEncoder() => SequenceRecallTrainer.UpdateEncoder(_optimizer, _p, _workspaces[0], _denseMoments, _inputMoments, _inputGradient);
-    }
-
-    /// <summary>A training loop of the sequence recall models: one epoch at a time.</summary>
-    internal interface ISequenceRecallTrainer
-    {
-        /// <summary>Training targets per epoch.</summary>
-        int ExampleCount { get; }
-
-        /// <summary>One pass over the examples in the order of (seed, epoch); returns the mean training loss.</summary>
-        double Epoch(int seed, int epoch);
     }
 }
