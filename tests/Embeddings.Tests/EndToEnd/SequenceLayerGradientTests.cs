@@ -237,6 +237,49 @@ namespace Embeddings.Tests.EndToEnd
             }
         }
 
+        /// <summary>
+        /// Runs the encoder's backward pass from <paramref name="ws"/>'s user gradient, then checks every encoder weight and
+        /// bias, and the input embeddings (rows of the items in <paramref name="inputs"/>; the others must have none),
+        /// against central differences of <paramref name="loss"/> (messages prefixed with <paramref name="label"/>).
+        /// </summary>
+        private static void CheckNetworkGradients(SequenceRecallParameters p, SequenceWorkspace ws, int[][] inputs, Func<double> loss, string label)
+        {
+            int d = p.Dimension;
+            var transposed = p.Layers.Select((l, i) =>
+            {
+                var t = new float[p.Weights[i].Length];
+                DenseKernels.Transpose(l.In, l.Out, p.Weights[i], t);
+                return t;
+            }).ToArray();
+            SequenceRecallNetwork.Backward(p, transposed, ws);
+            var input = new SparseGradient(p.ItemCount, d);
+            input.NextBatch();
+            SequenceRecallNetwork.AccumulateInputGradient(p, ws, input);
+
+            void Check(string name, float[] parameter, Func<int, float> analytic)
+            {
+                for (int i = 0; i < parameter.Length; i++)
+                {
+                    float saved = parameter[i];
+                    parameter[i] = saved + 2e-3f;
+                    double plus = loss();
+                    parameter[i] = saved - 2e-3f;
+                    double minus = loss();
+                    parameter[i] = saved;
+                    double numeric = (plus - minus) / 4e-3;
+                    Assert.That(analytic(i), Is.EqualTo(numeric).Within(3e-3 + 3e-2 * Math.Abs(numeric)), $"{label}{name}[{i}]");
+                }
+            }
+            for (int l = 0; l < p.Layers.Length; l++)
+            {
+                int layer = l;
+                Check($"W{l}", p.Weights[l], i => ws.WeightGradients[layer][i]);
+                Check($"b{l}", p.Biases[l], i => ws.BiasGradients[layer][i]);
+            }
+            var used = inputs.SelectMany(h => h).ToHashSet();
+            Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
+        }
+
         /// <summary>The whole network (encoder, output layer, softmax) on one block: the encoder's gradients and the user gradient against finite differences.</summary>
         [TestCase(SequenceRecallArchitecture.MeanPooling, 0f)]
         [TestCase(SequenceRecallArchitecture.Gru, 0f)]
@@ -301,39 +344,7 @@ namespace Embeddings.Tests.EndToEnd
             for (int r = 0; r < histories.Length; r++)
                 SequenceLayers.SoftmaxCrossEntropy(logits.AsSpan(r * items, items), targets[r], 1);
             DenseKernels.MultiplyAdd(histories.Length, d, items, logits, items, 1, p.Output, ws.UserGradient, accumulate: false);
-            var transposed = p.Layers.Select((l, i) =>
-            {
-                var t = new float[p.Weights[i].Length];
-                DenseKernels.Transpose(l.In, l.Out, p.Weights[i], t);
-                return t;
-            }).ToArray();
-            SequenceRecallNetwork.Backward(p, transposed, ws);
-            var input = new SparseGradient(items, d);
-            input.NextBatch();
-            SequenceRecallNetwork.AccumulateInputGradient(p, ws, input);
-
-            void Check(string name, float[] parameter, Func<int, float> analytic)
-            {
-                for (int i = 0; i < parameter.Length; i++)
-                {
-                    float saved = parameter[i];
-                    parameter[i] = saved + 2e-3f;
-                    double plus = Loss();
-                    parameter[i] = saved - 2e-3f;
-                    double minus = Loss();
-                    parameter[i] = saved;
-                    double numeric = (plus - minus) / 4e-3;
-                    Assert.That(analytic(i), Is.EqualTo(numeric).Within(3e-3 + 3e-2 * Math.Abs(numeric)), $"{architecture} {name}[{i}]");
-                }
-            }
-            for (int l = 0; l < p.Layers.Length; l++)
-            {
-                int layer = l;
-                Check($"W{l}", p.Weights[l], i => ws.WeightGradients[layer][i]);
-                Check($"b{l}", p.Biases[l], i => ws.BiasGradients[layer][i]);
-            }
-            var used = histories.SelectMany(h => h).ToHashSet();
-            Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
+            CheckNetworkGradients(p, ws, histories, Loss, $"{architecture} ");
             if (attention && dropout > 0)
                 Assert.That(ws.InputMask.Take(histories.Length * history * d), Has.Some.EqualTo(0f), "dropout was on");
         }
@@ -404,39 +415,7 @@ namespace Embeddings.Tests.EndToEnd
                 for (int i = 0; i < items; i++)
                     TensorPrimitives.MultiplyAdd(p.Output.AsSpan(i * d, d), scores[i], g, g);
             }
-            var transposed = p.Layers.Select((l, i) =>
-            {
-                var t = new float[p.Weights[i].Length];
-                DenseKernels.Transpose(l.In, l.Out, p.Weights[i], t);
-                return t;
-            }).ToArray();
-            SequenceRecallNetwork.Backward(p, transposed, ws);
-            var input = new SparseGradient(items, d);
-            input.NextBatch();
-            SequenceRecallNetwork.AccumulateInputGradient(p, ws, input);
-
-            void Check(string name, float[] parameter, Func<int, float> analytic)
-            {
-                for (int i = 0; i < parameter.Length; i++)
-                {
-                    float saved = parameter[i];
-                    parameter[i] = saved + 2e-3f;
-                    double plus = Loss();
-                    parameter[i] = saved - 2e-3f;
-                    double minus = Loss();
-                    parameter[i] = saved;
-                    double numeric = (plus - minus) / 4e-3;
-                    Assert.That(analytic(i), Is.EqualTo(numeric).Within(3e-3 + 3e-2 * Math.Abs(numeric)), $"{name}[{i}]");
-                }
-            }
-            for (int l = 0; l < p.Layers.Length; l++)
-            {
-                int layer = l;
-                Check($"W{l}", p.Weights[l], i => ws.WeightGradients[layer][i]);
-                Check($"b{l}", p.Biases[l], i => ws.BiasGradients[layer][i]);
-            }
-            var used = windows.SelectMany(h => h).ToHashSet();
-            Check("input", p.Input, i => used.Contains(i / d) ? input.Values(i / d)[i % d] : 0);
+            CheckNetworkGradients(p, ws, windows, Loss, "");
             Assert.That(ws.WeightGradients[0].AsSpan(0, d).ToArray(), Has.Some.Not.EqualTo(0f), "the first slot's position has a gradient (the 4-item window's first target)");
             if (dropout > 0)
                 Assert.That(ws.InputMask.Take(windows.Length * history * d), Has.Some.EqualTo(0f), "dropout was on");

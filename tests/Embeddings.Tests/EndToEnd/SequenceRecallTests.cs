@@ -106,6 +106,49 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(o!.Message, Does.Contain("the user features column 'Item' (UserFeaturesColumnName) is String").And.Contain("known-size Vector<Single>"));
         }
 
+        /// <summary>
+        /// The order rule's users: 12 for each ordered pair (a_i, a_j), i ≠ j, of 6 items, whose next item is "up" when
+        /// i &lt; j and "down" when i &gt; j.
+        /// </summary>
+        private static List<Row> OrderRuleRows()
+        {
+            var rows = new List<Row>();
+            int user = 0;
+            for (int repeat = 0; repeat < 12; repeat++)
+            {
+                for (int i = 0; i < 6; i++)
+                {
+                    for (int j = 0; j < 6; j++)
+                    {
+                        if (i == j)
+                            continue;
+                        string u = $"u{user++}";
+                        rows.Add(new Row { User = u, Item = $"a{i}", Time = 1 });
+                        rows.Add(new Row { User = u, Item = $"a{j}", Time = 2 });
+                        rows.Add(new Row { User = u, Item = i < j ? "up" : "down", Time = 3 });
+                    }
+                }
+            }
+            return rows;
+        }
+
+        /// <summary>The share of the 30 ordered pairs (a_i, a_j) whose top-1 recommendation is the order rule's next item.</summary>
+        private static double OrderRuleAccuracy(SequenceRecallTransformer model)
+        {
+            int correct = 0, total = 0;
+            for (int i = 0; i < 6; i++)
+            {
+                for (int j = 0; j < 6; j++)
+                {
+                    if (i == j)
+                        continue;
+                    correct += model.Recommend(new[] { $"a{i}", $"a{j}" }, 1)[0].Key == (i < j ? "up" : "down") ? 1 : 0;
+                    total++;
+                }
+            }
+            return (double)correct / total;
+        }
+
         private static SequenceRecallEstimator.Options Options(SequenceRecallArchitecture architecture, int epochs = 30) => new()
         {
             UserColumnName = "User",
@@ -174,40 +217,11 @@ namespace Embeddings.Tests.EndToEnd
         [Test]
         public void TheGruAndSelfAttentionLearnAnOrderDependentRuleThatMeanPoolingCannot()
         {
-            var rows = new List<Row>();
-            int user = 0;
-            for (int repeat = 0; repeat < 12; repeat++)
-            {
-                for (int i = 0; i < 6; i++)
-                {
-                    for (int j = 0; j < 6; j++)
-                    {
-                        if (i == j)
-                            continue;
-                        string u = $"u{user++}";
-                        rows.Add(new Row { User = u, Item = $"a{i}", Time = 1 });
-                        rows.Add(new Row { User = u, Item = $"a{j}", Time = 2 });
-                        rows.Add(new Row { User = u, Item = i < j ? "up" : "down", Time = 3 });
-                    }
-                }
-            }
+            var rows = OrderRuleRows();
             double Accuracy(SequenceRecallArchitecture architecture)
             {
                 var ml = new MLContext(1);
-                var model = ml.Embeddings().SequenceRecall(Options(architecture, epochs: 40)).Fit(ml.Data.LoadFromEnumerable(rows));
-                int correct = 0, total = 0;
-                for (int i = 0; i < 6; i++)
-                {
-                    for (int j = 0; j < 6; j++)
-                    {
-                        if (i == j)
-                            continue;
-                        var top = model.Recommend(new[] { $"a{i}", $"a{j}" }, 1);
-                        correct += top[0].Key == (i < j ? "up" : "down") ? 1 : 0;
-                        total++;
-                    }
-                }
-                return (double)correct / total;
+                return OrderRuleAccuracy(ml.Embeddings().SequenceRecall(Options(architecture, epochs: 40)).Fit(ml.Data.LoadFromEnumerable(rows)));
             }
             double gru = Accuracy(SequenceRecallArchitecture.Gru);
             double attention = Accuracy(SequenceRecallArchitecture.SelfAttention);
@@ -285,35 +299,9 @@ namespace Embeddings.Tests.EndToEnd
         [Test]
         public void CausalWindowsLearnTheOrderDependentRule()
         {
-            var rows = new List<Row>();
-            int user = 0;
-            for (int repeat = 0; repeat < 12; repeat++)
-            {
-                for (int i = 0; i < 6; i++)
-                {
-                    for (int j = 0; j < 6; j++)
-                    {
-                        if (i == j)
-                            continue;
-                        string u = $"u{user++}";
-                        rows.Add(new Row { User = u, Item = $"a{i}", Time = 1 });
-                        rows.Add(new Row { User = u, Item = $"a{j}", Time = 2 });
-                        rows.Add(new Row { User = u, Item = i < j ? "up" : "down", Time = 3 });
-                    }
-                }
-            }
             var ml = new MLContext(1);
-            var model = ml.Embeddings().SequenceRecall(Windows(epochs: 40)).Fit(ml.Data.LoadFromEnumerable(rows));
-            int correct = 0;
-            for (int i = 0; i < 6; i++)
-            {
-                for (int j = 0; j < 6; j++)
-                {
-                    if (i != j)
-                        correct += model.Recommend(new[] { $"a{i}", $"a{j}" }, 1)[0].Key == (i < j ? "up" : "down") ? 1 : 0;
-                }
-            }
-            Assert.That(correct / 30.0, Is.GreaterThan(0.95));
+            var model = ml.Embeddings().SequenceRecall(Windows(epochs: 40)).Fit(ml.Data.LoadFromEnumerable(OrderRuleRows()));
+            Assert.That(OrderRuleAccuracy(model), Is.GreaterThan(0.95));
         }
 
         /// <summary>Causal windows with blocks of 6 windows (T = 300) and batches of 50 (blocks of 6, ..., 6, 2): bit-identical for 1 and 3 threads.</summary>
