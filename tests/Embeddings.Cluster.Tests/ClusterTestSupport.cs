@@ -261,6 +261,37 @@ namespace Embeddings.Cluster.Tests
         }
     }
 
+
+    /// <summary>
+    /// A fixture whose tests share one in-process cluster of three silos (<see cref="Cluster"/>), started before the
+    /// first test and stopped after the last, with the temporary folders of <see cref="NewFolder"/> deleted then.
+    /// </summary>
+    public abstract class ThreeSiloFixture
+    {
+        private readonly List<string> _folders = new();
+
+        /// <summary>The fixture's cluster.</summary>
+        private protected ThreeSiloCluster Cluster { get; private set; } = null!;
+
+        [OneTimeSetUp]
+        public async Task StartCluster() => Cluster = await ThreeSiloCluster.StartAsync();
+
+        [OneTimeTearDown]
+        public async Task StopCluster()
+        {
+            await Cluster.DisposeAsync();
+            foreach (string folder in _folders)
+                TempFolder.Delete(folder);
+        }
+
+        /// <summary>A new temporary folder, deleted when the fixture's tests end.</summary>
+        private protected string NewFolder()
+        {
+            string folder = TempFolder.Create();
+            _folders.Add(folder);
+            return folder;
+        }
+    }
     /// <summary>An in-process cluster of three silos, each running the worker loop over one storage folder.</summary>
     internal sealed class ThreeSiloCluster : IAsyncDisposable
     {

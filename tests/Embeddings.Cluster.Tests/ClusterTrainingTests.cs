@@ -11,16 +11,8 @@ namespace Embeddings.Cluster.Tests
     /// <summary>Jobs on an in-process cluster of three silos (Orleans TestingHost), one cluster for the fixture.</summary>
     [TestFixture]
     [NonParallelizable]
-    public sealed class ClusterTrainingTests
+    public sealed class ClusterTrainingTests : ThreeSiloFixture
     {
-        private ThreeSiloCluster _cluster = null!;
-
-        [OneTimeSetUp]
-        public async Task StartCluster() => _cluster = await ThreeSiloCluster.StartAsync();
-
-        [OneTimeTearDown]
-        public async Task StopCluster() => await _cluster.DisposeAsync();
-
         private static ClusterJobSpec Spec(string jobId, int partitions = 4, int epochs = 2, int episodes = 2) => new()
         {
             JobId = jobId,
@@ -41,10 +33,10 @@ namespace Embeddings.Cluster.Tests
             var spec = Spec("exactly-once");
             var pairs = TestPairs.Random(spec.Items, 1500, seed: 1);
             var reference = Reference(spec, pairs);
-            _cluster.Trainer.PauseMilliseconds[spec.JobId] = 15;
+            Cluster.Trainer.PauseMilliseconds[spec.JobId] = 15;
 
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
-            var status = await _cluster.WaitAsync(spec.JobId);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
             Assert.That(status.DoneBuckets, Is.EqualTo(spec.TotalBuckets));
             Assert.That(status.Pairs, Is.EqualTo(spec.Epochs * spec.Episodes * 1500L));
@@ -54,13 +46,13 @@ namespace Embeddings.Cluster.Tests
             Assert.That(status.BytesRead, Is.GreaterThan(8 * status.Pairs));
             Assert.That(status.TrainingSeconds, Is.GreaterThan(0));
             TestContext.Out.WriteLine($"{status.PartitionLoads} partition loads for {spec.TotalBuckets} buckets; {status.BytesRead} bytes read, {status.BytesWritten} written");
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             var completed = log.Where(e => e.Kind == "completed").Select(e => e.WorkItem).ToList();
             Assert.That(completed, Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)), "every bucket of every epoch completed exactly once");
             CheckLeaseLog(log, spec);
 
             // The trainer's own view: calls on one partition never overlap in time, and buckets did run side by side.
-            var calls = _cluster.Trainer.Calls.Where(c => c.JobId == spec.JobId).ToList();
+            var calls = Cluster.Trainer.Calls.Where(c => c.JobId == spec.JobId).ToList();
             Assert.That(calls, Has.Count.EqualTo(spec.TotalBuckets));
             int maxConcurrent = 0;
             foreach (var a in calls)
@@ -74,7 +66,7 @@ namespace Embeddings.Cluster.Tests
             Assert.That(log.Count(e => e.Kind == "leased" && !e.Detail.EndsWith("affinity 0", StringComparison.Ordinal)), Is.GreaterThan(0),
                 "some buckets went to a worker that held one of their partitions already");
 
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
+            var vectors = ClusterJob.ReadVectors(Cluster.Store, spec.JobId);
             Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, "input vectors equal the single-process run bit for bit");
             Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection, "output vectors equal the single-process run bit for bit");
             Assert.That(vectors.Input, Is.Not.EqualTo(Untrained(spec).Input).AsCollection, "training changed the vectors");
@@ -82,8 +74,8 @@ namespace Embeddings.Cluster.Tests
             // Only the current versions remain once the job is done.
             for (int q = 0; q < spec.Partitions; q++)
             {
-                Assert.That(_cluster.Store.ListPartitionVersions(spec.JobId, PartitionSide.Input, q), Is.EqualTo(new[] { status.InputVersions[q] }));
-                Assert.That(_cluster.Store.ListPartitionVersions(spec.JobId, PartitionSide.Output, q), Is.EqualTo(new[] { status.OutputVersions[q] }));
+                Assert.That(Cluster.Store.ListPartitionVersions(spec.JobId, PartitionSide.Input, q), Is.EqualTo(new[] { status.InputVersions[q] }));
+                Assert.That(Cluster.Store.ListPartitionVersions(spec.JobId, PartitionSide.Output, q), Is.EqualTo(new[] { status.OutputVersions[q] }));
             }
         }
 
@@ -93,17 +85,17 @@ namespace Embeddings.Cluster.Tests
             var spec = Spec("hang", partitions: 3);
             var pairs = TestPairs.Random(spec.Items, 900, seed: 2);
             var reference = Reference(spec, pairs);
-            _cluster.Trainer.ResetHang();
-            _cluster.Trainer.HangItem[spec.JobId] = 4;
+            Cluster.Trainer.ResetHang();
+            Cluster.Trainer.HangItem[spec.JobId] = 4;
 
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
-            Assert.That(await _cluster.Trainer.Hung.Task.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(4));
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
+            Assert.That(await Cluster.Trainer.Hung.Task.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(4));
             // The hung worker stops renewing; the lease expires and another worker trains bucket 4.
-            await WaitForAsync(() => CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.WorkItem == 4), 30);
-            _cluster.Trainer.Resume.Set();
-            var status = await _cluster.WaitAsync(spec.JobId);
+            await WaitForAsync(() => CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.WorkItem == 4), 30);
+            Cluster.Trainer.Resume.Set();
+            var status = await Cluster.WaitAsync(spec.JobId);
 
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             var leases4 = log.Where(e => e.Kind == "leased" && e.WorkItem == 4).Select(e => e.Token).ToList();
             Assert.That(leases4.Count, Is.GreaterThanOrEqualTo(2), "bucket 4 was leased again");
             long hungToken = leases4[0];
@@ -123,12 +115,12 @@ namespace Embeddings.Cluster.Tests
             var spec = Spec("failure", partitions: 3, epochs: 1);
             var pairs = TestPairs.Random(spec.Items, 600, seed: 8);
             var reference = Reference(spec, pairs);
-            _cluster.Trainer.FailItem[spec.JobId] = 2;
+            Cluster.Trainer.FailItem[spec.JobId] = 2;
 
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
-            var status = await _cluster.WaitAsync(spec.JobId);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             long failed = log.First(e => e.Kind == "leased" && e.WorkItem == 2).Token;
             Assert.That(log.Any(e => e.Kind == "failed" && e.Token == failed && e.Detail.Contains("attempt 1 of 5 failed: InvalidOperationException: Planted failure of bucket 2", StringComparison.Ordinal)),
                 "the failing worker gave the bucket back at once, reporting the failure");
@@ -144,15 +136,15 @@ namespace Embeddings.Cluster.Tests
             // The remedy our messages give for a failed or damaged job: delete its folder and submit it again. The
             // silos keep running: their workers cached the old job, and its coordinator activation kept its state.
             var first = Spec("replaced", partitions: 2, epochs: 1, episodes: 1);
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, first, TestPairs.Random(first.Items, 400, seed: 21));
-            await _cluster.WaitAsync(first.JobId);
-            System.IO.Directory.Delete(System.IO.Path.Combine(_cluster.Root, first.JobId), recursive: true);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, first, TestPairs.Random(first.Items, 400, seed: 21));
+            await Cluster.WaitAsync(first.JobId);
+            System.IO.Directory.Delete(System.IO.Path.Combine(Cluster.Root, first.JobId), recursive: true);
 
             var second = first with { Seed = 8, Episodes = 2 };
             var pairs = TestPairs.Random(second.Items, 500, seed: 22);
             var reference = Reference(second, pairs);
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, second, pairs);
-            var status = await _cluster.WaitAsync(second.JobId);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, second, pairs);
+            var status = await Cluster.WaitAsync(second.JobId);
             Assert.That(status.DoneBuckets, Is.EqualTo(second.TotalBuckets), "the new job's 2 episodes x 4 buckets, not the old job's 4");
             AssertResultEquals(second, reference, "the new job's vectors, trained from its own description");
         }
@@ -163,10 +155,10 @@ namespace Embeddings.Cluster.Tests
             var spec = Spec("zombie", partitions: 3, epochs: 3);
             var pairs = TestPairs.Random(spec.Items, 900, seed: 3);
             var reference = Reference(spec, pairs);
-            _cluster.Trainer.PauseMilliseconds[spec.JobId] = 5;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Trainer.PauseMilliseconds[spec.JobId] = 5;
+            var coordinator = Cluster.Coordinator(spec.JobId);
 
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
             // The test is a worker that takes a bucket and then goes silent (a paused process).
             BucketLease? lease = null;
             for (int attempt = 0; attempt < 2000 && lease is null; attempt++)
@@ -179,7 +171,7 @@ namespace Embeddings.Cluster.Tests
             }
             Assert.That(lease, Is.Not.Null);
             long item = lease!.WorkItem;
-            await WaitForAsync(() => CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.WorkItem == item), 30);
+            await WaitForAsync(() => CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.WorkItem == item), 30);
 
             // It wakes up, writes its partitions under its lease's version and reports: fenced off.
             int rows = spec.RowsOf(lease.Input), outRows = spec.RowsOf(lease.Output);
@@ -187,8 +179,8 @@ namespace Embeddings.Cluster.Tests
             // under a live lease): its write then fails, which fences it off as well as the rejected completion below.
             try
             {
-                _cluster.Store.WritePartition(spec.JobId, PartitionSide.Input, lease.Input, lease.NewVersion, rows, spec.Dimension, new float[rows * spec.Dimension]);
-                _cluster.Store.WritePartition(spec.JobId, PartitionSide.Output, lease.Output, lease.NewVersion, outRows, spec.Dimension, new float[outRows * spec.Dimension]);
+                Cluster.Store.WritePartition(spec.JobId, PartitionSide.Input, lease.Input, lease.NewVersion, rows, spec.Dimension, new float[rows * spec.Dimension]);
+                Cluster.Store.WritePartition(spec.JobId, PartitionSide.Output, lease.Output, lease.NewVersion, outRows, spec.Dimension, new float[outRows * spec.Dimension]);
             }
             catch (System.IO.IOException)
             {
@@ -198,11 +190,11 @@ namespace Embeddings.Cluster.Tests
             Assert.That(result.Reason, Does.Contain("not live"));
             Assert.That(await coordinator.RenewAsync(lease.Token, "zombie"), Is.False, "an expired lease cannot be renewed");
 
-            var status = await _cluster.WaitAsync(spec.JobId);
+            var status = await Cluster.WaitAsync(spec.JobId);
             Assert.That(status.RejectedCompletions, Is.GreaterThanOrEqualTo(1));
             Assert.That(status.InputVersions, Does.Not.Contain(lease.Token));
             Assert.That(status.OutputVersions, Does.Not.Contain(lease.Token));
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Any(e => e.Kind == "rejected" && e.Token == lease.Token));
             Assert.That(log.Count(e => e.Kind == "completed" && e.WorkItem == item), Is.EqualTo(1));
             CheckLeaseLog(log, spec);
@@ -215,19 +207,19 @@ namespace Embeddings.Cluster.Tests
             var spec = Spec("restart", partitions: 3, epochs: 4);
             var pairs = TestPairs.Random(spec.Items, 600, seed: 4);
             var reference = Reference(spec, pairs);
-            _cluster.Trainer.PauseMilliseconds[spec.JobId] = 10;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Trainer.PauseMilliseconds[spec.JobId] = 10;
+            var coordinator = Cluster.Coordinator(spec.JobId);
 
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
             foreach (long threshold in new[] { spec.TotalBuckets / 4, spec.TotalBuckets / 2 })
             {
                 await WaitForAsync(async () => (await coordinator.GetStatusAsync()).DoneBuckets >= threshold, 30);
-                await _cluster.Cluster.DeactivateAsync(coordinator);
+                await Cluster.Cluster.DeactivateAsync(coordinator);
             }
-            var status = await _cluster.WaitAsync(spec.JobId);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
             Assert.That(status.Activations, Is.GreaterThanOrEqualTo(3), "two restarts");
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Count(e => e.Kind == "activated" && e.Detail.StartsWith("resumed from the checkpoint", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(2));
             Assert.That(log.Where(e => e.Kind == "completed").Select(e => e.WorkItem), Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)));
             Assert.That(log.Select(e => e.Sequence), Is.EqualTo(Enumerable.Range(1, log.Count).Select(s => (long)s)), "the event sequence continues across activations");
@@ -241,20 +233,20 @@ namespace Embeddings.Cluster.Tests
             var spec = Spec("fence", partitions: 3, epochs: 3);
             var pairs = TestPairs.Random(spec.Items, 600, seed: 10);
             var reference = Reference(spec, pairs);
-            _cluster.Trainer.PauseMilliseconds[spec.JobId] = 10;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Trainer.PauseMilliseconds[spec.JobId] = 10;
+            var coordinator = Cluster.Coordinator(spec.JobId);
 
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
             await WaitForAsync(async () => (await coordinator.GetStatusAsync()).DoneBuckets >= spec.TotalBuckets / 3, 30);
             // Another activation claims the job (as one would during a membership disagreement). The running
             // activation's next write (a worker's lease or completion) finds the fence, fails without writing, and the
             // call after it reads the checkpoint again.
             int activations = (await coordinator.GetStatusAsync()).Activations;
-            _cluster.Store.WriteBlob(spec.JobId, "coordinator.fence", "another-activation"u8);
-            var status = await _cluster.WaitAsync(spec.JobId);
+            Cluster.Store.WriteBlob(spec.JobId, "coordinator.fence", "another-activation"u8);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
             Assert.That(status.Activations, Is.GreaterThan(activations), "the checkpoint was read again after the fence");
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Where(e => e.Kind == "completed").Select(e => e.WorkItem), Is.EquivalentTo(Enumerable.Range(0, (int)spec.TotalBuckets).Select(w => (long)w)));
             Assert.That(log.Select(e => e.Sequence), Is.EqualTo(Enumerable.Range(1, log.Count).Select(q => (long)q)), "no event of the fenced activation was committed");
             CheckLeaseLog(log, spec);
@@ -279,13 +271,13 @@ namespace Embeddings.Cluster.Tests
                 Ordering = BucketOrdering.Free,
                 LeaseTimeout = TimeSpan.FromSeconds(5),
             };
-            await ClusterJob.SubmitAsync(_cluster.Cluster.Client, _cluster.Store, spec, pairs);
-            var status = await _cluster.WaitAsync(spec.JobId);
+            await ClusterJob.SubmitAsync(Cluster.Cluster.Client, Cluster.Store, spec, pairs);
+            var status = await Cluster.WaitAsync(spec.JobId);
             Assert.That(status.DoneBuckets, Is.EqualTo(spec.TotalBuckets));
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             CheckLeaseLog(log, spec);
 
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
+            var vectors = ClusterJob.ReadVectors(Cluster.Store, spec.JobId);
             double recovered = NearestNeighbourAgreement(vectors, community);
             TestContext.Out.WriteLine($"nearest neighbour in the same community: {recovered:F3} (chance {(20 - 1) / (double)(community.Length - 1):F3}); mean loss {status.LossSum / status.Pairs:F4}");
             Assert.That(recovered, Is.GreaterThan(0.8), "communities recovered");
@@ -298,7 +290,7 @@ namespace Embeddings.Cluster.Tests
         [Test]
         public void StartingAJobThatIsNotInTheStorageNamesIt()
         {
-            var e = Assert.ThrowsAsync<InvalidOperationException>(() => _cluster.Coordinator("no-such-job").StartAsync());
+            var e = Assert.ThrowsAsync<InvalidOperationException>(() => Cluster.Coordinator("no-such-job").StartAsync());
             Assert.That(e!.Message, Does.Contain("There is no job 'no-such-job'").And.Contain("submit it first"));
         }
 
@@ -378,7 +370,7 @@ namespace Embeddings.Cluster.Tests
         /// <summary>The job's result vectors equal <paramref name="reference"/> bit for bit.</summary>
         private void AssertResultEquals(ClusterJobSpec spec, TrainedVectors reference, string message = "")
         {
-            var vectors = ClusterJob.ReadVectors(_cluster.Store, spec.JobId);
+            var vectors = ClusterJob.ReadVectors(Cluster.Store, spec.JobId);
             Assert.That(vectors.Input, Is.EqualTo(reference.Input).AsCollection, message);
             Assert.That(vectors.Output, Is.EqualTo(reference.Output).AsCollection);
         }

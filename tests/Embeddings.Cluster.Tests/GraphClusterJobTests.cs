@@ -11,22 +11,8 @@ namespace Embeddings.Cluster.Tests
     /// <summary>node2vec jobs (<see cref="GraphClusterJob"/>) on an in-process cluster of three silos, against the single-machine partitioned trainer.</summary>
     [TestFixture]
     [NonParallelizable]
-    public sealed class GraphClusterJobTests
+    public sealed class GraphClusterJobTests : ThreeSiloFixture
     {
-        private ThreeSiloCluster _cluster = null!;
-        private readonly List<string> _folders = new();
-
-        [OneTimeSetUp]
-        public async Task StartCluster() => _cluster = await ThreeSiloCluster.StartAsync();
-
-        [OneTimeTearDown]
-        public async Task StopCluster()
-        {
-            await _cluster.DisposeAsync();
-            foreach (string folder in _folders)
-                TempFolder.Delete(folder);
-        }
-
         /// <summary>12 communities of 20 nodes; each node linked to 3 random nodes of its community and 2 of others (hard enough that the purity is below 1).</summary>
         private static (Dictionary<string, int> Community, List<(int, int)> Edges) Planted()
         {
@@ -75,8 +61,7 @@ namespace Embeddings.Cluster.Tests
 
         private EmbeddingTable SingleMachine(List<(int, int)> edges, int partitions, int seed = 5)
         {
-            string folder = TempFolder.Create();
-            _folders.Add(folder);
+            string folder = NewFolder();
             var ml = new MLContext(seed: 1);
             // 4 MiB episodes and no minimum count: the walks' estimated 576,000 pairs make two episodes.
             var options = Options(new PartitionedTrainingOptions { Partitions = partitions, Directory = folder, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1 }, seed);
@@ -84,7 +69,7 @@ namespace Embeddings.Cluster.Tests
         }
 
         private async Task<GraphClusterResult> OnTheCluster(List<(int, int)> edges, int partitions, string jobId, int seed = 5) =>
-            await GraphClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, w => Write(w, edges), Options(null, seed),
+            await GraphClusterJob.TrainAsync(Cluster.Cluster.Client, Cluster.Store, w => Write(w, edges), Options(null, seed),
                 new GraphClusterJobOptions { JobId = jobId, Partitions = partitions, EpisodeBytes = 4 << 20, MinimumEpisodesPerEpoch = 1, LeaseTimeout = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(25) });
 
         private static void Write(IEdgeWriter writer, List<(int, int)> edges)
@@ -102,7 +87,7 @@ namespace Embeddings.Cluster.Tests
             var reference = SingleMachine(edges, partitions: 1);
             var result = await OnTheCluster(edges, partitions: 1, "node2vec-p1");
             Assert.That(result.Status.Finished, Is.True);
-            Assert.That(ClusterJob.ReadSpec(_cluster.Store, "node2vec-p1").Episodes, Is.EqualTo(2), "two episodes");
+            Assert.That(ClusterJob.ReadSpec(Cluster.Store, "node2vec-p1").Episodes, Is.EqualTo(2), "two episodes");
             Assert.That(result.Status.TotalBuckets, Is.EqualTo(2), "of one bucket each");
             Assert.That(result.Vectors.Keys, Is.EqualTo(reference.Keys).AsCollection, "same vocabulary, most visited first");
             for (int row = 0; row < reference.Count; row++)
@@ -133,8 +118,8 @@ namespace Embeddings.Cluster.Tests
             Assert.That(cluster, Is.EqualTo(single).Within(0.03), "the cluster runs recover them as well, within 0.03 on average");
 
             // The tables are the job's vectors in item order, keyed by node; the context vectors on request.
-            var raw = ClusterJob.ReadVectors(_cluster.Store, "node2vec-p3-s3");
-            var (vectors, context) = GraphClusterJob.ReadTables(_cluster.Store, "node2vec-p3-s3", context: true);
+            var raw = ClusterJob.ReadVectors(Cluster.Store, "node2vec-p3-s3");
+            var (vectors, context) = GraphClusterJob.ReadTables(Cluster.Store, "node2vec-p3-s3", context: true);
             Assert.That(vectors.Count, Is.EqualTo(raw.Items));
             Assert.That(vectors.Row(7).ToArray(), Is.EqualTo(raw.InputRow(7).ToArray()).AsCollection);
             Assert.That(context, Is.Not.Null);
@@ -156,8 +141,7 @@ namespace Embeddings.Cluster.Tests
             DirectoryPartitionStore? firstStore = null;
             foreach (int threads in new[] { 1, 2, 4 })
             {
-                string folder = TempFolder.Create();
-                _folders.Add(folder);
+                string folder = NewFolder();
                 var store = new DirectoryPartitionStore(folder);
                 var options = Options(null);
                 options.NumberOfThreads = threads;
@@ -210,8 +194,7 @@ namespace Embeddings.Cluster.Tests
                 PollInterval = TimeSpan.FromMilliseconds(25),
             };
             // The reference is prepared in a folder of its own: the silos' workers start any job in their storage.
-            string offlineFolder = TempFolder.Create();
-            _folders.Add(offlineFolder);
+            string offlineFolder = NewFolder();
             var offline = new DirectoryPartitionStore(offlineFolder);
             var spec = GraphClusterJob.Prepare(offline, w => Write(w, edges), options, job);
             Assert.That(spec.Episodes, Is.EqualTo(4), "2 MiB episodes of the walks' estimated 4.6 MB of pairs make 3: the minimum of 4 holds");
@@ -220,11 +203,11 @@ namespace Embeddings.Cluster.Tests
             var parallel = ClusterJob.TrainInProcess(offline, "pair-window", numberOfThreads: 3);
             Assert.That(parallel.Input, Is.EqualTo(reference.Input).AsCollection, "a round's buckets share no partition: trained in parallel, the same vectors");
             Assert.That(parallel.Output, Is.EqualTo(reference.Output).AsCollection);
-            var result = await GraphClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, w => Write(w, edges), options, job);
+            var result = await GraphClusterJob.TrainAsync(Cluster.Cluster.Client, Cluster.Store, w => Write(w, edges), options, job);
             Assert.That(result.Status.Finished, Is.True);
             Assert.That(result.Status.DoneTasks, Is.EqualTo(8));
             Assert.That(result.Status.DoneBuckets, Is.EqualTo(2 * 4 * 9));
-            var trained = ClusterJob.ReadVectors(_cluster.Store, "pair-window");
+            var trained = ClusterJob.ReadVectors(Cluster.Store, "pair-window");
             Assert.That(trained.Input, Is.EqualTo(reference.Input).AsCollection, "input vectors equal the in-process run bit for bit");
             Assert.That(trained.Output, Is.EqualTo(reference.Output).AsCollection, "output vectors too");
             Assert.That(Purity(result.Vectors, community), Is.GreaterThan(0.8), "the communities are recovered");
@@ -232,7 +215,7 @@ namespace Embeddings.Cluster.Tests
             // The window, replayed from the coordinator's log: when pair task g is leased, every episode before g is finished.
             var finishedBuckets = new int[spec.Tasks];
             int firstOpen = 0, pairLeases = 0;
-            foreach (var e in Coordination.CoordinatorEvent.ReadLog(_cluster.Store, "pair-window"))
+            foreach (var e in Coordination.CoordinatorEvent.ReadLog(Cluster.Store, "pair-window"))
             {
                 if (e.Kind == "leased" && e.Task >= 0)
                 {
@@ -256,7 +239,7 @@ namespace Embeddings.Cluster.Tests
             }
             Assert.That(pairLeases, Is.GreaterThanOrEqualTo(8));
             Assert.That(firstOpen, Is.EqualTo(8), "every episode finished");
-            string tasks = System.IO.Path.Combine(_cluster.Root, "pair-window", "tasks");
+            string tasks = System.IO.Path.Combine(Cluster.Root, "pair-window", "tasks");
             Assert.That(!System.IO.Directory.Exists(tasks) || !System.IO.Directory.EnumerateFileSystemEntries(tasks).Any(), Is.True, "every episode's pairs were deleted once trained");
         }
 
@@ -264,7 +247,7 @@ namespace Embeddings.Cluster.Tests
         public void SettingsTheClusterDoesNotTakeAreRefusedByName()
         {
             var (_, edges) = Planted();
-            var store = _cluster.Store;
+            var store = Cluster.Store;
             var job = new GraphClusterJobOptions { JobId = "refused", Partitions = 2 };
             var partitioned = Options(new PartitionedTrainingOptions { Partitions = 2, Directory = "x" });
             Assert.That(() => GraphClusterJob.Prepare(store, w => Write(w, edges), partitioned, job),

@@ -11,22 +11,8 @@ namespace Embeddings.Cluster.Tests
     /// <summary>item2vec jobs (<see cref="Item2VecClusterJob"/>) on an in-process cluster of three silos, against the single-machine partitioned trainer.</summary>
     [TestFixture]
     [NonParallelizable]
-    public sealed class Item2VecClusterJobTests
+    public sealed class Item2VecClusterJobTests : ThreeSiloFixture
     {
-        private ThreeSiloCluster _cluster = null!;
-        private readonly List<string> _folders = new();
-
-        [OneTimeSetUp]
-        public async Task StartCluster() => _cluster = await ThreeSiloCluster.StartAsync();
-
-        [OneTimeTearDown]
-        public async Task StopCluster()
-        {
-            await _cluster.DisposeAsync();
-            foreach (string folder in _folders)
-                TempFolder.Delete(folder);
-        }
-
         private sealed class Interaction
         {
             public string User { get; set; } = "";
@@ -76,12 +62,11 @@ namespace Embeddings.Cluster.Tests
             // pair tasks), initial rows, schedule and kernel, so the item vectors are identical, key by key.
             var ml = new MLContext(seed: 1);
             var (data, _) = Planted(ml);
-            string folder = TempFolder.Create();
-            _folders.Add(folder);
+            string folder = NewFolder();
             var single = ml.Embeddings().Item2Vec(Options(new PartitionedTrainingOptions { Partitions = 1, Directory = folder, EpisodeBytes = 1 << 20, MinimumEpisodesPerEpoch = 3 })).Fit(data);
             var job = new Item2VecClusterJobOptions { JobId = "item2vec-p1", Partitions = 1, EpisodeBytes = 1 << 20, MinimumEpisodesPerEpoch = 3, LeaseTimeout = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(25) };
-            var result = await Item2VecClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, ml, data, Options(null), job);
-            var spec = ClusterJob.ReadSpec(_cluster.Store, "item2vec-p1");
+            var result = await Item2VecClusterJob.TrainAsync(Cluster.Cluster.Client, Cluster.Store, ml, data, Options(null), job);
+            var spec = ClusterJob.ReadSpec(Cluster.Store, "item2vec-p1");
             Assert.That(spec.Episodes, Is.EqualTo(2), "16,000 tokens make two shards of whole sequences (about 10,000 tokens each): two episodes (user ranges) per epoch");
             Assert.That(result.Status.DoneTasks, Is.EqualTo(4), "one pair task per epoch and episode");
             var items = result.Model.ItemEmbeddings;
@@ -102,14 +87,13 @@ namespace Embeddings.Cluster.Tests
             options.SkipGram.Epochs = 5;
             var job = new Item2VecClusterJobOptions { JobId = "item2vec-p3", Partitions = 3, EpisodeBytes = 1 << 20, MinimumEpisodesPerEpoch = 2, PairTaskWindow = 1, LeaseTimeout = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(25) };
             // The reference is prepared in a folder of its own: the silos' workers start any job in their storage.
-            string offlineFolder = TempFolder.Create();
-            _folders.Add(offlineFolder);
+            string offlineFolder = NewFolder();
             var offline = new DirectoryPartitionStore(offlineFolder);
             Item2VecClusterJob.Prepare(offline, ml, data, options, job);
             var reference = ClusterJob.TrainInProcess(offline, "item2vec-p3");
-            var result = await Item2VecClusterJob.TrainAsync(_cluster.Cluster.Client, _cluster.Store, ml, data, options, job);
+            var result = await Item2VecClusterJob.TrainAsync(Cluster.Cluster.Client, Cluster.Store, ml, data, options, job);
             Assert.That(result.Status.Finished, Is.True);
-            var trained = ClusterJob.ReadVectors(_cluster.Store, "item2vec-p3");
+            var trained = ClusterJob.ReadVectors(Cluster.Store, "item2vec-p3");
             Assert.That(trained.Input, Is.EqualTo(reference.Input).AsCollection, "equal to the in-process run bit for bit");
 
             var items = result.Model.ItemEmbeddings;
@@ -136,7 +120,7 @@ namespace Embeddings.Cluster.Tests
             double purity = same / (double)items.Count;
             TestContext.Out.WriteLine($"nearest item of the same taste: {purity:F3} (chance {11.0 / 71:F3})");
             Assert.That(purity, Is.GreaterThan(0.9), "the planted tastes are recovered");
-            string tasks = System.IO.Path.Combine(_cluster.Root, "item2vec-p3", "tasks");
+            string tasks = System.IO.Path.Combine(Cluster.Root, "item2vec-p3", "tasks");
             Assert.That(!System.IO.Directory.Exists(tasks) || !System.IO.Directory.EnumerateFileSystemEntries(tasks).Any(), Is.True, "every episode's pairs were deleted once trained");
         }
 
@@ -145,7 +129,7 @@ namespace Embeddings.Cluster.Tests
         {
             var ml = new MLContext(seed: 1);
             var (data, _) = Planted(ml);
-            var store = _cluster.Store;
+            var store = Cluster.Store;
             var job = new Item2VecClusterJobOptions { JobId = "item2vec-refused", Partitions = 2 };
             var cbow = Options(null);
             cbow.SkipGram.Model = SkipGramModel.Cbow;

@@ -13,16 +13,8 @@ namespace Embeddings.Cluster.Tests
     /// <summary>Jobs of tasks (work items that hold no partition) on an in-process cluster of three silos.</summary>
     [TestFixture]
     [NonParallelizable]
-    public sealed class TaskJobTests
+    public sealed class TaskJobTests : ThreeSiloFixture
     {
-        private ThreeSiloCluster _cluster = null!;
-
-        [OneTimeSetUp]
-        public async Task StartCluster() => _cluster = await ThreeSiloCluster.StartAsync();
-
-        [OneTimeTearDown]
-        public async Task StopCluster() => await _cluster.DisposeAsync();
-
         private static ClusterJobSpec Spec(string jobId, int tasks) => new()
         {
             JobId = jobId,
@@ -33,13 +25,13 @@ namespace Embeddings.Cluster.Tests
 
         private async Task<JobStatus> SubmitAsync(ClusterJobSpec spec, int[]? stages = null)
         {
-            ClusterJob.PrepareTasks(_cluster.Store, spec, "inputs-" + spec.JobId, stages);
-            return await ClusterJob.StartAsync(_cluster.Cluster.Client, spec.JobId);
+            ClusterJob.PrepareTasks(Cluster.Store, spec, "inputs-" + spec.JobId, stages);
+            return await ClusterJob.StartAsync(Cluster.Cluster.Client, spec.JobId);
         }
 
         private string Committed(string jobId, int task)
         {
-            using var stream = ClusterJob.OpenTaskOutput(_cluster.Store, jobId, task, "values.txt");
+            using var stream = ClusterJob.OpenTaskOutput(Cluster.Store, jobId, task, "values.txt");
             using var reader = new StreamReader(stream, Encoding.UTF8);
             return reader.ReadToEnd();
         }
@@ -49,7 +41,7 @@ namespace Embeddings.Cluster.Tests
             for (int t = 0; t < spec.Tasks; t++)
             {
                 Assert.That(Committed(spec.JobId, t), Is.EqualTo(TestTaskHandlers.Expected(t)), $"task {t}'s committed output");
-                Assert.That(ClusterJob.TaskOutputNames(_cluster.Store, spec.JobId, t), Is.EqualTo(new[] { "values.txt" }));
+                Assert.That(ClusterJob.TaskOutputNames(Cluster.Store, spec.JobId, t), Is.EqualTo(new[] { "values.txt" }));
             }
         }
 
@@ -78,54 +70,54 @@ namespace Embeddings.Cluster.Tests
         {
             var spec = Spec("tasks-once", 30);
             int[] stages = Enumerable.Range(0, 30).Select(t => t < 15 ? 0 : 1).ToArray();
-            _cluster.Tasks.PauseMilliseconds[spec.JobId] = 20;
+            Cluster.Tasks.PauseMilliseconds[spec.JobId] = 20;
             var started = await SubmitAsync(spec, stages);
             Assert.That(started.TotalTasks, Is.EqualTo(30));
             Assert.That(started.TotalBuckets, Is.EqualTo(0));
-            var status = await _cluster.WaitAsync(spec.JobId);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
             Assert.That(status.Finished, Is.True);
             Assert.That(status.DoneTasks, Is.EqualTo(30));
             Assert.That(status.TaskRecords, Is.EqualTo(300));
             Assert.That(status.BytesWritten, Is.EqualTo(Enumerable.Range(0, 30).Sum(t => (long)Encoding.UTF8.GetByteCount(TestTaskHandlers.Expected(t)))));
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             AssertEachTaskCompletedOnce(log, spec);
             // Stage 1 starts when stage 0 is committed.
             long lastStage0 = log.Where(e => e.Kind == "completed" && e.Task < 15).Max(e => e.Sequence);
             long firstStage1 = log.Where(e => e.Kind == "leased" && e.Task >= 15).Min(e => e.Sequence);
             Assert.That(firstStage1, Is.GreaterThan(lastStage0), "no stage-1 task was leased before every stage-0 task was committed");
-            var calls = _cluster.Tasks.Calls.Where(c => c.JobId == spec.JobId).ToList();
+            var calls = Cluster.Tasks.Calls.Where(c => c.JobId == spec.JobId).ToList();
             Assert.That(calls.Select(c => c.Silo).Distinct().Count(), Is.GreaterThanOrEqualTo(2), "tasks ran on several silos");
             Assert.That(calls.Where(c => c.Task >= 15).Select(c => c.Stage), Is.All.EqualTo(1));
             AssertOutputs(spec);
             // Only the committed attempts remain.
             for (int t = 0; t < spec.Tasks; t++)
-                Assert.That(_cluster.Store.ListFolders(spec.JobId, $"tasks/t{t}"), Is.EqualTo(new[] { $"v{ClusterJob.CommittedTaskToken(_cluster.Store, spec.JobId, t)}" }));
+                Assert.That(Cluster.Store.ListFolders(spec.JobId, $"tasks/t{t}"), Is.EqualTo(new[] { $"v{ClusterJob.CommittedTaskToken(Cluster.Store, spec.JobId, t)}" }));
         }
 
         [Test]
         public async Task AHungTaskIsRetriedAfterItsLeaseExpiresAndItsLateOutputIsNeverCommitted()
         {
             var spec = Spec("tasks-hang", 6);
-            _cluster.Tasks.ResetHang();
-            _cluster.Tasks.HangTask[spec.JobId] = 2;
-            _cluster.Tasks.PauseMilliseconds[spec.JobId] = 10;
+            Cluster.Tasks.ResetHang();
+            Cluster.Tasks.HangTask[spec.JobId] = 2;
+            Cluster.Tasks.PauseMilliseconds[spec.JobId] = 10;
             await SubmitAsync(spec);
-            long hungToken = await _cluster.Tasks.Hung.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await WaitForAsync(() => CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.Task == 2), 30);
+            long hungToken = await Cluster.Tasks.Hung.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await WaitForAsync(() => CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.Task == 2), 30);
             // The hung worker wakes up after another one committed task 2: it writes its ZOMBIE output and reports.
-            _cluster.Tasks.Resume.Set();
-            await WaitForAsync(() => CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId).Any(e => e.Kind == "rejected" && e.Token == hungToken), 30);
-            var status = await _cluster.WaitAsync(spec.JobId);
+            Cluster.Tasks.Resume.Set();
+            await WaitForAsync(() => CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId).Any(e => e.Kind == "rejected" && e.Token == hungToken), 30);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Any(e => e.Kind == "expired" && e.Token == hungToken), "the hung attempt's lease expired");
             Assert.That(log.Count(e => e.Kind == "leased" && e.Task == 2), Is.GreaterThanOrEqualTo(2), "task 2 was leased again");
             Assert.That(log.Any(e => e.Kind == "completed" && e.Token == hungToken), Is.False, "the hung attempt never committed");
-            Assert.That(ClusterJob.CommittedTaskToken(_cluster.Store, spec.JobId, 2), Is.Not.EqualTo(hungToken));
+            Assert.That(ClusterJob.CommittedTaskToken(Cluster.Store, spec.JobId, 2), Is.Not.EqualTo(hungToken));
             Assert.That(status.ExpiredLeases, Is.GreaterThanOrEqualTo(1));
             Assert.That(status.RejectedCompletions, Is.GreaterThanOrEqualTo(1));
-            Assert.That(_cluster.Tasks.Calls.Any(c => c.JobId == spec.JobId && c.Hung), "the hung attempt did write its output");
+            Assert.That(Cluster.Tasks.Calls.Any(c => c.JobId == spec.JobId && c.Hung), "the hung attempt did write its output");
             AssertEachTaskCompletedOnce(log, spec);
             AssertOutputs(spec);
         }
@@ -134,17 +126,17 @@ namespace Embeddings.Cluster.Tests
         public async Task AZombiesOutputWrittenAfterTheRetryCommittedIsRejectedAndNeverRead()
         {
             var spec = Spec("tasks-zombie", 12);
-            _cluster.Tasks.PauseMilliseconds[spec.JobId] = 30;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Tasks.PauseMilliseconds[spec.JobId] = 30;
+            var coordinator = Cluster.Coordinator(spec.JobId);
             await SubmitAsync(spec);
             // The test is a worker that takes a task and then goes silent (a paused process).
             var lease = await LeaseAsync(coordinator, "zombie");
             Assert.That(lease.IsTask, Is.True);
             Assert.That(lease.Input, Is.EqualTo(-1), "a task holds no partition");
-            await WaitForAsync(() => CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.Task == lease.Task), 30);
+            await WaitForAsync(() => CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId).Any(e => e.Kind == "completed" && e.Task == lease.Task), 30);
 
             // It wakes up, writes a complete attempt (files and manifest) under its token, and reports: fenced off.
-            var zombie = new ClusterTask(_cluster.Store, spec, lease.Task, lease.Stage, lease.Token);
+            var zombie = new ClusterTask(Cluster.Store, spec, lease.Task, lease.Stage, lease.Token);
             try
             {
                 zombie.WriteOutput("values.txt", "ZOMBIE\n"u8);
@@ -159,11 +151,11 @@ namespace Embeddings.Cluster.Tests
             Assert.That(result.Reason, Does.Contain("not live"));
             Assert.That(await coordinator.RenewAsync(lease.Token, "zombie"), Is.False, "an expired lease cannot be renewed");
 
-            var status = await _cluster.WaitAsync(spec.JobId);
+            var status = await Cluster.WaitAsync(spec.JobId);
             Assert.That(status.DoneTasks, Is.EqualTo(spec.Tasks));
             Assert.That(status.TaskRecords, Is.EqualTo(10L * spec.Tasks), "the zombie's record count was not added");
-            Assert.That(ClusterJob.CommittedTaskToken(_cluster.Store, spec.JobId, lease.Task), Is.Not.EqualTo(lease.Token));
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            Assert.That(ClusterJob.CommittedTaskToken(Cluster.Store, spec.JobId, lease.Task), Is.Not.EqualTo(lease.Token));
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Any(e => e.Kind == "rejected" && e.Token == lease.Token));
             AssertEachTaskCompletedOnce(log, spec);
             AssertOutputs(spec);
@@ -174,18 +166,18 @@ namespace Embeddings.Cluster.Tests
         {
             // A long lease: the completion below must reach a live lease even on a loaded machine (a 1 s lease could expire first).
             var spec = Spec("tasks-no-manifest", 12) with { LeaseTimeout = TimeSpan.FromSeconds(30) };
-            _cluster.Tasks.PauseMilliseconds[spec.JobId] = 50;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Tasks.PauseMilliseconds[spec.JobId] = 50;
+            var coordinator = Cluster.Coordinator(spec.JobId);
             await SubmitAsync(spec);
             var lease = await LeaseAsync(coordinator, "half");
             // A worker killed between its files and its manifest, whose completion still arrives (a bug or a replay).
-            new ClusterTask(_cluster.Store, spec, lease.Task, lease.Stage, lease.Token).WriteOutput("values.txt", "HALF\n"u8);
+            new ClusterTask(Cluster.Store, spec, lease.Task, lease.Stage, lease.Token).WriteOutput("values.txt", "HALF\n"u8);
             var result = await coordinator.CompleteAsync(new CompletionReport { Token = lease.Token, WorkerId = "half" });
             Assert.That(result.Accepted, Is.False);
             Assert.That(result.Reason, Does.Contain("manifest.json"));
-            await _cluster.WaitAsync(spec.JobId);
+            await Cluster.WaitAsync(spec.JobId);
             AssertOutputs(spec);
-            AssertEachTaskCompletedOnce(CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId), spec);
+            AssertEachTaskCompletedOnce(CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId), spec);
         }
 
         [Test]
@@ -194,16 +186,16 @@ namespace Embeddings.Cluster.Tests
             // Task 4 throws each time: after MaxFailedAttempts failures the job fails, leases nothing more, and
             // WaitAsync throws with the task and its last error; the failures survive a coordinator restart.
             var spec = Spec("tasks-poison", 8) with { LeaseTimeout = TimeSpan.FromSeconds(30) };
-            _cluster.Tasks.FailTask[spec.JobId] = 4;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Tasks.FailTask[spec.JobId] = 4;
+            var coordinator = Cluster.Coordinator(spec.JobId);
             await SubmitAsync(spec);
             var failure = Assert.ThrowsAsync<InvalidOperationException>(async () =>
-                await ClusterJob.WaitAsync(_cluster.Cluster.Client, spec.JobId, TimeSpan.FromMilliseconds(25)).WaitAsync(TimeSpan.FromSeconds(60)));
+                await ClusterJob.WaitAsync(Cluster.Cluster.Client, spec.JobId, TimeSpan.FromMilliseconds(25)).WaitAsync(TimeSpan.FromSeconds(60)));
             Assert.That(failure!.Message, Does.Contain("task 4").And.Contain($"{ClusterJobSpec.MaxFailedAttempts} attempts").And.Contain("planted failure of task 4"));
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Count(e => e.Kind == "failed" && e.Task == 4), Is.EqualTo(ClusterJobSpec.MaxFailedAttempts), "each failed attempt is logged");
             Assert.That(log.Count(e => e.Kind == "failed-job"), Is.EqualTo(1));
-            await _cluster.Cluster.DeactivateAsync(coordinator);
+            await Cluster.Cluster.DeactivateAsync(coordinator);
             var status = await coordinator.GetStatusAsync();
             Assert.That(status.Finished, Is.False);
             Assert.That(status.FailureReason, Does.Contain("task 4"), "the failure is in the checkpoint");
@@ -214,18 +206,18 @@ namespace Embeddings.Cluster.Tests
         public async Task ACoordinatorDeactivatedDuringTasksResumesFromItsCheckpoint()
         {
             var spec = Spec("tasks-restart", 40);
-            _cluster.Tasks.PauseMilliseconds[spec.JobId] = 25;
-            var coordinator = _cluster.Coordinator(spec.JobId);
+            Cluster.Tasks.PauseMilliseconds[spec.JobId] = 25;
+            var coordinator = Cluster.Coordinator(spec.JobId);
             await SubmitAsync(spec);
             foreach (int threshold in new[] { 10, 25 })
             {
                 await WaitForAsync(async () => (await coordinator.GetStatusAsync()).DoneTasks >= threshold, 30);
-                await _cluster.Cluster.DeactivateAsync(coordinator);
+                await Cluster.Cluster.DeactivateAsync(coordinator);
             }
-            var status = await _cluster.WaitAsync(spec.JobId);
+            var status = await Cluster.WaitAsync(spec.JobId);
 
             Assert.That(status.Activations, Is.GreaterThanOrEqualTo(3), "two restarts");
-            var log = CoordinatorEvent.ReadLog(_cluster.Store, spec.JobId);
+            var log = CoordinatorEvent.ReadLog(Cluster.Store, spec.JobId);
             Assert.That(log.Count(e => e.Kind == "activated" && e.Detail.StartsWith("resumed from the checkpoint", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(2));
             Assert.That(log.Select(e => e.Sequence), Is.EqualTo(Enumerable.Range(1, log.Count).Select(q => (long)q)), "the event sequence continues across activations");
             AssertEachTaskCompletedOnce(log, spec);
@@ -235,7 +227,7 @@ namespace Embeddings.Cluster.Tests
         [Test]
         public void TaskSettingsAreCheckedByName()
         {
-            var store = _cluster.Store;
+            var store = Cluster.Store;
             var e = Assert.Throws<ArgumentException>(() => ClusterJob.PrepareTasks(store, Spec("bad-kind", 3) with { TaskKind = "" }, "x"));
             Assert.That(e!.Message, Does.Contain("ClusterJobSpec.TaskKind").And.Contain("names the handler"));
             e = Assert.Throws<ArgumentException>(() => ClusterJob.PrepareTasks(store, Spec("bad-kind2", 3) with { TaskKind = "a/b" }, "x"));
