@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Text.Json;
 using System.Threading;
 using Embeddings.Cluster.Tasks;
 using Embeddings.Graph;
@@ -101,22 +100,17 @@ namespace Embeddings.Cluster.Graph
         /// <inheritdoc/>
         private protected override (PartitionedSkipGramRun Source, IDisposable? Resources) Open(ClusterTask task, string scratch, ref long bytesRead)
         {
-            var store = task.Store;
-            string jobId = task.JobId;
             var spec = task.Spec;
-            byte[] settingsBytes = ReadInput(task, SettingsFile, Component);
-            var settings = JsonSerializer.Deserialize<GraphWalkSettings>(settingsBytes, JobFiles.Json)
-                ?? throw new InvalidOperationException($"{Component}: the {SettingsFile} of job '{jobId}' is empty; delete the job's folder and submit it again.");
+            var settings = ReadSettings<GraphWalkSettings>(task, SettingsFile, Component, ref bytesRead);
             CsrGraph graph;
-            using (var stream = store.OpenBlob(jobId, GraphFile)
-                ?? throw new InvalidOperationException($"{Component}: job '{jobId}' at '{store.Location}' has no {GraphFile}; delete its folder and submit it again."))
+            using (var stream = OpenInput(task, GraphFile, Component))
             {
                 using var reader = new BinaryReader(new BufferedStream(stream, 1 << 20));
                 graph = CsrGraph.Read(reader);
                 bytesRead += stream.CanSeek ? stream.Length : 0;
             }
             byte[] vocabulary = ReadInput(task, VocabularyFile, Component);
-            bytesRead += vocabulary.Length + settingsBytes.Length;
+            bytesRead += vocabulary.Length;
             GraphLoads++;
             File.WriteAllBytes(Path.Combine(scratch, PartitionDirectory.VocabularyName), vocabulary);
             var source = PartitionedGraphTraining.PairSource(graph, settings.ToOptions(), settings.ReturnParameter, settings.InOutParameter, settings.SecondOrderSampling, settings.Seed,

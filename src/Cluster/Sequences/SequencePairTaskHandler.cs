@@ -91,22 +91,19 @@ namespace Embeddings.Cluster.Sequences
             string jobId = task.JobId;
             var (description, _) = JobFiles.ReadDescription(store, jobId);
             var spec = description.Spec;
-            byte[] settingsBytes = ReadInput(task, SettingsFile, Component);
-            var settings = JsonSerializer.Deserialize<SequencePairSettings>(settingsBytes, JobFiles.Json)
-                ?? throw new InvalidOperationException($"{Component}: the {SettingsFile} of job '{jobId}' is empty; delete the job's folder and submit it again.");
+            var settings = ReadSettings<SequencePairSettings>(task, SettingsFile, Component, ref bytesRead);
             byte[] keysBytes = ReadInput(task, ItemsFile, Component);
             var keys = JsonSerializer.Deserialize<string[]>(keysBytes);
             if (keys is null || keys.Length != spec.Items)
                 throw new InvalidOperationException($"{Component}: the item keys of job '{jobId}' do not match its {spec.Items} items; delete the job's folder and submit it again.");
             string corpusPath = Path.Combine(scratch, CorpusFile);
-            using (var stream = store.OpenBlob(jobId, CorpusFile)
-                ?? throw new InvalidOperationException($"{Component}: job '{jobId}' at '{store.Location}' has no {CorpusFile}; delete its folder and submit it again."))
+            using (var stream = OpenInput(task, CorpusFile, Component))
             using (var local = new FileStream(corpusPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 stream.CopyTo(local, 1 << 20);
                 bytesRead += local.Length;
             }
-            bytesRead += settingsBytes.Length + keysBytes.Length;
+            bytesRead += keysBytes.Length;
             var corpus = TokenFileCorpus.Open(corpusPath, spec.Items);
             try
             {

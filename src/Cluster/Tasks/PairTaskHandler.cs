@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Text.Json;
 using System.Threading;
 using Embeddings.Cluster.Training;
 using Embeddings.Partitioned;
@@ -56,8 +57,24 @@ namespace Embeddings.Cluster.Tasks
 
         /// <summary>An input of the job, read whole; throws naming the file when it is missing.</summary>
         private protected static byte[] ReadInput(ClusterTask task, string name, string component) =>
-            task.Store.ReadBlob(task.JobId, name)
-            ?? throw new InvalidOperationException($"{component}: job '{task.JobId}' at '{task.Store.Location}' has no {name}; it was not written by its submitter. Delete its folder and submit it again.");
+            task.Store.ReadBlob(task.JobId, name) ?? throw MissingInput(task, name, component);
+
+        /// <summary>An input of the job, opened for reading; throws naming the file when it is missing.</summary>
+        private protected static Stream OpenInput(ClusterTask task, string name, string component) =>
+            task.Store.OpenBlob(task.JobId, name) ?? throw MissingInput(task, name, component);
+
+        /// <summary>The job's JSON settings file <paramref name="name"/>, read whole (its size added to <paramref name="bytesRead"/>); throws naming the file when it is missing or empty.</summary>
+        private protected static T ReadSettings<T>(ClusterTask task, string name, string component, ref long bytesRead)
+            where T : class
+        {
+            byte[] bytes = ReadInput(task, name, component);
+            bytesRead += bytes.Length;
+            return JsonSerializer.Deserialize<T>(bytes, JobFiles.Json)
+                ?? throw new InvalidOperationException($"{component}: the {name} of job '{task.JobId}' is empty; delete the job's folder and submit it again.");
+        }
+
+        private static InvalidOperationException MissingInput(ClusterTask task, string name, string component) =>
+            new($"{component}: job '{task.JobId}' at '{task.Store.Location}' has no {name}; it was not written by its submitter. Delete its folder and submit it again.");
 
         /// <inheritdoc/>
         public ClusterTaskResult Run(ClusterTask task, IBucketProgress progress, CancellationToken cancellation)
