@@ -21,7 +21,7 @@ namespace Embeddings.Cluster
         /// The default. The submitter builds the graph and runs the counting pass (the vocabulary and the episodes),
         /// then stores the graph, the vocabulary and the walk settings; the workers write each episode's pairs as a task
         /// (<see cref="GraphPairTaskHandler"/>) while the buckets of earlier episodes train, and at most
-        /// <see cref="GraphClusterJobOptions.PairTaskWindow"/> episodes' pairs are in the storage at once.
+        /// <see cref="SkipGramClusterJobOptions.PairTaskWindow"/> episodes' pairs are in the storage at once.
         /// </summary>
         Workers = 0,
 
@@ -32,34 +32,14 @@ namespace Embeddings.Cluster
         Submitter = 1,
     }
 
-    /// <summary>The cluster settings of a node2vec / DeepWalk job (the walk and skip-gram settings are the estimators' <see cref="GraphEmbeddingOptions"/>).</summary>
-    public sealed record GraphClusterJobOptions
+    /// <summary>
+    /// The cluster settings of a node2vec / DeepWalk job (the walk and skip-gram settings are the estimators'
+    /// <see cref="GraphEmbeddingOptions"/>). <see cref="SkipGramClusterJobOptions.PairTaskWindow"/> applies with
+    /// <see cref="GraphPairGeneration.Workers"/>; with <see cref="GraphPairGeneration.Submitter"/> the submitter holds one
+    /// bucket's pairs in memory at a time.
+    /// </summary>
+    public sealed record GraphClusterJobOptions : SkipGramClusterJobOptions
     {
-        /// <summary>The job's name: its folder in the shared storage and its coordinator's key (1 to 64 letters, digits, '_', '-'). Required.</summary>
-        public string JobId { get; init; } = "";
-
-        /// <summary>P, the number of partitions of the node vectors: 1 to 64, at most the number of nodes with vectors. Default 4.</summary>
-        public int Partitions { get; init; } = 4;
-
-        /// <summary>The ordering constraints between buckets. Default <see cref="BucketOrdering.Deterministic"/> (the result equals <see cref="ClusterJob.TrainInProcess"/> bit for bit).</summary>
-        public BucketOrdering Ordering { get; init; } = BucketOrdering.Deterministic;
-
-        /// <summary>How long a lease lives without a renewal: 0.1 s to 1 day. Default 60 s.</summary>
-        public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(60);
-
-        /// <summary>
-        /// The pair bytes (8 per pair) an episode may hold before the walks are split into more episodes, as
-        /// <see cref="PartitionedTrainingOptions.EpisodeBytes"/>: 1 MiB or more. Default 4 GiB. The submitter holds one
-        /// bucket's pairs in memory at a time.
-        /// </summary>
-        public long EpisodeBytes { get; init; } = 4L << 30;
-
-        /// <summary>
-        /// The fewest episodes per epoch, as <see cref="PartitionedTrainingOptions.MinimumEpisodesPerEpoch"/>: 1 to 1,024.
-        /// Default 8.
-        /// </summary>
-        public int MinimumEpisodesPerEpoch { get; init; } = 8;
-
         /// <summary>
         /// A local folder, empty or absent, where the submitter writes each episode's pairs before copying them into
         /// the shared storage; removed afterwards. Null (the default): a new folder under the system's temporary folder.
@@ -68,16 +48,6 @@ namespace Embeddings.Cluster
 
         /// <summary>Who writes the pairs. Default <see cref="GraphPairGeneration.Workers"/>.</summary>
         public GraphPairGeneration PairGeneration { get; init; } = GraphPairGeneration.Workers;
-
-        /// <summary>
-        /// With <see cref="GraphPairGeneration.Workers"/>: the most episodes whose pairs are in the storage at once
-        /// (<see cref="ClusterJobSpec.PairTaskWindow"/>), 1 to 64. Default 2: the next episode's pairs are written while
-        /// one trains. The storage then holds about PairTaskWindow x <see cref="EpisodeBytes"/> of pairs at most.
-        /// </summary>
-        public int PairTaskWindow { get; init; } = 2;
-
-        /// <summary>How often <see cref="GraphClusterJob.TrainAsync"/> asks the coordinator for the job's status: 10 ms to 1 minute. Default 1 s.</summary>
-        public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     }
 
     /// <summary>The vectors a graph job trained, keyed by node.</summary>
@@ -337,20 +307,9 @@ namespace Embeddings.Cluster
                 throw new ArgumentOutOfRangeException(nameof(o.NegativeSampleCount), o.NegativeSampleCount, $"{Component}: NegativeSampleCount = {o.NegativeSampleCount}; cluster jobs draw 1 to 64 negatives (5 is usual).");
             if (o.EmbeddingDimension > ClusterJobSpec.MaxDimension)
                 throw new ArgumentOutOfRangeException(nameof(o.EmbeddingDimension), o.EmbeddingDimension, $"{Component}: EmbeddingDimension = {o.EmbeddingDimension}; cluster jobs train 1 to {ClusterJobSpec.MaxDimension} dimensions.");
-            if (job.Partitions < 1 || job.Partitions > ClusterJobSpec.MaxPartitions)
-                throw new ArgumentOutOfRangeException(nameof(job.Partitions), job.Partitions, $"{Component}: GraphClusterJobOptions.Partitions = {job.Partitions}; use 1 to {ClusterJobSpec.MaxPartitions}.");
-            if (job.EpisodeBytes < (1L << 20))
-                throw new ArgumentOutOfRangeException(nameof(job.EpisodeBytes), job.EpisodeBytes, $"{Component}: GraphClusterJobOptions.EpisodeBytes = {job.EpisodeBytes:N0} is below 1 MiB; use 1 MiB or more (default 4 GiB).");
-            if (job.MinimumEpisodesPerEpoch < 1 || job.MinimumEpisodesPerEpoch > 1024)
-                throw new ArgumentOutOfRangeException(nameof(job.MinimumEpisodesPerEpoch), job.MinimumEpisodesPerEpoch, $"{Component}: GraphClusterJobOptions.MinimumEpisodesPerEpoch = {job.MinimumEpisodesPerEpoch}; use 1 to 1024 (default 8).");
             if (!Enum.IsDefined(job.PairGeneration))
                 throw new ArgumentOutOfRangeException(nameof(job.PairGeneration), job.PairGeneration, $"{Component}: GraphClusterJobOptions.PairGeneration = {job.PairGeneration}; use Workers or Submitter.");
-            if (job.PairGeneration == GraphPairGeneration.Workers && (job.PairTaskWindow < 1 || job.PairTaskWindow > 64))
-                throw new ArgumentOutOfRangeException(nameof(job.PairTaskWindow), job.PairTaskWindow, $"{Component}: GraphClusterJobOptions.PairTaskWindow = {job.PairTaskWindow}; use 1 to 64 episodes of pairs in the storage at once (default 2).");
-            if (job.PollInterval < TimeSpan.FromMilliseconds(10) || job.PollInterval > TimeSpan.FromMinutes(1))
-                throw new ArgumentOutOfRangeException(nameof(job.PollInterval), job.PollInterval, $"{Component}: GraphClusterJobOptions.PollInterval = {job.PollInterval}; use 10 ms to 1 minute (default 1 s).");
-            // The job id, ordering and lease timeout are checked with the spec, before anything is written.
-            new ClusterJobSpec { JobId = job.JobId, Items = job.Partitions, Partitions = job.Partitions, Ordering = job.Ordering, LeaseTimeout = job.LeaseTimeout }.Validate();
+            job.Validate(Component, pairTasks: job.PairGeneration == GraphPairGeneration.Workers);
         }
     }
 }

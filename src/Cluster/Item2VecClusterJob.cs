@@ -18,31 +18,8 @@ using Orleans;
 namespace Embeddings.Cluster
 {
     /// <summary>The cluster settings of an item2vec job (the skip-gram and column settings are <see cref="Item2VecEstimator.Options"/>).</summary>
-    public sealed record Item2VecClusterJobOptions
+    public sealed record Item2VecClusterJobOptions : SkipGramClusterJobOptions
     {
-        /// <summary>The job's name: its folder in the shared storage and its coordinator's key (1 to 64 letters, digits, '_', '-'). Required.</summary>
-        public string JobId { get; init; } = "";
-
-        /// <summary>P, the number of partitions of the item vectors: 1 to 64, at most the number of items with vectors. Default 4.</summary>
-        public int Partitions { get; init; } = 4;
-
-        /// <summary>The ordering constraints between buckets. Default <see cref="BucketOrdering.Deterministic"/>.</summary>
-        public BucketOrdering Ordering { get; init; } = BucketOrdering.Deterministic;
-
-        /// <summary>How long a lease lives without a renewal: 0.1 s to 1 day. Default 60 s.</summary>
-        public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(60);
-
-        /// <summary>The pair bytes (8 per pair) an episode may hold before the users are split into more episodes: 1 MiB or more. Default 4 GiB.</summary>
-        public long EpisodeBytes { get; init; } = 4L << 30;
-
-        /// <summary>The fewest episodes per epoch (fewer only when the corpus has fewer shards): 1 to 1,024. Default 8.</summary>
-        public int MinimumEpisodesPerEpoch { get; init; } = 8;
-
-        /// <summary>The most episodes whose pairs are in the storage at once (<see cref="ClusterJobSpec.PairTaskWindow"/>): 1 to 64. Default 2.</summary>
-        public int PairTaskWindow { get; init; } = 2;
-
-        /// <summary>How often <see cref="Item2VecClusterJob.TrainAsync"/> asks the coordinator for the job's status: 10 ms to 1 minute. Default 1 s.</summary>
-        public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     }
 
     /// <summary>What an item2vec job trained.</summary>
@@ -55,7 +32,7 @@ namespace Embeddings.Cluster
     /// items (the vocabulary, most frequent first) and writes the tokenised sequences into the shared storage in shards
     /// of whole sequences (about 10,000 tokens each, users in order). Each episode is a contiguous range of shards, so a
     /// range of users; the workers write each episode's pairs as a task (<see cref="SequencePairTaskHandler"/>), at most
-    /// <see cref="Item2VecClusterJobOptions.PairTaskWindow"/> episodes at a time, and train the buckets with the
+    /// <see cref="SkipGramClusterJobOptions.PairTaskWindow"/> episodes at a time, and train the buckets with the
     /// single-machine kernel. The pairs, initial vectors and learning-rate schedule are those of
     /// <see cref="Item2VecEstimator"/> with <see cref="SkipGramEmbeddingEstimator.Options.Partitioning"/> and the same P;
     /// with P = 1 the vectors are the same bit for bit.
@@ -133,17 +110,7 @@ namespace Embeddings.Cluster
                 throw new ArgumentOutOfRangeException(nameof(options), o.NegativeSampleCount, $"{Component}: SkipGram.NegativeSampleCount = {o.NegativeSampleCount}; cluster jobs draw 1 to 64 negatives (5 is usual).");
             if (o.EmbeddingDimension > ClusterJobSpec.MaxDimension)
                 throw new ArgumentOutOfRangeException(nameof(options), o.EmbeddingDimension, $"{Component}: SkipGram.EmbeddingDimension = {o.EmbeddingDimension}; cluster jobs train 1 to {ClusterJobSpec.MaxDimension} dimensions.");
-            if (job.Partitions < 1 || job.Partitions > ClusterJobSpec.MaxPartitions)
-                throw new ArgumentOutOfRangeException(nameof(job), job.Partitions, $"{Component}: Item2VecClusterJobOptions.Partitions = {job.Partitions}; use 1 to {ClusterJobSpec.MaxPartitions}.");
-            if (job.EpisodeBytes < (1L << 20))
-                throw new ArgumentOutOfRangeException(nameof(job), job.EpisodeBytes, $"{Component}: Item2VecClusterJobOptions.EpisodeBytes = {job.EpisodeBytes:N0} is below 1 MiB; use 1 MiB or more (default 4 GiB).");
-            if (job.MinimumEpisodesPerEpoch < 1 || job.MinimumEpisodesPerEpoch > 1024)
-                throw new ArgumentOutOfRangeException(nameof(job), job.MinimumEpisodesPerEpoch, $"{Component}: Item2VecClusterJobOptions.MinimumEpisodesPerEpoch = {job.MinimumEpisodesPerEpoch}; use 1 to 1024 (default 8).");
-            if (job.PairTaskWindow < 1 || job.PairTaskWindow > 64)
-                throw new ArgumentOutOfRangeException(nameof(job), job.PairTaskWindow, $"{Component}: Item2VecClusterJobOptions.PairTaskWindow = {job.PairTaskWindow}; use 1 to 64 episodes of pairs in the storage at once (default 2).");
-            if (job.PollInterval < TimeSpan.FromMilliseconds(10) || job.PollInterval > TimeSpan.FromMinutes(1))
-                throw new ArgumentOutOfRangeException(nameof(job), job.PollInterval, $"{Component}: Item2VecClusterJobOptions.PollInterval = {job.PollInterval}; use 10 ms to 1 minute (default 1 s).");
-            new ClusterJobSpec { JobId = job.JobId, Items = job.Partitions, Partitions = job.Partitions, Ordering = job.Ordering, LeaseTimeout = job.LeaseTimeout }.Validate();
+            job.Validate(Component, pairTasks: true);
         }
 
         /// <summary>The job's current item vectors keyed by item, and its output (context) vectors.</summary>

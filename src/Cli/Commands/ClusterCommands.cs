@@ -208,17 +208,7 @@ namespace Embeddings.Cli.Commands
             var (storage, ports, jobId, lease) = ReadCommon(run, output);
             if (run.Given(_pairWindow) && run.Get(_pairs).Value == GraphPairGeneration.Submitter)
                 throw new UsageException($"{run.Flag(_pairWindow)} bounds the pairs the workers write; with {run.Flag(_pairs)} submitter every episode's pairs are written before the job starts. Leave {run.Flag(_pairWindow)} out, or use {run.Flag(_pairs)} workers.");
-            var job = new GraphClusterJobOptions
-            {
-                JobId = jobId,
-                Partitions = run.Get(_partitions),
-                Ordering = run.Get(_ordering).Value,
-                LeaseTimeout = lease,
-                EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
-                MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
-                PairGeneration = run.Get(_pairs).Value,
-                PairTaskWindow = run.Get(_pairWindow),
-            };
+            var job = Shared(run, new GraphClusterJobOptions { PairGeneration = run.Get(_pairs).Value }, jobId, lease);
             return (storage, ports, job);
         }
 
@@ -226,7 +216,13 @@ namespace Embeddings.Cli.Commands
         public (string Storage, int[] Gateways, Item2VecClusterJobOptions Job) ReadItem2Vec(CommandRun run, string output)
         {
             var (storage, ports, jobId, lease) = ReadCommon(run, output);
-            var job = new Item2VecClusterJobOptions
+            var job = Shared(run, new Item2VecClusterJobOptions(), jobId, lease);
+            return (storage, ports, job);
+        }
+
+        /// <summary><paramref name="job"/> with the settings every skip-gram job takes from the command line.</summary>
+        private T Shared<T>(CommandRun run, T job, string jobId, TimeSpan lease)
+            where T : SkipGramClusterJobOptions => (T)((SkipGramClusterJobOptions)job with
             {
                 JobId = jobId,
                 Partitions = run.Get(_partitions),
@@ -235,9 +231,7 @@ namespace Embeddings.Cli.Commands
                 EpisodeBytes = (long)(run.Get(_episodeGib) * (1L << 30)),
                 MinimumEpisodesPerEpoch = run.Get(_minEpisodes),
                 PairTaskWindow = run.Get(_pairWindow),
-            };
-            return (storage, ports, job);
-        }
+            });
 
         /// <summary>A job name from the output file's name: its letters, digits, '_' and '-' (others become '-'), at most 64.</summary>
         internal static string JobIdOf(string output)
