@@ -5,6 +5,7 @@ using System.IO;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using Embeddings.Cli.Commands;
 using Embeddings.Infrastructure;
 using Microsoft.ML;
 
@@ -61,6 +62,23 @@ namespace Embeddings.Cli
         public Command Command { get; }
 
         /// <summary>Adds options in the order help lists them.</summary>
+        /// <summary>
+        /// Adds the flags of where a skip-gram training runs: on this machine, with the partitioning flags
+        /// (<paramref name="cluster"/> null), or submitted to a cluster, with the cluster flags and their library names for
+        /// messages.
+        /// </summary>
+        protected void AddPartitioningOrCluster(PartitioningFlags partitioning, ClusterSubmitFlags? cluster)
+        {
+            if (cluster is null)
+            {
+                Add(partitioning.All);
+                return;
+            }
+            Add(cluster.All);
+            foreach (var (flagName, option) in cluster.Spoken)
+                Speak(flagName, option);
+        }
+
         protected void Add(params Option[] options)
         {
             foreach (var option in options)

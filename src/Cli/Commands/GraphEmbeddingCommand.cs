@@ -75,12 +75,7 @@ namespace Embeddings.Cli.Commands
             Add(_weighted, _directed, _seed, _negative, _sample, _minCount, _alpha);
             if (secondOrder)
                 Add(_sampling);
-            if (_cluster is null)
-                Add(_partitioning.All);
-            else
-                Add(_cluster.All);
-            foreach (var (flagName, option) in _cluster?.Spoken ?? Array.Empty<(string, Option)>())
-                Speak(flagName, option);
+            AddPartitioningOrCluster(_partitioning, _cluster);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WalkLength", _walkLength);
             Speak("WalksPerNode", _numWalks);

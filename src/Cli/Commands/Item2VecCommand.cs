@@ -44,12 +44,7 @@ namespace Embeddings.Cli.Commands
             Add(_input);
             Add(_columns.All);
             Add(_excludeLast, _output, _contextOutput, _dimensions, _window, _wholeSequence, _epochs, _negative, _sample, _minCount, _threads, _seed);
-            if (_cluster is null)
-                Add(_partitioning.All);
-            else
-                Add(_cluster.All);
-            foreach (var (flagName, option) in _cluster?.Spoken ?? Array.Empty<(string, Option)>())
-                Speak(flagName, option);
+            AddPartitioningOrCluster(_partitioning, _cluster);
             Speak("EmbeddingDimension", _dimensions);
             Speak("WindowSize", _window);
             Speak("Epochs", _epochs);
