@@ -222,18 +222,26 @@ namespace Embeddings.Tests.EndToEnd
             Assert.That(differing / (double)values.Length, Is.GreaterThan(0.3), "about 2 x 0.25 x 0.75 of the positions differ between two keys");
         }
 
-        private static void CheckAll(string name, float[] parameter, float[] analytic, Func<double> loss)
+        private static void CheckAll(string name, float[] parameter, float[] analytic, Func<double> loss) =>
+            CheckAll(name, parameter, i => analytic[i], loss, 1e-3f, 2e-3, 2e-3, 2e-2);
+
+        /// <summary>
+        /// Each of <paramref name="parameter"/>'s values moved by ± <paramref name="step"/> (<paramref name="span"/> apart):
+        /// the central difference of <paramref name="loss"/> against <paramref name="analytic"/>, within
+        /// <paramref name="absolute"/> + <paramref name="relative"/> x |difference|.
+        /// </summary>
+        private static void CheckAll(string name, float[] parameter, Func<int, float> analytic, Func<double> loss, float step, double span, double absolute, double relative)
         {
             for (int i = 0; i < parameter.Length; i++)
             {
                 float saved = parameter[i];
-                parameter[i] = saved + 1e-3f;
+                parameter[i] = saved + step;
                 double plus = loss();
-                parameter[i] = saved - 1e-3f;
+                parameter[i] = saved - step;
                 double minus = loss();
                 parameter[i] = saved;
-                double numeric = (plus - minus) / 2e-3;
-                Assert.That(analytic[i], Is.EqualTo(numeric).Within(2e-3 + 2e-2 * Math.Abs(numeric)), $"{name}[{i}]");
+                double numeric = (plus - minus) / span;
+                Assert.That(analytic(i), Is.EqualTo(numeric).Within(absolute + relative * Math.Abs(numeric)), $"{name}[{i}]");
             }
         }
 
@@ -256,20 +264,7 @@ namespace Embeddings.Tests.EndToEnd
             input.NextBatch();
             SequenceRecallNetwork.AccumulateInputGradient(p, ws, input);
 
-            void Check(string name, float[] parameter, Func<int, float> analytic)
-            {
-                for (int i = 0; i < parameter.Length; i++)
-                {
-                    float saved = parameter[i];
-                    parameter[i] = saved + 2e-3f;
-                    double plus = loss();
-                    parameter[i] = saved - 2e-3f;
-                    double minus = loss();
-                    parameter[i] = saved;
-                    double numeric = (plus - minus) / 4e-3;
-                    Assert.That(analytic(i), Is.EqualTo(numeric).Within(3e-3 + 3e-2 * Math.Abs(numeric)), $"{label}{name}[{i}]");
-                }
-            }
+            void Check(string name, float[] parameter, Func<int, float> analytic) => CheckAll(label + name, parameter, analytic, loss, 2e-3f, 4e-3, 3e-3, 3e-2);
             for (int l = 0; l < p.Layers.Length; l++)
             {
                 int layer = l;
