@@ -265,6 +265,23 @@ namespace Embeddings.Cluster
         }
 
         /// <summary>
+        /// The job's current vectors (<see cref="ReadVectors"/>) with the keys its submitter stored (<see cref="JobFiles.Keys"/>);
+        /// <paramref name="kind"/> ("node" or "item") and <paramref name="missing"/> (after "has no {kind} keys (items.json)")
+        /// word the messages.
+        /// </summary>
+        internal static (string[] Keys, TrainedVectors Trained) ReadKeyedVectors(IPartitionStore store, string jobId, string kind, string missing)
+        {
+            ArgumentNullException.ThrowIfNull(store);
+            var trained = ReadVectors(store, jobId);
+            byte[] bytes = store.ReadBlob(jobId, JobFiles.Keys)
+                ?? throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' has no {kind} keys ({JobFiles.Keys}){missing}");
+            var keys = JsonSerializer.Deserialize<string[]>(bytes);
+            if (keys is null || keys.Length != trained.Items)
+                throw new InvalidOperationException($"The {kind} keys of job '{jobId}' at '{store.Location}' do not match its {trained.Items} items: the folder is damaged; delete it and submit the job again.");
+            return (keys, trained);
+        }
+
+        /// <summary>
         /// Trains the job in this process, without a cluster: every bucket in the job's total order, from the initial
         /// partitions in the storage, all partitions in memory. The storage is only read. This is the reference a
         /// <see cref="BucketOrdering.Deterministic"/> cluster run equals bit for bit (on machines with the same vector

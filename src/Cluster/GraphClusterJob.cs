@@ -76,7 +76,6 @@ namespace Embeddings.Cluster
     public static class GraphClusterJob
     {
         private const string Component = "GraphClusterJob";
-        private const string ItemsFile = "items.json";
 
         /// <summary>
         /// Writes the job into the storage (<see cref="Prepare"/>), starts its coordinator, waits until the workers
@@ -191,7 +190,7 @@ namespace Embeddings.Cluster
                     },
                     linked.Token);
                 // The node keys go in before the description: a committed job always has them.
-                store.WriteBlob(job.JobId, ItemsFile, JsonSerializer.SerializeToUtf8Bytes(export.Keys));
+                store.WriteBlob(job.JobId, JobFiles.Keys, JsonSerializer.SerializeToUtf8Bytes(export.Keys));
                 submission!.Commit(export.Counts, export.EpisodeTokens);
                 return spec!;
             }
@@ -254,7 +253,7 @@ namespace Embeddings.Cluster
             {
                 (GraphPairTaskHandler.SettingsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(walk, JobFiles.Json))),
                 (GraphPairTaskHandler.VocabularyFile, s => s.Write(vocabularyBytes)),
-                (ItemsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(vocabulary.Keys))),
+                (JobFiles.Keys, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(vocabulary.Keys))),
                 (GraphPairTaskHandler.GraphFile, s =>
                 {
                     using var writer = new BinaryWriter(new BufferedStream(s, 1 << 20));
@@ -270,13 +269,7 @@ namespace Embeddings.Cluster
         /// <exception cref="InvalidOperationException">No such graph job, or it was never started.</exception>
         public static (EmbeddingTable Vectors, EmbeddingTable? Context) ReadTables(IPartitionStore store, string jobId, bool context = false)
         {
-            ArgumentNullException.ThrowIfNull(store);
-            var trained = ClusterJob.ReadVectors(store, jobId);
-            byte[] bytes = store.ReadBlob(jobId, ItemsFile)
-                ?? throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' has no node keys ({ItemsFile}): it is not a graph job; read it with ClusterJob.ReadVectors.");
-            var keys = JsonSerializer.Deserialize<string[]>(bytes);
-            if (keys is null || keys.Length != trained.Items)
-                throw new InvalidOperationException($"The node keys of job '{jobId}' at '{store.Location}' do not match its {trained.Items} items: the folder is damaged; delete it and submit the job again.");
+            var (keys, trained) = ClusterJob.ReadKeyedVectors(store, jobId, "node", ": it is not a graph job; read it with ClusterJob.ReadVectors.");
             return (new EmbeddingTable(keys, trained.Input, trained.Dimension), context ? new EmbeddingTable(keys, trained.Output, trained.Dimension) : null);
         }
 

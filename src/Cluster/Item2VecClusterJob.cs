@@ -117,13 +117,7 @@ namespace Embeddings.Cluster
         /// <exception cref="InvalidOperationException">No such item2vec job, or it was never started.</exception>
         public static (EmbeddingTable Items, EmbeddingTable Context) ReadTables(IPartitionStore store, string jobId)
         {
-            ArgumentNullException.ThrowIfNull(store);
-            var trained = ClusterJob.ReadVectors(store, jobId);
-            byte[] bytes = store.ReadBlob(jobId, SequencePairTaskHandler.ItemsFile)
-                ?? throw new InvalidOperationException($"Job '{jobId}' at '{store.Location}' has no item keys ({SequencePairTaskHandler.ItemsFile}); read it with ClusterJob.ReadVectors.");
-            var keys = JsonSerializer.Deserialize<string[]>(bytes);
-            if (keys is null || keys.Length != trained.Items)
-                throw new InvalidOperationException($"The item keys of job '{jobId}' at '{store.Location}' do not match its {trained.Items} items: the folder is damaged; delete it and submit the job again.");
+            var (keys, trained) = ClusterJob.ReadKeyedVectors(store, jobId, "item", "; read it with ClusterJob.ReadVectors.");
             return (new EmbeddingTable(keys, trained.Input, trained.Dimension), new EmbeddingTable(keys, trained.Output, trained.Dimension));
         }
 
@@ -177,7 +171,7 @@ namespace Embeddings.Cluster
                 JobSubmission.SubmitPairTaskJob(store, spec, counted, new (string, Action<Stream>)[]
                 {
                     (SequencePairTaskHandler.SettingsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(pairSettings, JobFiles.Json))),
-                    (SequencePairTaskHandler.ItemsFile, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(counted.Keys))),
+                    (JobFiles.Keys, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(counted.Keys))),
                     (SequencePairTaskHandler.CorpusFile, file.CopyTo),
                 });
                 log?.Invoke(string.Create(CultureInfo.InvariantCulture,

@@ -143,6 +143,9 @@ namespace Embeddings.Cluster
         public const string Log = "coordinator.log";
         public const string Fence = "coordinator.fence";
         public const string Job = DirectoryPartitionStore.JobFileName;
+
+        /// <summary>The keys of a graph or item2vec job's rows (nodes or items), in item order, as a JSON array of strings.</summary>
+        public const string Keys = "items.json";
         private const int PairMagic = 0x51424D45; // "EMBQ"
         private const int PairFormat = 1;
         public const int PairHeaderBytes = 24;

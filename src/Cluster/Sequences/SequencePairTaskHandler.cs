@@ -78,7 +78,6 @@ namespace Embeddings.Cluster.Sequences
 
         internal const string CorpusFile = "corpus.bin";
         internal const string SettingsFile = "sequences.json";
-        internal const string ItemsFile = "items.json";
         private const string Component = "SequencePairTaskHandler";
 
         /// <inheritdoc/>
@@ -92,7 +91,7 @@ namespace Embeddings.Cluster.Sequences
             var (description, _) = JobFiles.ReadDescription(store, jobId);
             var spec = description.Spec;
             var settings = ReadSettings<SequencePairSettings>(task, SettingsFile, Component, ref bytesRead);
-            byte[] keysBytes = ReadInput(task, ItemsFile, Component);
+            byte[] keysBytes = ReadInput(task, JobFiles.Keys, Component);
             var keys = JsonSerializer.Deserialize<string[]>(keysBytes);
             if (keys is null || keys.Length != spec.Items)
                 throw new InvalidOperationException($"{Component}: the item keys of job '{jobId}' do not match its {spec.Items} items; delete the job's folder and submit it again.");
